@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "physmem_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define DMAR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DMAR_ASAN 1
+#endif
+#endif
+#ifdef DMAR_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define PAGE DMAR_PAGE_SIZE
+#define GiB (1ull << 30)
+#define TiB (1ull << 40)
+
+/* The default map: two NUMA nodes of about 1 TiB, the legacy and PCI holes, and a gap at
+ * 1 TiB, so the top of RAM (0x2107fffffff) is far beyond a 40-bit device's reach (S14). */
+static const dmar_ram_range workstation_ranges[] = {
+	{ .base = 0, .size = 0x9f000, .flags = DMAR_RAM_NOT_ALLOCATABLE },
+	{ .base = 0x100000, .size = 2 * GiB - 0x100000 },
+	{ .base = 4 * GiB, .size = TiB - 4 * GiB },
+	{ .base = TiB + 64 * GiB, .size = TiB + 2 * GiB },
+};
+
+void dmar_physmem_config_workstation(dmar_physmem_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ranges = workstation_ranges;
+	cfg->nranges = sizeof(workstation_ranges) / sizeof(workstation_ranges[0]);
+	cfg->pa_bits = DMAR_PA_BITS_MAX;
+}
+
+static int cmp_base(const void *a, const void *b)
+{
+	const struct pm_range *x = a, *y = b;
+
+	return x->base < y->base ? -1 : x->base > y->base;
+}
+
+static int allocatable(const dmar_ram_range *d)
+{
+	if (d->flags & (DMAR_RAM_NOT_ALLOCATABLE | DMAR_RAM_READONLY))
+		return 0;
+	return d->kind == DMAR_RAM_LAZY || (d->flags & DMAR_RAM_ALLOCATABLE);
+}
+
+static dmar_status validate(const dmar_physmem_config *cfg, unsigned pa_bits)
+{
+	const unsigned known = DMAR_RAM_READONLY | DMAR_RAM_ALLOCATABLE | DMAR_RAM_NOT_ALLOCATABLE;
+
+	if (!cfg->ranges || cfg->nranges == 0 || cfg->nranges > DMAR_PHYSMEM_MAX_RANGES)
+		return DMAR_E_INVALID;
+	if (pa_bits < 32 || pa_bits > DMAR_PA_BITS_MAX || (cfg->flags & ~DMAR_PHYSMEM_POISON_FREED))
+		return DMAR_E_INVALID;
+	for (size_t i = 0; i < cfg->nranges; i++) {
+		const dmar_ram_range *d = &cfg->ranges[i];
+
+		if (d->size == 0 || (d->base | d->size) % PAGE || (d->flags & ~known))
+			return DMAR_E_INVALID;
+		if (d->base >= (1ull << pa_bits) || d->size > (1ull << pa_bits) - d->base)
+			return DMAR_E_RANGE;
+		switch (d->kind) {
+		case DMAR_RAM_LAZY:
+			break;
+		case DMAR_RAM_BUFFER:
+			if (!d->host || (uintptr_t)d->host % PAGE)
+				return DMAR_E_INVALID;
+			break;
+		case DMAR_RAM_FILE:
+			if (d->fd < 0 || d->fd_offset % PAGE)
+				return DMAR_E_INVALID;
+			break;
+		default:
+			return DMAR_E_INVALID;
+		}
+	}
+	return DMAR_OK;
+}
+
+static dmar_status back_range(struct dmar_physmem *pm, struct pm_range *r)
+{
+	const dmar_ram_range *d = &r->desc;
+	int prot = PROT_READ | ((d->flags & DMAR_RAM_READONLY) ? 0 : PROT_WRITE);
+	void *p;
+
+	switch (d->kind) {
+	case DMAR_RAM_BUFFER:
+		r->host = d->host;
+		break;
+	case DMAR_RAM_FILE:
+		p = mmap(NULL, d->size, prot, MAP_SHARED, d->fd, (off_t)d->fd_offset);
+		if (p == MAP_FAILED)
+			return errno == ENOMEM ? DMAR_E_NOMEM : DMAR_E_INVALID;
+		r->host = p;
+		r->map_len = d->size;
+		break;
+	default:
+		p = mmap(NULL, d->size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return DMAR_E_NOMEM;
+		r->host = p;
+		r->map_len = d->size;
+		break;
+	}
+	if (allocatable(d)) {
+		r->used = calloc(1, sizeof(*r->used));
+		if (!r->used || dmar_hbm_init(r->used, d->size / PAGE) != 0)
+			return DMAR_E_NOMEM;
+	}
+	(void)pm;
+	return DMAR_OK;
+}
+
+dmar_status dmar_physmem_create(const dmar_physmem_config *cfg, dmar_physmem **out)
+{
+	struct dmar_physmem *pm;
+	unsigned pa_bits;
+	dmar_status st;
+
+	if (!cfg || !out)
+		return DMAR_E_INVALID;
+	pa_bits = cfg->pa_bits ? cfg->pa_bits : DMAR_PA_BITS_MAX;
+	st = validate(cfg, pa_bits);
+	if (st != DMAR_OK)
+		return st;
+	pm = calloc(1, sizeof(*pm));
+	if (!pm)
+		return DMAR_E_NOMEM;
+	pm->pa_bits = pa_bits;
+	pm->flags = cfg->flags;
+	pm->nranges = (unsigned)cfg->nranges;
+	for (unsigned i = 0; i < pm->nranges; i++) {
+		pm->r[i].desc = cfg->ranges[i];
+		pm->r[i].base = cfg->ranges[i].base;
+		pm->r[i].size = cfg->ranges[i].size;
+	}
+	qsort(pm->r, pm->nranges, sizeof(pm->r[0]), cmp_base);
+	for (unsigned i = 1; i < pm->nranges; i++) {
+		if (pm->r[i - 1].base + pm->r[i - 1].size > pm->r[i].base) {
+			free(pm);
+			return DMAR_E_INVALID;
+		}
+	}
+	pthread_mutex_init(&pm->alloc_lock, NULL);
+	for (unsigned i = 0; i < pm->nranges; i++) {
+		st = back_range(pm, &pm->r[i]);
+		if (st != DMAR_OK) {
+			dmar_physmem_destroy(pm);
+			return st;
+		}
+	}
+	*out = pm;
+	return DMAR_OK;
+}
+
+void dmar_physmem_destroy(dmar_physmem *pm)
+{
+	if (!pm)
+		return;
+	for (unsigned i = 0; i < pm->nranges; i++) {
+		struct pm_range *r = &pm->r[i];
+
+		if (r->map_len) {
+			UNPOISON(r->host, r->map_len);
+			munmap(r->host, r->map_len);
+		}
+		if (r->used) {
+			dmar_hbm_fini(r->used);
+			free(r->used);
+		}
+	}
+	pthread_mutex_destroy(&pm->alloc_lock);
+	free(pm);
+}
+
+void *dmar_physmem_host_ptr(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len)
+{
+	const struct pm_range *r = dmar__pm_find(pm, pa, len ? len : 1, NULL);
+
+	return r ? r->host + (pa - r->base) : NULL;
+}
+
+int dmar_physmem_is_ram(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len)
+{
+	return dmar__pm_find(pm, pa, len ? len : 1, NULL) != NULL;
+}
+
+dmar_status dmar_physmem_read(const dmar_physmem *pm, dmar_pa_t pa, void *buf, uint64_t len)
+{
+	const struct pm_range *r;
+
+	if (!pm || (!buf && len))
+		return DMAR_E_INVALID;
+	if (len == 0)
+		return DMAR_OK;
+	r = dmar__pm_find(pm, pa, len, NULL);
+	if (!r)
+		return DMAR_E_RANGE;
+	memcpy(buf, r->host + (pa - r->base), len);
+	return DMAR_OK;
+}
+
+dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const void *buf, uint64_t len)
+{
+	const struct pm_range *r;
+
+	if (!pm || (!buf && len))
+		return DMAR_E_INVALID;
+	if (len == 0)
+		return DMAR_OK;
+	r = dmar__pm_find(pm, pa, len, NULL);
+	if (!r)
+		return DMAR_E_RANGE;
+	if (r->desc.flags & DMAR_RAM_READONLY)
+		return DMAR_E_READONLY;
+	memcpy(r->host + (pa - r->base), buf, len);
+	return DMAR_OK;
+}
+
+/* Frame window [lo, hi) of range r that placement allows, in frame numbers of r. */
+static int window(const struct pm_range *r, dmar_placement place, dmar_pa_t limit, uint64_t *lo,
+		  uint64_t *hi)
+{
+	dmar_pa_t a = r->base, b = r->base + r->size;
+
+	if (place == DMAR_PLACE_BELOW && limit < b)
+		b = limit & ~(PAGE - 1);
+	if (place == DMAR_PLACE_ABOVE && limit > a)
+		a = (limit + PAGE - 1) & ~(PAGE - 1);
+	if (a >= b)
+		return 0;
+	*lo = (a - r->base) / PAGE;
+	*hi = (b - r->base) / PAGE;
+	return 1;
+}
+
+dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
+			       dmar_placement place, dmar_pa_t limit, dmar_pa_t *out)
+{
+	dmar_status st = DMAR_E_NOMEM;
+	uint64_t align;
+
+	if (!pm || !out || npages == 0 || npages > (1ull << (DMAR_PA_BITS_MAX - 12)) ||
+	    align_lg2 < DMAR_PAGE_4K_LG2 || align_lg2 > DMAR_PAGE_1G_LG2 || place > DMAR_PLACE_ABOVE)
+		return DMAR_E_INVALID;
+	align = 1ull << (align_lg2 - DMAR_PAGE_4K_LG2);
+	pthread_mutex_lock(&pm->alloc_lock);
+	for (unsigned i = pm->nranges; i-- > 0;) {
+		struct pm_range *r = &pm->r[i];
+		uint64_t lo, hi;
+		int64_t s;
+
+		if (!r->used || !window(r, place, limit, &lo, &hi))
+			continue;
+		s = dmar_hbm_find_run_down(r->used, lo, hi, npages, align,
+					   (r->base / PAGE) & (align - 1));
+		if (s < 0)
+			continue;
+		dmar_hbm_set_range(r->used, (uint64_t)s, npages);
+		pm->allocated_frames += npages;
+		*out = r->base + (uint64_t)s * PAGE;
+		if (pm->flags & DMAR_PHYSMEM_POISON_FREED)
+			UNPOISON(r->host + (uint64_t)s * PAGE, npages * PAGE);
+		st = DMAR_OK;
+		break;
+	}
+	pthread_mutex_unlock(&pm->alloc_lock);
+	return st;
+}
+
+dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages)
+{
+	const struct pm_range *r;
+	uint64_t first;
+
+	if (!pm || npages == 0 || pa % PAGE || npages > (1ull << (DMAR_PA_BITS_MAX - 12)))
+		return DMAR_E_INVALID;
+	r = dmar__pm_find(pm, pa, npages * PAGE, NULL);
+	if (!r || !r->used)
+		return DMAR_E_INVALID;
+	first = (pa - r->base) / PAGE;
+	pthread_mutex_lock(&pm->alloc_lock);
+	if (!dmar_hbm_all_set(r->used, first, npages)) {
+		pthread_mutex_unlock(&pm->alloc_lock);
+		return DMAR_E_INVALID;
+	}
+	if (pm->flags & DMAR_PHYSMEM_POISON_FREED) {
+		memset(r->host + first * PAGE, 0xA5, npages * PAGE);
+		POISON(r->host + first * PAGE, npages * PAGE);
+	}
+	dmar_hbm_clear_range(r->used, first, npages);
+	pm->allocated_frames -= npages;
+	pthread_mutex_unlock(&pm->alloc_lock);
+	return DMAR_OK;
+}
+
+void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->nranges = pm->nranges;
+	st->pa_bits = pm->pa_bits;
+	for (unsigned i = 0; i < pm->nranges; i++) {
+		st->installed_bytes += pm->r[i].size;
+		if (pm->r[i].used)
+			st->allocatable_bytes += pm->r[i].size;
+	}
+	st->highest_addr = pm->r[pm->nranges - 1].base + pm->r[pm->nranges - 1].size - 1;
+	st->allocated_frames = __atomic_load_n(&pm->allocated_frames, __ATOMIC_RELAXED);
+}
+
+const dmar_ram_range *dmar_physmem_range(const dmar_physmem *pm, unsigned i)
+{
+	return i < pm->nranges ? &pm->r[i].desc : NULL;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The physical memory's layout, for the walker's inlined address lookup. */
+#ifndef ENGINE_PHYSMEM_INTERNAL_H
+#define ENGINE_PHYSMEM_INTERNAL_H
+
+#include <pthread.h>
+
+#include <dmar/physmem.h>
+
+#include "bitmap.h"
+
+struct pm_range {
+	dmar_pa_t base;
+	uint64_t size;
+	uint8_t *host;
+	size_t map_len;     /* bytes this library mapped (to unmap), 0 for a caller's buffer */
+	struct dmar_hbm *used; /* frame allocator bitmap, NULL when not allocatable */
+	dmar_ram_range desc;
+};
+
+struct dmar_physmem {
+	unsigned nranges;
+	unsigned pa_bits;
+	unsigned flags;
+	struct pm_range r[DMAR_PHYSMEM_MAX_RANGES]; /* sorted by base, disjoint */
+	pthread_mutex_t alloc_lock;
+	uint64_t allocated_frames; /* under alloc_lock; read atomically for stats */
+};
+
+/* Range holding [pa, pa + len), or NULL.  @hint (may be NULL) is tried first: callers that
+ * read several nearby addresses (the walker) pass the previous answer. */
+static inline const struct pm_range *dmar__pm_find(const struct dmar_physmem *pm, dmar_pa_t pa,
+						   uint64_t len, const struct pm_range *hint)
+{
+	unsigned lo = 0, hi = pm->nranges;
+
+	if (hint && pa - hint->base < hint->size && len <= hint->size - (pa - hint->base))
+		return hint;
+	while (hi - lo > 1) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (pm->r[mid].base <= pa)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (hi == 0)
+		return NULL;
+	hint = &pm->r[lo];
+	if (pa - hint->base < hint->size && len <= hint->size - (pa - hint->base))
+		return hint;
+	return NULL;
+}
+
+#endif

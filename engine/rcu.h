@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The RCU flavor chosen at build time, behind one set of names.  Include first: liburcu's
+ * inline read-side fast paths need _LGPL_SOURCE before its headers. */
+#ifndef ENGINE_RCU_H
+#define ENGINE_RCU_H
+
+#ifndef _LGPL_SOURCE
+#define _LGPL_SOURCE
+#endif
+
+#if defined(DMAR_RCU_QSBR)
+#include <urcu/urcu-qsbr.h>
+#define dmar__rcu_read_lock() urcu_qsbr_read_lock()
+#define dmar__rcu_read_unlock() urcu_qsbr_read_unlock()
+#define dmar__rcu_register() urcu_qsbr_register_thread()
+#define dmar__rcu_unregister() urcu_qsbr_unregister_thread()
+#define dmar__rcu_synchronize() urcu_qsbr_synchronize_rcu()
+#define dmar__rcu_call(h, f) urcu_qsbr_call_rcu((h), (f))
+#define dmar__rcu_barrier() urcu_qsbr_barrier()
+#define dmar__rcu_quiescent() urcu_qsbr_quiescent_state()
+#define dmar__rcu_offline() urcu_qsbr_thread_offline()
+#define dmar__rcu_online() urcu_qsbr_thread_online()
+#define DMAR__RCU_FLAVOR "qsbr"
+#else
+#include <urcu/urcu-memb.h>
+#define dmar__rcu_read_lock() urcu_memb_read_lock()
+#define dmar__rcu_read_unlock() urcu_memb_read_unlock()
+#define dmar__rcu_register() urcu_memb_register_thread()
+#define dmar__rcu_unregister() urcu_memb_unregister_thread()
+#define dmar__rcu_synchronize() urcu_memb_synchronize_rcu()
+#define dmar__rcu_call(h, f) urcu_memb_call_rcu((h), (f))
+#define dmar__rcu_barrier() urcu_memb_barrier()
+#define dmar__rcu_quiescent() ((void)0)
+#define dmar__rcu_offline() ((void)0)
+#define dmar__rcu_online() ((void)0)
+#define DMAR__RCU_FLAVOR "memb"
+#endif
+
+/* Per-thread registration flag, checked on every public read-side entry so that a thread
+ * that forgot dmar_thread_register() gets DMAR_E_THREAD instead of an unprotected walk.
+ * initial-exec: one %fs-relative load, no __tls_get_addr call from the shared library. */
+extern __thread int dmar__tls_registered __attribute__((tls_model("initial-exec")));
+
+static inline int dmar__thread_ok(void)
+{
+	return dmar__tls_registered;
+}
+
+/* Free @n frames of @pm after a grace period (or at once after synchronize_rcu when the
+ * calling thread is not registered).  The array is copied; it may live on the stack. */
+struct dmar_physmem;
+void dmar__defer_free_frames(struct dmar_physmem *pm, const unsigned long long *frames,
+			     unsigned long n);
+
+#endif

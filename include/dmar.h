@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/** @file dmar.h @brief Everything: include this or the single headers under dmar/. */
+#ifndef DMAR_H
+#define DMAR_H
+#include <dmar/status.h>
+#include <dmar/types.h>
+#include <dmar/physmem.h>
+#include <dmar/pgtable.h>
+#include <dmar/thread.h>
+#endif

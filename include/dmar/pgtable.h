@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file dmar/pgtable.h
+ * @brief x86-64 page tables in simulated physical memory, and the walker.
+ *
+ * DESIGN decisions 1 and 3, SPEC S2, S13, S31.  Tables use the long-mode format exactly:
+ * entry bits P(0) R/W(1) U/S(2) PWT(3) PCD(4) A(5) D(6) PS(7) G(8) address(12-51) XD(63);
+ * 4-level (48-bit input) or 5-level (57-bit input); 4 KiB, 2 MiB and 1 GiB leaves.  Table pages
+ * live in a ::dmar_physmem, so a table written by anyone (a process's CPU page table, a guest)
+ * walks the same way as one built here.
+ *
+ * Concurrency: any number of translators walk without locks while one writer at a time maps
+ * and unmaps (writers of one table serialise on its lock).  Entries are published with single
+ * atomic stores; a table page that leaves the tree is freed only after an RCU grace period.
+ * Linearisable: a walk that starts after dmar_pgtable_unmap() returns never sees the old page.
+ * A walk already in flight when unmap is called may still finish with the old page, as a DMA
+ * already translated by hardware may; dmar_sync() waits for those (the "drain" of VT-d).
+ */
+#ifndef DMAR_PGTABLE_H
+#define DMAR_PGTABLE_H
+
+#include <dmar/physmem.h>
+#include <dmar/status.h>
+#include <dmar/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** x86-64 entry bits, for callers that write their own tables. */
+#define DMAR_PTE_P (1ull << 0)
+#define DMAR_PTE_RW (1ull << 1)
+#define DMAR_PTE_US (1ull << 2)
+#define DMAR_PTE_PWT (1ull << 3)
+#define DMAR_PTE_PCD (1ull << 4)
+#define DMAR_PTE_A (1ull << 5)
+#define DMAR_PTE_D (1ull << 6)
+#define DMAR_PTE_PS (1ull << 7)
+#define DMAR_PTE_G (1ull << 8)
+#define DMAR_PTE_PAT_LARGE (1ull << 12) /**< PAT bit of 2 MiB / 1 GiB leaves */
+#define DMAR_PTE_XD (1ull << 63)
+#define DMAR_PTE_ADDR_MASK 0x000ffffffffff000ull /**< bits 12-51 */
+
+/** Flags of a table format. */
+enum dmar_pt_flags {
+	/** Accept canonical upper-half input addresses (kernel half of a CPU table).  Without
+	 *  it only [0, 2^48) or [0, 2^57) translate and the upper half faults with
+	 *  ::DMAR_FAULT_ADDR_WIDTH. */
+	DMAR_PT_UPPER_HALF = 1u << 0,
+};
+
+/** Shape of a table: what the walker needs besides the root. */
+typedef struct dmar_pt_format {
+	unsigned levels;  /**< 4 (48-bit input) or 5 (57-bit input) */
+	unsigned pa_bits; /**< MAXPHYADDR: address bits at or above it are reserved; 0 = 52 */
+	unsigned flags;   /**< ::dmar_pt_flags */
+} dmar_pt_format;
+
+/** Outcome of one walk. */
+typedef struct dmar_walk_result {
+	dmar_pa_t pa;      /**< translated address (page frame | offset); 0 on a fault */
+	uint64_t pte;      /**< the leaf entry, or the entry where the walk stopped */
+	dmar_fault fault;  /**< ::DMAR_FAULT_NONE on success */
+	uint16_t prot;     /**< effective ::dmar_prot of the leaf (all levels combined) */
+	uint8_t page_lg2;  /**< 12, 21 or 30 on success */
+	uint8_t level;     /**< level of the leaf or the faulting entry (1 = 4 KiB table) */
+} dmar_walk_result;
+
+/**
+ * Walk a table rooted at @p root (any table, built here or not) for an @p access
+ * (::dmar_access flags) at @p va.  Returns ::DMAR_OK with the result filled, or
+ * ::DMAR_E_FAULT with @c result->fault set, or ::DMAR_E_INVALID for a bad format.
+ * Reads at most `levels` entries, each through the physical memory model, so arbitrary
+ * table contents give faults, never crashes; a leaf may point anywhere below 2^pa_bits
+ * (MMIO is legal).  Thread-safe, lock-free; for a table that a ::dmar_pgtable may change
+ * concurrently use dmar_pgtable_walk(), which holds the RCU read lock.
+ */
+dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dmar_pt_format *fmt,
+		      uint64_t va, unsigned access, dmar_walk_result *result);
+
+typedef struct dmar_pgtable dmar_pgtable;
+
+/** Page sizes map() may use, as a bitmap of sizes (1 << lg2). */
+#define DMAR_PGSIZES_ALL ((1ull << 12) | (1ull << 21) | (1ull << 30))
+
+/** Creation parameters of a table built here. */
+typedef struct dmar_pgtable_config {
+	dmar_pt_format format;  /**< levels 4 or 5 */
+	uint64_t pgsizes;       /**< allowed leaf sizes, subset of ::DMAR_PGSIZES_ALL with 4 KiB */
+	dmar_placement place;   /**< where table pages are allocated in physical memory */
+	dmar_pa_t place_limit;
+} dmar_pgtable_config;
+
+/** Defaults: 4-level, 52-bit PA, every page size, table pages anywhere. */
+void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
+
+/**
+ * Create an empty table (one zeroed root page from @p pm's allocator).  ::DMAR_E_INVALID
+ * for a bad config, ::DMAR_E_NOMEM without frames.  Thread-safe.
+ */
+dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg,
+				dmar_pgtable **out);
+
+/** Free every table page.  No walk of it may be running or start.  Must not be called
+ *  inside an RCU read section.  NULL is ignored. */
+void dmar_pgtable_destroy(dmar_pgtable *pt);
+
+/** Physical address of the root page (to hand to hardware-like consumers). Thread-safe. */
+dmar_pa_t dmar_pgtable_root(const dmar_pgtable *pt);
+
+/** The table's format. Thread-safe. */
+const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt);
+
+/**
+ * Map [iova, iova + size) to [pa, pa + size) with ::dmar_prot @p prot (READ required),
+ * using the largest allowed page sizes that alignment permits.  ::DMAR_E_INVALID for
+ * unaligned or empty ranges or bad prot; ::DMAR_E_RANGE when iova is beyond the input
+ * width or pa beyond 2^pa_bits; ::DMAR_E_EXISTS if any page is mapped already;
+ * ::DMAR_E_NOMEM without frames.  On any failure no translation has changed.
+ * Thread-safe (serialised with other writers of this table); call from a registered
+ * thread outside an RCU read section.
+ */
+dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,
+			     unsigned prot);
+
+/**
+ * Unmap every mapped page in [iova, iova + size) (4 KiB aligned).  A large leaf that the
+ * range covers only in part is split first; a table whose whole span is unmapped is freed
+ * after a grace period.  @p unmapped (may be NULL) receives the bytes that were mapped.
+ * ::DMAR_E_INVALID / ::DMAR_E_RANGE for a bad range, ::DMAR_E_NOMEM when a split needs a
+ * frame (nothing unmapped then).  Thread-safe as dmar_pgtable_map().
+ */
+dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size,
+			       uint64_t *unmapped);
+
+/**
+ * Walk this table for @p access at @p iova inside an RCU read section.  Returns as
+ * dmar_walk(), plus ::DMAR_E_THREAD when the calling thread is not registered.
+ * Thread-safe, lock-free.
+ */
+dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned access,
+			      dmar_walk_result *result);
+
+/** Physical address of @p iova, or ::DMAR_E_FAULT when unmapped. As dmar_pgtable_walk(). */
+dmar_status dmar_pgtable_iova_to_phys(const dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t *pa);
+
+/** Table pages the tree holds now (its own memory cost), root included. Thread-safe. */
+uint64_t dmar_pgtable_table_pages(const dmar_pgtable *pt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

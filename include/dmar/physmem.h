@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file dmar/physmem.h
+ * @brief The simulated physical memory: a memory map with holes, lazy backing, a frame allocator.
+ *
+ * DESIGN decision 2.  A ::dmar_physmem is a set of RAM ranges at physical addresses below
+ * 2^pa_bits (at most 2^52).  Everything else is a hole: reads and writes there return
+ * ::DMAR_E_RANGE and touch no host memory.  A range is backed one of three ways:
+ *  - lazily (the default): host address space is reserved and pages become resident only
+ *    when written, so a map of several TiB costs what is touched;
+ *  - by a caller's buffer (an emulator's guest RAM);
+ *  - by a file mapped at a file offset (a memory dump), read-only or shared.
+ *
+ * The set of ranges is fixed at creation, so looking an address up takes no lock.
+ *
+ * Limit: lazy ranges reserve host virtual address space equal to their size.  The total
+ * must fit the host's address space (about 100 TiB on x86-64 Linux with 4-level paging);
+ * creation reports ::DMAR_E_NOMEM otherwise.  Under valgrind, whose address space is
+ * smaller, use maps of a few tens of GiB.
+ */
+#ifndef DMAR_PHYSMEM_H
+#define DMAR_PHYSMEM_H
+
+#include <dmar/status.h>
+#include <dmar/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dmar_physmem dmar_physmem;
+
+/** How a RAM range is backed. */
+typedef enum dmar_ram_kind {
+	DMAR_RAM_LAZY = 0, /**< reserved host memory, resident on first write */
+	DMAR_RAM_BUFFER,   /**< the caller's buffer at ::dmar_ram_range.host */
+	DMAR_RAM_FILE,     /**< the file ::dmar_ram_range.fd from ::dmar_ram_range.fd_offset */
+} dmar_ram_kind;
+
+/** Flags of a RAM range. */
+enum dmar_ram_flags {
+	DMAR_RAM_READONLY = 1u << 0,    /**< writes answer ::DMAR_E_READONLY (walks still read it) */
+	DMAR_RAM_ALLOCATABLE = 1u << 1, /**< the frame allocator may hand out its pages */
+	DMAR_RAM_NOT_ALLOCATABLE = 1u << 2, /**< force off the default of lazy ranges */
+};
+
+/** One RAM range of the memory map. */
+typedef struct dmar_ram_range {
+	dmar_pa_t base;       /**< 4 KiB aligned */
+	uint64_t size;        /**< 4 KiB multiple, > 0 */
+	dmar_ram_kind kind;
+	unsigned flags;       /**< ::dmar_ram_flags; lazy ranges are allocatable by default */
+	void *host;           /**< DMAR_RAM_BUFFER: at least @c size bytes, page aligned */
+	int fd;               /**< DMAR_RAM_FILE: an open file descriptor (not kept open) */
+	uint64_t fd_offset;   /**< DMAR_RAM_FILE: page aligned offset in the file */
+} dmar_ram_range;
+
+/** Flags of the whole memory. */
+enum dmar_physmem_flags {
+	/** Debug aid: a freed frame is filled with 0xA5 and, under AddressSanitizer, poisoned
+	 *  until it is allocated again, so a reader that uses a freed page table is caught. */
+	DMAR_PHYSMEM_POISON_FREED = 1u << 0,
+};
+
+/** Creation parameters; start from dmar_physmem_config_workstation() or fill by hand. */
+typedef struct dmar_physmem_config {
+	const dmar_ram_range *ranges; /**< sorted or not; must not overlap */
+	size_t nranges;               /**< 1 .. DMAR_PHYSMEM_MAX_RANGES */
+	unsigned pa_bits;             /**< physical address width, 32..52; 0 means 52 */
+	unsigned flags;               /**< ::dmar_physmem_flags */
+} dmar_physmem_config;
+
+#define DMAR_PHYSMEM_MAX_RANGES 64
+
+/**
+ * Fill @p cfg with the default "workstation" map: 2 TiB installed in four ranges with the
+ * legacy hole below 1 MiB, the PCI hole at 2-4 GiB and a 64 GiB gap at 1 TiB between two
+ * NUMA nodes; the highest address is 0x2107fffffff (above 2^41), so memory above what a
+ * 40-bit device reaches is the normal case.  The first MiB is not allocatable.
+ * Thread-safe (the ranges are static constants).
+ */
+void dmar_physmem_config_workstation(dmar_physmem_config *cfg);
+
+/**
+ * Create a physical memory.  ::DMAR_E_INVALID for a malformed or overlapping map,
+ * ::DMAR_E_NOMEM when host address space cannot be reserved or a file cannot be mapped.
+ * Thread-safe.
+ */
+dmar_status dmar_physmem_create(const dmar_physmem_config *cfg, dmar_physmem **out);
+
+/** Destroy; the caller guarantees that nothing uses it any more.  NULL is ignored. */
+void dmar_physmem_destroy(dmar_physmem *pm);
+
+/**
+ * Host pointer for [pa, pa + len) when the whole span lies in one RAM range, else NULL.
+ * The fast path every PTE read uses: lock-free, no system call.  The pointer stays valid
+ * until dmar_physmem_destroy().  Thread-safe.
+ */
+void *dmar_physmem_host_ptr(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
+
+/** Copy out of simulated memory.  ::DMAR_E_RANGE when any byte is outside RAM (nothing is
+ *  copied).  Thread-safe (plain memory semantics for racing writers). */
+dmar_status dmar_physmem_read(const dmar_physmem *pm, dmar_pa_t pa, void *buf, uint64_t len);
+
+/** Copy into simulated memory.  ::DMAR_E_RANGE outside RAM, ::DMAR_E_READONLY for a
+ *  read-only range; in both cases nothing is written.  Thread-safe. */
+dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const void *buf, uint64_t len);
+
+/** Whether [pa, pa + len) is entirely RAM. Thread-safe. */
+int dmar_physmem_is_ram(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
+
+/** Where the frame allocator may place an allocation. */
+typedef enum dmar_placement {
+	DMAR_PLACE_ANY = 0, /**< anywhere; the highest free frames first (like Linux memblock) */
+	DMAR_PLACE_BELOW,   /**< the whole allocation ends at or below @c limit */
+	DMAR_PLACE_ABOVE,   /**< the allocation starts at or above @c limit */
+} dmar_placement;
+
+/**
+ * Allocate @p npages physically contiguous 4 KiB frames aligned to 2^@p align_lg2 bytes
+ * (12..30) from the allocatable ranges.  The frames' contents are unspecified.
+ * ::DMAR_E_INVALID for npages == 0 or a bad alignment, ::DMAR_E_NOMEM when no run fits.
+ * Thread-safe (one lock per memory; frees come from RCU callbacks too).
+ */
+dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
+			       dmar_placement place, dmar_pa_t limit, dmar_pa_t *out);
+
+/**
+ * Free frames from dmar_physmem_alloc().  ::DMAR_E_INVALID (and nothing freed) when any of
+ * them is not allocatable RAM or is not allocated.  Thread-safe.
+ */
+dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages);
+
+/** Counters of a physical memory. */
+typedef struct dmar_physmem_stats {
+	uint64_t installed_bytes;  /**< sum of the RAM ranges */
+	dmar_pa_t highest_addr;    /**< last byte of the highest range */
+	uint64_t allocatable_bytes;
+	uint64_t allocated_frames; /**< frames handed out by the allocator now */
+	unsigned nranges;
+	unsigned pa_bits;
+} dmar_physmem_stats;
+
+/** Read the counters.  Thread-safe (a snapshot). */
+void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st);
+
+/** The i-th RAM range after sorting (i < stats.nranges); NULL past the end. Thread-safe. */
+const dmar_ram_range *dmar_physmem_range(const dmar_physmem *pm, unsigned i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file dmar/types.h
+ * @brief Address types, protection and access flags shared by every layer.
+ */
+#ifndef DMAR_TYPES_H
+#define DMAR_TYPES_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A physical (system memory) address, up to 2^52. */
+typedef uint64_t dmar_pa_t;
+/** A logical (I/O virtual) address: what a device puts on the bus (SPEC vocabulary). */
+typedef uint64_t dmar_iova_t;
+
+/** log2 of the page sizes the x86-64 format has. */
+enum {
+	DMAR_PAGE_4K_LG2 = 12,
+	DMAR_PAGE_2M_LG2 = 21,
+	DMAR_PAGE_1G_LG2 = 30,
+};
+#define DMAR_PAGE_SIZE ((uint64_t)1 << DMAR_PAGE_4K_LG2)
+
+/** Highest physical address width of the x86-64 entry format (address bits 12-51). */
+#define DMAR_PA_BITS_MAX 52
+
+/** Protection of a mapping (what map() asks for and what a walk reports). */
+enum dmar_prot {
+	DMAR_PROT_READ = 1u << 0,   /**< readable; x86-64 cannot express a non-readable page */
+	DMAR_PROT_WRITE = 1u << 1,  /**< R/W = 1 at every level */
+	DMAR_PROT_EXEC = 1u << 2,   /**< XD = 0 at every level */
+	DMAR_PROT_USER = 1u << 3,   /**< U/S = 1 at every level */
+	DMAR_PROT_PWT = 1u << 4,    /**< write-through (leaf PWT) */
+	DMAR_PROT_PCD = 1u << 5,    /**< cache disable (leaf PCD) */
+	DMAR_PROT_GLOBAL = 1u << 6, /**< leaf G bit */
+};
+
+/** What a request does; combined with the permissions of every level of the walk. */
+enum dmar_access {
+	DMAR_ACCESS_READ = 1u << 0,
+	DMAR_ACCESS_WRITE = 1u << 1,
+	DMAR_ACCESS_EXEC = 1u << 2,
+	DMAR_ACCESS_USER = 1u << 3, /**< non-privileged request: needs U/S = 1 at every level */
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,3 @@
+#include "check.h"
+TEST(x){}
+RUN_TESTS(T(x))
