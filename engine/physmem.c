@@ -173,10 +173,11 @@ void dmar_physmem_destroy(dmar_physmem *pm)
 	for (unsigned i = 0; i < pm->nranges; i++) {
 		struct pm_range *r = &pm->r[i];
 
-		if (r->map_len) {
-			UNPOISON(r->host, r->map_len);
+		/* only what was poisoned: unpoisoning terabytes would write their whole shadow */
+		if (r->poison_hi > r->poison_lo)
+			UNPOISON(r->host + r->poison_lo, r->poison_hi - r->poison_lo);
+		if (r->map_len)
 			munmap(r->host, r->map_len);
-		}
 		if (r->used) {
 			dmar_hbm_fini(r->used);
 			free(r->used);
@@ -298,8 +299,16 @@ dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages)
 		return DMAR_E_INVALID;
 	}
 	if (pm->flags & DMAR_PHYSMEM_POISON_FREED) {
+		struct pm_range *w = (struct pm_range *)r;
+
 		memset(r->host + first * PAGE, 0xA5, npages * PAGE);
 		POISON(r->host + first * PAGE, npages * PAGE);
+		if (w->poison_hi == w->poison_lo)
+			w->poison_lo = first * PAGE;
+		if (first * PAGE < w->poison_lo)
+			w->poison_lo = first * PAGE;
+		if ((first + npages) * PAGE > w->poison_hi)
+			w->poison_hi = (first + npages) * PAGE;
 	}
 	dmar_hbm_clear_range(r->used, first, npages);
 	pm->allocated_frames -= npages;

@@ -15,6 +15,7 @@ struct pm_range {
 	uint8_t *host;
 	size_t map_len;     /* bytes this library mapped (to unmap), 0 for a caller's buffer */
 	struct dmar_hbm *used; /* frame allocator bitmap, NULL when not allocatable */
+	uint64_t poison_lo, poison_hi; /* offsets poisoned so far (DMAR_PHYSMEM_POISON_FREED) */
 	dmar_ram_range desc;
 };
 
