@@ -51,6 +51,15 @@ static int check_failed_;
 		}                                                                      \
 	} while (0)
 
+/* xorshift64: reproducible pseudo-random numbers for tests (state must not be 0). */
+static inline uint64_t test_xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 struct test_case {
 	const char *name;
 	void (*fn)(void);

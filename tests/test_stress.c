@@ -41,14 +41,6 @@ static uint64_t frame(uint64_t gen, uint64_t page)
 	return PBASE + (gen % NGEN) * REGION + page * K4;
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static void fail(const char *what, uint64_t page, uint64_t s1, dmar_status st,
 		 const dmar_walk_result *r)
 {
@@ -64,10 +56,10 @@ static void *reader(void *arg)
 
 	dmar_thread_register();
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		uint64_t page = xorshift(&seed) % 2 ? xorshift(&seed) % NPAGES
+		uint64_t page = test_xorshift(&seed) % 2 ? test_xorshift(&seed) % NPAGES
 						     : (__atomic_load_n(&hot, __ATOMIC_RELAXED) +
-							xorshift(&seed) % 1024) % NPAGES;
-		uint64_t off = xorshift(&seed) % K4 & ~7ull, s1, s2;
+							test_xorshift(&seed) % 1024) % NPAGES;
+		uint64_t off = test_xorshift(&seed) % K4 & ~7ull, s1, s2;
 		dmar_walk_result r;
 		dmar_status st;
 
@@ -162,29 +154,29 @@ TEST(S31_readers_vs_writer_map_unmap_split)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		uint64_t r = xorshift(&seed), first, n, mapped = 0, done = 0;
+		uint64_t r = test_xorshift(&seed), first, n, mapped = 0, done = 0;
 		int kind = (int)(r % 100);
 
 		/* size class: 1 GiB slot, 2 MiB block, unaligned 2 MiB span, or 1-64 pages */
 		if (kind < 4) {
-			first = xorshift(&seed) % SLOTS * (G1 / K4);
+			first = test_xorshift(&seed) % SLOTS * (G1 / K4);
 			n = G1 / K4;
 		} else if (kind < 30) {
-			first = xorshift(&seed) % (NPAGES / 512) * 512;
+			first = test_xorshift(&seed) % (NPAGES / 512) * 512;
 			n = 512;
 		} else if (kind < 45) {
-			first = xorshift(&seed) % (NPAGES - 512);
+			first = test_xorshift(&seed) % (NPAGES - 512);
 			n = 512;
 		} else {
-			first = xorshift(&seed) % (NPAGES - 64);
-			n = 1 + xorshift(&seed) % 64;
+			first = test_xorshift(&seed) % (NPAGES - 64);
+			n = 1 + test_xorshift(&seed) % 64;
 		}
 		for (uint64_t p = first; p < first + n; p++)
 			mapped += (state[p] >> 1) & 1;
 		__atomic_store_n(&hot, first, __ATOMIC_RELAXED);
 		gen++;
 
-		if (xorshift(&seed) % 2 && (first + n) * K4 <= REGION) {
+		if (test_xorshift(&seed) % 2 && (first + n) * K4 <= REGION) {
 			dmar_status want = mapped ? DMAR_E_EXISTS : DMAR_OK, got;
 
 			if (want == DMAR_OK)

@@ -190,10 +190,7 @@ TEST(bad_format_is_invalid)
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return test_xorshift(&rng);
 }
 
 /* Random words as tables, biased so that walks go deep: pointers into the table pages,
