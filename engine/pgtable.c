@@ -29,6 +29,8 @@ struct dmar_pgtable {
 	dmar_pa_t place_limit;
 	dmar_pa_t root;
 	pthread_mutex_t lock; /* one writer at a time */
+	dmar_pgtable_flush_fn flush;
+	void *flush_ctx;
 	uint64_t table_pages; /* atomic: pages linked in the tree */
 };
 
@@ -364,6 +366,20 @@ void dmar_pgtable_destroy(dmar_pgtable *pt)
 	free(pt);
 }
 
+void dmar_pgtable_set_flush(dmar_pgtable *pt, dmar_pgtable_flush_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&pt->lock);
+	pt->flush = fn;
+	pt->flush_ctx = ctx;
+	pthread_mutex_unlock(&pt->lock);
+}
+
+static void flush_range(struct dmar_pgtable *pt, dmar_iova_t iova, uint64_t size)
+{
+	if (pt->flush)
+		pt->flush(pt->flush_ctx, iova, size);
+}
+
 dmar_pa_t dmar_pgtable_root(const dmar_pgtable *pt)
 {
 	return pt->root;
@@ -425,6 +441,9 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 			uint64_t none = 0;
 
 			unmap_locked(pt, iova, size, &none, &fl);
+			flush_range(pt, iova, size);
+		} else if (fl.n) {
+			flush_range(pt, iova, size); /* cached pointers to the replaced tables */
 		}
 	}
 	pthread_mutex_unlock(&pt->lock);
@@ -436,7 +455,7 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 			       uint64_t *unmapped)
 {
 	struct freelist fl = { 0 };
-	uint64_t done = 0;
+	uint64_t done = 0, split;
 	dmar_status st;
 
 	if (unmapped)
@@ -448,11 +467,15 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 		return st;
 
 	pthread_mutex_lock(&pt->lock);
+	split = dmar_pgtable_table_pages(pt);
 	st = split_at(pt, iova);
 	if (st == DMAR_OK && iova + size != 0)
 		st = split_at(pt, iova + size);
+	split = dmar_pgtable_table_pages(pt) != split;
 	if (st == DMAR_OK)
 		unmap_locked(pt, iova, size, &done, &fl);
+	if (done || split || fl.n)
+		flush_range(pt, iova, size);
 	pthread_mutex_unlock(&pt->lock);
 	fl_flush(pt, &fl);
 	if (unmapped)

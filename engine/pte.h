@@ -53,4 +53,61 @@ static inline uint64_t pt_rsvd_addr_mask(unsigned pa_bits)
 	return DMAR_PTE_ADDR_MASK & ~((1ull << pa_bits) - 1);
 }
 
+/* Bits 29:13 of a 1 GiB leaf and 20:13 of a 2 MiB leaf are reserved (the PAT bit is 12). */
+#define PTE_RSVD_1G 0x3fffe000ull
+#define PTE_RSVD_2M 0x1fe000ull
+
+static inline int pte_leaf_rsvd(uint64_t pte, unsigned level)
+{
+	return (level == 3 && (pte & PTE_RSVD_1G)) || (level == 2 && (pte & PTE_RSVD_2M));
+}
+
+/* Fault (or none) of an entry just read at @level, before permissions. */
+static inline dmar_fault pte_check(uint64_t pte, unsigned level, uint64_t rsvd_addr)
+{
+	if (!(pte & DMAR_PTE_P))
+		return DMAR_FAULT_NOT_PRESENT;
+	if ((pte & rsvd_addr) || (level >= 4 && (pte & DMAR_PTE_PS)) ||
+	    (pte_is_leaf(pte, level) && pte_leaf_rsvd(pte, level)))
+		return DMAR_FAULT_RESERVED;
+	return DMAR_FAULT_NONE;
+}
+
+/* Whether an input address is inside the format's width (canonical, right half). */
+static inline dmar_fault pt_check_input(uint64_t va, const dmar_pt_format *fmt)
+{
+	unsigned bits = pt_va_bits(fmt->levels);
+	uint64_t top = va >> (bits - 1); /* bit bits-1 and everything above it */
+
+	if (top == 0)
+		return DMAR_FAULT_NONE;
+	if (top != ~0ull >> (bits - 1))
+		return DMAR_FAULT_NONCANONICAL;
+	return (fmt->flags & DMAR_PT_UPPER_HALF) ? DMAR_FAULT_NONE : DMAR_FAULT_ADDR_WIDTH;
+}
+
+/* Access check against the permissions combined over the levels (rw/us: the bit if every
+ * level had it; xd: the bit if any level had it). */
+static inline dmar_fault pt_check_access(unsigned access, uint64_t rw, uint64_t us, uint64_t xd)
+{
+	if ((access & DMAR_ACCESS_WRITE) && !(rw & DMAR_PTE_RW))
+		return DMAR_FAULT_WRITE;
+	if ((access & DMAR_ACCESS_USER) && !(us & DMAR_PTE_US))
+		return DMAR_FAULT_USER;
+	if ((access & DMAR_ACCESS_EXEC) && (xd & DMAR_PTE_XD))
+		return DMAR_FAULT_EXEC;
+	return DMAR_FAULT_NONE;
+}
+
+/* ::dmar_prot of a leaf given the combined permissions. */
+static inline uint16_t pt_prot(uint64_t leaf, uint64_t rw, uint64_t us, uint64_t xd)
+{
+	return (uint16_t)(DMAR_PROT_READ | ((rw & DMAR_PTE_RW) ? DMAR_PROT_WRITE : 0) |
+			  ((us & DMAR_PTE_US) ? DMAR_PROT_USER : 0) |
+			  ((xd & DMAR_PTE_XD) ? 0 : DMAR_PROT_EXEC) |
+			  ((leaf & DMAR_PTE_PWT) ? DMAR_PROT_PWT : 0) |
+			  ((leaf & DMAR_PTE_PCD) ? DMAR_PROT_PCD : 0) |
+			  ((leaf & DMAR_PTE_G) ? DMAR_PROT_GLOBAL : 0));
+}
+
 #endif

@@ -46,6 +46,16 @@ static inline int dmar__thread_ok(void)
 	return dmar__tls_registered;
 }
 
+/* Per-thread statistics slots (no shared counter on the hit path).  A registered thread
+ * owns one slot; past DMAR_MAX_THREADS - 1 threads the last slot is shared (atomic adds). */
+#define DMAR_MAX_THREADS 256
+extern __thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
+
+static inline int dmar__thread_slot(void)
+{
+	return dmar__tls_slot;
+}
+
 /* Free @n frames of @pm after a grace period (or at once after synchronize_rcu when the
  * calling thread is not registered).  The array is copied; it may live on the stack. */
 struct dmar_physmem;

@@ -7,4 +7,5 @@
 #include <dmar/physmem.h>
 #include <dmar/pgtable.h>
 #include <dmar/thread.h>
+#include <dmar/iotlb.h>
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* S31 / DESIGN decision 3: readers walk without locks while one writer maps, unmaps and
- * splits.  Proves, under ASan/UBSan in CI:
+/* S31 / DESIGN decision 3, S28: readers translate without locks while one writer maps,
+ * unmaps and splits; three readers' paths: the bare table walk, dmar_translate through the
+ * IOTLB and page-walk cache, and dmar_translate_batch.  With the IOTLB, unmap invalidates
+ * through the table's flush hook before it returns.  Proves, under ASan/UBSan in CI:
  *  - no torn read: every translation is a frame the writer really mapped at that page;
  *  - no use of a freed table: freed table pages are filled with 0xA5 and ASan-poisoned
  *    (DMAR_PHYSMEM_POISON_FREED), so a late reader either crashes ASan or walks garbage
@@ -28,11 +30,19 @@
 #define NGEN 8 /* frames cycle through NGEN copies of the region */
 #define NREADERS 2
 
+#define BATCH 16
+
+enum reader_mode { WALK, SINGLE, BATCHED };
+static enum reader_mode mode;
+static dmar_space *space;
 static uint64_t *state;      /* per page, atomically accessed */
 static uint8_t *big;         /* writer only: per 2 MiB block, leaf size lg2 or 0 */
 static dmar_pgtable *pt;
 static int stop;
-static uint64_t hot;          /* a page near the writer's latest operation */
+/* The writer's latest operations (first page, page count): readers aim most requests there,
+ * where a stale fill would be found. */
+#define HOT 16
+static uint64_t hot_first[HOT], hot_n[HOT], hot_next;
 static uint64_t fails, stable_mapped, stable_unmapped, racy;
 static char first_failure[256];
 
@@ -46,46 +56,83 @@ static void fail(const char *what, uint64_t page, uint64_t s1, dmar_status st,
 {
 	if (__atomic_fetch_add(&fails, 1, __ATOMIC_RELAXED) == 0)
 		snprintf(first_failure, sizeof(first_failure),
-			 "%s: page %" PRIu64 " state %#" PRIx64 " -> %s fault %s pa %#" PRIx64, what,
-			 page, s1, dmar_status_str(st), dmar_fault_str(r->fault), r->pa);
+			 "%s: page %" PRIu64 " state %#" PRIx64 " -> %s fault %s pa %#" PRIx64
+			 " (flags %#" PRIx64 ", lg2 %u)", what, page, s1, dmar_status_str(st),
+			 dmar_fault_str(r->fault), r->pa, r->pte, r->page_lg2);
+}
+
+static void check_one(uint64_t page, uint64_t off, uint64_t s1, uint64_t s2, dmar_status st,
+		      const dmar_walk_result *r, uint64_t *sm, uint64_t *su, uint64_t *rc)
+{
+	if (s1 == s2 && !(s1 & 1)) {
+		if (s1 & 2) {
+			(*sm)++;
+			if (st != DMAR_OK || r->pa != frame(s1 >> 2, page) + off)
+				fail("stable mapped page", page, s1, st, r);
+		} else {
+			(*su)++;
+			if (st != DMAR_E_FAULT || r->fault != DMAR_FAULT_NOT_PRESENT)
+				fail("stable unmapped page", page, s1, st, r);
+		}
+	} else {
+		(*rc)++;
+		/* mid-change: either outcome, but a frame must be one this page had */
+		if (st == DMAR_OK && (r->pa < PBASE || (r->pa - PBASE) % REGION != page * K4 + off ||
+				      (r->pa - PBASE) / REGION >= NGEN))
+			fail("racing walk", page, s1, st, r);
+		else if (st != DMAR_OK && r->fault != DMAR_FAULT_NOT_PRESENT)
+			fail("racing walk fault", page, s1, st, r);
+	}
 }
 
 static void *reader(void *arg)
 {
 	uint64_t seed = 0x1234567ull * (uintptr_t)arg + 1, sm = 0, su = 0, rc = 0;
+	const unsigned k = mode == BATCHED ? BATCH : 1;
 
 	dmar_thread_register();
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		uint64_t page = test_xorshift(&seed) % 2 ? test_xorshift(&seed) % NPAGES
-						     : (__atomic_load_n(&hot, __ATOMIC_RELAXED) +
-							test_xorshift(&seed) % 1024) % NPAGES;
-		uint64_t off = test_xorshift(&seed) % K4 & ~7ull, s1, s2;
-		dmar_walk_result r;
-		dmar_status st;
+		uint64_t page[BATCH], off[BATCH], s1[BATCH], s2;
+		dmar_request req[BATCH];
+		dmar_result res[BATCH];
+		dmar_walk_result r[BATCH];
+		dmar_status st[BATCH];
 
-		s1 = __atomic_load_n(&state[page], __ATOMIC_ACQUIRE);
-		st = dmar_pgtable_walk(pt, IOVA_BASE + page * K4 + off, DMAR_ACCESS_WRITE, &r);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE); /* the walk's loads before s2 */
-		s2 = __atomic_load_n(&state[page], __ATOMIC_RELAXED);
-
-		if (s1 == s2 && !(s1 & 1)) {
-			if (s1 & 2) {
-				sm++;
-				if (st != DMAR_OK || r.pa != frame(s1 >> 2, page) + off)
-					fail("stable mapped page", page, s1, st, &r);
+		for (unsigned i = 0; i < k; i++) {
+			if (test_xorshift(&seed) % 4 == 0) {
+				page[i] = test_xorshift(&seed) % NPAGES;
 			} else {
-				su++;
-				if (st != DMAR_E_FAULT || r.fault != DMAR_FAULT_NOT_PRESENT)
-					fail("stable unmapped page", page, s1, st, &r);
+				uint64_t h = test_xorshift(&seed) % HOT;
+				uint64_t first = __atomic_load_n(&hot_first[h], __ATOMIC_RELAXED);
+				uint64_t n = __atomic_load_n(&hot_n[h], __ATOMIC_RELAXED);
+
+				page[i] = (first + test_xorshift(&seed) % (n < 64 ? n + 1 : 64)) % NPAGES;
 			}
+			off[i] = test_xorshift(&seed) % K4 & ~7ull;
+			req[i].iova = IOVA_BASE + page[i] * K4 + off[i];
+			req[i].access = DMAR_ACCESS_WRITE;
+			s1[i] = __atomic_load_n(&state[page[i]], __ATOMIC_ACQUIRE);
+		}
+		if (mode == WALK) {
+			st[0] = dmar_pgtable_walk(pt, req[0].iova, DMAR_ACCESS_WRITE, &r[0]);
 		} else {
-			rc++;
-			/* mid-change: either outcome, but a frame must be one this page had */
-			if (st == DMAR_OK && (r.pa < PBASE || (r.pa - PBASE) % REGION != page * K4 + off ||
-					      (r.pa - PBASE) / REGION >= NGEN))
-				fail("racing walk", page, s1, st, &r);
-			else if (st != DMAR_OK && r.fault != DMAR_FAULT_NOT_PRESENT)
-				fail("racing walk fault", page, s1, st, &r);
+			if (mode == SINGLE)
+				st[0] = dmar_translate(space, req[0].iova, DMAR_ACCESS_WRITE, &res[0]);
+			else if (dmar_translate_batch(space, req, res, k, NULL) != DMAR_OK)
+				fail("batch status", 0, 0, DMAR_E_INVALID, &r[0]);
+			for (unsigned i = 0; i < k; i++) {
+				if (mode == BATCHED)
+					st[i] = res[i].fault ? DMAR_E_FAULT : DMAR_OK;
+				r[i].pa = res[i].pa;
+				r[i].fault = (dmar_fault)res[i].fault;
+				r[i].pte = res[i].flags; /* reported on failure */
+				r[i].page_lg2 = res[i].page_lg2;
+			}
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE); /* the walk's loads before s2 */
+		for (unsigned i = 0; i < k; i++) {
+			s2 = __atomic_load_n(&state[page[i]], __ATOMIC_RELAXED);
+			check_one(page[i], off[i], s1[i], s2, st[i], &r[i], &sm, &su, &rc);
 		}
 		dmar_thread_quiescent();
 	}
@@ -133,22 +180,40 @@ static unsigned note_splits(uint64_t first, uint64_t n)
 	return splits;
 }
 
-TEST(S31_readers_vs_writer_map_unmap_split)
+static void flush_hook(void *ctx, dmar_iova_t iova, uint64_t size)
+{
+	dmar_space_invalidate_range(ctx, iova, size);
+}
+
+static void run(enum reader_mode m)
 {
 	const char *env = getenv("DMAR_STRESS_SECONDS");
 	const double seconds = env ? atof(env) : 2.0;
 	dmar_physmem *pm = test_physmem(DMAR_PHYSMEM_POISON_FREED);
 	dmar_pgtable_config cfg;
 	pthread_t th[NREADERS];
+	dmar_iotlb *tlb = NULL;
 	uint64_t seed = 42, gen = 0, maps = 0, exists = 0, unmaps = 0, splits = 0;
 	struct timespec t0, t;
 	dmar_physmem_stats st;
 
+	mode = m;
+	stop = 0;
+	fails = stable_mapped = stable_unmapped = racy = 0;
 	state = calloc(NPAGES, sizeof(*state));
 	big = calloc(NPAGES / (M2 / K4), 1);
 	REQUIRE(state && big);
 	dmar_pgtable_config_default(&cfg);
 	REQUIRE(dmar_pgtable_create(pm, &cfg, &pt) == DMAR_OK);
+	if (mode != WALK) {
+		/* small, so that fills and evictions race the writer all the time */
+		dmar_iotlb_config tc = { .sets = 1024, .ways = 4, .pwc_sets = 64 };
+
+		REQUIRE(dmar_iotlb_create(&tc, &tlb) == DMAR_OK);
+		REQUIRE(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt),
+					  &space) == DMAR_OK);
+		dmar_pgtable_set_flush(pt, flush_hook, space);
+	}
 	for (uintptr_t i = 0; i < NREADERS; i++)
 		REQUIRE(pthread_create(&th[i], NULL, reader, (void *)i) == 0);
 
@@ -173,7 +238,8 @@ TEST(S31_readers_vs_writer_map_unmap_split)
 		}
 		for (uint64_t p = first; p < first + n; p++)
 			mapped += (state[p] >> 1) & 1;
-		__atomic_store_n(&hot, first, __ATOMIC_RELAXED);
+		__atomic_store_n(&hot_first[hot_next % HOT], first, __ATOMIC_RELAXED);
+		__atomic_store_n(&hot_n[hot_next++ % HOT], n, __ATOMIC_RELAXED);
 		gen++;
 
 		if (test_xorshift(&seed) % 2 && (first + n) * K4 <= REGION) {
@@ -214,10 +280,11 @@ TEST(S31_readers_vs_writer_map_unmap_split)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < NREADERS; i++)
 		pthread_join(th[i], NULL);
-	printf("# writer: %" PRIu64 " maps, %" PRIu64 " refused overlaps, %" PRIu64
+	printf("# %s: writer: %" PRIu64 " maps, %" PRIu64 " refused overlaps, %" PRIu64
 	       " unmaps, %" PRIu64 " splits; readers: %" PRIu64 " stable-mapped, %" PRIu64
 	       " stable-unmapped, %" PRIu64 " racing checks; %" PRIu64 " table pages\n",
-	       maps, exists, unmaps, splits, stable_mapped, stable_unmapped, racy,
+	       m == WALK ? "walk" : m == SINGLE ? "translate" : "translate_batch", maps, exists,
+	       unmaps, splits, stable_mapped, stable_unmapped, racy,
 	       dmar_pgtable_table_pages(pt));
 	if (fails)
 		printf("#   %" PRIu64 " failures, first: %s\n", fails, first_failure);
@@ -226,7 +293,21 @@ TEST(S31_readers_vs_writer_map_unmap_split)
 	CHECK(maps > 50 && unmaps > 50 && exists > 10 && splits > 5);
 	CHECK(stable_mapped > 1000 && stable_unmapped > 1000);
 
+	if (tlb) {
+		dmar_iotlb_stats ts;
+
+		dmar_iotlb_get_stats(tlb, &ts);
+		printf("# iotlb: %" PRIu64 " translations, %" PRIu64 " hits, %" PRIu64
+		       " fills dropped for racing an invalidation, %" PRIu64 " invalidations\n",
+		       ts.translations, ts.hits, ts.fills_dropped, ts.invalidations);
+		CHECK(ts.hits > 1000);
+	}
 	CHECK_ST(dmar_pgtable_unmap(pt, IOVA_BASE, REGION, NULL), DMAR_OK);
+	if (tlb) {
+		dmar_pgtable_set_flush(pt, NULL, NULL);
+		dmar_space_destroy(space);
+		CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
+	}
 	dmar_pgtable_destroy(pt);
 	dmar_physmem_get_stats(pm, &st);
 	CHECK_EQ(st.allocated_frames, 0); /* every table page came back after its grace period */
@@ -235,4 +316,20 @@ TEST(S31_readers_vs_writer_map_unmap_split)
 	free(big);
 }
 
-RUN_TESTS(T(S31_readers_vs_writer_map_unmap_split))
+TEST(S31_walkers_vs_writer_map_unmap_split)
+{
+	run(WALK);
+}
+
+TEST(S28_iotlb_translate_vs_writer_unmap_invalidate)
+{
+	run(SINGLE);
+}
+
+TEST(S28_iotlb_batches_vs_writer_unmap_invalidate)
+{
+	run(BATCHED);
+}
+
+RUN_TESTS(T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
+	  T(S28_iotlb_batches_vs_writer_unmap_invalidate))

@@ -105,6 +105,20 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
  *  inside an RCU read section.  NULL is ignored. */
 void dmar_pgtable_destroy(dmar_pgtable *pt);
 
+/**
+ * Called by map and unmap, with the table's writer lock held, for a range whose cached
+ * translations or cached upper-level entries went stale: after the entries changed and
+ * before any unlinked table page is handed to RCU, so a cache that points into a freed
+ * table is always cleared first (Linux's gather-then-flush order).  unmap calls it for the
+ * range it was given when anything was unmapped or split; map calls it when it replaced an
+ * empty table by a large leaf or rolled a partial map back.  Typically a closure that calls
+ * dmar_space_invalidate_range() for every space using this table.
+ */
+typedef void (*dmar_pgtable_flush_fn)(void *ctx, dmar_iova_t iova, uint64_t size);
+
+/** Install (or with NULL remove) the flush hook.  Call before concurrent use. */
+void dmar_pgtable_set_flush(dmar_pgtable *pt, dmar_pgtable_flush_fn fn, void *ctx);
+
 /** Physical address of the root page (to hand to hardware-like consumers). Thread-safe. */
 dmar_pa_t dmar_pgtable_root(const dmar_pgtable *pt);
 

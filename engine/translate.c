@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* translate and translate_batch: the IOTLB probe (per-ISA, iotlb/probe_*.c), then the
+ * misses walked in groups, one level per round for every walk of the group, the next
+ * entry of each prefetched before any is read, so their memory latencies overlap.  A walk
+ * starts from the deepest page-walk-cache entry it finds.  The same code serves one
+ * request and many, which is what makes them bit-identical (S30). */
+#include "rcu.h"
+
+#include <string.h>
+
+#include "iotlb_internal.h"
+#include "physmem_internal.h"
+#include "pte.h"
+#include "walk.h"
+
+/* Walks interleaved at once: enough to cover DRAM latency with one walk's compute. */
+#define WALK_GROUP 16
+/* Requests probed per pass (bounds the miss index array on the stack). */
+#define BATCH_CHUNK 256
+
+struct walk {
+	uint32_t idx;      /* request index in the chunk */
+	uint8_t level;     /* level of the entry to read next; 0 when finished */
+	uint8_t top_read;  /* highest level this walk read from memory (PWC fills below it) */
+	dmar_fault fault;
+	uint64_t va, table, rw, us, xd, leaf;
+	unsigned leaf_level;
+	const uint64_t *next; /* host address of the next entry, found and prefetched */
+	uint64_t seq_tlb, seq_pwc[DMAR_PWC_LEVELS];
+	uint64_t eff[6]; /* effective entries read, by level (what the PWC caches) */
+};
+
+struct xctx {
+	struct dmar_iotlb *tlb;
+	const struct dmar_physmem *pm;
+	const dmar_pt_format *fmt;
+	uint64_t root, asid, rsvd;
+	const struct pm_range *hint;
+	uint64_t st[ST_COUNT];
+	uint64_t rng;
+};
+
+/* Entry as the page-walk cache keeps it: the permissions of the levels above folded in. */
+static uint64_t effective(uint64_t pte, uint64_t rw, uint64_t us, uint64_t xd)
+{
+	return (pte & ~(DMAR_PTE_RW | DMAR_PTE_US | DMAR_PTE_XD)) | (rw & DMAR_PTE_RW) |
+	       (us & DMAR_PTE_US) | (xd & DMAR_PTE_XD);
+}
+
+static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx)
+{
+	memset(w, 0, sizeof(*w));
+	w->idx = idx;
+	w->va = va;
+	w->rw = DMAR_PTE_RW;
+	w->us = DMAR_PTE_US;
+	w->fault = pt_check_input(va, x->fmt);
+	if (w->fault != DMAR_FAULT_NONE)
+		return;
+	w->level = (uint8_t)x->fmt->levels;
+	w->table = x->root & DMAR_PTE_ADDR_MASK;
+	w->top_read = w->level;
+	if (x->asid) {
+		struct dmar_iotlb *tlb = x->tlb;
+
+		/* sequence numbers first: whatever this walk reads (walk cache included) is
+		 * newer than them, so a fill is dropped iff an invalidation may have raced it */
+		w->seq_tlb = dmar_cache_seq(&tlb->tlb, dmar_cache_set(&tlb->tlb, x->asid, va >> 12));
+		for (unsigned k = 0; k < DMAR_PWC_LEVELS; k++) {
+			const struct dmar_cache *c = &tlb->pwc[k];
+			uint64_t b = va >> pt_shift(k + DMAR_PWC_MIN_LEVEL);
+
+			w->seq_pwc[k] = dmar_cache_seq(c, dmar_cache_set(c, x->asid, b));
+		}
+		for (unsigned k = 0; k < DMAR_PWC_LEVELS; k++) {
+			const unsigned lv = k + DMAR_PWC_MIN_LEVEL;
+			const struct dmar_cache *c = &tlb->pwc[k];
+			uint64_t b = va >> pt_shift(lv), e;
+
+			if (lv > x->fmt->levels)
+				break;
+			if (!dmar_cache_lookup(c, dmar_cache_set(c, x->asid, b),
+					       dmar_cache_tag(x->asid, b), &e))
+				continue;
+			x->st[ST_PWC_HIT]++;
+			w->rw = e & DMAR_PTE_RW;
+			w->us = e & DMAR_PTE_US;
+			w->xd = e & DMAR_PTE_XD;
+			w->top_read = (uint8_t)(lv - 1);
+			if (pte_is_leaf(e, lv)) {
+				w->leaf = e;
+				w->leaf_level = lv;
+				w->level = 0;
+			} else {
+				w->table = e & DMAR_PTE_ADDR_MASK;
+				w->level = (uint8_t)(lv - 1);
+			}
+			return;
+		}
+	}
+	if (w->table & x->rsvd) {
+		w->fault = DMAR_FAULT_TABLE_ADDR;
+		w->level = 0;
+	}
+}
+
+/* Find the next entry's host address and prefetch it. */
+static void walk_prepare(struct xctx *x, struct walk *w)
+{
+	const dmar_pa_t at = w->table + 8u * pt_index(w->va, w->level);
+	const struct pm_range *r = dmar__pm_find(x->pm, at, 8, x->hint);
+
+	if (!r) {
+		w->fault = DMAR_FAULT_TABLE_ADDR;
+		w->level = 0;
+		return;
+	}
+	x->hint = r;
+	w->next = (const uint64_t *)(r->host + (at - r->base));
+	__builtin_prefetch(w->next);
+}
+
+/* Read the prepared entry: one level down, a leaf, or a fault. */
+static void walk_step(struct xctx *x, struct walk *w)
+{
+	const unsigned level = w->level;
+	const uint64_t pte = pte_load(w->next);
+
+	x->st[ST_PTE_READS]++;
+	w->fault = pte_check(pte, level, x->rsvd);
+	if (w->fault != DMAR_FAULT_NONE) {
+		w->level = 0;
+		return;
+	}
+	w->rw &= pte;
+	w->us &= pte;
+	w->xd |= pte;
+	w->eff[level] = effective(pte, w->rw, w->us, w->xd);
+	if (pte_is_leaf(pte, level)) {
+		w->leaf = pte;
+		w->leaf_level = level;
+		w->level = 0;
+	} else {
+		w->table = pte & DMAR_PTE_ADDR_MASK;
+		w->level = (uint8_t)(level - 1);
+	}
+}
+
+/* Result and fills of a finished walk. */
+static void walk_finish(struct xctx *x, struct walk *w, unsigned access, dmar_result *res)
+{
+	uint64_t mask, frame;
+
+	if (w->fault == DMAR_FAULT_NONE)
+		w->fault = pt_check_access(access, w->rw, w->us, w->xd);
+	if (w->fault != DMAR_FAULT_NONE) {
+		res->pa = 0;
+		res->fault = (uint8_t)w->fault;
+		res->page_lg2 = 0;
+		res->prot = 0;
+		res->flags = 0;
+		x->st[ST_FAULT]++;
+		return;
+	}
+	mask = (1ull << pt_shift(w->leaf_level)) - 1;
+	frame = ((w->leaf & DMAR_PTE_ADDR_MASK) & ~mask) | (w->va & mask & ~0xfffull);
+	res->pa = frame | (w->va & 0xfff);
+	res->fault = DMAR_FAULT_NONE;
+	res->page_lg2 = (uint8_t)pt_shift(w->leaf_level);
+	res->prot = pt_prot(w->leaf, w->rw, w->us, w->xd);
+	res->flags = 0;
+	if (!x->asid)
+		return;
+	{
+		struct dmar_iotlb *tlb = x->tlb;
+		const uint64_t vpn = w->va >> 12;
+		const uint64_t data = frame | res->prot |
+				      (uint64_t)((w->leaf_level - 1) & 3) << DMAR_DATA_SIZE_SHIFT;
+
+		if (!dmar_cache_fill(&tlb->tlb, dmar_cache_set(&tlb->tlb, x->asid, vpn),
+				     dmar_cache_tag(x->asid, vpn), data, w->seq_tlb, &x->rng))
+			x->st[ST_FILL_DROP]++;
+		for (unsigned lv = w->leaf_level > DMAR_PWC_MIN_LEVEL ? w->leaf_level : DMAR_PWC_MIN_LEVEL;
+		     lv <= w->top_read && lv < DMAR_PWC_MIN_LEVEL + DMAR_PWC_LEVELS; lv++) {
+			struct dmar_cache *c = &tlb->pwc[lv - DMAR_PWC_MIN_LEVEL];
+			const uint64_t b = w->va >> pt_shift(lv);
+
+			if (!dmar_cache_fill(c, dmar_cache_set(c, x->asid, b), dmar_cache_tag(x->asid, b),
+					     w->eff[lv], w->seq_pwc[lv - DMAR_PWC_MIN_LEVEL], &x->rng))
+				x->st[ST_FILL_DROP]++;
+		}
+	}
+}
+
+static void walk_misses(struct xctx *x, const dmar_request *req, dmar_result *res,
+			const uint32_t *miss, size_t nmiss)
+{
+	for (size_t g = 0; g < nmiss; g += WALK_GROUP) {
+		const size_t m = nmiss - g < WALK_GROUP ? nmiss - g : WALK_GROUP;
+		struct walk w[WALK_GROUP];
+		int active;
+
+		for (size_t j = 0; j < m; j++)
+			walk_start(x, &w[j], req[miss[g + j]].iova, miss[g + j]);
+		do {
+			active = 0;
+			for (size_t j = 0; j < m; j++)
+				if (w[j].level)
+					walk_prepare(x, &w[j]);
+			for (size_t j = 0; j < m; j++) {
+				if (!w[j].level)
+					continue;
+				walk_step(x, &w[j]);
+				active |= w[j].level != 0;
+			}
+		} while (active);
+		for (size_t j = 0; j < m; j++)
+			walk_finish(x, &w[j], req[w[j].idx].access, &res[w[j].idx]);
+	}
+}
+
+static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_result *res,
+				  size_t n, size_t *nfaults)
+{
+	static __thread uint64_t rng = 0x2545F4914F6CDD1Dull;
+	struct xctx x;
+	const struct dmar_probe_ops *ops = dmar_probe_ops();
+	uint32_t miss[BATCH_CHUNK];
+
+	memset(&x, 0, sizeof(x));
+	x.tlb = sp->tlb;
+	x.pm = sp->pm;
+	x.fmt = &sp->fmt;
+	x.rsvd = pt_rsvd_addr_mask(sp->fmt.pa_bits);
+	x.rng = rng;
+
+	dmar__rcu_read_lock();
+	/* ASID before root: a new root is published before its ASID (dmar_space_set_root) */
+	x.asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
+	x.root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
+	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
+		const size_t m = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
+		size_t nmiss;
+
+		if (x.asid) {
+			nmiss = ops->probe_batch(&x.tlb->tlb, x.asid, req + base, res + base, m, miss);
+		} else {
+			for (size_t j = 0; j < m; j++)
+				miss[j] = (uint32_t)j;
+			nmiss = m;
+		}
+		x.st[ST_MISS] += nmiss;
+		walk_misses(&x, req + base, res + base, miss, nmiss);
+	}
+	dmar__rcu_read_unlock();
+
+	rng = x.rng;
+	x.st[ST_XLATE] = n;
+	x.st[ST_HIT] = n - x.st[ST_MISS];
+	dmar__iotlb_account(x.tlb, x.st);
+	if (nfaults)
+		*nfaults = x.st[ST_FAULT];
+	return DMAR_OK;
+}
+
+dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
+				 size_t n, size_t *nfaults)
+{
+	if (nfaults)
+		*nfaults = 0;
+	if (!sp || (n && (!req || !res)))
+		return DMAR_E_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (req[i].access & ~0xfu)
+			return DMAR_E_INVALID;
+	if (!dmar__thread_ok())
+		return DMAR_E_THREAD;
+	return translate_many(sp, req, res, n, nfaults);
+}
+
+dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
+{
+	dmar_request r = { .iova = iova, .access = access };
+	size_t nf;
+	dmar_status st;
+
+	if (!sp || !res || (access & ~0xfu))
+		return DMAR_E_INVALID;
+	if (!dmar__thread_ok())
+		return DMAR_E_THREAD;
+	st = translate_many(sp, &r, res, 1, &nf);
+	return st == DMAR_OK && nf ? DMAR_E_FAULT : st;
+}

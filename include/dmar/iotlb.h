@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file dmar/iotlb.h
+ * @brief The IOTLB, address spaces, and translation through them (DESIGN decisions 4-5, S28, S30).
+ *
+ * A ::dmar_iotlb is one emulated IOMMU's translation cache: set-associative, lock-free for
+ * lookups, and tagged rather than flushed.  Each live address space (a domain's table, or a
+ * PASID's process table; ::dmar_space) holds a small address-space id (ASID) that goes into
+ * every tag, so invalidating a whole space retires its ASID in O(1).
+ *
+ * Entries are 4 KiB-granular: a hit on a 2 MiB or 1 GiB leaf is cached for the 4 KiB page
+ * that was used (the result still reports the leaf's size), and a page-walk cache of the
+ * upper levels (PML4E, PDPTE, PDE) makes a miss under a cached large leaf cost no PTE read
+ * and a miss under a cached table cost one.
+ *
+ * Correctness contract (S28): after a table change and the matching dmar_space_invalidate*()
+ * call have returned, no translation that starts afterwards returns the old page, because a
+ * fill computed from a walk that raced the invalidation is dropped, never inserted stale.
+ * Permission denials and not-present results are never cached.
+ */
+#ifndef DMAR_IOTLB_H
+#define DMAR_IOTLB_H
+
+#include <dmar/pgtable.h>
+#include <dmar/physmem.h>
+#include <dmar/status.h>
+#include <dmar/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dmar_iotlb dmar_iotlb;
+typedef struct dmar_space dmar_space;
+
+/** Geometry of an IOTLB. */
+typedef struct dmar_iotlb_config {
+	uint32_t sets;     /**< power of two, 1 .. 2^20 */
+	uint32_t ways;     /**< 4 or 8 */
+	uint32_t pwc_sets; /**< sets of each page-walk-cache level (4 ways each), power of two */
+} dmar_iotlb_config;
+
+/** 4096 sets x 8 ways (32 K entries, 128 MiB of 4 KiB pages), 256 x 4 per walk-cache level. */
+void dmar_iotlb_config_default(dmar_iotlb_config *cfg);
+
+/** Create an IOTLB.  ::DMAR_E_INVALID for a bad geometry.  Thread-safe. */
+dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out);
+
+/** Destroy; every space of it must be destroyed first (::DMAR_E_BUSY otherwise, nothing
+ *  done).  No translation may be running.  NULL is accepted. */
+dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb);
+
+/** Invalidate every entry of every space.  Thread-safe (serialised with other writers). */
+void dmar_iotlb_invalidate_all(dmar_iotlb *tlb);
+
+/** Counters, summed over the threads that translated (no shared counter on the hit path). */
+typedef struct dmar_iotlb_stats {
+	uint64_t translations;   /**< requests translated (batches count each request) */
+	uint64_t hits;           /**< answered from the IOTLB */
+	uint64_t misses;         /**< needed a walk */
+	uint64_t pwc_hits;       /**< misses whose walk started from the page-walk cache */
+	uint64_t pte_reads;      /**< entries read from simulated memory by walks */
+	uint64_t faults;         /**< requests refused */
+	uint64_t fills_dropped;  /**< fills abandoned because an invalidation raced them */
+	uint64_t invalidations;  /**< invalidation calls of any kind */
+	uint64_t asid_rollovers; /**< times the ASID space wrapped (a full flush each) */
+} dmar_iotlb_stats;
+
+/** Read the counters.  Thread-safe; a snapshot that may miss increments in flight. */
+void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st);
+
+/** Name of the probe variant in use: "c", "sse42" or "avx2" (see DMAR_SIMD). */
+const char *dmar_iotlb_simd(void);
+
+/**
+ * Create an address space: the table rooted at @p root in @p pm, of format @p fmt, cached
+ * in @p tlb under a fresh ASID.  The table may be one a ::dmar_pgtable manages or one
+ * written by anyone else (a process's CPU table, S2).  Thread-safe.
+ */
+dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t root,
+			      const dmar_pt_format *fmt, dmar_space **out);
+
+/** Destroy (its ASID is retired).  No translation of it may be running.  NULL accepted. */
+void dmar_space_destroy(dmar_space *sp);
+
+/** Point the space at another root (another table), invalidating everything it cached.
+ *  Translations that start after the call returns use the new table.  Thread-safe. */
+dmar_status dmar_space_set_root(dmar_space *sp, dmar_pa_t root);
+
+/** Invalidate everything cached for this space: O(1), its ASID is retired.  Thread-safe. */
+void dmar_space_invalidate(dmar_space *sp);
+
+/**
+ * Page-selective invalidation of [iova, iova + size) (any size, any alignment; large pages
+ * included): IOTLB entries of those pages and walk-cache entries whose span meets the
+ * range.  Large ranges retire the ASID instead, which is cheaper than visiting their sets.
+ * ::DMAR_E_INVALID for size 0 or a range that wraps.  Thread-safe.
+ */
+dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size);
+
+/** One request of a batch. */
+typedef struct dmar_request {
+	dmar_iova_t iova;
+	uint32_t access; /**< ::dmar_access flags */
+	uint32_t tag;    /**< the caller's, untouched (a descriptor index, say) */
+} dmar_request;
+
+/** The outcome of one request: 16 bytes. */
+typedef struct dmar_result {
+	dmar_pa_t pa;     /**< translated address; 0 when refused */
+	uint8_t fault;    /**< ::dmar_fault, ::DMAR_FAULT_NONE when translated */
+	uint8_t page_lg2; /**< size of the leaf that maps it: 12, 21 or 30 */
+	uint16_t prot;    /**< effective ::dmar_prot */
+	uint32_t flags;   /**< ::dmar_result_flags */
+} dmar_result;
+
+enum dmar_result_flags {
+	DMAR_RESULT_HIT = 1u << 0, /**< answered from the IOTLB */
+};
+
+/**
+ * Translate one access through @p sp.  ::DMAR_OK with @p res filled, ::DMAR_E_FAULT with
+ * @c res->fault set, ::DMAR_E_THREAD from an unregistered thread, ::DMAR_E_INVALID for bad
+ * arguments.  Lock-free; call from a registered thread.
+ */
+dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res);
+
+/**
+ * Translate @p n requests through @p sp in one RCU read section: tags and sets for all,
+ * prefetch, SIMD tag compare, then the misses walked interleaved so their memory latency
+ * overlaps.  Results are bit-identical to calling dmar_translate() on each (S30).
+ * Returns the number of refused requests in @p nfaults (may be NULL).  ::DMAR_E_THREAD /
+ * ::DMAR_E_INVALID as dmar_translate().  Lock-free; call from a registered thread.
+ */
+dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
+				 size_t n, size_t *nfaults);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

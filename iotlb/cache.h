@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A set-associative cache of 64-bit (tag -> data) pairs: the IOTLB and each level of the
+ * page-walk cache are one each.  A set is 2 * ways words: the tags, then the data, so one
+ * SIMD load compares 4 tags (AVX2); with 4 ways a set is exactly one cache line.
+ *
+ * Tag = asid << 45 | vpn (45 bits of page number: enough for 57-bit inputs; 18 bits of
+ * ASID; bit 63 marks a pending fill).  Tag 0 is an empty way (ASIDs start at 1).  ASID 0
+ * means "do not cache" and never reaches a cache.
+ *
+ * Concurrency: lookups take no lock and write nothing.  Writers (fills, invalidations) keep
+ * two rules:
+ *  - a way is rewritten as tag = 0, data, tag (release stores), and a reader re-reads the
+ *    tag after the data, so a (tag, data) pair is never torn;
+ *  - each set has a sequence number that invalidations bump (a locked add, a full barrier)
+ *    before clearing ways.  A filler reads it before its walk, publishes its entry as
+ *    *pending* (tag | DMAR_TAG_PENDING, which no lookup matches) with a locked exchange,
+ *    reads the sequence again, and only then promotes the entry with a CAS; if the sequence
+ *    moved, the walk may have raced an invalidation and the entry is dropped.  Either the
+ *    filler sees the bump or the invalidator's scan sees the entry (pending or not) and
+ *    clears it, which makes the promotion fail (Dekker).  No reader ever sees an entry
+ *    that has not been validated.
+ *  - an invalidation clears the upper walk-cache levels before the lower ones and the IOTLB
+ *    last, so a walk that read a bumped lower-level sequence cannot have started from a
+ *    stale upper-level entry. */
+#ifndef IOTLB_CACHE_H
+#define IOTLB_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dmar/iotlb.h>
+
+#define DMAR_VPN_BITS 45
+#define DMAR_VPN_MASK ((1ull << DMAR_VPN_BITS) - 1)
+#define DMAR_ASID_BITS 18
+#define DMAR_ASID_LIMIT (1ull << DMAR_ASID_BITS)
+#define DMAR_TAG_PENDING (1ull << 63)
+
+/* IOTLB data word: frame of the 4 KiB page (bits 12-51), prot (bits 0-6, ::dmar_prot, whose
+ * low four bits line up with ::dmar_access), leaf size code (bits 7-8: lg2 = 12 + 9 * code). */
+#define DMAR_DATA_PROT_MASK 0x7full
+#define DMAR_DATA_SIZE_SHIFT 7
+
+struct dmar_cache {
+	uint64_t *slots;   /* nsets * 2 * ways words, 64-byte aligned */
+	uint64_t *seq;     /* per set: bumped by every invalidation that touches it */
+	uint32_t nsets, ways, mask;
+};
+
+static inline uint64_t dmar_cache_tag(uint64_t asid, uint64_t vpn)
+{
+	return asid << DMAR_VPN_BITS | (vpn & DMAR_VPN_MASK);
+}
+
+/* Consecutive pages of one space land in consecutive sets; spaces are spread apart. */
+static inline uint32_t dmar_cache_set(const struct dmar_cache *c, uint64_t asid, uint64_t vpn)
+{
+	return (uint32_t)(vpn ^ (asid * 0x9E3779B1u)) & c->mask;
+}
+
+static inline uint64_t *dmar_cache_setp(const struct dmar_cache *c, uint32_t set)
+{
+	return c->slots + (size_t)set * 2 * c->ways;
+}
+
+int dmar_cache_init(struct dmar_cache *c, uint32_t nsets, uint32_t ways);
+void dmar_cache_fini(struct dmar_cache *c);
+
+/* Look @tag up in @set: its data in *data, or 0 on a miss.  Uses the selected probe. */
+int dmar_cache_lookup(const struct dmar_cache *c, uint32_t set, uint64_t tag, uint64_t *data);
+
+/* Sequence number of @set, to read before a walk whose result will be filled. */
+static inline uint64_t dmar_cache_seq(const struct dmar_cache *c, uint32_t set)
+{
+	return __atomic_load_n(&c->seq[set], __ATOMIC_ACQUIRE);
+}
+
+/* Insert (tag, data) computed by a walk that started after dmar_cache_seq() returned @seq.
+ * Returns 1 if it stayed, 0 if an invalidation raced it (the entry was taken back). */
+int dmar_cache_fill(struct dmar_cache *c, uint32_t set, uint64_t tag, uint64_t data,
+		    uint64_t seq, uint64_t *rng);
+
+/* Invalidate @tag in @set (bumps the set's sequence first). */
+void dmar_cache_inval_tag(struct dmar_cache *c, uint32_t set, uint64_t tag);
+
+/* Invalidate everything (bumps every sequence).  Writers only. */
+void dmar_cache_inval_all(struct dmar_cache *c);
+
+/* ---- probes: one implementation per ISA (probe_c.c, probe_sse42.c, probe_avx2.c) ---- */
+
+/* Way of @set whose tag is @tag (the lowest if several), or -1. */
+typedef int (*dmar_find_way_fn)(const uint64_t *set, unsigned ways, uint64_t tag);
+
+/* The hit pass of a batch: for each request, a hit whose permissions allow the access fills
+ * res[i]; every other index (miss, not allowed, non-canonical) is appended to miss[].
+ * Returns the number of misses.  @asid != 0. */
+typedef size_t (*dmar_probe_batch_fn)(const struct dmar_cache *c, uint64_t asid,
+				      const dmar_request *req, dmar_result *res, size_t n,
+				      uint32_t *miss);
+
+struct dmar_probe_ops {
+	const char *name;
+	dmar_find_way_fn find_way;
+	dmar_probe_batch_fn probe_batch;
+};
+
+extern const struct dmar_probe_ops dmar_probe_c, dmar_probe_sse42, dmar_probe_avx2;
+
+/* The variant chosen at start-up from CPUID, or forced by DMAR_SIMD=c|sse42|avx2. */
+const struct dmar_probe_ops *dmar_probe_ops(void);
+/* All variants this CPU can run, for tests (checkasm habit); returns how many. */
+size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max);
+
+#endif

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The IOTLB object: its caches, ASIDs, the spaces that hold them, invalidation, statistics. */
+#include "rcu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotlb_internal.h"
+#include "pte.h"
+#include "walk.h"
+
+/* Page-selective invalidation visits one set per page and per walk-cache block; beyond
+ * this many pages retiring the ASID (O(1), the space refills) is cheaper. */
+#define INVAL_PAGES_MAX 16
+
+void dmar_iotlb_config_default(dmar_iotlb_config *cfg)
+{
+	cfg->sets = 4096;
+	cfg->ways = 8;
+	cfg->pwc_sets = 256;
+}
+
+static int pow2(uint32_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out)
+{
+	struct dmar_iotlb *tlb;
+
+	if (!cfg || !out || !pow2(cfg->sets) || cfg->sets > (1u << 20) ||
+	    (cfg->ways != 4 && cfg->ways != 8) || !pow2(cfg->pwc_sets) ||
+	    cfg->pwc_sets > (1u << 16))
+		return DMAR_E_INVALID;
+	tlb = calloc(1, sizeof(*tlb));
+	if (!tlb)
+		return DMAR_E_NOMEM;
+	if (posix_memalign((void **)&tlb->stats, 64, DMAR_MAX_THREADS * sizeof(*tlb->stats)) != 0)
+		goto nomem;
+	memset(tlb->stats, 0, DMAR_MAX_THREADS * sizeof(*tlb->stats));
+	if (dmar_cache_init(&tlb->tlb, cfg->sets, cfg->ways) != 0)
+		goto nomem;
+	for (int k = 0; k < DMAR_PWC_LEVELS; k++)
+		if (dmar_cache_init(&tlb->pwc[k], cfg->pwc_sets, 4) != 0)
+			goto nomem;
+	pthread_mutex_init(&tlb->lock, NULL);
+	tlb->next_asid = 1;
+	*out = tlb;
+	return DMAR_OK;
+nomem:
+	for (int k = 0; k < DMAR_PWC_LEVELS; k++)
+		dmar_cache_fini(&tlb->pwc[k]);
+	dmar_cache_fini(&tlb->tlb);
+	free(tlb->stats);
+	free(tlb);
+	return DMAR_E_NOMEM;
+}
+
+dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb)
+{
+	if (!tlb)
+		return DMAR_OK;
+	pthread_mutex_lock(&tlb->lock);
+	if (tlb->spaces) {
+		pthread_mutex_unlock(&tlb->lock);
+		return DMAR_E_BUSY;
+	}
+	pthread_mutex_unlock(&tlb->lock);
+	pthread_mutex_destroy(&tlb->lock);
+	for (int k = 0; k < DMAR_PWC_LEVELS; k++)
+		dmar_cache_fini(&tlb->pwc[k]);
+	dmar_cache_fini(&tlb->tlb);
+	free(tlb->stats);
+	free(tlb);
+	return DMAR_OK;
+}
+
+static void flush_caches(struct dmar_iotlb *tlb)
+{
+	dmar_cache_inval_all(&tlb->tlb);
+	for (int k = 0; k < DMAR_PWC_LEVELS; k++)
+		dmar_cache_inval_all(&tlb->pwc[k]);
+}
+
+/* The ASID space wrapped.  Old ASIDs may be handed out again only once no entry and no
+ * translation in flight can carry them: every space goes uncached (ASID 0), a grace period
+ * lets every batch that read an old ASID finish (and its fills land), then everything is
+ * flushed and the spaces get fresh ASIDs. */
+static void rollover_locked(struct dmar_iotlb *tlb)
+{
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+		__atomic_store_n(&sp->asid, 0, __ATOMIC_RELEASE);
+	dmar__rcu_synchronize();
+	flush_caches(tlb);
+	tlb->next_asid = 1;
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+		__atomic_store_n(&sp->asid, tlb->next_asid++, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&tlb->rollovers, 1, __ATOMIC_RELAXED);
+}
+
+static uint64_t asid_alloc_locked(struct dmar_iotlb *tlb)
+{
+	if (tlb->next_asid >= DMAR_ASID_LIMIT)
+		rollover_locked(tlb);
+	return tlb->next_asid++;
+}
+
+/* Give @sp a fresh ASID: everything cached under the old one becomes unreachable. */
+static void retire_asid(struct dmar_space *sp)
+{
+	struct dmar_iotlb *tlb = sp->tlb;
+
+	pthread_mutex_lock(&tlb->lock);
+	__atomic_store_n(&sp->asid, asid_alloc_locked(tlb), __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&tlb->lock);
+	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
+}
+
+void dmar_iotlb_invalidate_all(dmar_iotlb *tlb)
+{
+	if (!tlb)
+		return;
+	pthread_mutex_lock(&tlb->lock);
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+		__atomic_store_n(&sp->asid, asid_alloc_locked(tlb), __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&tlb->lock);
+	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
+}
+
+void dmar__iotlb_account(struct dmar_iotlb *tlb, const uint64_t *local)
+{
+	int slot = dmar__thread_slot();
+	struct dmar_tstat *s = &tlb->stats[slot];
+
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (!local[i])
+			continue;
+		if (slot == DMAR_MAX_THREADS - 1) /* the shared overflow slot */
+			__atomic_fetch_add(&s->v[i], local[i], __ATOMIC_RELAXED);
+		else /* our own slot: no other writer, readers sum relaxed */
+			__atomic_store_n(&s->v[i], s->v[i] + local[i], __ATOMIC_RELAXED);
+	}
+}
+
+void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st)
+{
+	uint64_t sum[ST_COUNT] = { 0 };
+
+	for (int t = 0; t < DMAR_MAX_THREADS; t++)
+		for (int i = 0; i < ST_COUNT; i++)
+			sum[i] += __atomic_load_n(&tlb->stats[t].v[i], __ATOMIC_RELAXED);
+	memset(st, 0, sizeof(*st));
+	st->translations = sum[ST_XLATE];
+	st->hits = sum[ST_HIT];
+	st->misses = sum[ST_MISS];
+	st->pwc_hits = sum[ST_PWC_HIT];
+	st->pte_reads = sum[ST_PTE_READS];
+	st->faults = sum[ST_FAULT];
+	st->fills_dropped = sum[ST_FILL_DROP];
+	st->invalidations = __atomic_load_n(&tlb->invalidations, __ATOMIC_RELAXED);
+	st->asid_rollovers = __atomic_load_n(&tlb->rollovers, __ATOMIC_RELAXED);
+}
+
+dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t root,
+			      const dmar_pt_format *fmt, dmar_space **out)
+{
+	struct dmar_space *sp;
+
+	if (!tlb || !pm || !out || !dmar__format_ok(fmt))
+		return DMAR_E_INVALID;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return DMAR_E_NOMEM;
+	sp->tlb = tlb;
+	sp->pm = pm;
+	sp->fmt = *fmt;
+	if (!sp->fmt.pa_bits)
+		sp->fmt.pa_bits = DMAR_PA_BITS_MAX;
+	sp->root = root;
+	pthread_mutex_lock(&tlb->lock);
+	sp->asid = asid_alloc_locked(tlb);
+	sp->next = tlb->spaces;
+	if (tlb->spaces)
+		tlb->spaces->prev = sp;
+	tlb->spaces = sp;
+	pthread_mutex_unlock(&tlb->lock);
+	*out = sp;
+	return DMAR_OK;
+}
+
+void dmar_space_destroy(dmar_space *sp)
+{
+	struct dmar_iotlb *tlb;
+
+	if (!sp)
+		return;
+	tlb = sp->tlb;
+	/* Its entries stay until evicted: unreachable, since the ASID is not handed out again
+	 * before a rollover, which flushes everything. */
+	pthread_mutex_lock(&tlb->lock);
+	if (sp->prev)
+		sp->prev->next = sp->next;
+	else
+		tlb->spaces = sp->next;
+	if (sp->next)
+		sp->next->prev = sp->prev;
+	pthread_mutex_unlock(&tlb->lock);
+	free(sp);
+}
+
+dmar_status dmar_space_set_root(dmar_space *sp, dmar_pa_t root)
+{
+	if (!sp)
+		return DMAR_E_INVALID;
+	/* root first, then the new ASID (release): a reader that sees the new ASID (acquire)
+	 * sees the new root, so nothing walked in the old table is cached under the new ASID */
+	__atomic_store_n(&sp->root, root, __ATOMIC_RELEASE);
+	retire_asid(sp);
+	return DMAR_OK;
+}
+
+void dmar_space_invalidate(dmar_space *sp)
+{
+	if (sp)
+		retire_asid(sp);
+}
+
+dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size)
+{
+	struct dmar_iotlb *tlb;
+	uint64_t last, asid;
+
+	if (!sp || size == 0 || iova + size - 1 < iova)
+		return DMAR_E_INVALID;
+	tlb = sp->tlb;
+	last = iova + size - 1;
+	if ((last >> 12) - (iova >> 12) >= INVAL_PAGES_MAX) {
+		retire_asid(sp);
+		return DMAR_OK;
+	}
+	/* With ASID 0 a rollover is under way and will flush everything. */
+	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
+	if (asid) {
+		/* top down: walk-cache levels from the highest, the IOTLB last (cache.h) */
+		for (unsigned k = DMAR_PWC_MIN_LEVEL + DMAR_PWC_LEVELS; k-- > DMAR_PWC_MIN_LEVEL;) {
+			struct dmar_cache *c = &tlb->pwc[k - DMAR_PWC_MIN_LEVEL];
+			unsigned sh = pt_shift(k);
+
+			for (uint64_t b = iova >> sh; b <= last >> sh; b++)
+				dmar_cache_inval_tag(c, dmar_cache_set(c, asid, b),
+						     dmar_cache_tag(asid, b));
+		}
+		for (uint64_t vpn = iova >> 12; vpn <= last >> 12; vpn++)
+			dmar_cache_inval_tag(&tlb->tlb, dmar_cache_set(&tlb->tlb, asid, vpn),
+					     dmar_cache_tag(asid, vpn));
+	}
+	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
+	return DMAR_OK;
+}

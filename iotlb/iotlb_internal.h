@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef IOTLB_INTERNAL_H
+#define IOTLB_INTERNAL_H
+
+#include <pthread.h>
+
+#include "cache.h"
+
+/* Page-walk cache levels: entries at levels 2 (PDE), 3 (PDPTE) and 4 (PML4E). */
+#define DMAR_PWC_MIN_LEVEL 2
+#define DMAR_PWC_LEVELS 3
+
+enum dmar_stat_id {
+	ST_XLATE,
+	ST_HIT,
+	ST_MISS,
+	ST_PWC_HIT,
+	ST_PTE_READS,
+	ST_FAULT,
+	ST_FILL_DROP,
+	ST_COUNT
+};
+
+/* One thread's counters, alone on its cache lines. */
+struct dmar_tstat {
+	uint64_t v[ST_COUNT];
+} __attribute__((aligned(64)));
+
+struct dmar_iotlb {
+	struct dmar_cache tlb;
+	struct dmar_cache pwc[DMAR_PWC_LEVELS]; /* [k - 2]: entries at level k */
+	pthread_mutex_t lock;                   /* ASIDs and the list of spaces */
+	uint64_t next_asid;
+	struct dmar_space *spaces;
+	uint64_t invalidations;  /* atomic (writers only) */
+	uint64_t rollovers;      /* atomic */
+	struct dmar_tstat *stats; /* DMAR_MAX_THREADS, indexed by the thread's slot */
+};
+
+struct dmar_space {
+	struct dmar_iotlb *tlb;
+	const struct dmar_physmem *pm;
+	dmar_pt_format fmt;
+	uint64_t root; /* atomic; published before a new asid */
+	uint64_t asid; /* atomic; 0 while an ASID rollover is in progress: do not cache */
+	struct dmar_space *next, *prev;
+};
+
+/* Add a batch's local counters to the calling thread's slot. */
+void dmar__iotlb_account(struct dmar_iotlb *tlb, const uint64_t *local);
+
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The scalar reference probe. */
+#include "cache.h"
+
+static int find_way_c(const uint64_t *set, unsigned ways, uint64_t tag)
+{
+	for (unsigned w = 0; w < ways; w++)
+		if (set[w] == tag)
+			return (int)w;
+	return -1;
+}
+
+#define FIND_WAY find_way_c
+#define PROBE_BATCH probe_batch_c
+#include "probe_body.h"
+
+const struct dmar_probe_ops dmar_probe_c = { "c", find_way_c, probe_batch_c };

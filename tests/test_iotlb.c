@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The IOTLB and translate paths (S28, S30): equal to the reference walker on random tables,
+ * every SIMD probe equal to the scalar one (checkasm), batch equal to single, invalidation
+ * by range / space / everything, the page-walk cache's cost, ASID rollover. */
+#include <pthread.h>
+
+#include "check.h"
+#include "iotlb_internal.h"
+
+#define K4 (1ull << 12)
+#define M2 (1ull << 21)
+#define G1 (1ull << 30)
+#define RW (DMAR_PROT_READ | DMAR_PROT_WRITE)
+
+static uint64_t rng = 0x8badf00d12345ull;
+static uint64_t next(void)
+{
+	return test_xorshift(&rng);
+}
+
+struct fixture {
+	dmar_physmem *pm;
+	dmar_pgtable *pt;
+	dmar_iotlb *tlb;
+	dmar_space *sp;
+};
+
+static void flush_hook(void *ctx, dmar_iova_t iova, uint64_t size)
+{
+	dmar_space_invalidate_range(ctx, iova, size);
+}
+
+static void setup(struct fixture *f, unsigned levels, uint32_t sets, uint32_t ways)
+{
+	dmar_pgtable_config pc;
+	dmar_iotlb_config tc;
+
+	f->pm = test_physmem(0);
+	dmar_pgtable_config_default(&pc);
+	pc.format.levels = levels;
+	dmar_iotlb_config_default(&tc);
+	tc.sets = sets;
+	tc.ways = ways;
+	if (dmar_pgtable_create(f->pm, &pc, &f->pt) != DMAR_OK ||
+	    dmar_iotlb_create(&tc, &f->tlb) != DMAR_OK ||
+	    dmar_space_create(f->tlb, f->pm, dmar_pgtable_root(f->pt), dmar_pgtable_format(f->pt),
+			      &f->sp) != DMAR_OK) {
+		printf("Bail out! fixture\n");
+		exit(2);
+	}
+	dmar_pgtable_set_flush(f->pt, flush_hook, f->sp);
+}
+
+static void teardown(struct fixture *f)
+{
+	dmar_space_destroy(f->sp);
+	CHECK_ST(dmar_iotlb_destroy(f->tlb), DMAR_OK);
+	dmar_pgtable_destroy(f->pt);
+	dmar_physmem_destroy(f->pm);
+}
+
+/* Where random_mappings() put something, for requests that mostly land on mapped pages. */
+static uint64_t mapped_at[1024], mapped_size[1024];
+static int nmapped;
+
+/* A random mix of 4 KiB runs, 2 MiB and 1 GiB leaves with random permissions in [0, 64 GiB). */
+static void random_mappings(struct fixture *f, int count)
+{
+	nmapped = 0;
+	for (int i = 0; i < count; i++) {
+		uint64_t kind = next() % 10, size, iova;
+		unsigned prot = DMAR_PROT_READ | (unsigned)(next() & (DMAR_PROT_WRITE | DMAR_PROT_EXEC |
+								    DMAR_PROT_USER | DMAR_PROT_PCD));
+
+		if (kind == 0) {
+			size = G1;
+			iova = next() % 64 * G1;
+		} else if (kind < 4) {
+			size = M2;
+			iova = next() % (64 * 512) * M2;
+		} else {
+			size = (1 + next() % 16) * K4;
+			iova = next() % (64ull * G1 / K4 - 16) * K4;
+		}
+		if (dmar_pgtable_map(f->pt, iova, (0x1234ull << 30) + iova, size, prot) == DMAR_OK &&
+		    nmapped < 1024) {
+			mapped_at[nmapped] = iova;
+			mapped_size[nmapped++] = size;
+		}
+	}
+}
+
+/* Requests that land on mapped pages most of the time, with every access kind. */
+static dmar_iova_t random_iova(void)
+{
+	static uint64_t recent[256];
+	uint64_t r = next() % 100, a;
+
+	if (r < 3)
+		return next(); /* mostly non-canonical */
+	if (r < 5)
+		return (1ull << 47) - K4 + next() % K4;
+	if (r < 15)
+		return next() % (64 * G1); /* mostly unmapped */
+	if (r < 55)
+		return recent[next() % 256]; /* again: an IOTLB hit when it was mapped */
+	if (nmapped == 0)
+		return 0;
+	r = next() % (uint64_t)nmapped;
+	/* mostly the first 64 pages of a large leaf, so that they repeat */
+	a = mapped_at[r] + next() % (mapped_size[r] < 64 * K4 ? mapped_size[r] : 64 * K4);
+	recent[next() % 256] = a;
+	return a;
+}
+
+static int same(const dmar_result *a, const dmar_walk_result *w, dmar_status st)
+{
+	if (st == DMAR_OK)
+		return a->fault == DMAR_FAULT_NONE && a->pa == w->pa && a->page_lg2 == w->page_lg2 &&
+		       a->prot == w->prot;
+	return a->fault == w->fault && a->pa == 0;
+}
+
+TEST(S30_translate_equals_reference_walker)
+{
+	for (unsigned levels = 4; levels <= 5; levels++) {
+		struct fixture f;
+		unsigned hits = 0, faults = 0;
+
+		setup(&f, levels, 64, 4); /* small: evictions happen */
+		random_mappings(&f, 400);
+		for (int i = 0; i < 60000; i++) {
+			dmar_iova_t iova = random_iova();
+			unsigned access = (unsigned)(next() & 0xf);
+			dmar_walk_result w;
+			dmar_result r;
+			dmar_status ref = dmar_walk(f.pm, dmar_pgtable_root(f.pt),
+						    dmar_pgtable_format(f.pt), iova, access, &w);
+			dmar_status got = dmar_translate(f.sp, iova, access, &r);
+
+			CHECK_ST(got, ref);
+			if (!same(&r, &w, ref)) {
+				printf("#   iova %#" PRIx64 " access %u: got pa %#" PRIx64
+				       " fault %u lg2 %u prot %#x, want pa %#" PRIx64 " fault %u lg2 %u prot %#x\n",
+				       iova, access, r.pa, r.fault, r.page_lg2, r.prot, w.pa, w.fault,
+				       w.page_lg2, w.prot);
+				CHECK(0);
+				break;
+			}
+			hits += (r.flags & DMAR_RESULT_HIT) != 0;
+			faults += ref != DMAR_OK;
+		}
+		printf("# %u-level: %u hits, %u faults of 60000\n", levels, hits, faults);
+		CHECK(hits > 1000 && faults > 1000);
+		teardown(&f);
+	}
+}
+
+TEST(S30_batch_equals_single)
+{
+	struct fixture f;
+	enum { N = 3000 };
+	static dmar_request req[N];
+	static dmar_result a[N], b[N];
+	size_t nf = 0, nf2 = 0;
+
+	setup(&f, 4, 256, 8);
+	random_mappings(&f, 300);
+	for (int i = 0; i < N; i++) {
+		req[i].iova = i % 3 ? random_iova() : req[i / 2].iova; /* repeats: hits in-batch */
+		req[i].access = (uint32_t)(next() & 0xf);
+	}
+	for (int round = 0; round < 2; round++) {
+		CHECK_ST(dmar_translate_batch(f.sp, req, a, N, &nf), DMAR_OK);
+		nf2 = 0;
+		for (int i = 0; i < N; i++) {
+			dmar_status st = dmar_translate(f.sp, req[i].iova, req[i].access, &b[i]);
+
+			nf2 += st != DMAR_OK;
+			CHECK_EQ(a[i].pa, b[i].pa);
+			CHECK_EQ(a[i].fault, b[i].fault);
+			CHECK_EQ(a[i].page_lg2, b[i].page_lg2);
+			CHECK_EQ(a[i].prot, b[i].prot);
+		}
+		CHECK_EQ(nf, nf2);
+	}
+	teardown(&f);
+}
+
+/* checkasm: every probe variant this CPU has, on the same cache contents and requests,
+ * gives bit-identical results and miss lists. */
+TEST(S30_every_simd_probe_matches_scalar)
+{
+	const struct dmar_probe_ops *v[4];
+	size_t nv = dmar_probe_variants(v, 4);
+	enum { N = 4096 };
+	static dmar_request req[N];
+	static dmar_result ref[N], got[N];
+	static uint32_t mref[N], mgot[N];
+
+	printf("# variants:");
+	for (size_t i = 0; i < nv; i++)
+		printf(" %s", v[i]->name);
+	printf(" (in use: %s)\n", dmar_iotlb_simd());
+	CHECK(strcmp(v[0]->name, "c") == 0);
+	for (uint32_t ways = 4; ways <= 8; ways += 4) {
+		struct fixture f;
+		uint64_t asid;
+
+		setup(&f, 4, 128, ways);
+		random_mappings(&f, 300);
+		for (int i = 0; i < N; i++) { /* warm the cache with hits of every size */
+			dmar_result r;
+
+			(void)dmar_translate(f.sp, random_iova(), DMAR_ACCESS_READ, &r);
+		}
+		for (int i = 0; i < N; i++) {
+			req[i].iova = random_iova();
+			req[i].access = (uint32_t)(next() & 0xf);
+		}
+		asid = f.sp->asid;
+		for (size_t n = 1; n <= N; n = n * 4 + 1) {
+			size_t kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, n, mref);
+
+			for (size_t i = 1; i < nv; i++) {
+				size_t k;
+
+				memset(got, 0xcc, sizeof(got));
+				memcpy(got, ref, sizeof(ref)); /* misses keep whatever was there */
+				k = v[i]->probe_batch(&f.tlb->tlb, asid, req, got, n, mgot);
+				CHECK_EQ(k, kref);
+				CHECK(memcmp(mgot, mref, k * sizeof(mref[0])) == 0);
+				CHECK(memcmp(got, ref, n * sizeof(ref[0])) == 0);
+			}
+			CHECK(kref < n || n < 16); /* there were hits to compare */
+		}
+		/* find_way on random sets, duplicates and empty ways included */
+		for (int t = 0; t < 20000; t++) {
+			uint64_t set[16] __attribute__((aligned(64)));
+			uint64_t tag = next() % 8;
+
+			for (unsigned w = 0; w < 2 * ways; w++)
+				set[w] = next() % 8;
+			for (size_t i = 1; i < nv; i++)
+				CHECK_EQ(v[i]->find_way(set, ways, tag), dmar_probe_c.find_way(set, ways, tag));
+		}
+		teardown(&f);
+	}
+}
+
+TEST(S28_stale_until_invalidated_then_gone)
+{
+	struct fixture f;
+	dmar_result r;
+
+	setup(&f, 4, 4096, 8);
+	dmar_pgtable_set_flush(f.pt, NULL, NULL); /* this test invalidates by hand */
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x10000, 0x777000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x10010, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.flags & DMAR_RESULT_HIT, 0);
+	CHECK_ST(dmar_translate(f.sp, 0x10010, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.flags & DMAR_RESULT_HIT, DMAR_RESULT_HIT);
+	CHECK_ST(dmar_pgtable_unmap(f.pt, 0x10000, K4, NULL), DMAR_OK);
+	/* a real IOTLB: the cached translation outlives the table change ... */
+	CHECK_ST(dmar_translate(f.sp, 0x10010, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x777010);
+	/* ... until the invalidation */
+	CHECK_ST(dmar_space_invalidate_range(f.sp, 0x10000, K4), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x10010, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	/* a write to a read-only page is never answered from the cache */
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x20000, 0x888000, K4, DMAR_PROT_READ), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x20000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x20000, DMAR_ACCESS_WRITE, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_WRITE);
+	teardown(&f);
+}
+
+TEST(S28_range_invalidation_any_alignment_and_large_pages)
+{
+	struct fixture f;
+	dmar_result r;
+
+	setup(&f, 4, 4096, 8);
+	CHECK_ST(dmar_pgtable_map(f.pt, G1, 5 * G1, G1, RW), DMAR_OK);
+	for (uint64_t a = G1; a < 2 * G1; a += 7 * M2 + 3 * K4)
+		CHECK_ST(dmar_translate(f.sp, a, DMAR_ACCESS_READ, &r), DMAR_OK);
+	/* the hook invalidates [G1 + 5 MiB + 4 KiB, +12 KiB) as unmap splits the 1 GiB leaf */
+	CHECK_ST(dmar_pgtable_unmap(f.pt, G1 + 5 * (1ull << 20) + K4, 3 * K4, NULL), DMAR_OK);
+	for (uint64_t a = G1 + 5 * (1ull << 20); a < G1 + 5 * (1ull << 20) + 5 * K4; a += K4) {
+		dmar_status want = a >= G1 + 5 * (1ull << 20) + K4 && a < G1 + 5 * (1ull << 20) + 4 * K4
+					   ? DMAR_E_FAULT : DMAR_OK;
+
+		CHECK_ST(dmar_translate(f.sp, a + 8, DMAR_ACCESS_READ, &r), want);
+		if (want == DMAR_OK) {
+			CHECK_EQ(r.pa, a + 8 + 4 * G1);
+			CHECK_EQ(r.page_lg2, 12); /* the split made 4 KiB leaves here */
+		}
+	}
+	CHECK_ST(dmar_translate(f.sp, G1 + 100 * M2 + 5, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.page_lg2, 21);
+	CHECK_EQ(r.pa, 5 * G1 + 100 * M2 + 5);
+	/* an unaligned 1-byte invalidation still covers its page */
+	CHECK_ST(dmar_space_invalidate_range(f.sp, G1 + 100 * M2 + 77, 1), DMAR_OK);
+	CHECK_ST(dmar_space_invalidate_range(f.sp, 0, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_space_invalidate_range(f.sp, ~0ull, 2), DMAR_E_INVALID);
+	teardown(&f);
+}
+
+TEST(S28_space_and_global_invalidation_are_o1)
+{
+	struct fixture f;
+	dmar_iotlb_stats a, b;
+	dmar_result r;
+	uint64_t asid;
+
+	setup(&f, 4, 4096, 8);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0, 0x100000000ull, 64 * K4, RW), DMAR_OK);
+	for (int round = 0; round < 2; round++)
+		for (uint64_t a = 0; a < 64 * K4; a += K4)
+			CHECK_ST(dmar_translate(f.sp, a, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK(r.flags & DMAR_RESULT_HIT);
+	asid = f.sp->asid;
+	dmar_space_invalidate(f.sp);
+	CHECK(f.sp->asid != asid);
+	dmar_iotlb_get_stats(f.tlb, &a);
+	for (uint64_t a2 = 0; a2 < 64 * K4; a2 += K4) {
+		CHECK_ST(dmar_translate(f.sp, a2, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(r.flags & DMAR_RESULT_HIT, 0);
+	}
+	dmar_iotlb_invalidate_all(f.tlb);
+	CHECK_ST(dmar_translate(f.sp, 0, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.flags & DMAR_RESULT_HIT, 0);
+	dmar_iotlb_get_stats(f.tlb, &b);
+	CHECK_EQ(b.hits, a.hits);
+	CHECK_EQ(b.misses, a.misses + 65);
+	CHECK_EQ(b.translations, b.hits + b.misses);
+	CHECK(b.invalidations >= a.invalidations + 1);
+	teardown(&f);
+}
+
+TEST(page_walk_cache_makes_a_miss_cost_one_read)
+{
+	struct fixture f;
+	dmar_iotlb_stats a, b;
+	dmar_result r;
+
+	setup(&f, 5, 4096, 8);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x200000000ull, M2 - K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x80000000, 0x400000000ull, M2, RW), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x40000000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	dmar_iotlb_get_stats(f.tlb, &a);
+	CHECK_EQ(a.pte_reads, 5);
+	/* another page under the same PDE: one PTE read */
+	CHECK_ST(dmar_translate(f.sp, 0x40001000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	dmar_iotlb_get_stats(f.tlb, &b);
+	CHECK_EQ(b.pte_reads - a.pte_reads, 1);
+	CHECK_EQ(b.pwc_hits - a.pwc_hits, 1);
+	/* a 2 MiB leaf in another PDPT slot: the PML4E is cached, so PDPTE and PDE: 2 reads */
+	CHECK_ST(dmar_translate(f.sp, 0x80000000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	dmar_iotlb_get_stats(f.tlb, &a);
+	CHECK_EQ(a.pte_reads - b.pte_reads, 2);
+	/* then another 4 KiB of the same leaf costs no read at all */
+	CHECK_ST(dmar_translate(f.sp, 0x80123000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x400123000ull);
+	CHECK_EQ(r.page_lg2, 21);
+	dmar_iotlb_get_stats(f.tlb, &b);
+	CHECK_EQ(b.pte_reads, a.pte_reads);
+	teardown(&f);
+}
+
+TEST(set_root_switches_tables)
+{
+	struct fixture f;
+	dmar_pgtable *other;
+	dmar_pgtable_config pc;
+	dmar_result r;
+
+	setup(&f, 4, 4096, 8);
+	dmar_pgtable_config_default(&pc);
+	REQUIRE(dmar_pgtable_create(f.pm, &pc, &other) == DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x5000, 0xa000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(other, 0x5000, 0xb000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x5000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x5000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0xa000);
+	CHECK_ST(dmar_space_set_root(f.sp, dmar_pgtable_root(other)), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x5000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0xb000);
+	dmar_pgtable_set_flush(f.pt, NULL, NULL);
+	dmar_pgtable_destroy(other);
+	CHECK_ST(dmar_space_set_root(f.sp, dmar_pgtable_root(f.pt)), DMAR_OK);
+	teardown(&f);
+}
+
+/* Two spaces over different tables map the same address to different pages; retiring one
+ * ASID half a million times wraps the ASID space, and nothing leaks between them. */
+TEST(S28_asid_rollover_keeps_spaces_apart)
+{
+	struct fixture f;
+	dmar_pgtable *other;
+	dmar_pgtable_config pc;
+	dmar_space *sp2;
+	dmar_iotlb_stats st;
+	dmar_result r;
+
+	setup(&f, 4, 1024, 8);
+	dmar_pgtable_config_default(&pc);
+	REQUIRE(dmar_pgtable_create(f.pm, &pc, &other) == DMAR_OK);
+	REQUIRE(dmar_space_create(f.tlb, f.pm, dmar_pgtable_root(other), dmar_pgtable_format(other),
+				  &sp2) == DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0, 0x10000000, 16 * K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(other, 0, 0x20000000, 16 * K4, RW), DMAR_OK);
+	for (uint64_t i = 0; i < DMAR_ASID_LIMIT + 10; i++) {
+		dmar_space_invalidate(f.sp);
+		if (i % 65536 == 0 || i > DMAR_ASID_LIMIT - 4) {
+			uint64_t a = i % 16 * K4;
+
+			CHECK_ST(dmar_translate(f.sp, a, DMAR_ACCESS_READ, &r), DMAR_OK);
+			CHECK_EQ(r.pa, 0x10000000 + a);
+			CHECK_ST(dmar_translate(sp2, a, DMAR_ACCESS_READ, &r), DMAR_OK);
+			CHECK_EQ(r.pa, 0x20000000 + a);
+		}
+	}
+	dmar_iotlb_get_stats(f.tlb, &st);
+	CHECK_EQ(st.asid_rollovers, 1);
+	CHECK_ST(dmar_iotlb_destroy(f.tlb), DMAR_E_BUSY); /* spaces still live */
+	dmar_space_destroy(sp2);
+	dmar_pgtable_destroy(other);
+	teardown(&f);
+}
+
+static void *unregistered(void *arg)
+{
+	dmar_result r;
+
+	return (void *)(uintptr_t)dmar_translate(arg, 0, DMAR_ACCESS_READ, &r);
+}
+
+TEST(bad_arguments_get_a_status)
+{
+	struct fixture f;
+	dmar_iotlb_config c;
+	dmar_iotlb *t;
+	dmar_request q = { .iova = 0, .access = 0x10 };
+	dmar_result r;
+	pthread_t th;
+	void *ret;
+
+	setup(&f, 4, 4096, 8);
+	dmar_iotlb_config_default(&c);
+	c.ways = 6;
+	CHECK_ST(dmar_iotlb_create(&c, &t), DMAR_E_INVALID);
+	c.ways = 8;
+	c.sets = 1000;
+	CHECK_ST(dmar_iotlb_create(&c, &t), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate_batch(f.sp, &q, &r, 1, NULL), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate_batch(f.sp, NULL, &r, 1, NULL), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate_batch(f.sp, NULL, NULL, 0, NULL), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0, 0x10, &r), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate(NULL, 0, 0, &r), DMAR_E_INVALID);
+	REQUIRE(pthread_create(&th, NULL, unregistered, f.sp) == 0);
+	pthread_join(th, &ret);
+	CHECK_EQ((uintptr_t)ret, DMAR_E_THREAD);
+	teardown(&f);
+}
+
+RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
+	  T(S30_every_simd_probe_matches_scalar), T(S28_stale_until_invalidated_then_gone),
+	  T(S28_range_invalidation_any_alignment_and_large_pages),
+	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
+	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
+	  T(bad_arguments_get_a_status))
