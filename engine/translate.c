@@ -36,7 +36,7 @@ struct xctx {
 	const dmar_pt_format *fmt;
 	uint64_t root, asid, rsvd;
 	const struct pm_range *hint;
-	uint64_t st[ST_COUNT];
+	uint64_t st[ST_COUNT]; /* this batch's walk counters */
 	uint64_t rng;
 };
 
@@ -175,7 +175,7 @@ static void walk_finish(struct xctx *x, struct walk *w, unsigned access, dmar_re
 		struct dmar_iotlb *tlb = x->tlb;
 		const uint64_t vpn = w->va >> 12;
 		const uint64_t data = frame | res->prot |
-				      (uint64_t)((w->leaf_level - 1) & 3) << DMAR_DATA_SIZE_SHIFT;
+				      (uint64_t)res->page_lg2 << DMAR_DATA_LG2_SHIFT;
 
 		if (!dmar_cache_fill(&tlb->tlb, dmar_cache_set(&tlb->tlb, x->asid, vpn),
 				     dmar_cache_tag(x->asid, vpn), data, w->seq_tlb, &x->rng))
@@ -223,56 +223,75 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 				  size_t n, size_t *nfaults)
 {
 	static __thread uint64_t rng = 0x2545F4914F6CDD1Dull;
-	struct xctx x;
 	const struct dmar_probe_ops *ops = dmar_probe_ops();
+	struct dmar_iotlb *tlb = sp->tlb;
 	uint32_t miss[BATCH_CHUNK];
-
-	memset(&x, 0, sizeof(x));
-	x.tlb = sp->tlb;
-	x.pm = sp->pm;
-	x.fmt = &sp->fmt;
-	x.rsvd = pt_rsvd_addr_mask(sp->fmt.pa_bits);
-	x.rng = rng;
+	struct xctx x;
+	int walked = 0;
+	uint64_t asid, root, nmiss_total = 0;
 
 	dmar__rcu_read_lock();
 	/* ASID before root: a new root is published before its ASID (dmar_space_set_root) */
-	x.asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
-	x.root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
+	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
+	root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
 	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
 		const size_t m = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
 		size_t nmiss;
 
-		if (x.asid) {
-			nmiss = ops->probe_batch(&x.tlb->tlb, x.asid, req + base, res + base, m, miss);
+		if (asid) {
+			nmiss = ops->probe_batch(&tlb->tlb, asid, req + base, res + base, m, miss);
 		} else {
 			for (size_t j = 0; j < m; j++)
 				miss[j] = (uint32_t)j;
 			nmiss = m;
 		}
-		x.st[ST_MISS] += nmiss;
+		if (!nmiss)
+			continue;
+		if (!walked) { /* the walk context, only when something missed */
+			memset(&x, 0, sizeof(x));
+			x.tlb = tlb;
+			x.pm = sp->pm;
+			x.fmt = &sp->fmt;
+			x.rsvd = pt_rsvd_addr_mask(sp->fmt.pa_bits);
+			x.rng = rng;
+			x.asid = asid;
+			x.root = root;
+			walked = 1;
+		}
+		nmiss_total += nmiss;
 		walk_misses(&x, req + base, res + base, miss, nmiss);
 	}
 	dmar__rcu_read_unlock();
 
-	rng = x.rng;
-	x.st[ST_XLATE] = n;
-	x.st[ST_HIT] = n - x.st[ST_MISS];
-	dmar__iotlb_account(x.tlb, x.st);
-	if (nfaults)
-		*nfaults = x.st[ST_FAULT];
+	{
+		const int slot = dmar__thread_slot();
+
+		dmar__stat_add(tlb, slot, ST_XLATE, n);
+		dmar__stat_add(tlb, slot, ST_HIT, n - nmiss_total);
+		if (walked) {
+			rng = x.rng;
+			x.st[ST_MISS] = nmiss_total;
+			dmar__iotlb_account(tlb, x.st);
+		}
+		if (nfaults)
+			*nfaults = walked ? x.st[ST_FAULT] : 0;
+	}
 	return DMAR_OK;
 }
 
 dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				 size_t n, size_t *nfaults)
 {
+	uint32_t acc = 0;
+
 	if (nfaults)
 		*nfaults = 0;
 	if (!sp || (n && (!req || !res)))
 		return DMAR_E_INVALID;
 	for (size_t i = 0; i < n; i++)
-		if (req[i].access & ~0xfu)
-			return DMAR_E_INVALID;
+		acc |= req[i].access;
+	if (acc & ~0xfu)
+		return DMAR_E_INVALID;
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;
 	return translate_many(sp, req, res, n, nfaults);

@@ -26,6 +26,7 @@
 #define IOTLB_CACHE_H
 
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 #include <dmar/iotlb.h>
@@ -37,9 +38,17 @@
 #define DMAR_TAG_PENDING (1ull << 63)
 
 /* IOTLB data word: frame of the 4 KiB page (bits 12-51), prot (bits 0-6, ::dmar_prot, whose
- * low four bits line up with ::dmar_access), leaf size code (bits 7-8: lg2 = 12 + 9 * code). */
+ * low four bits line up with ::dmar_access), the leaf's page_lg2 (bits 7-11), so that a hit
+ * builds its result with two masks and shifts. */
 #define DMAR_DATA_PROT_MASK 0x7full
-#define DMAR_DATA_SIZE_SHIFT 7
+#define DMAR_DATA_LG2_SHIFT 7
+#define DMAR_DATA_LG2_MASK (0x1full << DMAR_DATA_LG2_SHIFT)
+
+/* The hit path writes a result's second word (fault, page_lg2, prot, flags) at once. */
+_Static_assert(sizeof(dmar_result) == 16 && offsetof(dmar_result, fault) == 8 &&
+		       offsetof(dmar_result, page_lg2) == 9 && offsetof(dmar_result, prot) == 10 &&
+		       offsetof(dmar_result, flags) == 12,
+	       "dmar_result layout");
 
 struct dmar_cache {
 	uint64_t *slots;   /* nsets * 2 * ways words, 64-byte aligned */

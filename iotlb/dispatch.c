@@ -30,22 +30,28 @@ static void choose(void)
 	const struct dmar_probe_ops *v[3];
 	size_t n = dmar_probe_variants(v, 3);
 	const char *want = getenv("DMAR_SIMD");
+	const struct dmar_probe_ops *pick = v[n - 1];
 
-	chosen = v[n - 1];
-	if (!want || !*want)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i]->name, want) == 0) {
-			chosen = v[i];
-			return;
-		}
+	if (want && *want) {
+		size_t i;
+
+		for (i = 0; i < n && strcmp(v[i]->name, want) != 0; i++)
+			;
+		if (i < n)
+			pick = v[i];
+		else
+			fprintf(stderr, "dmar: DMAR_SIMD=%s is not available here; using %s\n", want,
+				pick->name);
 	}
-	fprintf(stderr, "dmar: DMAR_SIMD=%s is not available here; using %s\n", want,
-		chosen->name);
+	__atomic_store_n(&chosen, pick, __ATOMIC_RELEASE);
 }
 
 const struct dmar_probe_ops *dmar_probe_ops(void)
 {
+	const struct dmar_probe_ops *ops = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(ops != NULL, 1))
+		return ops;
 	pthread_once(&once, choose);
 	return chosen;
 }

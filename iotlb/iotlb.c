@@ -130,17 +130,11 @@ void dmar_iotlb_invalidate_all(dmar_iotlb *tlb)
 
 void dmar__iotlb_account(struct dmar_iotlb *tlb, const uint64_t *local)
 {
-	int slot = dmar__thread_slot();
-	struct dmar_tstat *s = &tlb->stats[slot];
+	const int slot = dmar__thread_slot();
 
-	for (int i = 0; i < ST_COUNT; i++) {
-		if (!local[i])
-			continue;
-		if (slot == DMAR_MAX_THREADS - 1) /* the shared overflow slot */
-			__atomic_fetch_add(&s->v[i], local[i], __ATOMIC_RELAXED);
-		else /* our own slot: no other writer, readers sum relaxed */
-			__atomic_store_n(&s->v[i], s->v[i] + local[i], __ATOMIC_RELAXED);
-	}
+	for (int i = 0; i < ST_COUNT; i++)
+		if (local[i])
+			dmar__stat_add(tlb, slot, i, local[i]);
 }
 
 void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st)

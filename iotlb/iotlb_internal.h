@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "cache.h"
+#include "rcu.h"
 
 /* Page-walk cache levels: entries at levels 2 (PDE), 3 (PDPTE) and 4 (PML4E). */
 #define DMAR_PWC_MIN_LEVEL 2
@@ -45,6 +46,17 @@ struct dmar_space {
 	uint64_t asid; /* atomic; 0 while an ASID rollover is in progress: do not cache */
 	struct dmar_space *next, *prev;
 };
+
+/* Add to one counter of the calling thread's slot (@slot = dmar__thread_slot()). */
+static inline void dmar__stat_add(struct dmar_iotlb *tlb, int slot, int i, uint64_t v)
+{
+	uint64_t *p = &tlb->stats[slot].v[i];
+
+	if (slot == DMAR_MAX_THREADS - 1) /* the shared overflow slot */
+		__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+	else /* our own slot: no other writer; readers sum with relaxed loads */
+		__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
+}
 
 /* Add a batch's local counters to the calling thread's slot. */
 void dmar__iotlb_account(struct dmar_iotlb *tlb, const uint64_t *local);

@@ -2,6 +2,8 @@
 /* AVX2 probe: four tags per compare, a whole 4-way set in one.  Built with -mavx2. */
 #include <immintrin.h>
 
+#include <string.h>
+
 #include "cache.h"
 
 static int find_way_avx2(const uint64_t *set, unsigned ways, uint64_t tag)

@@ -9,38 +9,43 @@
 static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_request *req,
 			  dmar_result *res, size_t n, uint32_t *miss)
 {
+	/* locals: the result stores may alias anything, so nothing is reloaded from *c */
+	const uint64_t atag = dmar_cache_tag(asid, 0), ahash = asid * 0x9E3779B1u;
+	const unsigned ways = c->ways;
+	const size_t stride = 2 * (size_t)ways;
+	const uint32_t mask = c->mask;
+	const uint64_t *const slots = c->slots;
 	size_t nmiss = 0;
 
 	for (size_t base = 0; base < n; base += PROBE_CHUNK) {
 		const size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
 		const uint64_t *setp[PROBE_CHUNK];
-		uint64_t tag[PROBE_CHUNK];
 
 		for (size_t j = 0; j < m; j++) {
-			uint64_t vpn = req[base + j].iova >> 12;
+			const uint64_t vpn = req[base + j].iova >> 12;
 
-			tag[j] = dmar_cache_tag(asid, vpn);
-			setp[j] = dmar_cache_setp(c, dmar_cache_set(c, asid, vpn));
+			setp[j] = slots + (size_t)((uint32_t)(vpn ^ ahash) & mask) * stride;
 			__builtin_prefetch(setp[j]);
 		}
 		for (size_t j = 0; j < m; j++) {
 			const size_t i = base + j;
 			const uint64_t iova = req[i].iova;
-			const int64_t sx = (int64_t)(iova << 7) >> 7; /* canonical for 57 bits */
-			int w = FIND_WAY(setp[j], c->ways, tag[j]);
-			uint64_t d, t2;
+			const uint64_t tag = atag | ((iova >> 12) & DMAR_VPN_MASK);
+			const int w = FIND_WAY(setp[j], ways, tag);
+			uint64_t d, meta;
 
-			if (w < 0 || sx != (int64_t)iova)
+			/* the sign extension test: canonical for 57 bits (wider inputs never hit) */
+			if (w < 0 || (uint64_t)((int64_t)(iova << 7) >> 7) != iova)
 				goto missed;
-			d = __atomic_load_n(&setp[j][c->ways + (unsigned)w], __ATOMIC_ACQUIRE);
-			t2 = __atomic_load_n(&setp[j][w], __ATOMIC_ACQUIRE);
-			if (t2 != tag[j] || (req[i].access & ~d & 0xf))
+			d = __atomic_load_n(&setp[j][ways + (unsigned)w], __ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&setp[j][w], __ATOMIC_ACQUIRE) != tag ||
+			    (req[i].access & ~d & 0xf))
 				goto missed;
+			/* fault = none, page_lg2, prot, flags = hit: the result's second word at once */
+			meta = (d & DMAR_DATA_LG2_MASK) << (8 - DMAR_DATA_LG2_SHIFT) |
+			       (d & DMAR_DATA_PROT_MASK) << 16 | (uint64_t)DMAR_RESULT_HIT << 32;
 			res[i].pa = (d & DMAR_PTE_ADDR_MASK) | (iova & 0xfff);
-			res[i].fault = DMAR_FAULT_NONE;
-			res[i].page_lg2 = (uint8_t)(12 + 9 * ((d >> DMAR_DATA_SIZE_SHIFT) & 3));
-			res[i].prot = (uint16_t)(d & DMAR_DATA_PROT_MASK);
-			res[i].flags = DMAR_RESULT_HIT;
+			memcpy(&res[i].fault, &meta, 8);
 			continue;
 missed:
 			miss[nmiss++] = (uint32_t)i;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The scalar reference probe. */
+#include <string.h>
+
 #include "cache.h"
 
 static int find_way_c(const uint64_t *set, unsigned ways, uint64_t tag)

@@ -2,6 +2,8 @@
 /* SSE4.2 probe (pcmpeqq is SSE4.1): two tags per compare.  Built with -msse4.2. */
 #include <immintrin.h>
 
+#include <string.h>
+
 #include "cache.h"
 
 static int find_way_sse42(const uint64_t *set, unsigned ways, uint64_t tag)
