@@ -46,34 +46,63 @@ int dmar_cache_lookup(const struct dmar_cache *c, uint32_t set, uint64_t tag, ui
 	return 1;
 }
 
-int dmar_cache_fill(struct dmar_cache *c, uint32_t set, uint64_t tag, uint64_t data,
-		    uint64_t seq, uint64_t *rng)
+/* A way to claim for @tag: the one holding it, else a free one, else a pseudo-random victim
+ * (from the filler's own state: no shared write).  Pending ways belong to other fillers. */
+static int pick_way(const struct dmar_cache *c, const uint64_t *s, uint64_t tag, uint64_t *rng)
 {
-	uint64_t *s = dmar_cache_setp(c, set);
-	uint64_t pending = tag | DMAR_TAG_PENDING;
 	int w = dmar_probe_ops()->find_way(s, c->ways, tag);
 
 	if (w < 0)
 		w = dmar_probe_ops()->find_way(s, c->ways, 0);
-	if (w < 0) { /* no free way: a pseudo-random victim, from the filler's own state */
+	if (w < 0) {
 		*rng ^= *rng << 13;
 		*rng ^= *rng >> 7;
 		*rng ^= *rng << 17;
 		w = (int)(*rng % c->ways);
 	}
-	__atomic_store_n(&s[w], 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&s[c->ways + (unsigned)w], data, __ATOMIC_RELEASE);
-	/* a locked exchange: the store-load barrier between publishing and re-checking */
-	(void)__atomic_exchange_n(&s[w], pending, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&c->seq[set], __ATOMIC_SEQ_CST) != seq) {
-		/* raced an invalidation: drop it unless someone replaced it meanwhile */
-		(void)__atomic_compare_exchange_n(&s[w], &pending, 0, 0, __ATOMIC_SEQ_CST,
-						  __ATOMIC_RELAXED);
+	return w;
+}
+
+int dmar_cache_fill(struct dmar_cache *c, uint32_t set, uint64_t tag, uint64_t data,
+		    uint64_t seq, uint64_t *rng)
+{
+	uint64_t *s = dmar_cache_setp(c, set);
+	const uint64_t pending = tag | DMAR_TAG_PENDING;
+	const int w = pick_way(c, s, tag, rng);
+	uint64_t old = __atomic_load_n(&s[w], __ATOMIC_RELAXED), want = pending;
+
+	/* claim (a locked CAS: also the barrier before the sequence re-check) */
+	if ((old & DMAR_TAG_PENDING) ||
+	    !__atomic_compare_exchange_n(&s[w], &old, pending, 0, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
 		return 0;
+	__atomic_store_n(&s[c->ways + (unsigned)w], data, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&c->seq[set], __ATOMIC_SEQ_CST) == seq &&
+	    __atomic_compare_exchange_n(&s[w], &want, tag, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return 1;
+	/* raced an invalidation (or was cancelled by one): release the way we own */
+	__atomic_store_n(&s[w], 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Clear way @w if it holds @tag, or cancel it if someone is filling @tag there. */
+static void inval_way(uint64_t *s, unsigned w, uint64_t tag)
+{
+	uint64_t t = __atomic_load_n(&s[w], __ATOMIC_SEQ_CST);
+
+	for (;;) {
+		uint64_t to;
+
+		if (t == tag)
+			to = 0;
+		else if (t == (tag | DMAR_TAG_PENDING))
+			to = t | DMAR_TAG_CANCEL; /* the owner releases it */
+		else
+			return;
+		/* on failure t is reloaded: a promotion to tag since is cleared next round */
+		if (__atomic_compare_exchange_n(&s[w], &t, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return;
 	}
-	/* fails only if an invalidation (or another filler) took the way meanwhile */
-	return __atomic_compare_exchange_n(&s[w], &pending, tag, 0, __ATOMIC_SEQ_CST,
-					   __ATOMIC_RELAXED);
 }
 
 void dmar_cache_inval_tag(struct dmar_cache *c, uint32_t set, uint64_t tag)
@@ -81,12 +110,8 @@ void dmar_cache_inval_tag(struct dmar_cache *c, uint32_t set, uint64_t tag)
 	uint64_t *s = dmar_cache_setp(c, set);
 
 	__atomic_fetch_add(&c->seq[set], 1, __ATOMIC_SEQ_CST);
-	for (unsigned w = 0; w < c->ways; w++) {
-		uint64_t t = __atomic_load_n(&s[w], __ATOMIC_SEQ_CST);
-
-		if ((t & ~DMAR_TAG_PENDING) == tag)
-			__atomic_store_n(&s[w], 0, __ATOMIC_RELEASE);
-	}
+	for (unsigned w = 0; w < c->ways; w++)
+		inval_way(s, w, tag);
 }
 
 void dmar_cache_inval_all(struct dmar_cache *c)
@@ -95,7 +120,16 @@ void dmar_cache_inval_all(struct dmar_cache *c)
 		uint64_t *s = dmar_cache_setp(c, set);
 
 		__atomic_fetch_add(&c->seq[set], 1, __ATOMIC_SEQ_CST);
-		for (unsigned w = 0; w < c->ways; w++)
-			__atomic_store_n(&s[w], 0, __ATOMIC_RELEASE);
+		for (unsigned w = 0; w < c->ways; w++) {
+			uint64_t t = __atomic_load_n(&s[w], __ATOMIC_SEQ_CST);
+
+			while (t && !(t & DMAR_TAG_CANCEL)) {
+				uint64_t to = (t & DMAR_TAG_PENDING) ? t | DMAR_TAG_CANCEL : 0;
+
+				if (__atomic_compare_exchange_n(&s[w], &t, to, 0, __ATOMIC_SEQ_CST,
+								__ATOMIC_SEQ_CST))
+					break;
+			}
+		}
 	}
 }

@@ -3,22 +3,23 @@
  * page-walk cache are one each.  A set is 2 * ways words: the tags, then the data, so one
  * SIMD load compares 4 tags (AVX2); with 4 ways a set is exactly one cache line.
  *
- * Tag = asid << 45 | vpn (45 bits of page number: enough for 57-bit inputs; 18 bits of
- * ASID; bit 63 marks a pending fill).  Tag 0 is an empty way (ASIDs start at 1).  ASID 0
+ * Tag = asid << 45 | vpn (45 bits of page number: enough for 57-bit inputs; 17 bits of
+ * ASID; bit 63 marks a pending fill, bit 62 a cancelled one).  Tag 0 is an empty way (ASIDs start at 1).  ASID 0
  * means "do not cache" and never reaches a cache.
  *
- * Concurrency: lookups take no lock and write nothing.  Writers (fills, invalidations) keep
- * two rules:
- *  - a way is rewritten as tag = 0, data, tag (release stores), and a reader re-reads the
- *    tag after the data, so a (tag, data) pair is never torn;
+ * Concurrency: lookups take no lock and write nothing.  Writers keep these rules:
+ *  - a filler owns a way from the moment it swaps the way's tag for its *pending* tag
+ *    (tag | DMAR_TAG_PENDING, which no lookup matches) with a CAS, and only the owner ever
+ *    stores into a pending way or releases it.  So no two writers ever write one way's
+ *    data at once, and a (tag, data) pair is never torn: readers load tag, data, then the
+ *    tag again, and a way's data changes only while its tag is someone's pending tag.
  *  - each set has a sequence number that invalidations bump (a locked add, a full barrier)
- *    before clearing ways.  A filler reads it before its walk, publishes its entry as
- *    *pending* (tag | DMAR_TAG_PENDING, which no lookup matches) with a locked exchange,
- *    reads the sequence again, and only then promotes the entry with a CAS; if the sequence
- *    moved, the walk may have raced an invalidation and the entry is dropped.  Either the
- *    filler sees the bump or the invalidator's scan sees the entry (pending or not) and
- *    clears it, which makes the promotion fail (Dekker).  No reader ever sees an entry
- *    that has not been validated.
+ *    before they scan the ways.  A filler reads it before its walk and again after its
+ *    claim (a locked CAS); if it moved, the walk may have raced the invalidation and the
+ *    entry is dropped.  Otherwise the scan comes later and sees the pending way, which it
+ *    marks cancelled (DMAR_TAG_CANCEL) instead of touching it, and the owner's promotion
+ *    (a CAS from its pending tag to the tag) fails.  Either way no entry computed from a
+ *    stale walk becomes visible (Dekker).
  *  - an invalidation clears the upper walk-cache levels before the lower ones and the IOTLB
  *    last, so a walk that read a bumped lower-level sequence cannot have started from a
  *    stale upper-level entry. */
@@ -33,9 +34,10 @@
 
 #define DMAR_VPN_BITS 45
 #define DMAR_VPN_MASK ((1ull << DMAR_VPN_BITS) - 1)
-#define DMAR_ASID_BITS 18
+#define DMAR_ASID_BITS 17
 #define DMAR_ASID_LIMIT (1ull << DMAR_ASID_BITS)
 #define DMAR_TAG_PENDING (1ull << 63)
+#define DMAR_TAG_CANCEL (1ull << 62)
 
 /* IOTLB data word: frame of the 4 KiB page (bits 12-51), prot (bits 0-6, ::dmar_prot, whose
  * low four bits line up with ::dmar_access), the leaf's page_lg2 (bits 7-11), so that a hit
@@ -85,7 +87,8 @@ static inline uint64_t dmar_cache_seq(const struct dmar_cache *c, uint32_t set)
 }
 
 /* Insert (tag, data) computed by a walk that started after dmar_cache_seq() returned @seq.
- * Returns 1 if it stayed, 0 if an invalidation raced it (the entry was taken back). */
+ * Returns 1 if it is in, 0 if not: an invalidation raced it, or every way it could take was
+ * being filled by someone else. */
 int dmar_cache_fill(struct dmar_cache *c, uint32_t set, uint64_t tag, uint64_t data,
 		    uint64_t seq, uint64_t *rng);
 

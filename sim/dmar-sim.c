@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dmar-sim: the main program.  Until the DMA generator lands (dmagen/) it runs one built-in
- * scenario on the foundation: a workstation with 2 TiB installed, a remapping table for a
+ * scenario on the engine: a workstation with 2 TiB installed, a remapping table for a
  * 40-bit device that maps memory above 1 TiB at logical addresses below 1 TiB (S13, S14),
- * translator threads that walk it while a writer maps and unmaps, data written through the
+ * translator threads that translate batches through the IOTLB, data written through the
  * translations and read back, and faults injected on purpose (S7). */
 #include <getopt.h>
 #include <inttypes.h>
@@ -39,6 +39,8 @@ struct sim {
 	struct opts o;
 	dmar_physmem *pm;
 	dmar_pgtable *pt;
+	dmar_iotlb *tlb;
+	dmar_space *sp;
 	struct buffer *buf;
 	unsigned nbuf;
 	int stop;
@@ -48,7 +50,8 @@ struct worker {
 	struct sim *s;
 	pthread_t th;
 	uint64_t seed;
-	uint64_t walks, ok, wrong, bytes;
+	unsigned id;
+	uint64_t walks, ok, wrong, corrupt, bytes;
 	uint64_t faults_expected[DMAR_FAULT_COUNT], faults_unexpected[DMAR_FAULT_COUNT];
 };
 
@@ -81,8 +84,11 @@ static uint64_t rss_kib(void)
 	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
 }
 
-/* One translator: mostly valid accesses (checked against the buffer's known frame, with a
- * data round trip now and then), some bad ones on purpose (which must fault). */
+#define SIM_BATCH 32
+
+/* One translator: batches of mostly valid accesses (checked against the buffer's known
+ * frame, with a data round trip now and then) and some bad ones on purpose, which must
+ * fault with the expected reason. */
 static void *translator(void *arg)
 {
 	struct worker *w = arg;
@@ -91,57 +97,91 @@ static void *translator(void *arg)
 
 	dmar_thread_register();
 	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
-		const struct buffer *b = &s->buf[xorshift(&w->seed) % s->nbuf];
-		uint64_t off = xorshift(&w->seed) % b->size & ~7ull, r = xorshift(&w->seed) % 100;
-		dmar_fault want = DMAR_FAULT_NONE;
-		unsigned access = DMAR_ACCESS_READ;
-		dmar_iova_t iova = b->iova + off;
-		dmar_walk_result res;
-		dmar_status st;
+		dmar_request req[SIM_BATCH];
+		dmar_result res[SIM_BATCH];
+		const struct buffer *b[SIM_BATCH];
+		dmar_fault want[SIM_BATCH];
+		unsigned n = 0;
 
-		if (r < 2) { /* a hole between buffers: never mapped */
-			iova = b->iova + b->size + off % K4;
-			want = DMAR_FAULT_NOT_PRESENT;
-		} else if (r < 4) {
-			access = DMAR_ACCESS_WRITE;
-			if (!(b->prot & DMAR_PROT_WRITE))
-				want = DMAR_FAULT_WRITE;
-		} else if (r < 5) { /* beyond the device's reach: refused before any walk */
-			iova = limit + off;
-			want = DMAR_FAULT_ADDR_WIDTH;
+		for (unsigned i = 0; i < SIM_BATCH; i++) {
+			const struct buffer *bb = &s->buf[xorshift(&w->seed) % s->nbuf];
+			uint64_t off = xorshift(&w->seed) % bb->size & ~7ull;
+			uint64_t r = xorshift(&w->seed) % 100;
+			dmar_iova_t iova = bb->iova + off;
+			unsigned access = DMAR_ACCESS_READ;
+			dmar_fault f = DMAR_FAULT_NONE;
+
+			if (r < 2) { /* the guard page after a buffer: never mapped */
+				iova = bb->iova + bb->size + off % K4;
+				f = DMAR_FAULT_NOT_PRESENT;
+			} else if (r < 4) {
+				access = DMAR_ACCESS_WRITE;
+				if (!(bb->prot & DMAR_PROT_WRITE))
+					f = DMAR_FAULT_WRITE;
+			} else if (r < 5) { /* beyond the device's reach */
+				iova = limit + off;
+				f = DMAR_FAULT_ADDR_WIDTH;
+			}
+			w->walks++;
+			if (iova >= limit) {
+				/* the device model refuses what its address width cannot carry */
+				if (f == DMAR_FAULT_ADDR_WIDTH)
+					w->faults_expected[f]++;
+				else
+					w->faults_unexpected[DMAR_FAULT_ADDR_WIDTH]++;
+				continue;
+			}
+			req[n].iova = iova;
+			req[n].access = access;
+			req[n].tag = (uint32_t)(off & 0xffffffff);
+			b[n] = bb;
+			want[n++] = f;
 		}
-		w->walks++;
-		if (iova >= limit) {
-			/* the device model checks its width; the table itself is 48-bit */
-			res.fault = DMAR_FAULT_ADDR_WIDTH;
-			st = DMAR_E_FAULT;
-		} else {
-			st = dmar_pgtable_walk(s->pt, iova, access, &res);
-		}
-		if (st != DMAR_OK) {
-			if (res.fault == want)
-				w->faults_expected[res.fault]++;
-			else
-				w->faults_unexpected[res.fault]++;
+		if (dmar_translate_batch(s->sp, req, res, n, NULL) != DMAR_OK) {
+			w->wrong += n;
 			continue;
 		}
-		if (want != DMAR_FAULT_NONE || res.pa != b->pa + off) {
-			w->wrong++;
-			continue;
-		}
-		w->ok++;
-		if (r >= 90 && (b->prot & DMAR_PROT_WRITE)) { /* move bytes through it */
-			uint64_t v = iova ^ w->seed, back = 0;
+		for (unsigned i = 0; i < n; i++) {
+			const uint64_t off = req[i].iova - b[i]->iova;
 
-			if (dmar_physmem_write(s->pm, res.pa, &v, 8) != DMAR_OK ||
-			    dmar_physmem_read(s->pm, b->pa + off, &back, 8) != DMAR_OK || back != v)
+			if (res[i].fault != DMAR_FAULT_NONE) {
+				if (res[i].fault == want[i])
+					w->faults_expected[res[i].fault]++;
+				else
+					w->faults_unexpected[res[i].fault]++;
+				continue;
+			}
+			if (want[i] != DMAR_FAULT_NONE || res[i].pa != b[i]->pa + off) {
 				w->wrong++;
-			else
-				w->bytes += 8;
+				continue;
+			}
+			w->ok++;
+			if (xorshift(&w->seed) % 10 == 0 && (b[i]->prot & DMAR_PROT_WRITE)) {
+				/* each thread its own 8-byte lane of the page, so that threads
+				 * never overwrite each other's pattern */
+				const uint64_t span = 8ull * s->o.threads;
+				const uint64_t lane = (off & 0xfff) / span * span + 8ull * w->id;
+				uint64_t v = req[i].iova ^ w->seed, back = 0;
+
+				if (lane + 8 > K4)
+					continue;
+				if (dmar_physmem_write(s->pm, (res[i].pa & ~(K4 - 1)) + lane, &v, 8) != DMAR_OK ||
+				    dmar_physmem_read(s->pm, ((b[i]->pa + off) & ~(K4 - 1)) + lane, &back,
+						      8) != DMAR_OK ||
+				    back != v)
+					w->corrupt++;
+				else
+					w->bytes += 8;
+			}
 		}
 	}
 	dmar_thread_unregister();
 	return NULL;
+}
+
+static void flush_hook(void *ctx, dmar_iova_t iova, uint64_t size)
+{
+	dmar_space_invalidate_range(ctx, iova, size);
 }
 
 static int setup(struct sim *s)
@@ -163,6 +203,20 @@ static int setup(struct sim *s)
 	if (st != DMAR_OK) {
 		fprintf(stderr, "dmar-sim: page table: %s\n", dmar_status_str(st));
 		return -1;
+	}
+	{
+		dmar_iotlb_config icfg;
+
+		dmar_iotlb_config_default(&icfg);
+		st = dmar_iotlb_create(&icfg, &s->tlb);
+		if (st == DMAR_OK)
+			st = dmar_space_create(s->tlb, s->pm, dmar_pgtable_root(s->pt),
+					       dmar_pgtable_format(s->pt), &s->sp);
+		if (st != DMAR_OK) {
+			fprintf(stderr, "dmar-sim: iotlb: %s\n", dmar_status_str(st));
+			return -1;
+		}
+		dmar_pgtable_set_flush(s->pt, flush_hook, s->sp);
 	}
 	s->buf = calloc(s->o.buffers, sizeof(*s->buf));
 	if (!s->buf)
@@ -237,7 +291,7 @@ int main(int argc, char **argv)
 				.seed = 0x5eed, .buffers = 2000 } };
 	struct worker *w;
 	dmar_physmem_stats ps;
-	uint64_t walks = 0, ok = 0, wrong = 0, bytes = 0, unexpected = 0, expected = 0;
+	uint64_t walks = 0, ok = 0, wrong = 0, corrupt = 0, bytes = 0, unexpected = 0, expected = 0;
 	uint64_t fe[DMAR_FAULT_COUNT] = { 0 }, fu[DMAR_FAULT_COUNT] = { 0 }, mapped = 0;
 	double t0, dt;
 
@@ -271,6 +325,7 @@ int main(int argc, char **argv)
 	t0 = now();
 	for (unsigned i = 0; i < s.o.threads; i++) {
 		w[i].s = &s;
+		w[i].id = i;
 		w[i].seed = s.o.seed * (i + 1) * 0x9e3779b97f4a7c15ull | 1;
 		if (pthread_create(&w[i].th, NULL, translator, &w[i]) != 0)
 			return 1;
@@ -283,6 +338,7 @@ int main(int argc, char **argv)
 		walks += w[i].walks;
 		ok += w[i].ok;
 		wrong += w[i].wrong;
+		corrupt += w[i].corrupt;
 		bytes += w[i].bytes;
 		for (int f = 0; f < DMAR_FAULT_COUNT; f++) {
 			fe[f] += w[i].faults_expected[f];
@@ -295,7 +351,7 @@ int main(int argc, char **argv)
 		unexpected += fu[f];
 	}
 
-	printf("traffic    %u threads, %.2f s: %" PRIu64 " translations, %.1f M/s\n", s.o.threads,
+	printf("traffic    %u threads, %.2f s: %" PRIu64 " requests, %.1f M/s\n", s.o.threads,
 	       dt, walks, (double)walks / dt / 1e6);
 	printf("results    %" PRIu64 " translated correctly, %" PRIu64 " wrong\n", ok, wrong);
 	printf("faults     %" PRIu64 " expected, %" PRIu64 " unexpected\n", expected, unexpected);
@@ -303,17 +359,31 @@ int main(int argc, char **argv)
 		if (fe[f] || fu[f])
 			printf("           %-22s %10" PRIu64 " expected %6" PRIu64 " unexpected\n",
 			       dmar_fault_str((dmar_fault)f), fe[f], fu[f]);
-	printf("data       %" PRIu64 " bytes written through translations and verified\n", bytes);
+	{
+		dmar_iotlb_stats ts;
+
+		dmar_iotlb_get_stats(s.tlb, &ts);
+		printf("iotlb      %s probe, hit rate %.1f%%, %" PRIu64 " walks (%.1f%% from the walk "
+		       "cache), %.2f entries read per walk\n",
+		       dmar_iotlb_simd(), ts.translations ? 100.0 * (double)ts.hits / (double)ts.translations : 0.0,
+		       ts.misses, ts.misses ? 100.0 * (double)ts.pwc_hits / (double)ts.misses : 0.0,
+		       ts.misses ? (double)ts.pte_reads / (double)ts.misses : 0.0);
+	}
+	printf("data       %" PRIu64 " bytes written through translations and verified, %" PRIu64
+	       " corrupted\n", bytes, corrupt);
 	printf("memory     resident %.1f MiB while simulating %.2f TiB\n", (double)rss_kib() / 1024,
 	       (double)ps.installed_bytes / (double)TiB);
 
+	dmar_pgtable_set_flush(s.pt, NULL, NULL);
+	dmar_space_destroy(s.sp);
+	dmar_iotlb_destroy(s.tlb);
 	dmar_pgtable_destroy(s.pt);
 	dmar_physmem_destroy(s.pm);
 	free(s.buf);
 	free(w);
 	dmar_thread_unregister();
-	if (wrong || unexpected) {
-		printf("\nFAIL: unexpected faults or wrong translations\n");
+	if (wrong || unexpected || corrupt) {
+		printf("\nFAIL: unexpected faults, wrong translations or corrupted bytes\n");
 		return 1;
 	}
 	printf("\nOK\n");
