@@ -8,4 +8,5 @@
 #include <dmar/pgtable.h>
 #include <dmar/thread.h>
 #include <dmar/iotlb.h>
+#include <dmar/fault.h>
 #endif
