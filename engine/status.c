@@ -25,6 +25,10 @@ static const char *const fault_names[DMAR_FAULT_COUNT] = {
 	[DMAR_FAULT_NONCANONICAL] = "non-canonical",
 	[DMAR_FAULT_RESERVED] = "reserved-bits",
 	[DMAR_FAULT_TABLE_ADDR] = "table-not-in-memory",
+	[DMAR_FAULT_DEVICE_WIDTH] = "beyond-device-width",
+	[DMAR_FAULT_EXCLUSIVE] = "exclusive-access",
+	[DMAR_FAULT_NO_DOMAIN] = "no-domain",
+	[DMAR_FAULT_PASID] = "pasid-not-bound",
 };
 
 const char *dmar_status_str(dmar_status s)

@@ -133,7 +133,7 @@ static void *translator(void *arg)
 			}
 			req[n].iova = iova;
 			req[n].access = access;
-			req[n].tag = (uint32_t)(off & 0xffffffff);
+			req[n].pasid = DMAR_NO_PASID;
 			b[n] = bb;
 			want[n++] = f;
 		}

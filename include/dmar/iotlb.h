@@ -102,7 +102,7 @@ dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64
 typedef struct dmar_request {
 	dmar_iova_t iova;
 	uint32_t access; /**< ::dmar_access flags */
-	uint32_t tag;    /**< the caller's, untouched (a descriptor index, say) */
+	uint32_t pasid;  /**< device-level calls only (::DMAR_NO_PASID for none); spaces ignore it */
 } dmar_request;
 
 /** The outcome of one request: 16 bytes. */

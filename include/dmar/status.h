@@ -41,6 +41,10 @@ typedef enum dmar_fault {
 	DMAR_FAULT_NONCANONICAL, /**< address not sign-extended from the top input bit */
 	DMAR_FAULT_RESERVED,     /**< reserved bits set in an entry */
 	DMAR_FAULT_TABLE_ADDR,   /**< a table pointer (or the root) is not readable memory */
+	DMAR_FAULT_DEVICE_WIDTH, /**< address beyond the device's DMA address width (S14) */
+	DMAR_FAULT_EXCLUSIVE,    /**< request during an exclusive-access window (S18) */
+	DMAR_FAULT_NO_DOMAIN,    /**< the device is not attached to a domain */
+	DMAR_FAULT_PASID,        /**< the PASID is not bound in the device's domain (S2) */
 	DMAR_FAULT_COUNT
 } dmar_fault;
 
