@@ -279,6 +279,12 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 	return DMAR_OK;
 }
 
+dmar_status dmar__translate_space(dmar_space *sp, const dmar_request *req, dmar_result *res,
+				  size_t n, size_t *nfaults)
+{
+	return translate_many(sp, req, res, n, nfaults);
+}
+
 dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				 size_t n, size_t *nfaults)
 {

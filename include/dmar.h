@@ -9,4 +9,5 @@
 #include <dmar/thread.h>
 #include <dmar/iotlb.h>
 #include <dmar/fault.h>
+#include <dmar/iommu.h>
 #endif

@@ -58,6 +58,11 @@ static inline void dmar__stat_add(struct dmar_iotlb *tlb, int slot, int i, uint6
 		__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
 }
 
+/* translate_batch without argument checks, for callers that checked (engine/iommu.c).
+ * Nests inside a read section. */
+dmar_status dmar__translate_space(struct dmar_space *sp, const dmar_request *req,
+				  dmar_result *res, size_t n, size_t *nfaults);
+
 /* Add a batch's local counters to the calling thread's slot. */
 void dmar__iotlb_account(struct dmar_iotlb *tlb, const uint64_t *local);
 

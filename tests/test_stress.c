@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "rcu.h"
 
 #define K4 (1ull << 12)
 #define M2 (1ull << 21)
@@ -365,6 +366,7 @@ static void *storm_thread(void *arg)
 				if (res[i].fault || res[i].pa != PBASE + (req[i].iova - IOVA_BASE))
 					st->wrong++;
 			}
+			dmar_thread_quiescent();
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 <
@@ -410,5 +412,166 @@ TEST(S28_colliding_fills_never_tear)
 	dmar_physmem_destroy(pm);
 }
 
-RUN_TESTS(T(S28_colliding_fills_never_tear), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
+/* S18 under load: a switcher moves a device between domains A and B (which map the same
+ * logical pages to different frames) inside begin/end exclusive-access windows, while readers
+ * translate batches.  The switcher publishes phase = 4k + {0: settled, 1: about to begin,
+ * 2: inside the window (begin returned; switched there), 3: about to end}; domain
+ * k % 2 ? B : A is the one of phase 4k.  A batch whose phase was the same before and after
+ * it must be: all from the right domain (phase 4k), or all refused with
+ * DMAR_FAULT_EXCLUSIVE (4k+2).  Any batch, whatever the phases, is
+ * entirely one of: domain A, domain B, refused; never a mix. */
+#define SW_PAGES 256
+#define SW_A (1ull << 44)
+#define SW_B (2ull << 44)
+static dmar_device *sw_dev;
+/* Per reader: odd while a batch is in flight (inside an outer read section), and what the
+ * batch numbered last_id returned; the switcher checks, right after begin_exclusive returns,
+ * that a batch still in flight then is refused (it must have started after the window). */
+static uint64_t sw_ctr[NREADERS], sw_last_id[NREADERS], sw_last_kind[NREADERS], sw_waited;
+static uint64_t sw_phase, sw_stop, sw_fail, sw_strict_ok, sw_strict_excl, sw_lenient;
+static char sw_first[200];
+
+static void sw_failure(const char *what, uint64_t p1, uint64_t p2)
+{
+	if (__atomic_fetch_add(&sw_fail, 1, __ATOMIC_RELAXED) == 0)
+		snprintf(sw_first, sizeof(sw_first), "%s (phases %" PRIu64 " .. %" PRIu64 ")", what, p1, p2);
+}
+
+static void *sw_reader(void *arg)
+{
+	uint64_t seed = (uintptr_t)arg + 7, ok = 0, ex = 0, len = 0;
+	const uintptr_t me = (uintptr_t)arg;
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&sw_stop, __ATOMIC_RELAXED)) {
+		uint64_t id;
+		dmar_request q[8];
+		dmar_result r[8];
+		uint64_t p1, p2;
+		int kind = -1; /* 0: A, 1: B, 2: refused */
+
+		for (int i = 0; i < 8; i++) {
+			q[i].iova = IOVA_BASE + test_xorshift(&seed) % SW_PAGES * K4 + 8 * (uint64_t)i;
+			q[i].access = DMAR_ACCESS_READ;
+			q[i].pasid = DMAR_NO_PASID;
+		}
+		p1 = __atomic_load_n(&sw_phase, __ATOMIC_ACQUIRE);
+		dmar__rcu_read_lock();
+		id = __atomic_add_fetch(&sw_ctr[me], 1, __ATOMIC_SEQ_CST); /* odd: in flight */
+		(void)dmar_device_translate_batch(sw_dev, q, r, 8, NULL);
+		__atomic_store_n(&sw_last_kind[me], r[0].fault == DMAR_FAULT_EXCLUSIVE, __ATOMIC_RELAXED);
+		__atomic_store_n(&sw_last_id[me], id, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&sw_ctr[me], 1, __ATOMIC_SEQ_CST);
+		dmar__rcu_read_unlock();
+		dmar_thread_quiescent(); /* qsbr: or begin_exclusive would wait for ever */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		p2 = __atomic_load_n(&sw_phase, __ATOMIC_RELAXED);
+		for (int i = 0; i < 8; i++) {
+			int k;
+
+			if (r[i].fault == DMAR_FAULT_EXCLUSIVE)
+				k = 2;
+			else if (!r[i].fault && r[i].pa == SW_A + (q[i].iova - IOVA_BASE))
+				k = 0;
+			else if (!r[i].fault && r[i].pa == SW_B + (q[i].iova - IOVA_BASE))
+				k = 1;
+			else
+				k = 3;
+			if (k == 3 || (kind >= 0 && k != kind))
+				sw_failure(k == 3 ? "unexpected result" : "a batch mixed two states", p1, p2);
+			kind = k;
+		}
+		if (p1 != p2 || p1 % 2 == 1) {
+			len++;
+		} else if (p1 % 4 == 0) {
+			ok++;
+			if (kind != (int)((p1 / 4) % 2)) {
+				char m[96];
+
+				snprintf(m, sizeof(m), "wrong domain (kind %d, fault %u)", kind, r[7].fault);
+				sw_failure(m, p1, p2);
+			}
+		} else {
+			ex++;
+			if (kind != 2)
+				sw_failure("translated inside the exclusive window", p1, p2);
+		}
+	}
+	__atomic_fetch_add(&sw_strict_ok, ok, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sw_strict_excl, ex, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sw_lenient, len, __ATOMIC_RELAXED);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+TEST(S18_domain_switches_under_load_never_mix)
+{
+	dmar_physmem *pm = test_physmem(0);
+	dmar_iommu_config c;
+	dmar_iommu *mmu;
+	dmar_domain *dom[2];
+	pthread_t th[NREADERS];
+	const char *env = getenv("DMAR_STRESS_SECONDS");
+	const double seconds = env ? atof(env) : 2.0;
+	struct timespec t0, t;
+	uint64_t switches = 0;
+	dmar_device_stats ds;
+
+	dmar_iommu_config_default(&c);
+	REQUIRE(dmar_iommu_create(pm, &c, &mmu) == DMAR_OK);
+	for (int d = 0; d < 2; d++) {
+		REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_REMAPPED, NULL, &dom[d]) == DMAR_OK);
+		REQUIRE(dmar_domain_map(dom[d], IOVA_BASE, d ? SW_B : SW_A, SW_PAGES * K4,
+					DMAR_PROT_READ) == DMAR_OK);
+	}
+	REQUIRE(dmar_device_create(mmu, 0x0300, 40, &sw_dev) == DMAR_OK);
+	REQUIRE(dmar_device_attach(sw_dev, dom[0]) == DMAR_OK);
+	for (uintptr_t i = 0; i < NREADERS; i++)
+		REQUIRE(pthread_create(&th[i], NULL, sw_reader, (void *)i) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		uint64_t p = __atomic_load_n(&sw_phase, __ATOMIC_RELAXED);
+
+		__atomic_store_n(&sw_phase, p + 1, __ATOMIC_RELEASE);
+		CHECK_ST(dmar_device_begin_exclusive(sw_dev), DMAR_OK);
+		for (int i = 0; i < NREADERS; i++) {
+			uint64_t c = __atomic_load_n(&sw_ctr[i], __ATOMIC_SEQ_CST);
+
+			if (!(c & 1))
+				continue;
+			while (__atomic_load_n(&sw_ctr[i], __ATOMIC_ACQUIRE) == c)
+				;
+			sw_waited++;
+			if (__atomic_load_n(&sw_last_id[i], __ATOMIC_ACQUIRE) == c &&
+			    !__atomic_load_n(&sw_last_kind[i], __ATOMIC_RELAXED))
+				sw_failure("a translation in flight after begin_exclusive returned", p, p + 1);
+		}
+		__atomic_store_n(&sw_phase, p + 2, __ATOMIC_RELEASE);
+		CHECK_ST(dmar_device_switch_domain(sw_dev, dom[(p / 4 + 1) % 2]), DMAR_OK);
+		__atomic_store_n(&sw_phase, p + 3, __ATOMIC_RELEASE);
+		CHECK_ST(dmar_device_end_exclusive(sw_dev), DMAR_OK);
+		__atomic_store_n(&sw_phase, p + 4, __ATOMIC_RELEASE);
+		switches++;
+		for (volatile int spin = 0; spin < 20000; spin++) /* let traffic flow a little */
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < seconds);
+	__atomic_store_n(&sw_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < NREADERS; i++)
+		pthread_join(th[i], NULL);
+	dmar_device_get_stats(sw_dev, &ds);
+	printf("# %" PRIu64 " batches in flight right after begin_exclusive, all refused\n", sw_waited);
+	printf("# %" PRIu64 " switches; batches checked: %" PRIu64 " in a settled domain, %" PRIu64
+	       " inside a window, %" PRIu64 " across a change; %" PRIu64 " refused requests counted\n",
+	       switches, sw_strict_ok, sw_strict_excl, sw_lenient, ds.faults[DMAR_FAULT_EXCLUSIVE]);
+	if (sw_fail)
+		printf("#   %" PRIu64 " failures, first: %s\n", sw_fail, sw_first);
+	CHECK_EQ(sw_fail, 0);
+	CHECK_EQ(ds.switches, switches);
+	CHECK(switches > 20 && sw_strict_ok > 100 && sw_strict_excl > 0);
+	dmar_iommu_destroy(mmu);
+	dmar_physmem_destroy(pm);
+}
+
+RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
 	  T(S28_iotlb_batches_vs_writer_unmap_invalidate))

@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* IOMMU instances, domains, devices and logical adapters, PASID binding, exclusive access.
+ *
+ * A logical adapter's state (domain, exclusive flag) is one immutable record published with
+ * RCU: a translation reads it once, so a batch never mixes two domains, and a state change
+ * returns only after a grace period, i.e. after every translation that could have seen the
+ * old state has finished.  That is how dmar_device_begin_exclusive() knows no translation of
+ * the adapter is in flight (S18), at no cost to the translation path. */
+#include "rcu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <dmar/iommu.h>
+
+#include "bitmap.h"
+#include "iotlb_internal.h"
+
+#define PASID_LEAF_BITS 10
+#define PASID_LEAF (1u << PASID_LEAF_BITS)
+
+struct adapter_state {
+	struct dmar_domain *domain; /* NULL: not attached */
+	int exclusive;
+};
+
+struct dmar_domain {
+	struct dmar_iommu *iommu;
+	uint16_t id;
+	dmar_domain_kind kind;
+	dmar_pgtable *pt;   /* NULL for pass-through */
+	dmar_space *space;  /* NULL for pass-through */
+	unsigned attached;  /* adapters attached (under iommu->lock) */
+	dmar_space **pasid_dir[1u << (20 - PASID_LEAF_BITS)]; /* RCU: leaves of spaces */
+	struct dmar_domain *next;
+};
+
+struct dmar_device {
+	struct dmar_iommu *iommu;
+	uint16_t rid;
+	unsigned dma_bits;
+	struct dmar_device *lead;        /* leader of its logical adapter (itself when alone) */
+	struct dmar_device *member_next; /* leader's chain of the other members */
+	struct adapter_state *state;     /* leader only; RCU */
+	struct dmar_device *next;
+	uint64_t translations, switches; /* atomic */
+	uint64_t faults[DMAR_FAULT_COUNT];
+};
+
+struct dmar_iommu {
+	dmar_physmem *pm;
+	dmar_iotlb *tlb;
+	dmar_faultq *fq;
+	unsigned pasid_bits;
+	pthread_mutex_t lock; /* configuration */
+	struct dmar_hbm pasids, domain_ids;
+	struct dmar_domain *domains;
+	struct dmar_device *devices;
+};
+
+void dmar_iommu_config_default(dmar_iommu_config *cfg)
+{
+	dmar_iotlb_config_default(&cfg->iotlb);
+	cfg->fault_queue = 1024;
+	cfg->pasid_bits = 20;
+}
+
+dmar_status dmar_iommu_create(dmar_physmem *pm, const dmar_iommu_config *cfg, dmar_iommu **out)
+{
+	struct dmar_iommu *m;
+	dmar_status st;
+
+	if (!pm || !cfg || !out || cfg->pasid_bits < 1 || cfg->pasid_bits > 20)
+		return DMAR_E_INVALID;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return DMAR_E_NOMEM;
+	m->pm = pm;
+	m->pasid_bits = cfg->pasid_bits;
+	st = dmar_iotlb_create(&cfg->iotlb, &m->tlb);
+	if (st == DMAR_OK)
+		st = dmar_faultq_create(cfg->fault_queue, &m->fq);
+	if (st == DMAR_OK && (dmar_hbm_init(&m->pasids, 1ull << cfg->pasid_bits) != 0 ||
+			      dmar_hbm_init(&m->domain_ids, 1ull << 16) != 0))
+		st = DMAR_E_NOMEM;
+	if (st != DMAR_OK) {
+		dmar_hbm_fini(&m->pasids);
+		dmar_hbm_fini(&m->domain_ids);
+		dmar_faultq_destroy(m->fq);
+		(void)dmar_iotlb_destroy(m->tlb);
+		free(m);
+		return st;
+	}
+	dmar_hbm_set_range(&m->pasids, 0, 1);     /* PASID 0 is not handed out */
+	dmar_hbm_set_range(&m->domain_ids, 0, 1); /* neither is domain id 0 */
+	pthread_mutex_init(&m->lock, NULL);
+	*out = m;
+	return DMAR_OK;
+}
+
+dmar_faultq *dmar_iommu_faults(dmar_iommu *iommu)
+{
+	return iommu->fq;
+}
+
+dmar_iotlb *dmar_iommu_iotlb(dmar_iommu *iommu)
+{
+	return iommu->tlb;
+}
+
+/* ---- domains ---------------------------------------------------------------------- */
+
+static void domain_flush(void *ctx, dmar_iova_t iova, uint64_t size)
+{
+	struct dmar_domain *d = ctx;
+
+	(void)dmar_space_invalidate_range(d->space, iova, size);
+}
+
+dmar_status dmar_domain_create(dmar_iommu *iommu, dmar_domain_kind kind,
+			       const dmar_pgtable_config *ptc, dmar_domain **out)
+{
+	struct dmar_domain *d;
+	dmar_pgtable_config def;
+	dmar_status st = DMAR_OK;
+	int64_t id;
+
+	if (!iommu || !out || kind > DMAR_DOMAIN_REMAPPED)
+		return DMAR_E_INVALID;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return DMAR_E_NOMEM;
+	d->iommu = iommu;
+	d->kind = kind;
+	if (kind != DMAR_DOMAIN_PASSTHROUGH) {
+		if (!ptc) {
+			dmar_pgtable_config_default(&def);
+			ptc = &def;
+		}
+		st = dmar_pgtable_create(iommu->pm, ptc, &d->pt);
+		if (st == DMAR_OK)
+			st = dmar_space_create(iommu->tlb, iommu->pm, dmar_pgtable_root(d->pt),
+					       dmar_pgtable_format(d->pt), &d->space);
+		if (st != DMAR_OK) {
+			dmar_pgtable_destroy(d->pt);
+			free(d);
+			return st;
+		}
+		dmar_pgtable_set_flush(d->pt, domain_flush, d);
+	}
+	pthread_mutex_lock(&iommu->lock);
+	id = dmar_hbm_find_run_down(&iommu->domain_ids, 0, 1u << 16, 1, 1, 0);
+	if (id > 0) {
+		dmar_hbm_set_range(&iommu->domain_ids, (uint64_t)id, 1);
+		d->id = (uint16_t)id;
+		d->next = iommu->domains;
+		iommu->domains = d;
+	}
+	pthread_mutex_unlock(&iommu->lock);
+	if (id <= 0) {
+		dmar_space_destroy(d->space);
+		dmar_pgtable_destroy(d->pt);
+		free(d);
+		return DMAR_E_NOMEM;
+	}
+	*out = d;
+	return DMAR_OK;
+}
+
+static dmar_space *pasid_space(const struct dmar_domain *d, uint32_t pasid)
+{
+	dmar_space **leaf = __atomic_load_n(&d->pasid_dir[pasid >> PASID_LEAF_BITS], __ATOMIC_ACQUIRE);
+
+	return leaf ? __atomic_load_n(&leaf[pasid & (PASID_LEAF - 1)], __ATOMIC_ACQUIRE) : NULL;
+}
+
+static void domain_free(struct dmar_domain *d)
+{
+	for (size_t i = 0; i < sizeof(d->pasid_dir) / sizeof(d->pasid_dir[0]); i++) {
+		if (!d->pasid_dir[i])
+			continue;
+		for (unsigned j = 0; j < PASID_LEAF; j++)
+			dmar_space_destroy(d->pasid_dir[i][j]);
+		free(d->pasid_dir[i]);
+	}
+	dmar_space_destroy(d->space);
+	dmar_pgtable_destroy(d->pt);
+	free(d);
+}
+
+dmar_status dmar_domain_destroy(dmar_domain *d)
+{
+	struct dmar_iommu *m;
+
+	if (!d)
+		return DMAR_E_INVALID;
+	m = d->iommu;
+	pthread_mutex_lock(&m->lock);
+	if (d->attached) {
+		pthread_mutex_unlock(&m->lock);
+		return DMAR_E_BUSY;
+	}
+	for (struct dmar_domain **p = &m->domains; *p; p = &(*p)->next) {
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	}
+	dmar_hbm_clear_range(&m->domain_ids, d->id, 1);
+	pthread_mutex_unlock(&m->lock);
+	/* not attached, so no translation can reach it any more: free at once */
+	domain_free(d);
+	return DMAR_OK;
+}
+
+uint16_t dmar_domain_id(const dmar_domain *d)
+{
+	return d->id;
+}
+
+dmar_domain_kind dmar_domain_kind_of(const dmar_domain *d)
+{
+	return d->kind;
+}
+
+dmar_pgtable *dmar_domain_pgtable(dmar_domain *d)
+{
+	return d->pt;
+}
+
+dmar_status dmar_domain_map(dmar_domain *d, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,
+			    unsigned prot)
+{
+	if (!d)
+		return DMAR_E_INVALID;
+	if (d->kind == DMAR_DOMAIN_PASSTHROUGH)
+		return DMAR_E_NOT_SUPPORTED;
+	if (d->kind == DMAR_DOMAIN_IDENTITY && iova != pa)
+		return DMAR_E_INVALID; /* S8: logical page == physical page */
+	return dmar_pgtable_map(d->pt, iova, pa, size, prot);
+}
+
+dmar_status dmar_domain_unmap(dmar_domain *d, dmar_iova_t iova, uint64_t size,
+			      uint64_t *unmapped)
+{
+	if (unmapped)
+		*unmapped = 0;
+	if (!d)
+		return DMAR_E_INVALID;
+	if (d->kind == DMAR_DOMAIN_PASSTHROUGH)
+		return DMAR_E_NOT_SUPPORTED;
+	/* the table's flush hook (domain_flush) invalidates before unmap returns */
+	return dmar_pgtable_unmap(d->pt, iova, size, unmapped);
+}
+
+/* ---- PASIDs ----------------------------------------------------------------------- */
+
+static int pasid_ok(const struct dmar_iommu *m, uint32_t pasid)
+{
+	return pasid != 0 && pasid < (1u << m->pasid_bits);
+}
+
+dmar_status dmar_pasid_alloc(dmar_iommu *m, uint32_t *pasid)
+{
+	int64_t p;
+
+	if (!m || !pasid)
+		return DMAR_E_INVALID;
+	pthread_mutex_lock(&m->lock);
+	p = dmar_hbm_find_run_down(&m->pasids, 1, 1ull << m->pasid_bits, 1, 1, 0);
+	if (p > 0)
+		dmar_hbm_set_range(&m->pasids, (uint64_t)p, 1);
+	pthread_mutex_unlock(&m->lock);
+	if (p <= 0)
+		return DMAR_E_NOMEM;
+	*pasid = (uint32_t)p;
+	return DMAR_OK;
+}
+
+dmar_status dmar_pasid_free(dmar_iommu *m, uint32_t pasid)
+{
+	dmar_status st = DMAR_OK;
+
+	if (!m || !pasid_ok(m, pasid))
+		return DMAR_E_INVALID;
+	pthread_mutex_lock(&m->lock);
+	for (struct dmar_domain *d = m->domains; d; d = d->next)
+		if (pasid_space(d, pasid))
+			st = DMAR_E_BUSY;
+	if (st == DMAR_OK && !dmar_hbm_test(&m->pasids, pasid))
+		st = DMAR_E_NOT_FOUND;
+	if (st == DMAR_OK)
+		dmar_hbm_clear_range(&m->pasids, pasid, 1);
+	pthread_mutex_unlock(&m->lock);
+	return st;
+}
+
+dmar_status dmar_domain_bind_pasid(dmar_domain *d, uint32_t pasid, dmar_pa_t root,
+				   const dmar_pt_format *fmt)
+{
+	struct dmar_iommu *m;
+	dmar_space *sp = NULL;
+	dmar_space **leaf;
+	dmar_status st;
+
+	if (!d || d->kind == DMAR_DOMAIN_PASSTHROUGH)
+		return d ? DMAR_E_NOT_SUPPORTED : DMAR_E_INVALID;
+	m = d->iommu;
+	if (!pasid_ok(m, pasid))
+		return DMAR_E_INVALID;
+	st = dmar_space_create(m->tlb, m->pm, root, fmt, &sp);
+	if (st != DMAR_OK)
+		return st;
+	pthread_mutex_lock(&m->lock);
+	leaf = d->pasid_dir[pasid >> PASID_LEAF_BITS];
+	if (!leaf) {
+		leaf = calloc(PASID_LEAF, sizeof(*leaf));
+		if (!leaf) {
+			st = DMAR_E_NOMEM;
+			goto out;
+		}
+		__atomic_store_n(&d->pasid_dir[pasid >> PASID_LEAF_BITS], leaf, __ATOMIC_RELEASE);
+	}
+	if (leaf[pasid & (PASID_LEAF - 1)]) {
+		st = DMAR_E_EXISTS;
+		goto out;
+	}
+	dmar_hbm_set_range(&m->pasids, pasid, 1); /* explicit binding takes the PASID too */
+	__atomic_store_n(&leaf[pasid & (PASID_LEAF - 1)], sp, __ATOMIC_RELEASE);
+	sp = NULL;
+out:
+	pthread_mutex_unlock(&m->lock);
+	dmar_space_destroy(sp);
+	return st;
+}
+
+dmar_status dmar_domain_unbind_pasid(dmar_domain *d, uint32_t pasid)
+{
+	struct dmar_iommu *m;
+	dmar_space *sp;
+
+	if (!d || !pasid_ok(d->iommu, pasid))
+		return DMAR_E_INVALID;
+	m = d->iommu;
+	pthread_mutex_lock(&m->lock);
+	sp = pasid_space(d, pasid);
+	if (sp)
+		__atomic_store_n(&d->pasid_dir[pasid >> PASID_LEAF_BITS][pasid & (PASID_LEAF - 1)],
+				 NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&m->lock);
+	if (!sp)
+		return DMAR_E_NOT_FOUND;
+	/* invalidate (its ASID is retired) and wait out translations still using it */
+	dmar_space_invalidate(sp);
+	dmar__rcu_synchronize();
+	dmar_space_destroy(sp);
+	return DMAR_OK;
+}
+
+dmar_status dmar_domain_invalidate_pasid(dmar_domain *d, uint32_t pasid, dmar_iova_t iova,
+					 uint64_t size)
+{
+	dmar_space *sp;
+	dmar_status st;
+
+	if (!d || !pasid_ok(d->iommu, pasid))
+		return DMAR_E_INVALID;
+	pthread_mutex_lock(&d->iommu->lock);
+	sp = pasid_space(d, pasid);
+	st = sp ? dmar_space_invalidate_range(sp, iova, size) : DMAR_E_NOT_FOUND;
+	pthread_mutex_unlock(&d->iommu->lock);
+	return st;
+}
+
+/* ---- devices, adapters, exclusive access ---------------------------------------------- */
+
+dmar_status dmar_device_create(dmar_iommu *m, uint16_t rid, unsigned dma_bits, dmar_device **out)
+{
+	struct dmar_device *dev;
+	dmar_status st = DMAR_OK;
+
+	if (!m || !out || dma_bits < 32 || dma_bits > 64)
+		return DMAR_E_INVALID;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return DMAR_E_NOMEM;
+	dev->iommu = m;
+	dev->rid = rid;
+	dev->dma_bits = dma_bits;
+	dev->lead = dev;
+	pthread_mutex_lock(&m->lock);
+	for (struct dmar_device *o = m->devices; o; o = o->next)
+		if (o->rid == rid)
+			st = DMAR_E_EXISTS;
+	if (st == DMAR_OK) {
+		dev->next = m->devices;
+		m->devices = dev;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (st != DMAR_OK) {
+		free(dev);
+		return st;
+	}
+	*out = dev;
+	return DMAR_OK;
+}
+
+/* Publish a new state for @lead's adapter (iommu lock held).  Returns the old one, to free
+ * after a grace period; NULL with *st set when out of memory. */
+static struct adapter_state *publish(struct dmar_device *lead, struct dmar_domain *dom,
+				     int exclusive, dmar_status *st, int *changed)
+{
+	struct adapter_state *old = lead->state, *s = malloc(sizeof(*s));
+
+	*changed = 0;
+	if (!s) {
+		*st = DMAR_E_NOMEM;
+		return NULL;
+	}
+	s->domain = dom;
+	s->exclusive = exclusive;
+	if (old && old->domain != dom && old->domain)
+		old->domain->attached--;
+	if (dom && (!old || old->domain != dom))
+		dom->attached++;
+	__atomic_store_n(&lead->state, s, __ATOMIC_RELEASE);
+	*changed = 1;
+	*st = DMAR_OK;
+	return old;
+}
+
+/* Common tail of state changes: wait until no translation can still see the old state. */
+static dmar_status retire_state(struct adapter_state *old, int changed, dmar_status st)
+{
+	if (changed) {
+		dmar__rcu_synchronize();
+		free(old);
+	}
+	return st;
+}
+
+enum state_op { OP_ATTACH, OP_DETACH, OP_BEGIN, OP_SWITCH, OP_END };
+
+static dmar_status change_state(struct dmar_device *dev, enum state_op op, struct dmar_domain *dom)
+{
+	struct dmar_iommu *m;
+	struct dmar_device *lead;
+	struct adapter_state *cur, *old = NULL;
+	struct dmar_domain *before;
+	dmar_status st = DMAR_OK;
+	int changed = 0, excl;
+
+	if (!dev || ((op == OP_ATTACH || op == OP_SWITCH) && (!dom || dom->iommu != dev->iommu)))
+		return DMAR_E_INVALID;
+	m = dev->iommu;
+	pthread_mutex_lock(&m->lock);
+	lead = dev->lead;
+	cur = lead->state;
+	excl = cur && cur->exclusive;
+	before = cur ? cur->domain : NULL;
+	switch (op) {
+	case OP_ATTACH:
+	case OP_DETACH:
+	case OP_BEGIN:
+		if (excl) /* S18: nothing else on the adapter inside the window */
+			st = DMAR_E_BUSY;
+		else
+			old = publish(lead, op == OP_ATTACH ? dom : op == OP_DETACH ? NULL : before,
+				      op == OP_BEGIN, &st, &changed);
+		break;
+	case OP_SWITCH:
+		if (!excl) {
+			st = DMAR_E_BUSY;
+			break;
+		}
+		old = publish(lead, dom, 1, &st, &changed);
+		if (changed && before && before != dom) {
+			/* what the IOTLB holds for the old domain goes (S18) */
+			if (before->space)
+				dmar_space_invalidate(before->space);
+			for (struct dmar_device *d = lead; d; d = d->member_next)
+				__atomic_fetch_add(&d->switches, 1, __ATOMIC_RELAXED);
+		}
+		break;
+	case OP_END:
+		if (!excl)
+			st = DMAR_E_BUSY;
+		else
+			old = publish(lead, before, 0, &st, &changed);
+		break;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return retire_state(old, changed, st);
+}
+
+dmar_status dmar_device_attach(dmar_device *dev, dmar_domain *dom)
+{
+	return change_state(dev, OP_ATTACH, dom);
+}
+
+dmar_status dmar_device_detach(dmar_device *dev)
+{
+	return change_state(dev, OP_DETACH, NULL);
+}
+
+dmar_status dmar_device_begin_exclusive(dmar_device *dev)
+{
+	return change_state(dev, OP_BEGIN, NULL);
+}
+
+dmar_status dmar_device_switch_domain(dmar_device *dev, dmar_domain *dom)
+{
+	return change_state(dev, OP_SWITCH, dom);
+}
+
+dmar_status dmar_device_end_exclusive(dmar_device *dev)
+{
+	return change_state(dev, OP_END, NULL);
+}
+
+dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev)
+{
+	struct dmar_iommu *m;
+	dmar_status st = DMAR_OK;
+
+	if (!lead || !dev || lead == dev || lead->iommu != dev->iommu)
+		return DMAR_E_INVALID;
+	m = dev->iommu;
+	pthread_mutex_lock(&m->lock);
+	lead = lead->lead;
+	if (dev->lead != dev || dev->member_next || dev->state || lead == dev)
+		st = DMAR_E_BUSY; /* attached, already linked, or leading others */
+	else if (lead->state && lead->state->exclusive)
+		st = DMAR_E_BUSY;
+	if (st == DMAR_OK) {
+		/* publish the member's leader: its translations read the adapter's state from now */
+		dev->member_next = lead->member_next;
+		lead->member_next = dev;
+		__atomic_store_n(&dev->lead, lead, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return st;
+}
+
+dmar_status dmar_device_destroy(dmar_device *dev)
+{
+	struct dmar_iommu *m;
+	struct adapter_state *old = NULL;
+
+	if (!dev)
+		return DMAR_E_INVALID;
+	m = dev->iommu;
+	pthread_mutex_lock(&m->lock);
+	if (dev->lead == dev && dev->member_next) {
+		pthread_mutex_unlock(&m->lock);
+		return DMAR_E_BUSY; /* it leads an adapter: destroy the members first */
+	}
+	if (dev->lead != dev) {
+		for (struct dmar_device **p = &dev->lead->member_next; *p; p = &(*p)->member_next)
+			if (*p == dev) {
+				*p = dev->member_next;
+				break;
+			}
+	} else if (dev->state) {
+		old = dev->state;
+		if (old->domain)
+			old->domain->attached--;
+		__atomic_store_n(&dev->state, NULL, __ATOMIC_RELEASE);
+	}
+	for (struct dmar_device **p = &m->devices; *p; p = &(*p)->next)
+		if (*p == dev) {
+			*p = dev->next;
+			break;
+		}
+	pthread_mutex_unlock(&m->lock);
+	dmar__rcu_synchronize(); /* no translation of it still running */
+	free(old);
+	free(dev);
+	return DMAR_OK;
+}
+
+void dmar_iommu_destroy(dmar_iommu *m)
+{
+	if (!m)
+		return;
+	while (m->devices) {
+		struct dmar_device *d = m->devices;
+
+		/* members before their leader */
+		while (d->lead == d && d->member_next)
+			d = d->member_next;
+		(void)dmar_device_destroy(d);
+	}
+	while (m->domains)
+		(void)dmar_domain_destroy(m->domains);
+	(void)dmar_iotlb_destroy(m->tlb);
+	dmar_faultq_destroy(m->fq);
+	dmar_hbm_fini(&m->pasids);
+	dmar_hbm_fini(&m->domain_ids);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void dmar_device_get_stats(const dmar_device *dev, dmar_device_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->translations = __atomic_load_n(&dev->translations, __ATOMIC_RELAXED);
+	st->switches = __atomic_load_n(&dev->switches, __ATOMIC_RELAXED);
+	for (int f = 1; f < DMAR_FAULT_COUNT; f++)
+		st->faults[f] = __atomic_load_n(&dev->faults[f], __ATOMIC_RELAXED);
+}
+
+/* ---- translation ------------------------------------------------------------------- */
+
+static void refuse(dmar_result *r, dmar_fault f)
+{
+	r->pa = 0;
+	r->fault = (uint8_t)f;
+	r->page_lg2 = 0;
+	r->prot = 0;
+	r->flags = 0;
+}
+
+dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *req,
+					dmar_result *res, size_t n, size_t *nfaults)
+{
+	const struct adapter_state *s;
+	const struct dmar_device *lead;
+	uint64_t limit, acc = 0;
+	size_t faults = 0;
+
+	if (nfaults)
+		*nfaults = 0;
+	if (!dev || (n && (!req || !res)))
+		return DMAR_E_INVALID;
+	for (size_t i = 0; i < n; i++)
+		acc |= req[i].access;
+	if (acc & ~0xfull)
+		return DMAR_E_INVALID;
+	if (!dmar__thread_ok())
+		return DMAR_E_THREAD;
+	limit = dev->dma_bits >= 64 ? ~0ull : (1ull << dev->dma_bits) - 1;
+
+	dmar__rcu_read_lock();
+	lead = __atomic_load_n(&dev->lead, __ATOMIC_ACQUIRE);
+	s = __atomic_load_n(&lead->state, __ATOMIC_ACQUIRE); /* one snapshot for the batch */
+	for (size_t i = 0; i < n;) {
+		const struct dmar_domain *d = s ? s->domain : NULL;
+		dmar_space *sp;
+		size_t j;
+
+		if (!d || s->exclusive) {
+			refuse(&res[i++], !d ? DMAR_FAULT_NO_DOMAIN : DMAR_FAULT_EXCLUSIVE);
+			continue;
+		}
+		if (req[i].iova > limit) { /* S14: beyond what the device can put on the bus */
+			refuse(&res[i++], DMAR_FAULT_DEVICE_WIDTH);
+			continue;
+		}
+		if (d->kind == DMAR_DOMAIN_PASSTHROUGH) {
+			res[i].pa = req[i].iova;
+			res[i].fault = DMAR_FAULT_NONE;
+			res[i].page_lg2 = DMAR_PAGE_4K_LG2;
+			res[i].prot = DMAR_PROT_READ | DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER;
+			res[i].flags = 0;
+			i++;
+			continue;
+		}
+		sp = req[i].pasid == DMAR_NO_PASID ? d->space
+			: (req[i].pasid < (1u << 20) ? pasid_space(d, req[i].pasid) : NULL);
+		if (!sp) {
+			refuse(&res[i++], DMAR_FAULT_PASID);
+			continue;
+		}
+		for (j = i + 1; j < n && req[j].pasid == req[i].pasid && req[j].iova <= limit; j++)
+			;
+		(void)dmar__translate_space(sp, req + i, res + i, j - i, NULL);
+		i = j;
+	}
+	dmar__rcu_read_unlock();
+
+	__atomic_fetch_add(&dev->translations, n, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < n; i++) {
+		dmar_fault_record rec;
+
+		if (res[i].fault == DMAR_FAULT_NONE)
+			continue;
+		faults++;
+		__atomic_fetch_add(&dev->faults[res[i].fault], 1, __ATOMIC_RELAXED);
+		rec.addr = req[i].iova;
+		rec.pasid = req[i].pasid;
+		rec.requester = dev->rid;
+		rec.access = (uint8_t)req[i].access;
+		rec.reason = res[i].fault;
+		(void)dmar_faultq_push(dev->iommu->fq, &rec); /* a full queue counts it */
+	}
+	if (nfaults)
+		*nfaults = faults;
+	return DMAR_OK;
+}
+
+dmar_status dmar_device_translate(dmar_device *dev, const dmar_request *req, dmar_result *res)
+{
+	size_t nf;
+	dmar_status st;
+
+	if (!req || !res)
+		return DMAR_E_INVALID;
+	st = dmar_device_translate_batch(dev, req, res, 1, &nf);
+	return st == DMAR_OK && nf ? DMAR_E_FAULT : st;
+}

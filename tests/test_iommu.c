@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* IOMMUs, domains, devices, PASIDs, exclusive access: S2, S3, S6-S8, S13-S15, S18, S29. */
+#include "check.h"
+
+#define K4 (1ull << 12)
+#define M2 (1ull << 21)
+#define TiB (1ull << 40)
+#define RW (DMAR_PROT_READ | DMAR_PROT_WRITE)
+
+struct fx {
+	dmar_physmem *pm;
+	dmar_iommu *mmu;
+	dmar_domain *dom;
+	dmar_device *dev;
+};
+
+static void setup(struct fx *f, dmar_domain_kind kind, unsigned dma_bits)
+{
+	dmar_iommu_config c;
+
+	f->pm = test_physmem(0);
+	dmar_iommu_config_default(&c);
+	c.fault_queue = 64;
+	if (dmar_iommu_create(f->pm, &c, &f->mmu) != DMAR_OK ||
+	    dmar_domain_create(f->mmu, kind, NULL, &f->dom) != DMAR_OK ||
+	    dmar_device_create(f->mmu, 0x0100, dma_bits, &f->dev) != DMAR_OK ||
+	    dmar_device_attach(f->dev, f->dom) != DMAR_OK) {
+		printf("Bail out! fixture\n");
+		exit(2);
+	}
+}
+
+static void teardown(struct fx *f)
+{
+	dmar_iommu_destroy(f->mmu);
+	dmar_physmem_destroy(f->pm);
+}
+
+static dmar_status xlate(dmar_device *dev, uint64_t iova, uint32_t pasid, unsigned access,
+			 dmar_result *r)
+{
+	dmar_request q = { .iova = iova, .access = access, .pasid = pasid };
+
+	return dmar_device_translate(dev, &q, r);
+}
+
+TEST(S6_S7_unmapped_logical_address_faults_and_is_reported)
+{
+	struct fx f;
+	dmar_result r;
+	dmar_fault_record rec[8];
+	dmar_device_stats ds;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	CHECK_ST(dmar_domain_map(f.dom, 0x100000, TiB + 0x5000, K4, RW), DMAR_OK);
+	CHECK_ST(xlate(f.dev, 0x100123, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, TiB + 0x5123);
+	CHECK_ST(xlate(f.dev, 0x101000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	CHECK_EQ(r.pa, 0);
+	CHECK_EQ(dmar_faultq_drain(dmar_iommu_faults(f.mmu), rec, 8), 1);
+	CHECK_EQ(rec[0].addr, 0x101000);
+	CHECK_EQ(rec[0].requester, 0x0100);
+	CHECK_EQ(rec[0].pasid, DMAR_NO_PASID);
+	CHECK_EQ(rec[0].access, DMAR_ACCESS_READ);
+	CHECK_EQ(rec[0].reason, DMAR_FAULT_NOT_PRESENT);
+	CHECK_EQ(rec[0].seq, 1);
+	dmar_device_get_stats(f.dev, &ds);
+	CHECK_EQ(ds.translations, 2);
+	CHECK_EQ(ds.faults[DMAR_FAULT_NOT_PRESENT], 1);
+	/* unmap returns only once the IOTLB forgot it */
+	CHECK_ST(dmar_domain_unmap(f.dom, 0x100000, K4, NULL), DMAR_OK);
+	CHECK_ST(xlate(f.dev, 0x100123, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	teardown(&f);
+}
+
+TEST(S8_identity_domain_maps_page_to_same_page_only_where_mapped)
+{
+	struct fx f;
+	dmar_result r;
+
+	setup(&f, DMAR_DOMAIN_IDENTITY, 48);
+	CHECK_ST(dmar_domain_map(f.dom, 0x200000, 0x300000, K4, RW), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_map(f.dom, 0x200000, 0x200000, M2, RW), DMAR_OK);
+	CHECK_ST(xlate(f.dev, 0x2abcde, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x2abcde);
+	CHECK_ST(xlate(f.dev, 0x400000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	teardown(&f);
+}
+
+TEST(passthrough_domain_translates_nothing_and_isolates_nothing)
+{
+	struct fx f;
+	dmar_result r;
+
+	setup(&f, DMAR_DOMAIN_PASSTHROUGH, 64);
+	CHECK_ST(dmar_domain_map(f.dom, 0, 0, K4, RW), DMAR_E_NOT_SUPPORTED);
+	CHECK_ST(xlate(f.dev, 0x123456789ull, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x123456789ull);
+	CHECK(dmar_domain_pgtable(f.dom) == NULL);
+	teardown(&f);
+}
+
+TEST(S13_logically_contiguous_over_scattered_physical_pages)
+{
+	struct fx f;
+	dmar_request q[64];
+	dmar_result r[64];
+	dmar_pa_t frames[64];
+	size_t nf;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	for (int i = 0; i < 64; i++) { /* every other frame, top down: scattered */
+		CHECK_ST(dmar_physmem_alloc(f.pm, 2, 12, DMAR_PLACE_ABOVE, TiB, &frames[i]), DMAR_OK);
+		CHECK_ST(dmar_domain_map(f.dom, 0x40000000 + (uint64_t)i * K4, frames[i], K4, RW), DMAR_OK);
+		q[i].iova = 0x40000000 + (uint64_t)i * K4 + 8;
+		q[i].access = DMAR_ACCESS_WRITE;
+		q[i].pasid = DMAR_NO_PASID;
+	}
+	CHECK_ST(dmar_device_translate_batch(f.dev, q, r, 64, &nf), DMAR_OK);
+	CHECK_EQ(nf, 0);
+	for (int i = 0; i < 64; i++)
+		CHECK_EQ(r[i].pa, frames[i] + 8);
+	teardown(&f);
+}
+
+TEST(S14_request_beyond_device_width_faults)
+{
+	struct fx f;
+	dmar_result r;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	/* the table could map it, the 40-bit device cannot put it on the bus */
+	CHECK_ST(dmar_domain_map(f.dom, TiB, 0x1000, K4, RW), DMAR_OK);
+	CHECK_ST(xlate(f.dev, TiB, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_DEVICE_WIDTH);
+	CHECK_ST(dmar_domain_map(f.dom, TiB - K4, 0x2000, K4, RW), DMAR_OK);
+	CHECK_ST(xlate(f.dev, TiB - 1, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x2fff);
+	teardown(&f);
+}
+
+TEST(S15_linked_adapters_share_one_domain)
+{
+	struct fx f;
+	dmar_device *second;
+	dmar_domain *other;
+	dmar_result r;
+	dmar_device_stats ds;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	CHECK_ST(dmar_device_create(f.mmu, 0x0200, 40, &second), DMAR_OK);
+	CHECK_ST(dmar_device_create(f.mmu, 0x0200, 40, &second), DMAR_E_EXISTS);
+	CHECK_ST(dmar_device_link(f.dev, second), DMAR_OK);
+	CHECK_ST(dmar_domain_map(f.dom, 0x5000, 0x9000, K4, RW), DMAR_OK);
+	CHECK_ST(xlate(second, 0x5000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x9000);
+	CHECK_ST(dmar_domain_create(f.mmu, DMAR_DOMAIN_REMAPPED, NULL, &other), DMAR_OK);
+	CHECK_ST(dmar_domain_map(other, 0x5000, 0xa000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_device_attach(second, other), DMAR_OK); /* the whole adapter moves */
+	CHECK_ST(xlate(f.dev, 0x5000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0xa000);
+	CHECK_ST(dmar_domain_destroy(f.dom), DMAR_OK); /* nobody attached any more */
+	CHECK_ST(dmar_domain_destroy(other), DMAR_E_BUSY);
+	CHECK_ST(dmar_device_destroy(f.dev), DMAR_E_BUSY); /* leads a member */
+	CHECK_ST(dmar_device_detach(f.dev), DMAR_OK);
+	CHECK_ST(xlate(second, 0x5000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NO_DOMAIN);
+	dmar_device_get_stats(second, &ds);
+	CHECK_EQ(ds.faults[DMAR_FAULT_NO_DOMAIN], 1);
+	teardown(&f);
+}
+
+/* A process's own CPU-format table, written by hand into physical memory (S2). */
+static dmar_pa_t process_table(dmar_physmem *pm, uint64_t va, dmar_pa_t frame)
+{
+	dmar_pa_t t[4];
+	uint64_t e;
+
+	for (int i = 0; i < 4; i++) {
+		dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_BELOW, 1ull << 32, &t[i]);
+		for (unsigned k = 0; k < 512; k++) {
+			e = 0;
+			dmar_physmem_write(pm, t[i] + 8 * k, &e, 8);
+		}
+	}
+	for (int lv = 4; lv >= 1; lv--) {
+		unsigned idx = (unsigned)(va >> (12 + 9 * (lv - 1))) & 511;
+
+		e = (lv == 1 ? frame : t[4 - lv + 1]) | DMAR_PTE_P | DMAR_PTE_RW | DMAR_PTE_US;
+		dmar_physmem_write(pm, t[4 - lv] + 8 * idx, &e, 8);
+	}
+	return t[0];
+}
+
+TEST(S2_S3_pasid_requests_walk_the_process_table)
+{
+	struct fx f;
+	dmar_result r;
+	uint32_t pasid, p2;
+	const dmar_pt_format fmt = { .levels = 4 };
+	dmar_pa_t root;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 48);
+	CHECK_ST(dmar_pasid_alloc(f.mmu, &pasid), DMAR_OK);
+	CHECK_ST(dmar_pasid_alloc(f.mmu, &p2), DMAR_OK);
+	CHECK(pasid != p2 && pasid > 0 && pasid < (1u << 20) && p2 > 0);
+	root = process_table(f.pm, 0x7fff0000c000ull, 0x6000000);
+	CHECK_ST(dmar_domain_bind_pasid(f.dom, pasid, root, &fmt), DMAR_OK);
+	CHECK_ST(dmar_domain_bind_pasid(f.dom, pasid, root, &fmt), DMAR_E_EXISTS);
+	CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, pasid, DMAR_ACCESS_WRITE | DMAR_ACCESS_USER, &r),
+		 DMAR_OK);
+	CHECK_EQ(r.pa, 0x6000010);
+	/* the same address without PASID goes through the domain's table: nothing there */
+	CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, p2, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_PASID);
+	CHECK_ST(dmar_pasid_free(f.mmu, pasid), DMAR_E_BUSY);
+	/* unbinding invalidates what the IOTLB cached for it */
+	CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, pasid, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK(r.flags & DMAR_RESULT_HIT);
+	CHECK_ST(dmar_domain_unbind_pasid(f.dom, pasid), DMAR_OK);
+	CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, pasid, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_PASID);
+	CHECK_ST(dmar_pasid_free(f.mmu, pasid), DMAR_OK);
+	CHECK_ST(dmar_pasid_free(f.mmu, pasid), DMAR_E_NOT_FOUND);
+	/* explicit binding of a chosen PASID, and the width limit */
+	CHECK_ST(dmar_domain_bind_pasid(f.dom, 777, root, &fmt), DMAR_OK);
+	CHECK_ST(dmar_domain_bind_pasid(f.dom, 1u << 20, root, &fmt), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_bind_pasid(f.dom, 0, root, &fmt), DMAR_E_INVALID);
+	CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, 1u << 20, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_PASID);
+	teardown(&f);
+}
+
+TEST(S18_exclusive_access_blocks_dma_and_switches_domains)
+{
+	struct fx f;
+	dmar_domain *b;
+	dmar_result r;
+	dmar_device_stats ds;
+	dmar_iotlb_stats ts0, ts1;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	CHECK_ST(dmar_domain_create(f.mmu, DMAR_DOMAIN_REMAPPED, NULL, &b), DMAR_OK);
+	CHECK(dmar_domain_id(b) != dmar_domain_id(f.dom));
+	CHECK_ST(dmar_domain_map(f.dom, 0x1000, 0xa000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_domain_map(b, 0x1000, 0xb000, K4, RW), DMAR_OK);
+	CHECK_ST(xlate(f.dev, 0x1000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0xa000);
+	CHECK_ST(dmar_device_switch_domain(f.dev, b), DMAR_E_BUSY); /* outside a window */
+	CHECK_ST(dmar_device_end_exclusive(f.dev), DMAR_E_BUSY);
+	CHECK_ST(dmar_device_begin_exclusive(f.dev), DMAR_OK);
+	CHECK_ST(dmar_device_begin_exclusive(f.dev), DMAR_E_BUSY);
+	CHECK_ST(dmar_device_attach(f.dev, b), DMAR_E_BUSY);
+	CHECK_ST(dmar_device_detach(f.dev), DMAR_E_BUSY);
+	CHECK_ST(xlate(f.dev, 0x1000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_EXCLUSIVE);
+	dmar_iotlb_get_stats(dmar_iommu_iotlb(f.mmu), &ts0);
+	CHECK_ST(dmar_device_switch_domain(f.dev, b), DMAR_OK);
+	dmar_iotlb_get_stats(dmar_iommu_iotlb(f.mmu), &ts1);
+	CHECK(ts1.invalidations > ts0.invalidations); /* the old domain's entries went */
+	CHECK_ST(xlate(f.dev, 0x1000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_EXCLUSIVE);
+	CHECK_ST(dmar_device_end_exclusive(f.dev), DMAR_OK);
+	CHECK_ST(xlate(f.dev, 0x1000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0xb000);
+	dmar_device_get_stats(f.dev, &ds);
+	CHECK_EQ(ds.faults[DMAR_FAULT_EXCLUSIVE], 2);
+	CHECK_EQ(ds.switches, 1);
+	CHECK_ST(dmar_domain_destroy(f.dom), DMAR_OK);
+	teardown(&f);
+}
+
+TEST(several_iommus_in_one_process_are_independent)
+{
+	struct fx a, b;
+	dmar_result r;
+
+	setup(&a, DMAR_DOMAIN_REMAPPED, 40);
+	setup(&b, DMAR_DOMAIN_REMAPPED, 40); /* same requester id, same domain id: fine */
+	CHECK_EQ(dmar_domain_id(a.dom), dmar_domain_id(b.dom));
+	CHECK_ST(dmar_domain_map(a.dom, 0x1000, 0x11000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_domain_map(b.dom, 0x1000, 0x22000, K4, RW), DMAR_OK);
+	CHECK_ST(xlate(a.dev, 0x1000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x11000);
+	CHECK_ST(xlate(b.dev, 0x1000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x22000);
+	teardown(&a);
+	teardown(&b);
+}
+
+TEST(bad_configuration_calls_get_a_status)
+{
+	struct fx f;
+	dmar_device *d;
+	dmar_domain *dom;
+	dmar_iommu *m;
+	dmar_iommu_config c;
+	dmar_request q = { .iova = 0, .access = 0x20, .pasid = DMAR_NO_PASID };
+	dmar_result r;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	dmar_iommu_config_default(&c);
+	c.pasid_bits = 21;
+	CHECK_ST(dmar_iommu_create(f.pm, &c, &m), DMAR_E_INVALID);
+	CHECK_ST(dmar_device_create(f.mmu, 7, 31, &d), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_create(f.mmu, (dmar_domain_kind)9, NULL, &dom), DMAR_E_INVALID);
+	CHECK_ST(dmar_device_translate(f.dev, &q, &r), DMAR_E_INVALID);
+	CHECK_ST(dmar_device_link(f.dev, f.dev), DMAR_E_INVALID);
+	CHECK_ST(dmar_device_create(f.mmu, 7, 40, &d), DMAR_OK);
+	CHECK_ST(dmar_device_link(d, f.dev), DMAR_E_BUSY); /* f.dev is attached */
+	teardown(&f);
+}
+
+RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),
+	  T(S8_identity_domain_maps_page_to_same_page_only_where_mapped),
+	  T(passthrough_domain_translates_nothing_and_isolates_nothing),
+	  T(S13_logically_contiguous_over_scattered_physical_pages),
+	  T(S14_request_beyond_device_width_faults), T(S15_linked_adapters_share_one_domain),
+	  T(S2_S3_pasid_requests_walk_the_process_table),
+	  T(S18_exclusive_access_blocks_dma_and_switches_domains),
+	  T(several_iommus_in_one_process_are_independent), T(bad_configuration_calls_get_a_status))
