@@ -610,6 +610,25 @@ void dmar_device_get_stats(const dmar_device *dev, dmar_device_stats *st)
 		st->faults[f] = __atomic_load_n(&dev->faults[f], __ATOMIC_RELAXED);
 }
 
+void dmar_iommu_get_stats(dmar_iommu *m, dmar_iommu_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	dmar_iotlb_get_stats(m->tlb, &st->iotlb);
+	dmar_faultq_get_stats(m->fq, &st->fault_queue);
+	pthread_mutex_lock(&m->lock);
+	for (const struct dmar_device *d = m->devices; d; d = d->next) {
+		dmar_device_stats ds;
+
+		dmar_device_get_stats(d, &ds);
+		st->translations += ds.translations;
+		for (int f = 1; f < DMAR_FAULT_COUNT; f++)
+			st->faults[f] += ds.faults[f];
+		if (d->lead == d)
+			st->switches += ds.switches;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* ---- translation ------------------------------------------------------------------- */
 
 static void refuse(dmar_result *r, dmar_fault f)

@@ -270,6 +270,16 @@ TEST(S18_exclusive_access_blocks_dma_and_switches_domains)
 	dmar_device_get_stats(f.dev, &ds);
 	CHECK_EQ(ds.faults[DMAR_FAULT_EXCLUSIVE], 2);
 	CHECK_EQ(ds.switches, 1);
+	{
+		dmar_iommu_stats is;
+
+		dmar_iommu_get_stats(f.mmu, &is);
+		CHECK_EQ(is.translations, 4);
+		CHECK_EQ(is.faults[DMAR_FAULT_EXCLUSIVE], 2);
+		CHECK_EQ(is.switches, 1);
+		CHECK_EQ(is.fault_queue.stored, 2);
+		CHECK_EQ(is.iotlb.translations, 2); /* the refused ones never reach the IOTLB */
+	}
 	CHECK_ST(dmar_domain_destroy(f.dom), DMAR_OK);
 	teardown(&f);
 }

@@ -179,6 +179,18 @@ typedef struct dmar_device_stats {
 /** Read the counters (a snapshot). Thread-safe. */
 void dmar_device_get_stats(const dmar_device *dev, dmar_device_stats *st);
 
+/** Counters of a whole IOMMU: its IOTLB's, its fault queue's, and its devices' summed. */
+typedef struct dmar_iommu_stats {
+	dmar_iotlb_stats iotlb;
+	dmar_faultq_stats fault_queue;
+	uint64_t translations;             /**< device requests, all devices */
+	uint64_t faults[DMAR_FAULT_COUNT]; /**< by reason, all devices */
+	uint64_t switches;                 /**< domain switches (per adapter, not per member) */
+} dmar_iommu_stats;
+
+/** Read the counters (a snapshot).  Takes the configuration lock briefly. */
+void dmar_iommu_get_stats(dmar_iommu *iommu, dmar_iommu_stats *st);
+
 #ifdef __cplusplus
 }
 #endif
