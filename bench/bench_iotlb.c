@@ -63,6 +63,7 @@
 #include <dmar/thread.h>
 
 #include "bench.h"
+#include "bench_env.h"
 #include "peers.h"
 
 #define K4 (1ull << 12)
@@ -81,8 +82,6 @@
 #define VERIFY_MAX 65536u        /* requests checked before each timed run */
 #define MAX_BATCH 256
 #define INNER 64                 /* translations per bench_keep_running_batch() at least */
-#define SMALL_GIB 32ull
-#define SMALL_COLD_GIB 16ull
 
 static dmar_physmem *g_pm;
 static uint64_t g_cold_bytes = 128 * G1;
@@ -921,56 +920,20 @@ static void *noop_thread(void *arg)
 	return arg;
 }
 
-static dmar_status create_small(dmar_physmem **out)
-{
-	static const dmar_ram_range small[] = {
-		{ .base = 4 * G1, .size = SMALL_GIB * G1 },
-	};
-	dmar_physmem_config cfg = { .ranges = small, .nranges = 1, .pa_bits = 46 };
-
-	return dmar_physmem_create(&cfg, out);
-}
 
 int main(int argc, char **argv)
 {
-	const char *small = getenv("DMAR_BENCH_SMALL");
-	const char *cold_gib = getenv("DMAR_BENCH_COLD_GIB");
-	const char *pm_desc = "";
+	struct bench_env env;
+	const char *pm_desc;
 	char buf[160];
-	dmar_status st = DMAR_E_INVALID;
 	dmar_iotlb_config tc;
 	int rc;
 
-	if (!(small && *small && strcmp(small, "0") != 0)) {
-		dmar_physmem_config cfg;
-
-		dmar_physmem_config_workstation(&cfg);
-		st = dmar_physmem_create(&cfg, &g_pm);
-		pm_desc = "workstation (2 TiB, lazy)";
-	}
-	if (st != DMAR_OK) {
-		if (!small)
-			fprintf(stderr, "bench_iotlb: workstation physmem: %s; using %llu GiB\n",
-				dmar_status_str(st), SMALL_GIB);
-		st = create_small(&g_pm);
-		pm_desc = "small (32 GiB, lazy)";
-		g_cold_bytes = SMALL_COLD_GIB * G1;
-	}
-	if (st != DMAR_OK) {
-		fprintf(stderr, "bench_iotlb: cannot create physical memory: %s\n",
-			dmar_status_str(st));
+	if (bench_env_init(&env, "bench_iotlb") != 0)
 		return 1;
-	}
-	if (cold_gib) {
-		unsigned long g = strtoul(cold_gib, NULL, 0);
-
-		if (g < 1 || g > 512) {
-			fprintf(stderr, "bench_iotlb: DMAR_BENCH_COLD_GIB must be 1 .. 512\n");
-			dmar_physmem_destroy(g_pm);
-			return 1;
-		}
-		g_cold_bytes = g * G1;
-	}
+	g_pm = env.pm;
+	pm_desc = env.desc;
+	g_cold_bytes = env.cold_bytes;
 	g_warm.bytes = WARM_BYTES;
 	g_cold.bytes = g_cold_bytes;
 

@@ -33,6 +33,7 @@
 #include <dmar/thread.h>
 
 #include "bench.h"
+#include "bench_env.h"
 
 #define K4 (1ull << 12)
 #define M2 (1ull << 21)
@@ -45,8 +46,6 @@
 #define COLD_ORDER (1u << 20)      /* entries of the cold walk order (4 MiB, streamed) */
 #define BATCH 64                   /* walks per bench_keep_running_batch() call */
 #define IOVA_OFFSET 0x40u          /* byte offset inside the page: the walker must keep it */
-#define SMALL_GIB 32ull            /* DMAR_BENCH_SMALL: physical memory */
-#define SMALL_COLD_GIB 16ull       /* DMAR_BENCH_SMALL: cold range (32 MiB of tables) */
 
 static dmar_physmem *g_pm;
 static uint64_t g_cold_bytes = 128 * G1;
@@ -251,60 +250,22 @@ static void bm_walk(bench_state *st, void *arg)
 		dmar_thread_unregister();
 }
 
-/* A small map (one lazy range at 4 GiB) for valgrind, whose address space holds little more
- * than 64 GiB, and for small machines. */
-static dmar_status create_small(dmar_physmem **out)
-{
-	static const dmar_ram_range small[] = {
-		{ .base = 4 * G1, .size = SMALL_GIB * G1 },
-	};
-	dmar_physmem_config cfg = { .ranges = small, .nranges = 1, .pa_bits = 46 };
-
-	return dmar_physmem_create(&cfg, out);
-}
 
 int main(int argc, char **argv)
 {
 	static struct walk_case cases[2][2][2][2];
 	static const char *const api_name[] = { "pgtable", "raw" };
 	static const char *const mode_name[] = { "tput", "lat" };
-	const char *small = getenv("DMAR_BENCH_SMALL");
-	const char *cold_gib = getenv("DMAR_BENCH_COLD_GIB");
-	const char *pm_desc = "";
+	struct bench_env env;
+	const char *pm_desc;
 	char buf[128];
-	dmar_status st = DMAR_E_INVALID;
 	int rc;
 
-	if (!(small && *small && strcmp(small, "0") != 0)) {
-		dmar_physmem_config cfg;
-
-		dmar_physmem_config_workstation(&cfg);
-		st = dmar_physmem_create(&cfg, &g_pm);
-		pm_desc = "workstation (2 TiB, lazy)";
-	}
-	if (st != DMAR_OK) {
-		if (!small)
-			fprintf(stderr, "bench_walk: workstation physmem: %s; using %llu GiB\n",
-				dmar_status_str(st), SMALL_GIB);
-		st = create_small(&g_pm);
-		pm_desc = "small (32 GiB, lazy)";
-		g_cold_bytes = SMALL_COLD_GIB * G1;
-	}
-	if (st != DMAR_OK) {
-		fprintf(stderr, "bench_walk: cannot create physical memory: %s\n",
-			dmar_status_str(st));
+	if (bench_env_init(&env, "bench_walk") != 0)
 		return 1;
-	}
-	if (cold_gib) {
-		unsigned long g = strtoul(cold_gib, NULL, 0);
-
-		if (g < 1 || g > 512) {
-			fprintf(stderr, "bench_walk: DMAR_BENCH_COLD_GIB must be 1 .. 512\n");
-			dmar_physmem_destroy(g_pm);
-			return 1;
-		}
-		g_cold_bytes = g * G1;
-	}
+	g_pm = env.pm;
+	pm_desc = env.desc;
+	g_cold_bytes = env.cold_bytes;
 
 	bench_add_context("dmar_rcu_flavor", dmar_rcu_flavor());
 	bench_add_context("dmar_physmem", pm_desc);

@@ -631,15 +631,6 @@ void dmar_iommu_get_stats(dmar_iommu *m, dmar_iommu_stats *st)
 
 /* ---- translation ------------------------------------------------------------------- */
 
-static void refuse(dmar_result *r, dmar_fault f)
-{
-	r->pa = 0;
-	r->fault = (uint8_t)f;
-	r->page_lg2 = 0;
-	r->prot = 0;
-	r->flags = 0;
-}
-
 dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *req,
 					dmar_result *res, size_t n, size_t *nfaults)
 {
@@ -669,11 +660,11 @@ dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *re
 		size_t j;
 
 		if (!d || s->exclusive) {
-			refuse(&res[i++], !d ? DMAR_FAULT_NO_DOMAIN : DMAR_FAULT_EXCLUSIVE);
+			dmar__result_fault(&res[i++], !d ? DMAR_FAULT_NO_DOMAIN : DMAR_FAULT_EXCLUSIVE);
 			continue;
 		}
 		if (req[i].iova > limit) { /* S14: beyond what the device can put on the bus */
-			refuse(&res[i++], DMAR_FAULT_DEVICE_WIDTH);
+			dmar__result_fault(&res[i++], DMAR_FAULT_DEVICE_WIDTH);
 			continue;
 		}
 		if (d->kind == DMAR_DOMAIN_PASSTHROUGH) {
@@ -688,7 +679,7 @@ dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *re
 		sp = req[i].pasid == DMAR_NO_PASID ? d->space
 			: (req[i].pasid < (1u << 20) ? pasid_space(d, req[i].pasid) : NULL);
 		if (!sp) {
-			refuse(&res[i++], DMAR_FAULT_PASID);
+			dmar__result_fault(&res[i++], DMAR_FAULT_PASID);
 			continue;
 		}
 		for (j = i + 1; j < n && req[j].pasid == req[i].pasid && req[j].iova <= limit; j++)

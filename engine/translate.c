@@ -156,11 +156,7 @@ static void walk_finish(struct xctx *x, struct walk *w, unsigned access, dmar_re
 	if (w->fault == DMAR_FAULT_NONE)
 		w->fault = pt_check_access(access, w->rw, w->us, w->xd);
 	if (w->fault != DMAR_FAULT_NONE) {
-		res->pa = 0;
-		res->fault = (uint8_t)w->fault;
-		res->page_lg2 = 0;
-		res->prot = 0;
-		res->flags = 0;
+		dmar__result_fault(res, w->fault);
 		x->st[ST_FAULT]++;
 		return;
 	}

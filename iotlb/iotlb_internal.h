@@ -58,6 +58,16 @@ static inline void dmar__stat_add(struct dmar_iotlb *tlb, int slot, int i, uint6
 		__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
 }
 
+/* A refused request's result: nothing but the reason. */
+static inline void dmar__result_fault(dmar_result *r, dmar_fault f)
+{
+	r->pa = 0;
+	r->fault = (uint8_t)f;
+	r->page_lg2 = 0;
+	r->prot = 0;
+	r->flags = 0;
+}
+
 /* translate_batch without argument checks, for callers that checked (engine/iommu.c).
  * Nests inside a read section. */
 dmar_status dmar__translate_space(struct dmar_space *sp, const dmar_request *req,
