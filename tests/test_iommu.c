@@ -232,6 +232,33 @@ TEST(S2_S3_pasid_requests_walk_the_process_table)
 	CHECK_ST(dmar_domain_bind_pasid(f.dom, 0, root, &fmt), DMAR_E_INVALID);
 	CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, 1u << 20, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
 	CHECK_EQ(r.fault, DMAR_FAULT_PASID);
+	/* a 5-level process table, rooted above 1 TiB, reaching above 2^47 */
+	{
+		dmar_pgtable_config pc;
+		dmar_pgtable *p5;
+		dmar_device *wide;
+		const uint64_t va = 0x00f0000012345000ull;
+
+		dmar_pgtable_config_default(&pc);
+		pc.format.levels = 5;
+		pc.place = DMAR_PLACE_ABOVE;
+		pc.place_limit = TiB;
+		REQUIRE(dmar_pgtable_create(f.pm, &pc, &p5) == DMAR_OK);
+		CHECK(dmar_pgtable_root(p5) >= TiB);
+		CHECK_ST(dmar_pgtable_map(p5, va, 0x7000000, K4, RW | DMAR_PROT_USER), DMAR_OK);
+		CHECK_ST(dmar_domain_bind_pasid(f.dom, 778, dmar_pgtable_root(p5), dmar_pgtable_format(p5)),
+			 DMAR_OK);
+		/* the 48-bit device cannot carry it; a 64-bit one on the same adapter can't be
+		 * linked while attached, so use a device of its own */
+		CHECK_ST(xlate(f.dev, va, 778, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+		CHECK_EQ(r.fault, DMAR_FAULT_DEVICE_WIDTH);
+		CHECK_ST(dmar_device_create(f.mmu, 0x0400, 64, &wide), DMAR_OK);
+		CHECK_ST(dmar_device_attach(wide, f.dom), DMAR_OK);
+		CHECK_ST(xlate(wide, va + 0x18, 778, DMAR_ACCESS_READ | DMAR_ACCESS_USER, &r), DMAR_OK);
+		CHECK_EQ(r.pa, 0x7000018);
+		CHECK_ST(dmar_domain_unbind_pasid(f.dom, 778), DMAR_OK);
+		dmar_pgtable_destroy(p5);
+	}
 	teardown(&f);
 }
 
