@@ -28,9 +28,10 @@ struct dmar_pgtable {
 	dmar_placement place;
 	dmar_pa_t place_limit;
 	dmar_pa_t root;
-	pthread_mutex_t lock; /* one writer at a time */
 	dmar_pgtable_flush_fn flush;
 	void *flush_ctx;
+	/* what writers write, away from what walkers read */
+	pthread_mutex_t lock __attribute__((aligned(64))); /* one writer at a time */
 	uint64_t table_pages; /* atomic: pages linked in the tree */
 };
 
@@ -329,9 +330,9 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 	    !(cfg->pgsizes & (1ull << DMAR_PAGE_4K_LG2)) || (cfg->pgsizes & ~DMAR_PGSIZES_ALL) ||
 	    cfg->place > DMAR_PLACE_ABOVE)
 		return DMAR_E_INVALID;
-	pt = calloc(1, sizeof(*pt));
-	if (!pt)
+	if (posix_memalign((void **)&pt, 64, sizeof(*pt)) != 0)
 		return DMAR_E_NOMEM;
+	memset(pt, 0, sizeof(*pt));
 	pt->pm = pm;
 	pt->fmt = cfg->format;
 	if (!pt->fmt.pa_bits)

@@ -33,9 +33,9 @@ dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out)
 	    (cfg->ways != 4 && cfg->ways != 8) || !pow2(cfg->pwc_sets) ||
 	    cfg->pwc_sets > (1u << 16))
 		return DMAR_E_INVALID;
-	tlb = calloc(1, sizeof(*tlb));
-	if (!tlb)
+	if (posix_memalign((void **)&tlb, 64, sizeof(*tlb)) != 0)
 		return DMAR_E_NOMEM;
+	memset(tlb, 0, sizeof(*tlb));
 	if (posix_memalign((void **)&tlb->stats, 64, DMAR_MAX_THREADS * sizeof(*tlb->stats)) != 0)
 		goto nomem;
 	memset(tlb->stats, 0, DMAR_MAX_THREADS * sizeof(*tlb->stats));

@@ -28,14 +28,17 @@ struct dmar_tstat {
 } __attribute__((aligned(64)));
 
 struct dmar_iotlb {
+	/* read by every translation, written only at creation */
 	struct dmar_cache tlb;
 	struct dmar_cache pwc[DMAR_PWC_LEVELS]; /* [k - 2]: entries at level k */
-	pthread_mutex_t lock;                   /* ASIDs and the list of spaces */
+	struct dmar_tstat *stats; /* DMAR_MAX_THREADS, indexed by the thread's slot */
+	/* written by writers: on lines of their own, so that an invalidation does not take
+	 * the line above away from every translating core */
+	pthread_mutex_t lock __attribute__((aligned(64))); /* ASIDs and the list of spaces */
 	uint64_t next_asid;
 	struct dmar_space *spaces;
 	uint64_t invalidations;  /* atomic (writers only) */
 	uint64_t rollovers;      /* atomic */
-	struct dmar_tstat *stats; /* DMAR_MAX_THREADS, indexed by the thread's slot */
 };
 
 struct dmar_space {
