@@ -92,14 +92,17 @@ dmar_status dmar_domain_map(dmar_domain *dom, dmar_iova_t iova, dmar_pa_t pa, ui
 			    unsigned prot);
 
 /** Unmap as dmar_pgtable_unmap(), IOTLB invalidation included: when it returns no
- *  translation that starts afterwards gets the old pages (S28). */
+ *  translation that starts afterwards gets the old pages (S28).  Thread-safe as
+ *  dmar_domain_map(). */
 dmar_status dmar_domain_unmap(dmar_domain *dom, dmar_iova_t iova, uint64_t size,
 			      uint64_t *unmapped);
 
-/** Allocate a free PASID (1 .. 2^pasid_bits - 1) from the IOMMU's space. */
+/** Allocate a free PASID (1 .. 2^pasid_bits - 1) from the IOMMU's space.  Configuration
+ *  call. */
 dmar_status dmar_pasid_alloc(dmar_iommu *iommu, uint32_t *pasid);
 
-/** Free a PASID; ::DMAR_E_BUSY while it is bound in some domain. */
+/** Free a PASID; ::DMAR_E_BUSY while it is bound in some domain, ::DMAR_E_NOT_FOUND when
+ *  not allocated.  Configuration call. */
 dmar_status dmar_pasid_free(dmar_iommu *iommu, uint32_t pasid);
 
 /**
@@ -114,7 +117,8 @@ dmar_status dmar_domain_bind_pasid(dmar_domain *dom, uint32_t pasid, dmar_pa_t r
 /** Unbind; everything the IOTLB cached for it is invalidated first.  Configuration call. */
 dmar_status dmar_domain_unbind_pasid(dmar_domain *dom, uint32_t pasid);
 
-/** The process table of a bound PASID changed: invalidate [iova, iova + size) for it. */
+/** The process table of a bound PASID changed: invalidate [iova, iova + size) for it.
+ *  Configuration call. */
 dmar_status dmar_domain_invalidate_pasid(dmar_domain *dom, uint32_t pasid, dmar_iova_t iova,
 					 uint64_t size);
 
@@ -137,13 +141,15 @@ dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev);
  *  (use dmar_device_switch_domain() there).  Configuration call. */
 dmar_status dmar_device_attach(dmar_device *dev, dmar_domain *dom);
 
-/** Detach the logical adapter (its requests then fault with ::DMAR_FAULT_NO_DOMAIN). */
+/** Detach the logical adapter (its requests then fault with ::DMAR_FAULT_NO_DOMAIN).
+ *  Configuration call; returns once no translation through the old domain is running. */
 dmar_status dmar_device_detach(dmar_device *dev);
 
 /**
  * Begin exclusive access (S18) for the device's logical adapter: returns once no
  * translation of it is in flight; until dmar_device_end_exclusive() its requests fault with
  * ::DMAR_FAULT_EXCLUSIVE (counted, queued).  ::DMAR_E_BUSY if already in a window.
+ * Configuration call: waits for an RCU grace period.
  */
 dmar_status dmar_device_begin_exclusive(dmar_device *dev);
 
@@ -151,7 +157,8 @@ dmar_status dmar_device_begin_exclusive(dmar_device *dev);
  *  domain is invalidated.  ::DMAR_E_BUSY outside a window.  Configuration call. */
 dmar_status dmar_device_switch_domain(dmar_device *dev, dmar_domain *dom);
 
-/** End the window: requests translate again, through the (new) domain. */
+/** End the window: requests translate again, through the (new) domain.  ::DMAR_E_BUSY
+ *  outside a window.  Configuration call. */
 dmar_status dmar_device_end_exclusive(dmar_device *dev);
 
 /**
@@ -188,7 +195,7 @@ typedef struct dmar_iommu_stats {
 	uint64_t switches;                 /**< domain switches (per adapter, not per member) */
 } dmar_iommu_stats;
 
-/** Read the counters (a snapshot).  Takes the configuration lock briefly. */
+/** Read the counters (a snapshot).  Thread-safe; takes the configuration lock briefly. */
 void dmar_iommu_get_stats(dmar_iommu *iommu, dmar_iommu_stats *st);
 
 #ifdef __cplusplus

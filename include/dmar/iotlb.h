@@ -40,7 +40,8 @@ typedef struct dmar_iotlb_config {
 	uint32_t pwc_sets; /**< sets of each page-walk-cache level (4 ways each), power of two */
 } dmar_iotlb_config;
 
-/** 4096 sets x 8 ways (32 K entries, 128 MiB of 4 KiB pages), 256 x 4 per walk-cache level. */
+/** 4096 sets x 8 ways (32 K entries, 128 MiB of 4 KiB pages), 256 x 4 per walk-cache level.
+ *  Thread-safe (writes only @p cfg). */
 void dmar_iotlb_config_default(dmar_iotlb_config *cfg);
 
 /** Create an IOTLB.  ::DMAR_E_INVALID for a bad geometry.  Thread-safe. */
@@ -69,7 +70,8 @@ typedef struct dmar_iotlb_stats {
 /** Read the counters.  Thread-safe; a snapshot that may miss increments in flight. */
 void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st);
 
-/** Name of the probe variant in use: "c", "sse42" or "avx2" (see DMAR_SIMD). */
+/** Name of the probe variant in use: "c", "sse42" or "avx2" (see DMAR_SIMD).  Thread-safe;
+ *  the choice is made once, at the first call of any translating function. */
 const char *dmar_iotlb_simd(void);
 
 /**

@@ -91,7 +91,8 @@ typedef struct dmar_pgtable_config {
 	dmar_pa_t place_limit;
 } dmar_pgtable_config;
 
-/** Defaults: 4-level, 52-bit PA, every page size, table pages anywhere. */
+/** Defaults: 4-level, 52-bit PA, every page size, table pages anywhere.  Thread-safe
+ *  (writes only @p cfg). */
 void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
 
 /**
@@ -101,8 +102,9 @@ void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
 dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg,
 				dmar_pgtable **out);
 
-/** Free every table page.  No walk of it may be running or start.  Must not be called
- *  inside an RCU read section.  NULL is ignored. */
+/** Free every table page.  No walk of it may be running or start, and no other thread may
+ *  use it (not thread-safe against anything).  Must not be called inside an RCU read
+ *  section.  NULL is ignored. */
 void dmar_pgtable_destroy(dmar_pgtable *pt);
 
 /**
@@ -155,7 +157,8 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned access,
 			      dmar_walk_result *result);
 
-/** Physical address of @p iova, or ::DMAR_E_FAULT when unmapped. As dmar_pgtable_walk(). */
+/** Physical address of @p iova, or ::DMAR_E_FAULT when unmapped.  Thread-safe and
+ *  lock-free, as dmar_pgtable_walk(). */
 dmar_status dmar_pgtable_iova_to_phys(const dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t *pa);
 
 /** Table pages the tree holds now (its own memory cost), root included. Thread-safe. */

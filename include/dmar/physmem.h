@@ -88,7 +88,8 @@ void dmar_physmem_config_workstation(dmar_physmem_config *cfg);
  */
 dmar_status dmar_physmem_create(const dmar_physmem_config *cfg, dmar_physmem **out);
 
-/** Destroy; the caller guarantees that nothing uses it any more.  NULL is ignored. */
+/** Destroy; the caller guarantees that nothing uses it any more (not thread-safe against
+ *  anything, RCU callbacks included: destroy its page tables first).  NULL is ignored. */
 void dmar_physmem_destroy(dmar_physmem *pm);
 
 /**

@@ -30,7 +30,8 @@ void dmar_thread_unregister(void);
 /** Whether the calling thread is registered. */
 int dmar_thread_registered(void);
 
-/** QSBR: announce a quiescent state (no library read section is held).  No-op with memb. */
+/** QSBR: announce a quiescent state (no library read section is held).  No-op with memb.
+ *  Any registered thread, outside read sections. */
 void dmar_thread_quiescent(void);
 
 /** QSBR: a thread about to block for long goes offline / comes back. No-ops with memb. */
@@ -44,7 +45,7 @@ void dmar_thread_online(void);
  */
 void dmar_sync(void);
 
-/** "memb" or "qsbr": the flavor this library was built with. */
+/** "memb" or "qsbr": the flavor this library was built with.  Thread-safe. */
 const char *dmar_rcu_flavor(void);
 
 #ifdef __cplusplus
