@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dmar/status.h>
+#include <dmar/version.h>
 
 static const char *const status_names[DMAR_STATUS_COUNT] = {
 	[DMAR_OK] = "DMAR_OK",
@@ -43,4 +44,9 @@ const char *dmar_fault_str(dmar_fault f)
 	if ((unsigned)f < DMAR_FAULT_COUNT && fault_names[f])
 		return fault_names[f];
 	return "unknown";
+}
+
+const char *dmar_version(void)
+{
+	return DMAR_VERSION_STRING;
 }

@@ -2,6 +2,7 @@
 /** @file dmar.h @brief Everything: include this or the single headers under dmar/. */
 #ifndef DMAR_H
 #define DMAR_H
+#include <dmar/version.h>
 #include <dmar/status.h>
 #include <dmar/types.h>
 #include <dmar/physmem.h>

@@ -15,6 +15,8 @@
 #include <dmar/status.h>
 #include <dmar/types.h>
 
+#include <dmar/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,22 +42,22 @@ typedef struct dmar_faultq dmar_faultq;
 typedef void (*dmar_fault_cb)(void *ctx, const dmar_fault_record *rec, int stored);
 
 /** Create a queue of @p capacity records (a power of two, 2 .. 2^24). Thread-safe. */
-dmar_status dmar_faultq_create(uint32_t capacity, dmar_faultq **out);
+DMAR_API dmar_status dmar_faultq_create(uint32_t capacity, dmar_faultq **out);
 
 /** Destroy.  Nothing may use it any more.  NULL accepted. */
-void dmar_faultq_destroy(dmar_faultq *q);
+DMAR_API void dmar_faultq_destroy(dmar_faultq *q);
 
 /** Install (or with NULL remove) the callback.  Call before concurrent use. */
-void dmar_faultq_set_callback(dmar_faultq *q, dmar_fault_cb cb, void *ctx);
+DMAR_API void dmar_faultq_set_callback(dmar_faultq *q, dmar_fault_cb cb, void *ctx);
 
 /**
  * Add a record (its seq is assigned here).  Returns ::DMAR_OK when stored, ::DMAR_E_BUSY when
  * the queue was full (the fault is counted as dropped).  Lock-free; any thread.
  */
-dmar_status dmar_faultq_push(dmar_faultq *q, const dmar_fault_record *rec);
+DMAR_API dmar_status dmar_faultq_push(dmar_faultq *q, const dmar_fault_record *rec);
 
 /** Take up to @p max records, oldest first.  Returns how many.  Lock-free; any thread. */
-size_t dmar_faultq_drain(dmar_faultq *q, dmar_fault_record *out, size_t max);
+DMAR_API size_t dmar_faultq_drain(dmar_faultq *q, dmar_fault_record *out, size_t max);
 
 /** Counters. */
 typedef struct dmar_faultq_stats {
@@ -66,7 +68,7 @@ typedef struct dmar_faultq_stats {
 } dmar_faultq_stats;
 
 /** Read the counters (a snapshot).  Thread-safe. */
-void dmar_faultq_get_stats(const dmar_faultq *q, dmar_faultq_stats *st);
+DMAR_API void dmar_faultq_get_stats(const dmar_faultq *q, dmar_faultq_stats *st);
 
 #ifdef __cplusplus
 }

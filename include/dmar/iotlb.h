@@ -26,6 +26,8 @@
 #include <dmar/status.h>
 #include <dmar/types.h>
 
+#include <dmar/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -42,17 +44,17 @@ typedef struct dmar_iotlb_config {
 
 /** 4096 sets x 8 ways (32 K entries, 128 MiB of 4 KiB pages), 256 x 4 per walk-cache level.
  *  Thread-safe (writes only @p cfg). */
-void dmar_iotlb_config_default(dmar_iotlb_config *cfg);
+DMAR_API void dmar_iotlb_config_default(dmar_iotlb_config *cfg);
 
 /** Create an IOTLB.  ::DMAR_E_INVALID for a bad geometry.  Thread-safe. */
-dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out);
+DMAR_API dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out);
 
 /** Destroy; every space of it must be destroyed first (::DMAR_E_BUSY otherwise, nothing
  *  done).  No translation may be running.  NULL is accepted. */
-dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb);
+DMAR_API dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb);
 
 /** Invalidate every entry of every space.  Thread-safe (serialised with other writers). */
-void dmar_iotlb_invalidate_all(dmar_iotlb *tlb);
+DMAR_API void dmar_iotlb_invalidate_all(dmar_iotlb *tlb);
 
 /** Counters, summed over the threads that translated (no shared counter on the hit path). */
 typedef struct dmar_iotlb_stats {
@@ -68,29 +70,29 @@ typedef struct dmar_iotlb_stats {
 } dmar_iotlb_stats;
 
 /** Read the counters.  Thread-safe; a snapshot that may miss increments in flight. */
-void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st);
+DMAR_API void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st);
 
 /** Name of the probe variant in use: "c", "sse42" or "avx2" (see DMAR_SIMD).  Thread-safe;
  *  the choice is made once, at the first call of any translating function. */
-const char *dmar_iotlb_simd(void);
+DMAR_API const char *dmar_iotlb_simd(void);
 
 /**
  * Create an address space: the table rooted at @p root in @p pm, of format @p fmt, cached
  * in @p tlb under a fresh ASID.  The table may be one a ::dmar_pgtable manages or one
  * written by anyone else (a process's CPU table, S2).  Thread-safe.
  */
-dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t root,
+DMAR_API dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t root,
 			      const dmar_pt_format *fmt, dmar_space **out);
 
 /** Destroy (its ASID is retired).  No translation of it may be running.  NULL accepted. */
-void dmar_space_destroy(dmar_space *sp);
+DMAR_API void dmar_space_destroy(dmar_space *sp);
 
 /** Point the space at another root (another table), invalidating everything it cached.
  *  Translations that start after the call returns use the new table.  Thread-safe. */
-dmar_status dmar_space_set_root(dmar_space *sp, dmar_pa_t root);
+DMAR_API dmar_status dmar_space_set_root(dmar_space *sp, dmar_pa_t root);
 
 /** Invalidate everything cached for this space: O(1), its ASID is retired.  Thread-safe. */
-void dmar_space_invalidate(dmar_space *sp);
+DMAR_API void dmar_space_invalidate(dmar_space *sp);
 
 /**
  * Page-selective invalidation of [iova, iova + size) (any size, any alignment; large pages
@@ -98,7 +100,7 @@ void dmar_space_invalidate(dmar_space *sp);
  * range.  Large ranges retire the ASID instead, which is cheaper than visiting their sets.
  * ::DMAR_E_INVALID for size 0 or a range that wraps.  Thread-safe.
  */
-dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size);
+DMAR_API dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size);
 
 /** One request of a batch. */
 typedef struct dmar_request {
@@ -125,7 +127,7 @@ enum dmar_result_flags {
  * @c res->fault set, ::DMAR_E_THREAD from an unregistered thread, ::DMAR_E_INVALID for bad
  * arguments.  Lock-free; call from a registered thread.
  */
-dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res);
+DMAR_API dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res);
 
 /**
  * Translate @p n requests through @p sp in one RCU read section: tags and sets for all,
@@ -134,7 +136,7 @@ dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dm
  * Returns the number of refused requests in @p nfaults (may be NULL).  ::DMAR_E_THREAD /
  * ::DMAR_E_INVALID as dmar_translate().  Lock-free; call from a registered thread.
  */
-dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
+DMAR_API dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				 size_t n, size_t *nfaults);
 
 #ifdef __cplusplus

@@ -23,6 +23,8 @@
 #include <dmar/status.h>
 #include <dmar/types.h>
 
+#include <dmar/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -75,7 +77,7 @@ typedef struct dmar_walk_result {
  * (MMIO is legal).  Thread-safe, lock-free; for a table that a ::dmar_pgtable may change
  * concurrently use dmar_pgtable_walk(), which holds the RCU read lock.
  */
-dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dmar_pt_format *fmt,
+DMAR_API dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dmar_pt_format *fmt,
 		      uint64_t va, unsigned access, dmar_walk_result *result);
 
 typedef struct dmar_pgtable dmar_pgtable;
@@ -93,19 +95,19 @@ typedef struct dmar_pgtable_config {
 
 /** Defaults: 4-level, 52-bit PA, every page size, table pages anywhere.  Thread-safe
  *  (writes only @p cfg). */
-void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
+DMAR_API void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
 
 /**
  * Create an empty table (one zeroed root page from @p pm's allocator).  ::DMAR_E_INVALID
  * for a bad config, ::DMAR_E_NOMEM without frames.  Thread-safe.
  */
-dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg,
+DMAR_API dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg,
 				dmar_pgtable **out);
 
 /** Free every table page.  No walk of it may be running or start, and no other thread may
  *  use it (not thread-safe against anything).  Must not be called inside an RCU read
  *  section.  NULL is ignored. */
-void dmar_pgtable_destroy(dmar_pgtable *pt);
+DMAR_API void dmar_pgtable_destroy(dmar_pgtable *pt);
 
 /**
  * Called by map and unmap, with the table's writer lock held, for a range whose cached
@@ -119,13 +121,13 @@ void dmar_pgtable_destroy(dmar_pgtable *pt);
 typedef void (*dmar_pgtable_flush_fn)(void *ctx, dmar_iova_t iova, uint64_t size);
 
 /** Install (or with NULL remove) the flush hook.  Call before concurrent use. */
-void dmar_pgtable_set_flush(dmar_pgtable *pt, dmar_pgtable_flush_fn fn, void *ctx);
+DMAR_API void dmar_pgtable_set_flush(dmar_pgtable *pt, dmar_pgtable_flush_fn fn, void *ctx);
 
 /** Physical address of the root page (to hand to hardware-like consumers). Thread-safe. */
-dmar_pa_t dmar_pgtable_root(const dmar_pgtable *pt);
+DMAR_API dmar_pa_t dmar_pgtable_root(const dmar_pgtable *pt);
 
 /** The table's format. Thread-safe. */
-const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt);
+DMAR_API const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt);
 
 /**
  * Map [iova, iova + size) to [pa, pa + size) with ::dmar_prot @p prot (READ required),
@@ -136,7 +138,7 @@ const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt);
  * Thread-safe (serialised with other writers of this table); call from a registered
  * thread outside an RCU read section.
  */
-dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,
+DMAR_API dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,
 			     unsigned prot);
 
 /**
@@ -146,7 +148,7 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
  * ::DMAR_E_INVALID / ::DMAR_E_RANGE for a bad range, ::DMAR_E_NOMEM when a split needs a
  * frame (nothing unmapped then).  Thread-safe as dmar_pgtable_map().
  */
-dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size,
+DMAR_API dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size,
 			       uint64_t *unmapped);
 
 /**
@@ -154,15 +156,15 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
  * dmar_walk(), plus ::DMAR_E_THREAD when the calling thread is not registered.
  * Thread-safe, lock-free.
  */
-dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned access,
+DMAR_API dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned access,
 			      dmar_walk_result *result);
 
 /** Physical address of @p iova, or ::DMAR_E_FAULT when unmapped.  Thread-safe and
  *  lock-free, as dmar_pgtable_walk(). */
-dmar_status dmar_pgtable_iova_to_phys(const dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t *pa);
+DMAR_API dmar_status dmar_pgtable_iova_to_phys(const dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t *pa);
 
 /** Table pages the tree holds now (its own memory cost), root included. Thread-safe. */
-uint64_t dmar_pgtable_table_pages(const dmar_pgtable *pt);
+DMAR_API uint64_t dmar_pgtable_table_pages(const dmar_pgtable *pt);
 
 #ifdef __cplusplus
 }

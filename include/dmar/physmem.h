@@ -24,6 +24,8 @@
 #include <dmar/status.h>
 #include <dmar/types.h>
 
+#include <dmar/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -79,36 +81,36 @@ typedef struct dmar_physmem_config {
  * 40-bit device reaches is the normal case.  The first MiB is not allocatable.
  * Thread-safe (the ranges are static constants).
  */
-void dmar_physmem_config_workstation(dmar_physmem_config *cfg);
+DMAR_API void dmar_physmem_config_workstation(dmar_physmem_config *cfg);
 
 /**
  * Create a physical memory.  ::DMAR_E_INVALID for a malformed or overlapping map,
  * ::DMAR_E_NOMEM when host address space cannot be reserved or a file cannot be mapped.
  * Thread-safe.
  */
-dmar_status dmar_physmem_create(const dmar_physmem_config *cfg, dmar_physmem **out);
+DMAR_API dmar_status dmar_physmem_create(const dmar_physmem_config *cfg, dmar_physmem **out);
 
 /** Destroy; the caller guarantees that nothing uses it any more (not thread-safe against
  *  anything, RCU callbacks included: destroy its page tables first).  NULL is ignored. */
-void dmar_physmem_destroy(dmar_physmem *pm);
+DMAR_API void dmar_physmem_destroy(dmar_physmem *pm);
 
 /**
  * Host pointer for [pa, pa + len) when the whole span lies in one RAM range, else NULL.
  * The fast path every PTE read uses: lock-free, no system call.  The pointer stays valid
  * until dmar_physmem_destroy().  Thread-safe.
  */
-void *dmar_physmem_host_ptr(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
+DMAR_API void *dmar_physmem_host_ptr(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
 
 /** Copy out of simulated memory.  ::DMAR_E_RANGE when any byte is outside RAM (nothing is
  *  copied).  Thread-safe (plain memory semantics for racing writers). */
-dmar_status dmar_physmem_read(const dmar_physmem *pm, dmar_pa_t pa, void *buf, uint64_t len);
+DMAR_API dmar_status dmar_physmem_read(const dmar_physmem *pm, dmar_pa_t pa, void *buf, uint64_t len);
 
 /** Copy into simulated memory.  ::DMAR_E_RANGE outside RAM, ::DMAR_E_READONLY for a
  *  read-only range; in both cases nothing is written.  Thread-safe. */
-dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const void *buf, uint64_t len);
+DMAR_API dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const void *buf, uint64_t len);
 
 /** Whether [pa, pa + len) is entirely RAM. Thread-safe. */
-int dmar_physmem_is_ram(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
+DMAR_API int dmar_physmem_is_ram(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
 
 /** Where the frame allocator may place an allocation. */
 typedef enum dmar_placement {
@@ -123,14 +125,14 @@ typedef enum dmar_placement {
  * ::DMAR_E_INVALID for npages == 0 or a bad alignment, ::DMAR_E_NOMEM when no run fits.
  * Thread-safe (one lock per memory; frees come from RCU callbacks too).
  */
-dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
+DMAR_API dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
 			       dmar_placement place, dmar_pa_t limit, dmar_pa_t *out);
 
 /**
  * Free frames from dmar_physmem_alloc().  ::DMAR_E_INVALID (and nothing freed) when any of
  * them is not allocatable RAM or is not allocated.  Thread-safe.
  */
-dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages);
+DMAR_API dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages);
 
 /** Counters of a physical memory. */
 typedef struct dmar_physmem_stats {
@@ -143,10 +145,10 @@ typedef struct dmar_physmem_stats {
 } dmar_physmem_stats;
 
 /** Read the counters.  Thread-safe (a snapshot). */
-void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st);
+DMAR_API void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st);
 
 /** The i-th RAM range after sorting (i < stats.nranges); NULL past the end. Thread-safe. */
-const dmar_ram_range *dmar_physmem_range(const dmar_physmem *pm, unsigned i);
+DMAR_API const dmar_ram_range *dmar_physmem_range(const dmar_physmem *pm, unsigned i);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #ifndef DMAR_STATUS_H
 #define DMAR_STATUS_H
 
+#include <dmar/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -49,10 +51,10 @@ typedef enum dmar_fault {
 } dmar_fault;
 
 /** Readable name of a status ("DMAR_E_RANGE").  Thread-safe; never NULL. */
-const char *dmar_status_str(dmar_status s);
+DMAR_API const char *dmar_status_str(dmar_status s);
 
 /** Readable name of a fault reason ("not-present").  Thread-safe; never NULL. */
-const char *dmar_fault_str(dmar_fault f);
+DMAR_API const char *dmar_fault_str(dmar_fault f);
 
 #ifdef __cplusplus
 }

@@ -17,36 +17,38 @@
 
 #include <dmar/status.h>
 
+#include <dmar/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** Register the calling thread.  Idempotent.  Must not be inside an RCU read section. */
-dmar_status dmar_thread_register(void);
+DMAR_API dmar_status dmar_thread_register(void);
 
 /** Unregister the calling thread (no-op if not registered). Call before the thread exits. */
-void dmar_thread_unregister(void);
+DMAR_API void dmar_thread_unregister(void);
 
 /** Whether the calling thread is registered. */
-int dmar_thread_registered(void);
+DMAR_API int dmar_thread_registered(void);
 
 /** QSBR: announce a quiescent state (no library read section is held).  No-op with memb.
  *  Any registered thread, outside read sections. */
-void dmar_thread_quiescent(void);
+DMAR_API void dmar_thread_quiescent(void);
 
 /** QSBR: a thread about to block for long goes offline / comes back. No-ops with memb. */
-void dmar_thread_offline(void);
-void dmar_thread_online(void);
+DMAR_API void dmar_thread_offline(void);
+DMAR_API void dmar_thread_online(void);
 
 /**
  * Wait until every translation in flight at the time of the call has finished (an RCU grace
  * period).  Use after an unmap when in-flight DMA must be drained too.  Must not be called
  * inside a read section.  Thread-safe.
  */
-void dmar_sync(void);
+DMAR_API void dmar_sync(void);
 
 /** "memb" or "qsbr": the flavor this library was built with.  Thread-safe. */
-const char *dmar_rcu_flavor(void);
+DMAR_API const char *dmar_rcu_flavor(void);
 
 #ifdef __cplusplus
 }

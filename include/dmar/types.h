@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include <dmar/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
