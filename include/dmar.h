@@ -11,4 +11,5 @@
 #include <dmar/iotlb.h>
 #include <dmar/fault.h>
 #include <dmar/iommu.h>
+#include <dmar/start.h>
 #endif
