@@ -636,19 +636,12 @@ dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *re
 {
 	const struct adapter_state *s;
 	const struct dmar_device *lead;
-	uint64_t limit, acc = 0;
+	uint64_t limit;
 	size_t faults = 0;
+	dmar_status st = dmar__check_batch(dev, req, res, n, nfaults);
 
-	if (nfaults)
-		*nfaults = 0;
-	if (!dev || (n && (!req || !res)))
-		return DMAR_E_INVALID;
-	for (size_t i = 0; i < n; i++)
-		acc |= req[i].access;
-	if (acc & ~0xfull)
-		return DMAR_E_INVALID;
-	if (!dmar__thread_ok())
-		return DMAR_E_THREAD;
+	if (st != DMAR_OK)
+		return st;
 	limit = dev->dma_bits >= 64 ? ~0ull : (1ull << dev->dma_bits) - 1;
 
 	dmar__rcu_read_lock();

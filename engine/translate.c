@@ -291,22 +291,28 @@ dmar_status dmar__translate_space(dmar_space *sp, const dmar_request *req, dmar_
 	return translate_many(sp, req, res, n, nfaults);
 }
 
-dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
-				 size_t n, size_t *nfaults)
+dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
+			      const dmar_result *res, size_t n, size_t *nfaults)
 {
 	uint32_t acc = 0;
 
 	if (nfaults)
 		*nfaults = 0;
-	if (!sp || (n && (!req || !res)))
+	if (!owner || (n && (!req || !res)))
 		return DMAR_E_INVALID;
 	for (size_t i = 0; i < n; i++)
 		acc |= req[i].access;
 	if (acc & ~0xfu)
 		return DMAR_E_INVALID;
-	if (!dmar__thread_ok())
-		return DMAR_E_THREAD;
-	return translate_many(sp, req, res, n, nfaults);
+	return dmar__thread_ok() ? DMAR_OK : DMAR_E_THREAD;
+}
+
+dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
+				 size_t n, size_t *nfaults)
+{
+	dmar_status st = dmar__check_batch(sp, req, res, n, nfaults);
+
+	return st == DMAR_OK ? translate_many(sp, req, res, n, nfaults) : st;
 }
 
 /* The hit path of one request, without the batch machinery: 1 if answered. */
@@ -314,23 +320,14 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 {
 	const struct dmar_cache *c = &sp->tlb->tlb;
 	const uint64_t asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
-	const uint64_t vpn = iova >> 12, tag = dmar_cache_tag(asid, vpn);
-	const uint64_t *set = dmar_cache_setp(c, dmar_cache_set(c, asid, vpn));
-	uint64_t d, meta;
-	int w;
+	const uint64_t vpn = iova >> 12;
+	uint64_t d;
 
-	if (!asid || (uint64_t)((int64_t)(iova << 7) >> 7) != iova)
+	if (!asid || !dmar_cache_iova_ok(iova) ||
+	    !dmar_cache_lookup(c, dmar_cache_set(c, asid, vpn), dmar_cache_tag(asid, vpn), &d) ||
+	    (access & ~d & 0xf))
 		return 0;
-	w = dmar_probe_ops()->find_way(set, c->ways, tag);
-	if (w < 0)
-		return 0;
-	d = __atomic_load_n(&set[c->ways + (unsigned)w], __ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&set[w], __ATOMIC_ACQUIRE) != tag || (access & ~d & 0xf))
-		return 0;
-	meta = (d & DMAR_DATA_LG2_MASK) << (8 - DMAR_DATA_LG2_SHIFT) |
-	       (d & DMAR_DATA_PROT_MASK) << 16 | (uint64_t)DMAR_RESULT_HIT << 32;
-	res->pa = (d & DMAR_PTE_ADDR_MASK) | (iova & 0xfff);
-	memcpy(&res->fault, &meta, 8);
+	dmar_cache_hit_result(d, iova, res);
 	return 1;
 }
 

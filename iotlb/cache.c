@@ -31,21 +31,6 @@ void dmar_cache_fini(struct dmar_cache *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int dmar_cache_lookup(const struct dmar_cache *c, uint32_t set, uint64_t tag, uint64_t *data)
-{
-	const uint64_t *s = dmar_cache_setp(c, set);
-	int w = dmar_probe_ops()->find_way(s, c->ways, tag);
-	uint64_t d;
-
-	if (w < 0)
-		return 0;
-	d = __atomic_load_n(&s[c->ways + (unsigned)w], __ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&s[w], __ATOMIC_ACQUIRE) != tag)
-		return 0;
-	*data = d;
-	return 1;
-}
-
 /* A way to claim for @tag: the one holding it, else a free one, else a pseudo-random victim
  * (from the filler's own state: no shared write).  Pending ways belong to other fillers. */
 static int pick_way(const struct dmar_cache *c, const uint64_t *s, uint64_t tag, uint64_t *rng)

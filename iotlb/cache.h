@@ -74,11 +74,27 @@ static inline uint64_t *dmar_cache_setp(const struct dmar_cache *c, uint32_t set
 	return c->slots + (size_t)set * 2 * c->ways;
 }
 
+/* The result of an IOTLB hit whose data word is @d: the second word (fault = none, page_lg2,
+ * prot, flags = hit) is written at once. */
+static inline void dmar_cache_hit_result(uint64_t d, uint64_t iova, dmar_result *res)
+{
+	const uint64_t meta = (d & DMAR_DATA_LG2_MASK) << (8 - DMAR_DATA_LG2_SHIFT) |
+			      (d & DMAR_DATA_PROT_MASK) << 16 | (uint64_t)DMAR_RESULT_HIT << 32;
+
+	res->pa = (d & DMAR_PTE_ADDR_MASK) | (iova & 0xfff);
+	memcpy(&res->fault, &meta, 8);
+}
+
+/* Whether the IOTLB may answer @iova at all: canonical for 57 bits (a wider address could
+ * alias a canonical one in the 45-bit page number of the tag). */
+static inline int dmar_cache_iova_ok(uint64_t iova)
+{
+	return (uint64_t)((int64_t)(iova << 7) >> 7) == iova;
+}
+
 int dmar_cache_init(struct dmar_cache *c, uint32_t nsets, uint32_t ways);
 void dmar_cache_fini(struct dmar_cache *c);
 
-/* Look @tag up in @set: its data in *data, or 0 on a miss.  Uses the selected probe. */
-int dmar_cache_lookup(const struct dmar_cache *c, uint32_t set, uint64_t tag, uint64_t *data);
 
 /* Sequence number of @set, to read before a walk whose result will be filled. */
 static inline uint64_t dmar_cache_seq(const struct dmar_cache *c, uint32_t set)
@@ -122,5 +138,23 @@ extern const struct dmar_probe_ops dmar_probe_c, dmar_probe_sse42, dmar_probe_av
 const struct dmar_probe_ops *dmar_probe_ops(void);
 /* All variants this CPU can run, for tests (checkasm habit); returns how many. */
 size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max);
+
+/* Look @tag up in @set: 1 with its data in *data, or 0 on a miss.  Uses the selected
+ * probe; the tag is read again after the data, so the pair is never torn. */
+static inline int dmar_cache_lookup(const struct dmar_cache *c, uint32_t set, uint64_t tag,
+				    uint64_t *data)
+{
+	const uint64_t *s = dmar_cache_setp(c, set);
+	const int w = dmar_probe_ops()->find_way(s, c->ways, tag);
+	uint64_t d;
+
+	if (w < 0)
+		return 0;
+	d = __atomic_load_n(&s[c->ways + (unsigned)w], __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&s[w], __ATOMIC_ACQUIRE) != tag)
+		return 0;
+	*data = d;
+	return 1;
+}
 
 #endif

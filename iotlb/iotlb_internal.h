@@ -71,6 +71,11 @@ static inline void dmar__result_fault(dmar_result *r, dmar_fault f)
 	r->flags = 0;
 }
 
+/* The argument checks of a batch call: @owner (space or device) and the arrays present,
+ * only known access bits, a registered thread.  Zeroes *nfaults (may be NULL). */
+dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
+			      const dmar_result *res, size_t n, size_t *nfaults);
+
 /* translate_batch without argument checks, for callers that checked (engine/iommu.c).
  * Nests inside a read section. */
 dmar_status dmar__translate_space(struct dmar_space *sp, const dmar_request *req,

@@ -32,20 +32,15 @@ static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_
 			const uint64_t iova = req[i].iova;
 			const uint64_t tag = atag | ((iova >> 12) & DMAR_VPN_MASK);
 			const int w = FIND_WAY(setp[j], ways, tag);
-			uint64_t d, meta;
+			uint64_t d;
 
-			/* the sign extension test: canonical for 57 bits (wider inputs never hit) */
-			if (w < 0 || (uint64_t)((int64_t)(iova << 7) >> 7) != iova)
+			if (w < 0 || !dmar_cache_iova_ok(iova))
 				goto missed;
 			d = __atomic_load_n(&setp[j][ways + (unsigned)w], __ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&setp[j][w], __ATOMIC_ACQUIRE) != tag ||
 			    (req[i].access & ~d & 0xf))
 				goto missed;
-			/* fault = none, page_lg2, prot, flags = hit: the result's second word at once */
-			meta = (d & DMAR_DATA_LG2_MASK) << (8 - DMAR_DATA_LG2_SHIFT) |
-			       (d & DMAR_DATA_PROT_MASK) << 16 | (uint64_t)DMAR_RESULT_HIT << 32;
-			res[i].pa = (d & DMAR_PTE_ADDR_MASK) | (iova & 0xfff);
-			memcpy(&res[i].fault, &meta, 8);
+			dmar_cache_hit_result(d, iova, &res[i]);
 			continue;
 missed:
 			miss[nmiss++] = (uint32_t)i;
