@@ -303,8 +303,8 @@ dmar_status dmar_domain_bind_pasid(dmar_domain *d, uint32_t pasid, dmar_pa_t roo
 	dmar_space **leaf;
 	dmar_status st;
 
-	if (!d || d->kind == DMAR_DOMAIN_PASSTHROUGH)
-		return d ? DMAR_E_NOT_SUPPORTED : DMAR_E_INVALID;
+	if (!d)
+		return DMAR_E_INVALID;
 	m = d->iommu;
 	if (!pasid_ok(m, pasid))
 		return DMAR_E_INVALID;
@@ -660,7 +660,7 @@ dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *re
 			dmar__result_fault(&res[i++], DMAR_FAULT_DEVICE_WIDTH);
 			continue;
 		}
-		if (d->kind == DMAR_DOMAIN_PASSTHROUGH) {
+		if (d->kind == DMAR_DOMAIN_PASSTHROUGH && req[i].pasid == DMAR_NO_PASID) {
 			res[i].pa = req[i].iova;
 			res[i].fault = DMAR_FAULT_NONE;
 			res[i].page_lg2 = DMAR_PAGE_4K_LG2;

@@ -111,7 +111,10 @@ DMAR_API dmar_status dmar_pasid_free(dmar_iommu *iommu, uint32_t pasid);
  * Bind @p pasid (allocated, or any valid value chosen by the caller: explicit binding) in
  * @p dom to the process page table at @p root of format @p fmt (x86-64, 4 or 5 levels,
  * anywhere in physical memory): requests of the domain's devices with that PASID walk it
- * (S2).  ::DMAR_E_EXISTS if already bound in this domain.  Configuration call.
+ * (S2).  ::DMAR_E_EXISTS if already bound in this domain.  A pass-through domain takes
+ * bindings too (like VT-d scalable mode: requests without PASID pass through, requests with
+ * one walk its process table), so an IoMmuSupported driver in pass-through mode still gets
+ * shared virtual addressing (S3).  Configuration call.
  */
 DMAR_API dmar_status dmar_domain_bind_pasid(dmar_domain *dom, uint32_t pasid, dmar_pa_t root,
 				   const dmar_pt_format *fmt);
