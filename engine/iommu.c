@@ -14,6 +14,7 @@
 #include <dmar/iommu.h>
 
 #include "bitmap.h"
+#include "iommu_internal.h"
 #include "iotlb_internal.h"
 
 #define PASID_LEAF_BITS 10
@@ -42,6 +43,7 @@ struct dmar_device {
 	struct dmar_device *lead;        /* leader of its logical adapter (itself when alone) */
 	struct dmar_device *member_next; /* leader's chain of the other members */
 	struct adapter_state *state;     /* leader only; RCU */
+	int pinned;                      /* leader only: attach/detach refused (S12) */
 	struct dmar_device *next;
 	uint64_t translations, switches; /* atomic */
 	uint64_t faults[DMAR_FAULT_COUNT];
@@ -464,6 +466,8 @@ static dmar_status change_state(struct dmar_device *dev, enum state_op op, struc
 	case OP_BEGIN:
 		if (excl) /* S18: nothing else on the adapter inside the window */
 			st = DMAR_E_BUSY;
+		else if (lead->pinned && op != OP_BEGIN) /* S12: an enabled IOMMU stays on */
+			st = DMAR_E_BUSY;
 		else
 			old = publish(lead, op == OP_ATTACH ? dom : op == OP_DETACH ? NULL : before,
 				      op == OP_BEGIN, &st, &changed);
@@ -627,6 +631,30 @@ void dmar_iommu_get_stats(dmar_iommu *m, dmar_iommu_stats *st)
 			st->switches += ds.switches;
 	}
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- for the WDDM layer (iommu_internal.h) ---------------------------------------- */
+
+dmar_physmem *dmar__iommu_physmem(dmar_iommu *m)
+{
+	return m->pm;
+}
+
+int dmar__device_exclusive(dmar_device *dev)
+{
+	int excl;
+
+	pthread_mutex_lock(&dev->iommu->lock);
+	excl = dev->lead->state && dev->lead->state->exclusive;
+	pthread_mutex_unlock(&dev->iommu->lock);
+	return excl;
+}
+
+void dmar__device_pin(dmar_device *dev, int pinned)
+{
+	pthread_mutex_lock(&dev->iommu->lock);
+	dev->lead->pinned = pinned;
+	pthread_mutex_unlock(&dev->iommu->lock);
 }
 
 /* ---- translation ------------------------------------------------------------------- */

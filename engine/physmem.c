@@ -108,7 +108,9 @@ static dmar_status back_range(struct dmar_physmem *pm, struct pm_range *r)
 		r->map_len = d->size;
 		break;
 	default:
-		p = mmap(NULL, d->size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		/* shared, so that a CPU mapping of scattered pages can alias them
+		 * (dmar__physmem_alias); still reserved lazily */
+		p = mmap(NULL, d->size, prot, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			return DMAR_E_NOMEM;
 		r->host = p;
@@ -333,4 +335,72 @@ void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st)
 const dmar_ram_range *dmar_physmem_range(const dmar_physmem *pm, unsigned i)
 {
 	return i < pm->nranges ? &pm->r[i].desc : NULL;
+}
+
+/* ---- CPU views of scattered pages (the WDDM layer's CPU mappings, S24) ---------------- */
+
+dmar_status dmar__physmem_alias(const struct dmar_physmem *pm, const dmar_pa_t *pages, uint64_t n,
+				int writable, void **out)
+{
+	uint8_t *va;
+
+	if (!pm || !pages || !out || n == 0 || n > (SIZE_MAX >> 13))
+		return DMAR_E_INVALID;
+	for (uint64_t i = 0; i < n; i++) {
+		const struct pm_range *r = dmar__pm_find(pm, pages[i], PAGE, NULL);
+
+		if (pages[i] & (PAGE - 1) || !r)
+			return DMAR_E_RANGE;
+		if (r->desc.kind == DMAR_RAM_BUFFER)
+			return DMAR_E_NOT_SUPPORTED; /* a private buffer cannot be aliased */
+		if (writable && (r->desc.flags & DMAR_RAM_READONLY))
+			return DMAR_E_READONLY;
+	}
+	va = mmap(NULL, n * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (va == MAP_FAILED)
+		return DMAR_E_NOMEM;
+	for (uint64_t i = 0; i < n;) {
+		const struct pm_range *r = dmar__pm_find(pm, pages[i], PAGE, NULL);
+		uint64_t run = 1;
+
+		/* one mremap per physically contiguous run inside one range */
+		while (i + run < n && pages[i + run] == pages[i] + run * PAGE &&
+		       pages[i + run] - r->base < r->size)
+			run++;
+		if (mremap(r->host + (pages[i] - r->base), 0, run * PAGE,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, va + i * PAGE) == MAP_FAILED) {
+			munmap(va, n * PAGE);
+			return DMAR_E_NOMEM;
+		}
+		i += run;
+	}
+	if (!writable && mprotect(va, n * PAGE, PROT_READ) != 0) {
+		munmap(va, n * PAGE);
+		return DMAR_E_NOMEM;
+	}
+	*out = va;
+	return DMAR_OK;
+}
+
+void dmar__physmem_unalias(void *va, uint64_t n)
+{
+	if (va)
+		munmap(va, n * PAGE);
+}
+
+dmar_status dmar__physmem_zero(const struct dmar_physmem *pm, dmar_pa_t pa, uint64_t len)
+{
+	const struct pm_range *r = dmar__pm_find(pm, pa, len, NULL);
+
+	if (!r)
+		return DMAR_E_RANGE;
+	if (r->desc.flags & DMAR_RAM_READONLY)
+		return DMAR_E_READONLY;
+	/* a lazy range is shared anonymous memory: punching a hole reads back as zeros and
+	 * gives the host memory back, without touching a byte */
+	if (r->desc.kind == DMAR_RAM_LAZY && !((pa | len) & (PAGE - 1)) &&
+	    madvise(r->host + (pa - r->base), len, MADV_REMOVE) == 0)
+		return DMAR_OK;
+	memset(r->host + (pa - r->base), 0, len);
+	return DMAR_OK;
 }

@@ -53,4 +53,15 @@ static inline const struct pm_range *dmar__pm_find(const struct dmar_physmem *pm
 	return NULL;
 }
 
+/* Map the frames pages[0..n) at consecutive host addresses: a CPU view of scattered
+ * physical pages that aliases them (writes through it are writes to the frames).
+ * DMAR_E_NOT_SUPPORTED when a page lives in a caller's buffer (private memory cannot be
+ * aliased), DMAR_E_RANGE when one is not RAM.  Undo with dmar__physmem_unalias(). */
+dmar_status dmar__physmem_alias(const struct dmar_physmem *pm, const dmar_pa_t *pages, uint64_t n,
+				int writable, void **out);
+void dmar__physmem_unalias(void *va, uint64_t n);
+
+/* Zero [pa, pa + len) (one range); lazy RAM is zeroed by giving its host pages back. */
+dmar_status dmar__physmem_zero(const struct dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
+
 #endif

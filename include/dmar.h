@@ -12,4 +12,6 @@
 #include <dmar/fault.h>
 #include <dmar/iommu.h>
 #include <dmar/start.h>
+#include <dmar/iova.h>
+#include <dmar/remap.h>
 #endif

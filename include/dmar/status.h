@@ -10,6 +10,8 @@
 #ifndef DMAR_STATUS_H
 #define DMAR_STATUS_H
 
+#include <stdint.h>
+
 #include <dmar/export.h>
 
 #ifdef __cplusplus
@@ -29,6 +31,9 @@ typedef enum dmar_status {
 	DMAR_E_BUSY,          /**< the object is in a state that refuses the call */
 	DMAR_E_THREAD,        /**< the calling thread is not registered (dmar_thread_register()) */
 	DMAR_E_NOT_FOUND,     /**< nothing by that name or address */
+	DMAR_E_NOSPACE,       /**< no free logical address range of that size is left */
+	DMAR_E_DEPRECATED,    /**< a legacy callback a remapping driver may not use (S25) */
+	DMAR_E_IRQL,          /**< called at too high an IRQL (S26; after the bugcheck handler) */
 	DMAR_STATUS_COUNT
 } dmar_status;
 
@@ -47,11 +52,49 @@ typedef enum dmar_fault {
 	DMAR_FAULT_EXCLUSIVE,    /**< request during an exclusive-access window (S18) */
 	DMAR_FAULT_NO_DOMAIN,    /**< the device is not attached to a domain */
 	DMAR_FAULT_PASID,        /**< the PASID is not bound in the device's domain (S2) */
+	DMAR_FAULT_APERTURE,     /**< an aperture segment page that maps nothing (S4, S20) */
 	DMAR_FAULT_COUNT
 } dmar_fault;
 
 /** Readable name of a status ("DMAR_E_RANGE").  Thread-safe; never NULL. */
 DMAR_API const char *dmar_status_str(dmar_status s);
+
+/**
+ * NTSTATUS values the WDDM layer speaks (the Windows kernel's numbers), so that a driver
+ * model written against the DDI sees familiar codes.  dmar_status_to_ntstatus() and
+ * dmar_status_from_ntstatus() map between them and ::dmar_status.
+ */
+enum dmar_ntstatus {
+	DMAR_NT_SUCCESS = 0x00000000u,
+	DMAR_NT_DEVICE_BUSY = 0x80000011u,
+	DMAR_NT_ACCESS_VIOLATION = 0xC0000005u,
+	DMAR_NT_INVALID_PARAMETER = 0xC000000Du,
+	DMAR_NT_NO_MEMORY = 0xC0000017u,
+	DMAR_NT_CONFLICTING_ADDRESSES = 0xC0000018u,
+	DMAR_NT_INSUFFICIENT_RESOURCES = 0xC000009Au,
+	DMAR_NT_MEDIA_WRITE_PROTECTED = 0xC00000A2u,
+	DMAR_NT_NOT_SUPPORTED = 0xC00000BBu,
+	DMAR_NT_INVALID_ADDRESS = 0xC0000141u,
+	DMAR_NT_INVALID_DEVICE_STATE = 0xC0000184u,
+	DMAR_NT_NOT_FOUND = 0xC0000225u,
+	DMAR_NT_ILLEGAL_FUNCTION = 0xC00000AFu,
+	DMAR_NT_INVALID_THREAD = 0xC000071Cu,
+	DMAR_NT_NOT_IMPLEMENTED = 0xC0000002u,
+};
+
+/** The NTSTATUS for a status (::DMAR_E_DEPRECATED -> STATUS_NOT_SUPPORTED, ::DMAR_E_IRQL ->
+ *  STATUS_INVALID_DEVICE_STATE, ...); an unknown value gives STATUS_INVALID_PARAMETER.
+ *  Thread-safe. */
+DMAR_API uint32_t dmar_status_to_ntstatus(dmar_status s);
+
+/** The status for an NTSTATUS: every value of ::dmar_ntstatus maps to one ::dmar_status;
+ *  any other success or informational value gives ::DMAR_OK, any other warning or error
+ *  value ::DMAR_E_INVALID.  Thread-safe. */
+DMAR_API dmar_status dmar_status_from_ntstatus(uint32_t ntstatus);
+
+/** Readable name of an NTSTATUS ("STATUS_DEVICE_BUSY"); "STATUS_<unknown>" for values
+ *  outside ::dmar_ntstatus.  Thread-safe; never NULL. */
+DMAR_API const char *dmar_ntstatus_str(uint32_t ntstatus);
 
 /** Readable name of a fault reason ("not-present").  Thread-safe; never NULL. */
 DMAR_API const char *dmar_fault_str(dmar_fault f);

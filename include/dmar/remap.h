@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file dmar/remap.h
+ * @brief The WDDM remapping layer: adapters, processes and PASIDs, physical memory objects,
+ *        ADLs, aperture segments, IRQL (S3-S27).
+ *
+ * An ::dmar_adapter is one logical adapter (S15): one or more linked physical adapters
+ * (engine devices) sharing one DMA domain, started the way dmar_start_decide() says
+ * (pass-through, 1:1 isolation or remapped).  The functions below are what the OS (Dxgkrnl,
+ * VidMm) offers a kernel-mode driver, and the paging operations VidMm issues to it; in an
+ * emulator the embedder plays the driver and the library plays the OS.
+ *
+ * Where the documents leave a choice, this is what the layer does, and why:
+ *  - **Start** (S10, S14, S17): dmar_adapter_create() decides and creates the devices.  A
+ *    remapped or pass-through adapter is attached to its domain at once (S17: before any
+ *    memory is touched); a 1:1-isolation adapter is attached by dmar_adapter_start(), which
+ *    first maps every memory object allocated before it (S10), or all RAM when the policy
+ *    says EnableMappings.  The VidMm remapping cap set includes MapAperture2Supported (the
+ *    documents: without it the driver cannot use DMA remapping), so `remap_caps_vidmm`
+ *    counts only together with `map_aperture2`.
+ *  - **S12**: nothing disables the IOMMU: dmar_adapter_disable_iommu() answers
+ *    ::DMAR_E_NOT_SUPPORTED, and the adapter's devices refuse dmar_device_detach() /
+ *    dmar_device_attach() (::DMAR_E_BUSY); a domain switch under exclusive access (S18)
+ *    stays possible.
+ *  - **GPU mappings** (S13, S24): in remapped mode a logical range is allocated in
+ *    [0, logical limit) and the ADL holds logical pages, contiguous (S23); in 1:1 isolation
+ *    the pages are mapped at their own addresses (S8) and the ADL holds physical pages; in
+ *    pass-through nothing is mapped.  Pages stay locked (a section object cannot be trimmed)
+ *    while any GPU or CPU mapping exists.
+ *  - **CPU mappings** (S24) alias the object's physical pages at consecutive host addresses:
+ *    a real pointer, through which writes are writes to the simulated memory.  The cache type
+ *    is recorded (the host has no write-combining to give).  Pages that live in an
+ *    embedder's private buffer (DMAR_RAM_BUFFER) cannot be aliased: ::DMAR_E_NOT_SUPPORTED.
+ *  - **Legacy callbacks** (S25) answer ::DMAR_E_DEPRECATED on a remapped adapter and work
+ *    (as thin wrappers of the object calls) on the others.
+ *  - **IRQL** (S26): every callback takes the caller's IRQL.  Above APC_LEVEL, from interface
+ *    version 3.2 the adapter's bugcheck handler is called (default: message and abort); if
+ *    it returns, the call answers ::DMAR_E_IRQL and changes nothing.  Before 3.2 the OS did
+ *    not verify: the call proceeds and is counted in ::dmar_adapter_stats.irql_unverified.
+ *  - **Aperture** (S4, S20-S22): one mapping per allocation at a time; a device access
+ *    through the aperture goes segment page -> logical page -> IOMMU -> physical page.
+ *
+ * Threads: configuration calls on one adapter are serialised by its lock and may come from
+ * any thread.  dmar_aperture_translate() is a translation call: lock-free, from registered
+ * threads (dmar_thread_register()).  Bad input gets a status and changes nothing.
+ */
+#ifndef DMAR_REMAP_H
+#define DMAR_REMAP_H
+
+#include <stdbool.h>
+
+#include <dmar/export.h>
+#include <dmar/iommu.h>
+#include <dmar/iova.h>
+#include <dmar/start.h>
+#include <dmar/status.h>
+#include <dmar/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dmar_adapter dmar_adapter;
+typedef struct dmar_process dmar_process;
+typedef struct dmar_gpu_context dmar_gpu_context;
+typedef struct dmar_pmo dmar_pmo;
+typedef struct dmar_allocation dmar_allocation;
+
+/* ---- IRQL and the bugcheck (S26) -------------------------------------------------- */
+
+/** Interrupt request levels, Windows' numbers. */
+typedef enum dmar_irql {
+	DMAR_PASSIVE_LEVEL = 0,
+	DMAR_APC_LEVEL = 1,
+	DMAR_DISPATCH_LEVEL = 2,
+	DMAR_DIRQL = 3,       /**< any device IRQL (3..26 on x64 count as this) */
+	DMAR_HIGH_LEVEL = 15, /**< the highest value accepted */
+} dmar_irql;
+
+/** A WDDM interface version: DMAR_WDDM(3, 2) is WDDM 3.2. */
+#define DMAR_WDDM(major, minor) (((uint32_t)(major) << 8) | (uint32_t)(minor))
+
+/** The bugcheck code raised for a callback at DISPATCH_LEVEL or above (IRQL_NOT_LESS_OR_EQUAL). */
+#define DMAR_BUGCHECK_IRQL 0x0000000Au
+
+/** A fatal stop.  @p p1 = the caller's IRQL, @p p2 = the highest allowed, @p what = the
+ *  callback.  The default prints and calls abort(); a handler that returns makes the call
+ *  answer ::DMAR_E_IRQL. */
+typedef void (*dmar_bugcheck_fn)(void *ctx, uint32_t code, uint64_t p1, uint64_t p2,
+				 const char *what);
+
+/* ---- ADLs (S19, S23) ---------------------------------------------------------------- */
+
+/** ::dmar_adl flags. */
+enum dmar_adl_flags {
+	DMAR_ADL_CONTIGUOUS = 1u << 0, /**< base_page + page_count instead of an array */
+	DMAR_ADL_LOGICAL = 1u << 1,    /**< entries are logical (remapped) page numbers */
+};
+
+/**
+ * An Address Descriptor List: page numbers (address >> 12), physical or logical.  Because
+ * entries may be logical, no function turns an ADL into a CPU pointer (S19).
+ */
+typedef struct dmar_adl {
+	uint64_t page_count; /**< pages described */
+	uint32_t flags;      /**< ::dmar_adl_flags */
+	union {
+		uint64_t base_page; /**< DMAR_ADL_CONTIGUOUS: the first page number */
+		uint64_t *pages;    /**< otherwise: page_count page numbers */
+	};
+} dmar_adl;
+
+/** Page number @p i of an ADL, whichever form.  ::DMAR_E_RANGE past the end,
+ *  ::DMAR_E_INVALID for NULL.  Thread-safe (reads only). */
+DMAR_API dmar_status dmar_adl_page(const dmar_adl *adl, uint64_t i, uint64_t *page);
+
+/* ---- adapters (S9-S17, S27) ------------------------------------------------------- */
+
+/** Aperture segments an adapter may have (segment ids 1 .. this). */
+#define DMAR_MAX_APERTURE_SEGMENTS 4
+/** The implicit system-memory segment (S22). */
+#define DMAR_SEGMENT_SYSTEM 0u
+/** Physical adapters in one LDA chain (S15). */
+#define DMAR_MAX_LINKED 8
+
+/** Paging operations (DXGK_BUILDPAGINGBUFFER_OPERATION numbers). */
+typedef enum dmar_paging_op {
+	DMAR_OP_MAP_APERTURE_SEGMENT = 5,   /**< legacy, MDL based (S20) */
+	DMAR_OP_UNMAP_APERTURE_SEGMENT = 6,
+	DMAR_OP_MAP_APERTURE_SEGMENT2 = 17, /**< ADL based (S20) */
+} dmar_paging_op;
+
+/** The driver's DxgkDdiBuildPagingBuffer for aperture operations: called after the layer
+ *  validated the operation, before it takes effect; a status other than ::DMAR_OK makes
+ *  the operation fail and change nothing.  @p args points to the operation's structure. */
+typedef dmar_status (*dmar_paging_fn)(void *ctx, dmar_paging_op op, const void *args);
+
+/** How to create an adapter. */
+typedef struct dmar_adapter_config {
+	dmar_start_params start; /**< the start inputs; highest_installed 0 = from the memory map */
+	uint32_t wddm_version;   /**< DMAR_WDDM(major, minor); IRQL verified from 3.2 */
+	unsigned nlinked;        /**< physical adapters in the chain, 1..::DMAR_MAX_LINKED */
+	uint16_t rid;            /**< requester id of the first; the others follow */
+	bool map_aperture2;      /**< cap MapAperture2Supported (S21) */
+	uint32_t aperture_pages[DMAR_MAX_APERTURE_SEGMENTS]; /**< segment id i+1 has this many pages; 0: none */
+	const dmar_pgtable_config *pt; /**< the domain's table format; NULL: 4-level */
+	dmar_bugcheck_fn bugcheck;     /**< NULL: print and abort */
+	void *bugcheck_ctx;
+	dmar_paging_fn paging;         /**< the driver's paging hook; NULL: none */
+	void *paging_ctx;
+} dmar_adapter_config;
+
+/** A discrete 40-bit GPU, opted in (DmaRemappingCompatible = 3), both remapping cap sets,
+ *  IoMmuSupported, MapAperture2Supported, WDDM 3.2, one physical adapter, one 64 MiB
+ *  aperture segment, platform IOMMU present, no policy flags. */
+DMAR_API void dmar_adapter_config_default(dmar_adapter_config *cfg);
+
+/**
+ * Decide how the adapter starts (dmar_start_decide()) and create it: its devices (linked),
+ * its domain, its logical address allocator.  @p why (may be NULL) receives the decision
+ * also when the start fails.
+ * @return ::DMAR_OK; ::DMAR_E_NOT_SUPPORTED when the adapter does not start (why->reason);
+ * ::DMAR_E_INVALID for bad configuration; ::DMAR_E_EXISTS when a requester id is taken;
+ * ::DMAR_E_NOMEM.  Thread-safe.
+ */
+DMAR_API dmar_status dmar_adapter_create(dmar_iommu *iommu, const dmar_adapter_config *cfg,
+					 dmar_adapter **out, dmar_start_decision *why);
+
+/**
+ * The adapter has started: the IOMMU is turned on (S10).  In 1:1 isolation, every memory
+ * object allocated before is mapped first (or all RAM, with EnableMappings).
+ * @return ::DMAR_OK; ::DMAR_E_BUSY when already started; ::DMAR_E_NOMEM.
+ */
+DMAR_API dmar_status dmar_adapter_start(dmar_adapter *ad);
+
+/** Try to disable the IOMMU: always ::DMAR_E_NOT_SUPPORTED, nothing changes (S12). */
+DMAR_API dmar_status dmar_adapter_disable_iommu(dmar_adapter *ad);
+
+/** Destroy the adapter and everything still created through it (mappings, objects,
+ *  processes, devices, domain).  No translation may run on it.  NULL is ignored. */
+DMAR_API void dmar_adapter_destroy(dmar_adapter *ad);
+
+/** The start decision.  Thread-safe. */
+DMAR_API const dmar_start_decision *dmar_adapter_decision(const dmar_adapter *ad);
+/** Physical adapter @p i of the chain (0 = the lead), NULL past the end.  Thread-safe. */
+DMAR_API dmar_device *dmar_adapter_device(dmar_adapter *ad, unsigned i);
+/** The adapter's domain (one for the whole chain, S15).  Thread-safe. */
+DMAR_API dmar_domain *dmar_adapter_domain(dmar_adapter *ad);
+/** The logical address allocator (remapped mode only, else NULL).  Thread-safe. */
+DMAR_API dmar_iovad *dmar_adapter_iovad(dmar_adapter *ad);
+
+/** Counters of the layer. */
+typedef struct dmar_adapter_stats {
+	uint64_t pmos, gpu_mappings, cpu_mappings, adls, allocations, aperture_mappings;
+	uint64_t processes;        /**< live processes */
+	uint64_t irql_bugchecks;   /**< calls above APC_LEVEL, 3.2 and later */
+	uint64_t irql_unverified;  /**< the same before 3.2 (allowed, counted) */
+	uint64_t deprecated_calls; /**< legacy callbacks refused (S25) */
+	uint64_t aperture_faults;  /**< device accesses to unmapped aperture pages */
+	uint64_t pages_mapped_at_start; /**< S10 */
+} dmar_adapter_stats;
+
+/** Fill @p st.  Thread-safe. */
+DMAR_API void dmar_adapter_get_stats(dmar_adapter *ad, dmar_adapter_stats *st);
+
+/* ---- processes and PASIDs (S1-S3) --------------------------------------------------- */
+
+/**
+ * A process starts using the GPU.  With IoMmuSupported it is registered with the IOMMU: it
+ * gets a PASID, bound in the adapter's domain to its CPU page table at @p root (format
+ * @p fmt), so the GPU shares its virtual address space (S1-S3).  Without it, no PASID.
+ * @return ::DMAR_OK; ::DMAR_E_INVALID; ::DMAR_E_NOSPACE when no PASID is left; ::DMAR_E_NOMEM.
+ */
+DMAR_API dmar_status dmar_process_create(dmar_adapter *ad, dmar_pa_t root, const dmar_pt_format *fmt,
+					 dmar_process **out);
+/** The process stops using the GPU: its PASID is unbound (cached entries invalidated) and
+ *  freed.  ::DMAR_E_BUSY while it has GPU contexts, ::DMAR_E_INVALID for one that is not a
+ *  live process of @p ad. */
+DMAR_API dmar_status dmar_process_destroy(dmar_adapter *ad, dmar_process *p);
+/** The process's PASID, or ::DMAR_NO_PASID.  Thread-safe. */
+DMAR_API uint32_t dmar_process_pasid(const dmar_process *p);
+
+/** Create a GPU context (WDDM "device") for a process: it receives the process's PASID (S3).
+ *  ::DMAR_E_INVALID for a process that is not a live process of @p ad; ::DMAR_E_NOMEM. */
+DMAR_API dmar_status dmar_gpu_context_create(dmar_adapter *ad, dmar_process *p,
+					     dmar_gpu_context **out);
+/** The PASID handed to the context at creation (::DMAR_NO_PASID without IoMmuSupported). */
+DMAR_API uint32_t dmar_gpu_context_pasid(const dmar_gpu_context *c);
+/** Destroy a context.  ::DMAR_E_INVALID for one that is not a live context of @p ad. */
+DMAR_API dmar_status dmar_gpu_context_destroy(dmar_adapter *ad, dmar_gpu_context *c);
+
+/* ---- physical memory objects (S24, S25) ------------------------------------------- */
+
+/** What a memory object is made of. */
+typedef enum dmar_pmo_kind {
+	DMAR_PMO_NONPAGED = 0, /**< non-paged pages, scattered */
+	DMAR_PMO_CONTIGUOUS,   /**< physically contiguous pages */
+	DMAR_PMO_SECTION,      /**< paged (section / virtual allocation): pages exist while locked */
+	DMAR_PMO_IO_SPACE,     /**< an IO-space (MMIO) range, not RAM */
+	DMAR_PMO_KIND_COUNT
+} dmar_pmo_kind;
+
+/** How to create a memory object. */
+typedef struct dmar_pmo_params {
+	dmar_pmo_kind kind;
+	uint64_t size;          /**< bytes, a 4 KiB multiple, > 0 */
+	dmar_placement place;   /**< where its frames go (not IO space) */
+	dmar_pa_t limit;        /**< for ::DMAR_PLACE_BELOW / ::DMAR_PLACE_ABOVE */
+	unsigned align_lg2;     /**< contiguous: alignment, 12..30 (0 = 12) */
+	dmar_pa_t io_base;      /**< IO space: the range's start, page aligned, not RAM */
+} dmar_pmo_params;
+
+/** CPU mapping mode and cache type (S24). */
+typedef enum dmar_cpu_mode { DMAR_CPU_KERNEL = 0, DMAR_CPU_USER } dmar_cpu_mode;
+typedef enum dmar_cache_type { DMAR_CACHE_CACHED = 0, DMAR_CACHE_WRITE_COMBINED } dmar_cache_type;
+
+/** CreatePhysicalMemoryObject.  ::DMAR_E_NOMEM when the frames are not there,
+ *  ::DMAR_E_INVALID for bad parameters, ::DMAR_E_RANGE for IO space that overlaps RAM. */
+DMAR_API dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_params *p,
+				     dmar_pmo **out);
+/** OpenPhysicalMemoryObject: one more shared reference. */
+DMAR_API dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
+/** ClosePhysicalMemoryObject: one less; ::DMAR_E_INVALID when none is open. */
+DMAR_API dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
+/** DestroyPhysicalMemoryObject: frees the frames.  ::DMAR_E_BUSY while mapped (GPU or CPU)
+ *  or opened. */
+DMAR_API dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
+
+/**
+ * MapPhysicalMemory to GPU logical addresses: pages [@p first, @p first + @p npages) of the
+ * object, with permissions @p prot (::dmar_prot).  The pages are locked until the matching
+ * unmap.  @p adl receives the logical page list, owned by the mapping (S24 (2), S23).
+ * @return ::DMAR_OK; ::DMAR_E_BUSY before dmar_adapter_start() or during exclusive access;
+ * ::DMAR_E_NOSPACE when the logical range is exhausted; ::DMAR_E_INVALID; ::DMAR_E_NOMEM.
+ */
+DMAR_API dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo, uint64_t first,
+				      uint64_t npages, unsigned prot, const dmar_adl **adl);
+/** UnmapPhysicalMemory: unmaps, invalidates the IOTLB, frees the logical range and the ADL.
+ *  ::DMAR_E_NOT_FOUND for an ADL that is not a live GPU mapping of this adapter. */
+DMAR_API dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl *adl);
+
+/** MapPhysicalMemory to a CPU virtual address (user or kernel, cached or write-combined,
+ *  S24 (3)): a host pointer aliasing pages [@p first, @p first + @p npages).
+ *  ::DMAR_E_NOT_SUPPORTED for IO space or pages in an embedder's private buffer. */
+DMAR_API dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo, uint64_t first,
+				      uint64_t npages, dmar_cpu_mode mode, dmar_cache_type cache,
+				      void **va);
+/** UnmapPhysicalMemory for a CPU address.  ::DMAR_E_NOT_FOUND when @p va is not a live CPU
+ *  mapping of @p pmo. */
+DMAR_API dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo, void *va);
+
+/** Page out a section object that nothing maps (its contents move to a backing store and
+ *  its frames are freed; the next lock brings them back, maybe in other frames).
+ *  ::DMAR_E_BUSY while locked; ::DMAR_E_NOT_SUPPORTED for other kinds. */
+DMAR_API dmar_status dmar_pmo_trim(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
+
+/** Physical address of page @p i (::DMAR_E_BUSY for a trimmed section object,
+ *  ::DMAR_E_RANGE past the end).  Thread-safe against nothing: a configuration call. */
+DMAR_API dmar_status dmar_pmo_page(dmar_pmo *pmo, uint64_t i, dmar_pa_t *pa);
+
+/** AllocateAdl: an ADL of @p page_count entries (array zeroed for the caller to fill, or
+ *  contiguous), flags ::dmar_adl_flags. */
+DMAR_API dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_t page_count,
+				       uint32_t flags, dmar_adl **out);
+/** FreeAdl.  ::DMAR_E_BUSY for an ADL that belongs to a GPU mapping (unmap frees it),
+ *  ::DMAR_E_NOT_FOUND for one this adapter did not allocate. */
+DMAR_API dmar_status dmar_adl_free(dmar_adapter *ad, dmar_irql irql, dmar_adl *adl);
+
+/* Legacy callbacks (S25): deprecated for a remapping driver. */
+
+/** DxgkCbAllocatePagesForMdl: a non-paged object of @p size bytes. */
+DMAR_API dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql, uint64_t size,
+							dmar_pmo **out);
+/** DxgkCbAllocateContiguousMemory: a contiguous object below @p highest (0: anywhere). */
+DMAR_API dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql irql,
+							    uint64_t size, dmar_pa_t highest,
+							    dmar_pmo **out);
+/** DxgkCbMapMdlToIoMmu: map the whole object for the device; @p logical receives the
+ *  device address of its first page (the pages become reachable, S8). */
+DMAR_API dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo,
+						  dmar_iova_t *logical);
+
+/** DxgkCbUnmapMdlFromIoMmu: undo dmar_legacy_map_mdl_to_iommu().  ::DMAR_E_NOT_FOUND
+ *  when the object has no such mapping. */
+DMAR_API dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
+
+/* ---- allocations and aperture segments (S4, S20-S23) ------------------------------ */
+
+/** Allocation flags. */
+enum dmar_allocation_flags {
+	DMAR_ALLOC_ACCESSED_PHYSICALLY = 1u << 0,      /**< AccessedPhysically (S22) */
+	DMAR_ALLOC_MAP_APERTURE_CPU_VISIBLE = 1u << 1, /**< MapApertureCpuVisible (S21) */
+	DMAR_ALLOC_PRIMARY = 1u << 2,                  /**< a primary (display) surface (S4) */
+};
+
+/** How to create an allocation. */
+typedef struct dmar_allocation_params {
+	uint64_t npages;      /**< > 0 */
+	uint32_t segment_set; /**< bit i: segment id i may hold it (bit 0: system memory) */
+	uint32_t flags;       /**< ::dmar_allocation_flags */
+	dmar_placement place; /**< where its frames go */
+	dmar_pa_t limit;
+} dmar_allocation_params;
+
+/**
+ * DxgkDdiCreateAllocation as VidMm sees it: frames for the allocation, GPU-mapped (its
+ * logical ADL: dmar_allocation_adl()).  ::DMAR_E_NOT_SUPPORTED for MapApertureCpuVisible
+ * without MapAperture2Supported (S21); an aperture segment set without AccessedPhysically is
+ * promoted to system memory (S22).  ::DMAR_E_BUSY before start; ::DMAR_E_INVALID; ::DMAR_E_NOMEM.
+ */
+DMAR_API dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql,
+					    const dmar_allocation_params *p, dmar_allocation **out);
+/** Destroy.  ::DMAR_E_BUSY while mapped into an aperture segment. */
+DMAR_API dmar_status dmar_allocation_destroy(dmar_adapter *ad, dmar_irql irql, dmar_allocation *al);
+/** The segment it lives in: an aperture segment id, or ::DMAR_SEGMENT_SYSTEM (S22). */
+DMAR_API uint32_t dmar_allocation_segment(const dmar_allocation *al);
+/** Its logical pages, as VidMm passes them: initialised and contiguous in remapped mode (S23). */
+DMAR_API const dmar_adl *dmar_allocation_adl(const dmar_allocation *al);
+/** Its memory object (for CPU mappings and checks). */
+DMAR_API dmar_pmo *dmar_allocation_pmo(dmar_allocation *al);
+
+/** DXGK_OPERATION_MAP_APERTURE_SEGMENT2 (= 17): exactly the documented fields (S20). */
+typedef struct dmar_op_map_aperture_segment2 {
+	dmar_gpu_context *h_device;      /**< hDevice (may be NULL: a system allocation) */
+	dmar_allocation *h_allocation;   /**< hAllocation */
+	uint32_t segment_id;             /**< SegmentId: an aperture segment */
+	uint64_t offset_in_pages;        /**< OffsetInPages into the segment */
+	uint64_t number_of_pages;        /**< NumberOfPages */
+	dmar_adl adl;                    /**< Adl (by value, as in DXGK) */
+	uint32_t flags;                  /**< Flags: ::dmar_map_aperture_flags */
+	uint64_t adl_offset;             /**< AdlOffset: first ADL entry used */
+	void *cpu_visible_address;       /**< CpuVisibleAddress: filled by the OS (S21) */
+} dmar_op_map_aperture_segment2;
+
+/** DXGK_MAPAPERTUREFLAGS. */
+enum dmar_map_aperture_flags {
+	DMAR_MAPAP_CACHE_COHERENT = 1u << 0,
+	DMAR_MAPAP_READ_ONLY = 1u << 1, /**< the device may only read through these pages */
+};
+
+/** DXGK_OPERATION_UNMAP_APERTURE_SEGMENT. */
+typedef struct dmar_op_unmap_aperture_segment {
+	dmar_gpu_context *h_device;
+	dmar_allocation *h_allocation;
+	uint32_t segment_id;
+	uint64_t offset_in_pages;
+	uint64_t number_of_pages;
+} dmar_op_unmap_aperture_segment;
+
+/**
+ * VidMm issues MAP_APERTURE_SEGMENT2: the fields are validated (segment id, OffsetInPages +
+ * NumberOfPages inside the segment, AdlOffset + NumberOfPages inside the ADL, no page of the
+ * range already mapped, known flags, an allocation that lives in that segment), then
+ * cpu_visible_address is set (a kernel address of the mapped pages for MapApertureCpuVisible
+ * allocations, else NULL, S21), the driver's paging hook runs, and the segment's pages point
+ * at the ADL's pages.
+ * @return ::DMAR_OK; ::DMAR_E_INVALID / ::DMAR_E_RANGE for bad fields; ::DMAR_E_EXISTS for an
+ * overlap or an allocation already mapped; ::DMAR_E_NOT_SUPPORTED without MapAperture2Supported.
+ */
+DMAR_API dmar_status dmar_map_aperture_segment2(dmar_adapter *ad, dmar_irql irql,
+						dmar_op_map_aperture_segment2 *op);
+/** UNMAP_APERTURE_SEGMENT: the exact range the allocation was mapped with.  Releases the
+ *  CPU-visible address (S21).  ::DMAR_E_NOT_FOUND when it does not match a mapping. */
+DMAR_API dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
+						 const dmar_op_unmap_aperture_segment *op);
+/** The legacy MDL-based MAP_APERTURE_SEGMENT (physical pages): ::DMAR_E_NOT_SUPPORTED for a
+ *  driver with MapAperture2Supported (S20) and in remapped mode. */
+DMAR_API dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql,
+						   dmar_allocation *al, uint32_t segment_id,
+						   uint64_t offset_in_pages, uint64_t npages,
+						   const dmar_pa_t *mdl_pages);
+
+/**
+ * A device access through an aperture segment (display scanout, S4): segment page ->
+ * logical page -> the adapter's IOMMU -> physical.  @p res as dmar_device_translate().
+ * An unmapped aperture page faults (::DMAR_FAULT_APERTURE, counted and queued).
+ * @return ::DMAR_OK, ::DMAR_E_FAULT, ::DMAR_E_INVALID, ::DMAR_E_THREAD.  Lock-free.
+ */
+DMAR_API dmar_status dmar_aperture_translate(dmar_adapter *ad, uint32_t segment_id, uint64_t offset,
+					     unsigned access, dmar_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,792 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Physical memory objects and their GPU and CPU mappings (S24), ADLs (S19, S23), and the
+ * legacy callbacks (S25). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "remap_internal.h"
+#include "physmem_internal.h"
+#include "iommu_internal.h"
+
+#define PAGE DMAR_PAGE_SIZE
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+static void frames_free(dmar_adapter *ad, dmar_pmo *o)
+{
+	if (!o->pages)
+		return;
+	if (o->kind == DMAR_PMO_CONTIGUOUS) {
+		(void)dmar_physmem_free(ad->pm, o->pages[0], o->npages);
+	} else if (o->kind != DMAR_PMO_IO_SPACE) {
+		for (uint64_t i = 0; i < o->npages; i++)
+			if (o->pages[i])
+				(void)dmar_physmem_free(ad->pm, o->pages[i], 1);
+	}
+	free(o->pages);
+	o->pages = NULL;
+}
+
+/* Zero the frames, one call per physically contiguous run (either direction). */
+static void frames_zero(dmar_adapter *ad, const dmar_pmo *o)
+{
+	for (uint64_t i = 0; i < o->npages;) {
+		uint64_t run = 1;
+		dmar_pa_t lo = o->pages[i];
+
+		while (i + run < o->npages && o->pages[i + run] == o->pages[i] - run * PAGE)
+			run++;
+		if (run > 1) {
+			lo = o->pages[i + run - 1];
+		} else {
+			while (i + run < o->npages && o->pages[i + run] == o->pages[i] + run * PAGE)
+				run++;
+		}
+		(void)dmar__physmem_zero(ad->pm, lo, run * PAGE);
+		i += run;
+	}
+}
+
+static dmar_status frames_alloc(dmar_adapter *ad, dmar_pmo *o, unsigned align_lg2, dmar_pa_t io_base)
+{
+	dmar_status st = DMAR_OK;
+	dmar_pa_t base;
+
+	o->pages = calloc(o->npages, sizeof(*o->pages));
+	if (!o->pages)
+		return DMAR_E_NOMEM;
+	switch (o->kind) {
+	case DMAR_PMO_IO_SPACE:
+		for (uint64_t i = 0; i < o->npages; i++)
+			o->pages[i] = io_base + i * PAGE;
+		return DMAR_OK;
+	case DMAR_PMO_CONTIGUOUS:
+		st = dmar_physmem_alloc(ad->pm, o->npages, align_lg2, o->place, o->limit, &base);
+		for (uint64_t i = 0; st == DMAR_OK && i < o->npages; i++)
+			o->pages[i] = base + i * PAGE;
+		break;
+	default: /* page by page: the pages of the object need not be contiguous (S13) */
+		for (uint64_t i = 0; st == DMAR_OK && i < o->npages; i++)
+			st = dmar_physmem_alloc(ad->pm, 1, 12, o->place, o->limit, &o->pages[i]);
+		break;
+	}
+	if (st != DMAR_OK) {
+		if (o->kind == DMAR_PMO_CONTIGUOUS) {
+			free(o->pages);
+			o->pages = NULL;
+		} else {
+			frames_free(ad, o);
+		}
+		return st == DMAR_E_RANGE ? DMAR_E_NOMEM : st;
+	}
+	frames_zero(ad, o); /* no data of an earlier owner is ever handed out */
+	return DMAR_OK;
+}
+
+/* A section object's pages exist while it is locked: bring them back. */
+static dmar_status section_resident(dmar_adapter *ad, dmar_pmo *o)
+{
+	dmar_status st;
+
+	if (o->kind != DMAR_PMO_SECTION || o->pages)
+		return DMAR_OK;
+	st = frames_alloc(ad, o, 12, 0);
+	if (st != DMAR_OK)
+		return st;
+	if (o->backing) {
+		for (uint64_t i = 0; i < o->npages; i++)
+			(void)dmar_physmem_write(ad->pm, o->pages[i], o->backing + i * PAGE, PAGE);
+		free(o->backing);
+		o->backing = NULL;
+	}
+	return DMAR_OK;
+}
+
+/* ---- objects --------------------------------------------------------------------------- */
+
+static int io_overlaps_ram(const dmar_physmem *pm, dmar_pa_t base, uint64_t size)
+{
+	for (unsigned i = 0;; i++) {
+		const dmar_ram_range *r = dmar_physmem_range(pm, i);
+
+		if (!r)
+			return 0;
+		if (base < r->base + r->size && r->base < base + size)
+			return 1;
+	}
+}
+
+dmar_status dmar__pmo_create(dmar_adapter *ad, const dmar_pmo_params *p, dmar_pmo **out)
+{
+	dmar_physmem_stats ps;
+	unsigned align = p->align_lg2 ? p->align_lg2 : 12;
+	dmar_pmo *o;
+	dmar_status st = DMAR_OK;
+
+	dmar_physmem_get_stats(ad->pm, &ps);
+	if ((unsigned)p->kind >= DMAR_PMO_KIND_COUNT || p->size == 0 || p->size & (PAGE - 1) ||
+	    (unsigned)p->place > DMAR_PLACE_ABOVE || align < 12 || align > 30)
+		return DMAR_E_INVALID;
+	if (p->kind == DMAR_PMO_IO_SPACE) {
+		if (p->io_base & (PAGE - 1) || p->size > (64ull << 30) ||
+		    p->io_base + p->size > (1ull << ps.pa_bits))
+			return DMAR_E_INVALID;
+		if (io_overlaps_ram(ad->pm, p->io_base, p->size))
+			return DMAR_E_RANGE;
+	} else if (p->size > ps.allocatable_bytes) {
+		return DMAR_E_NOMEM;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return DMAR_E_NOMEM;
+	o->ad = ad;
+	o->kind = p->kind;
+	o->npages = p->size / PAGE;
+	o->place = p->place;
+	o->limit = p->limit;
+	if (p->kind != DMAR_PMO_SECTION) /* a section's pages come when it is first locked */
+		st = frames_alloc(ad, o, align, p->io_base);
+	if (st == DMAR_OK && ad->dec.mode == DMAR_START_ISOLATION &&
+	    !(o->idmap = calloc(o->npages, sizeof(*o->idmap))))
+		st = DMAR_E_NOMEM;
+	if (st == DMAR_OK && ptrset_add(&ad->handles, o, H_PMO) != 0)
+		st = DMAR_E_NOMEM;
+	if (st != DMAR_OK) {
+		frames_free(ad, o);
+		free(o->idmap);
+		free(o);
+		return st;
+	}
+	o->prestart = !ad->started;
+	o->next = ad->pmos;
+	ad->pmos = o;
+	ad->st.pmos++;
+	*out = o;
+	return DMAR_OK;
+}
+
+static void pmo_unlink_free(dmar_adapter *ad, dmar_pmo *o)
+{
+	for (dmar_pmo **q = &ad->pmos; *q; q = &(*q)->next)
+		if (*q == o) {
+			*q = o->next;
+			break;
+		}
+	ptrset_del(&ad->handles, o);
+	frames_free(ad, o);
+	free(o->backing);
+	free(o->idmap);
+	free(o);
+	ad->st.pmos--;
+}
+
+dmar_status dmar__pmo_destroy(dmar_adapter *ad, dmar_pmo *o)
+{
+	if (o->gpu || o->cpu || o->opens)
+		return DMAR_E_BUSY;
+	if (o->prestart && ad->started && ad->dec.mode == DMAR_START_ISOLATION)
+		dmar__pmo_unmap_identity(ad, o); /* what the start mapped (S10) */
+	pmo_unlink_free(ad, o);
+	return DMAR_OK;
+}
+
+#define LOCK_AND_CHECK(ad, irql, what)                                                  \
+	do {                                                                            \
+		dmar_status st_ = dmar__irql_check((ad), (irql), (what));               \
+		if (st_ != DMAR_OK)                                                     \
+			return st_;                                                     \
+		pthread_mutex_lock(&(ad)->lock);                                        \
+	} while (0)
+
+dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_params *p, dmar_pmo **out)
+{
+	dmar_status st;
+
+	if (!ad || !p || !out)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "CreatePhysicalMemoryObject");
+	st = dmar__pmo_create(ad, p, out);
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
+{
+	dmar_status st = DMAR_OK;
+
+	if (!ad || !o)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "OpenPhysicalMemoryObject");
+	if (ptrset_get(&ad->handles, o) != H_PMO)
+		st = DMAR_E_INVALID;
+	else if (o->opens == UINT32_MAX)
+		st = DMAR_E_BUSY;
+	else
+		o->opens++;
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
+{
+	dmar_status st = DMAR_OK;
+
+	if (!ad || !o)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "ClosePhysicalMemoryObject");
+	if (ptrset_get(&ad->handles, o) != H_PMO || o->opens == 0)
+		st = DMAR_E_INVALID;
+	else
+		o->opens--;
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
+{
+	dmar_status st;
+
+	if (!ad || !o)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "DestroyPhysicalMemoryObject");
+	if (ptrset_get(&ad->handles, o) != H_PMO)
+		st = DMAR_E_INVALID;
+	else
+		st = dmar__pmo_destroy(ad, o);
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_pmo_page(dmar_pmo *o, uint64_t i, dmar_pa_t *pa)
+{
+	dmar_status st = DMAR_OK;
+
+	if (!o || !pa)
+		return DMAR_E_INVALID;
+	pthread_mutex_lock(&o->ad->lock);
+	if (i >= o->npages)
+		st = DMAR_E_RANGE;
+	else if (!o->pages)
+		st = DMAR_E_BUSY;
+	else
+		*pa = o->pages[i];
+	pthread_mutex_unlock(&o->ad->lock);
+	return st;
+}
+
+/* ---- 1:1 entries (isolation, S8, S10) -------------------------------------------------------- */
+
+static void identity_put(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t n)
+{
+	for (uint64_t i = first; i < first + n; i++)
+		if (o->idmap[i] && --o->idmap[i] == 0)
+			(void)dmar_domain_unmap(ad->dom, o->pages[i], PAGE, NULL);
+}
+
+static dmar_status identity_get(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t n,
+				unsigned prot)
+{
+	for (uint64_t i = first; i < first + n; i++) {
+		dmar_status st = DMAR_OK;
+
+		if (o->idmap[i] == UINT16_MAX)
+			st = DMAR_E_BUSY;
+		else if (o->idmap[i] == 0)
+			st = dmar_domain_map(ad->dom, o->pages[i], o->pages[i], PAGE, prot);
+		if (st != DMAR_OK) {
+			identity_put(ad, o, first, i - first);
+			return st;
+		}
+		o->idmap[i]++;
+	}
+	return DMAR_OK;
+}
+
+dmar_status dmar__pmo_map_identity(dmar_adapter *ad, dmar_pmo *o)
+{
+	dmar_status st;
+
+	if (!o->pages || !o->idmap)
+		return DMAR_OK; /* a trimmed section object has nothing to map */
+	st = identity_get(ad, o, 0, o->npages, DMAR_PROT_READ | DMAR_PROT_WRITE);
+	if (st == DMAR_OK)
+		ad->st.pages_mapped_at_start += o->npages;
+	return st;
+}
+
+void dmar__pmo_unmap_identity(dmar_adapter *ad, dmar_pmo *o)
+{
+	if (o->pages && o->idmap)
+		identity_put(ad, o, 0, o->npages);
+}
+
+/* ---- GPU mappings (S24 (2)) ------------------------------------------------------------------ */
+
+static struct adl_box *adl_box_new(uint64_t n, int array)
+{
+	struct adl_box *b;
+
+	if (n > (SIZE_MAX - sizeof(*b)) / sizeof(uint64_t))
+		return NULL;
+	b = calloc(1, sizeof(*b) + (array ? n * sizeof(uint64_t) : 0));
+	if (!b)
+		return NULL;
+	b->adl.page_count = n;
+	if (array)
+		b->adl.pages = b->storage;
+	else
+		b->adl.flags = DMAR_ADL_CONTIGUOUS;
+	return b;
+}
+
+/* The ADL of physical pages [first, first + n): contiguous when they are. */
+static struct adl_box *adl_of_pages(const dmar_pa_t *pages, uint64_t n)
+{
+	int contiguous = 1;
+	struct adl_box *b;
+
+	for (uint64_t i = 1; i < n && contiguous; i++)
+		contiguous = pages[i] == pages[0] + i * PAGE;
+	b = adl_box_new(n, !contiguous);
+	if (!b)
+		return NULL;
+	if (contiguous)
+		b->adl.base_page = pages[0] / PAGE;
+	else
+		for (uint64_t i = 0; i < n; i++)
+			b->storage[i] = pages[i] / PAGE;
+	return b;
+}
+
+static dmar_status remap_pages(dmar_adapter *ad, const dmar_pa_t *pages, uint64_t n,
+			       dmar_iova_t iova, unsigned prot)
+{
+	for (uint64_t i = 0; i < n;) {
+		uint64_t run = 1;
+		dmar_status st;
+
+		while (i + run < n && pages[i + run] == pages[i] + run * PAGE)
+			run++;
+		st = dmar_domain_map(ad->dom, iova + i * PAGE, pages[i], run * PAGE, prot);
+		if (st != DMAR_OK) {
+			if (i)
+				(void)dmar_domain_unmap(ad->dom, iova, i * PAGE, NULL);
+			return st;
+		}
+		i += run;
+	}
+	return DMAR_OK;
+}
+
+dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t npages,
+			      unsigned prot, int legacy, const dmar_adl **adl)
+{
+	struct gpu_map *m;
+	struct adl_box *b = NULL;
+	dmar_status st;
+
+	if (npages == 0 || first >= o->npages || npages > o->npages - first ||
+	    prot & ~(unsigned)(DMAR_PROT_READ | DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER))
+		return DMAR_E_INVALID;
+	if (!ad->started)
+		return DMAR_E_BUSY; /* S17: the device maps memory once it is started */
+	if (dmar__device_exclusive(ad->dev[0]))
+		return DMAR_E_BUSY; /* S18: no other driver call inside the window */
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return DMAR_E_NOMEM;
+	st = section_resident(ad, o); /* S24: the pages are locked while mapped */
+	if (st != DMAR_OK)
+		goto fail;
+	prot |= DMAR_PROT_READ;
+	switch (ad->dec.mode) {
+	case DMAR_START_REMAPPED: /* S13: a logical range over whatever pages */
+		st = dmar_iova_alloc(ad->iovad, npages, &m->iova);
+		if (st != DMAR_OK)
+			goto fail;
+		m->iova_pages = npages;
+		st = remap_pages(ad, o->pages + first, npages, m->iova, prot);
+		if (st != DMAR_OK) {
+			(void)dmar_iova_free(ad->iovad, m->iova, npages);
+			goto fail;
+		}
+		b = adl_box_new(npages, 0); /* S23: contiguous logical pages */
+		if (b) {
+			b->adl.flags |= DMAR_ADL_LOGICAL;
+			b->adl.base_page = m->iova / PAGE;
+		}
+		break;
+	case DMAR_START_ISOLATION: /* S8: the same page numbers, only these pages */
+		if (!ad->all_mapped) {
+			st = identity_get(ad, o, first, npages, prot);
+			if (st != DMAR_OK)
+				goto fail;
+		}
+		b = adl_of_pages(o->pages + first, npages);
+		break;
+	default: /* pass-through: the device uses physical addresses */
+		b = adl_of_pages(o->pages + first, npages);
+		break;
+	}
+	if (!b || ptrset_add(&ad->handles, b, H_ADL_MAPPING) != 0) {
+		st = DMAR_E_NOMEM;
+		free(b);
+		b = NULL;
+		goto undo;
+	}
+	m->pmo = o;
+	m->first = first;
+	m->npages = npages;
+	m->prot = prot;
+	m->adl = b;
+	b->map = m;
+	m->legacy = legacy;
+	m->next = o->gpu;
+	o->gpu = m;
+	o->locks++;
+	ad->st.gpu_mappings++;
+	*adl = &b->adl;
+	return DMAR_OK;
+undo:
+	if (ad->dec.mode == DMAR_START_REMAPPED) {
+		(void)dmar_domain_unmap(ad->dom, m->iova, npages * PAGE, NULL);
+		(void)dmar_iova_free(ad->iovad, m->iova, npages);
+	} else if (ad->dec.mode == DMAR_START_ISOLATION && !ad->all_mapped) {
+		identity_put(ad, o, first, npages);
+	}
+fail:
+	free(m);
+	return st;
+}
+
+dmar_status dmar__pmo_unmap_gpu(dmar_adapter *ad, struct adl_box *b)
+{
+	struct gpu_map *m = b->map;
+	dmar_pmo *o = m->pmo;
+
+	if (ad->dec.mode == DMAR_START_REMAPPED) {
+		/* the table's flush hook invalidates the IOTLB before this returns (S28) */
+		(void)dmar_domain_unmap(ad->dom, m->iova, m->npages * PAGE, NULL);
+		(void)dmar_iova_free(ad->iovad, m->iova, m->iova_pages);
+	} else if (ad->dec.mode == DMAR_START_ISOLATION && !ad->all_mapped) {
+		identity_put(ad, o, m->first, m->npages);
+	}
+	for (struct gpu_map **q = &o->gpu; *q; q = &(*q)->next)
+		if (*q == m) {
+			*q = m->next;
+			break;
+		}
+	o->locks--;
+	ptrset_del(&ad->handles, b);
+	free(b);
+	free(m);
+	ad->st.gpu_mappings--;
+	return DMAR_OK;
+}
+
+dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint64_t first,
+			     uint64_t npages, unsigned prot, const dmar_adl **adl)
+{
+	dmar_status st;
+
+	if (!ad || !o || !adl)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "MapPhysicalMemory");
+	if (ptrset_get(&ad->handles, o) != H_PMO)
+		st = DMAR_E_INVALID;
+	else
+		st = dmar__pmo_map_gpu(ad, o, first, npages, prot, 0, adl);
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl *adl)
+{
+	dmar_status st;
+
+	if (!ad || !adl)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "UnmapPhysicalMemory");
+	if (ptrset_get(&ad->handles, adl) != H_ADL_MAPPING)
+		st = DMAR_E_NOT_FOUND;
+	else if (dmar__device_exclusive(ad->dev[0]))
+		st = DMAR_E_BUSY; /* S18 */
+	else
+		st = dmar__pmo_unmap_gpu(ad, (struct adl_box *)(uintptr_t)adl);
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+/* ---- CPU mappings (S24 (3)) ------------------------------------------------------------------ */
+
+dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint64_t first,
+			     uint64_t npages, dmar_cpu_mode mode, dmar_cache_type cache, void **va)
+{
+	struct cpu_map *c = NULL;
+	dmar_status st;
+
+	if (!ad || !o || !va || (unsigned)mode > DMAR_CPU_USER ||
+	    (unsigned)cache > DMAR_CACHE_WRITE_COMBINED)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "MapPhysicalMemory");
+	if (ptrset_get(&ad->handles, o) != H_PMO || npages == 0 || first >= o->npages ||
+	    npages > o->npages - first) {
+		st = DMAR_E_INVALID;
+		goto out;
+	}
+	if (o->kind == DMAR_PMO_IO_SPACE) {
+		st = DMAR_E_NOT_SUPPORTED; /* no host memory behind an MMIO range */
+		goto out;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		st = DMAR_E_NOMEM;
+		goto out;
+	}
+	st = section_resident(ad, o);
+	if (st == DMAR_OK)
+		st = dmar__physmem_alias(ad->pm, o->pages + first, npages, 1, &c->va);
+	if (st != DMAR_OK) {
+		free(c);
+		goto out;
+	}
+	c->npages = npages;
+	c->mode = mode;
+	c->cache = cache;
+	c->next = o->cpu;
+	o->cpu = c;
+	o->locks++;
+	ad->st.cpu_mappings++;
+	*va = c->va;
+out:
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, void *va)
+{
+	dmar_status st = DMAR_E_NOT_FOUND;
+
+	if (!ad || !o || !va)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "UnmapPhysicalMemory");
+	if (ptrset_get(&ad->handles, o) != H_PMO) {
+		st = DMAR_E_INVALID;
+		goto out;
+	}
+	for (struct cpu_map **q = &o->cpu; *q; q = &(*q)->next) {
+		struct cpu_map *c = *q;
+
+		if (c->va != va)
+			continue;
+		*q = c->next;
+		dmar__physmem_unalias(c->va, c->npages);
+		free(c);
+		o->locks--;
+		ad->st.cpu_mappings--;
+		st = DMAR_OK;
+		break;
+	}
+out:
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_pmo_trim(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
+{
+	dmar_status st = DMAR_OK;
+
+	if (!ad || !o)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "TrimPhysicalMemoryObject");
+	if (ptrset_get(&ad->handles, o) != H_PMO)
+		st = DMAR_E_INVALID;
+	else if (o->kind != DMAR_PMO_SECTION)
+		st = DMAR_E_NOT_SUPPORTED;
+	else if (o->locks)
+		st = DMAR_E_BUSY; /* S24: locked while mapped */
+	else if (o->pages) {
+		o->backing = malloc(o->npages * PAGE);
+		if (!o->backing) {
+			st = DMAR_E_NOMEM;
+		} else {
+			for (uint64_t i = 0; i < o->npages; i++)
+				(void)dmar_physmem_read(ad->pm, o->pages[i], o->backing + i * PAGE, PAGE);
+			frames_free(ad, o);
+		}
+	}
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+void dmar__pmo_teardown(dmar_adapter *ad, dmar_pmo *o)
+{
+	while (o->gpu)
+		(void)dmar__pmo_unmap_gpu(ad, o->gpu->adl);
+	while (o->cpu) {
+		struct cpu_map *c = o->cpu;
+
+		o->cpu = c->next;
+		dmar__physmem_unalias(c->va, c->npages);
+		free(c);
+		ad->st.cpu_mappings--;
+	}
+	o->locks = 0;
+	o->opens = 0;
+	(void)dmar__pmo_destroy(ad, o);
+}
+
+/* ---- ADLs (S19) ----------------------------------------------------------------------------- */
+
+dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_t page_count, uint32_t flags,
+			      dmar_adl **out)
+{
+	struct adl_box *b;
+	dmar_status st = DMAR_OK;
+
+	if (!ad || !out || page_count == 0 || page_count > (1ull << 32) ||
+	    flags & ~(uint32_t)(DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL))
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "AllocateAdl");
+	b = adl_box_new(page_count, !(flags & DMAR_ADL_CONTIGUOUS));
+	if (!b) {
+		st = DMAR_E_NOMEM;
+	} else if (ptrset_add(&ad->handles, b, H_ADL) != 0) {
+		free(b);
+		st = DMAR_E_NOMEM;
+	} else {
+		b->adl.flags = flags;
+		ad->st.adls++;
+		*out = &b->adl;
+	}
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_adl_free(dmar_adapter *ad, dmar_irql irql, dmar_adl *adl)
+{
+	dmar_status st = DMAR_OK;
+
+	if (!ad || !adl)
+		return DMAR_E_INVALID;
+	LOCK_AND_CHECK(ad, irql, "FreeAdl");
+	switch (ptrset_get(&ad->handles, adl)) {
+	case H_ADL:
+		ptrset_del(&ad->handles, adl);
+		free(adl);
+		ad->st.adls--;
+		break;
+	case H_ADL_MAPPING:
+		st = DMAR_E_BUSY; /* the mapping owns it: unmapping frees it */
+		break;
+	default:
+		st = DMAR_E_NOT_FOUND;
+	}
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+/* ---- legacy callbacks (S25) ----------------------------------------------------------------- */
+
+static dmar_status legacy_check(dmar_adapter *ad, dmar_irql irql, const char *what)
+{
+	dmar_status st;
+
+	if (!ad)
+		return DMAR_E_INVALID;
+	st = dmar__irql_check(ad, irql, what);
+	if (st != DMAR_OK)
+		return st;
+	if (ad->dec.mode == DMAR_START_REMAPPED) {
+		pthread_mutex_lock(&ad->lock);
+		ad->st.deprecated_calls++;
+		pthread_mutex_unlock(&ad->lock);
+		return DMAR_E_DEPRECATED;
+	}
+	return DMAR_OK;
+}
+
+dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql, uint64_t size,
+					       dmar_pmo **out)
+{
+	dmar_pmo_params p = { .kind = DMAR_PMO_NONPAGED, .size = size };
+	dmar_status st = legacy_check(ad, irql, "DxgkCbAllocatePagesForMdl");
+
+	if (st != DMAR_OK)
+		return st;
+	if (!out)
+		return DMAR_E_INVALID;
+	pthread_mutex_lock(&ad->lock);
+	st = dmar__pmo_create(ad, &p, out);
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql irql, uint64_t size,
+						   dmar_pa_t highest, dmar_pmo **out)
+{
+	dmar_pmo_params p = { .kind = DMAR_PMO_CONTIGUOUS, .size = size,
+			      .place = highest ? DMAR_PLACE_BELOW : DMAR_PLACE_ANY, .limit = highest };
+	dmar_status st = legacy_check(ad, irql, "DxgkCbAllocateContiguousMemory");
+
+	if (st != DMAR_OK)
+		return st;
+	if (!out)
+		return DMAR_E_INVALID;
+	pthread_mutex_lock(&ad->lock);
+	st = dmar__pmo_create(ad, &p, out);
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
+					 dmar_iova_t *logical)
+{
+	const dmar_adl *adl;
+	dmar_status st = legacy_check(ad, irql, "DxgkCbMapMdlToIoMmu");
+
+	if (st != DMAR_OK)
+		return st;
+	if (!o || !logical)
+		return DMAR_E_INVALID;
+	pthread_mutex_lock(&ad->lock);
+	if (ptrset_get(&ad->handles, o) != H_PMO) {
+		st = DMAR_E_INVALID;
+	} else {
+		st = dmar__pmo_map_gpu(ad, o, 0, o->npages, DMAR_PROT_READ | DMAR_PROT_WRITE, 1,
+				       &adl);
+		if (st == DMAR_OK) {
+			uint64_t page;
+
+			(void)dmar_adl_page(adl, 0, &page);
+			*logical = page * PAGE;
+		}
+	}
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}
+
+dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
+{
+	dmar_status st = legacy_check(ad, irql, "DxgkCbUnmapMdlFromIoMmu");
+
+	if (st != DMAR_OK)
+		return st;
+	if (!o)
+		return DMAR_E_INVALID;
+	pthread_mutex_lock(&ad->lock);
+	if (ptrset_get(&ad->handles, o) != H_PMO) {
+		st = DMAR_E_INVALID;
+	} else {
+		st = DMAR_E_NOT_FOUND;
+		for (struct gpu_map *m = o->gpu, *next; m; m = next) {
+			next = m->next;
+			if (m->legacy) {
+				(void)dmar__pmo_unmap_gpu(ad, m->adl);
+				st = DMAR_OK;
+			}
+		}
+	}
+	pthread_mutex_unlock(&ad->lock);
+	return st;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The WDDM layer's objects.  Everything here is changed under the adapter's lock, except
+ * the aperture segment entries, which translators read lock-free (64-bit atomic stores). */
+#ifndef REMAP_INTERNAL_H
+#define REMAP_INTERNAL_H
+
+#include <pthread.h>
+
+#include <dmar/remap.h>
+
+/* What a live handle is (the adapter validates every handle it is given against this set,
+ * so a stale or foreign pointer gets DMAR_E_INVALID / DMAR_E_NOT_FOUND, never a read). */
+enum handle_kind {
+	H_NONE = 0,
+	H_PMO,
+	H_ADL,         /* allocated with dmar_adl_allocate() */
+	H_ADL_MAPPING, /* owned by a GPU mapping */
+	H_ALLOCATION,
+	H_PROCESS,
+	H_CONTEXT,
+};
+
+struct ptrset {
+	const void **keys; /* NULL: empty, TOMB: deleted */
+	uint8_t *kinds;
+	size_t cap, used, live;
+};
+
+int ptrset_add(struct ptrset *s, const void *p, enum handle_kind k); /* 0, or -1 no memory */
+enum handle_kind ptrset_get(const struct ptrset *s, const void *p);
+void ptrset_del(struct ptrset *s, const void *p);
+void ptrset_fini(struct ptrset *s);
+
+struct adl_box {
+	dmar_adl adl; /* first: the public pointer is the box's */
+	struct gpu_map *map; /* H_ADL_MAPPING: its mapping */
+	uint64_t storage[];
+};
+
+struct gpu_map {
+	struct dmar_pmo *pmo;
+	uint64_t first, npages, iova_pages; /* iova_pages: what the allocator handed out */
+	unsigned prot;
+	int legacy;       /* made by dmar_legacy_map_mdl_to_iommu() */
+	dmar_iova_t iova; /* remapped mode: the logical range */
+	struct adl_box *adl;
+	struct gpu_map *next;
+};
+
+struct cpu_map {
+	void *va;
+	uint64_t npages;
+	dmar_cpu_mode mode;
+	dmar_cache_type cache;
+	struct cpu_map *next;
+};
+
+struct dmar_pmo {
+	struct dmar_adapter *ad;
+	dmar_pmo_kind kind;
+	uint64_t npages;
+	dmar_pa_t *pages;  /* frames; for a trimmed section object, NULL */
+	uint8_t *backing;  /* section: contents while trimmed (NULL: all zero) */
+	unsigned opens;
+	uint64_t locks;    /* GPU + CPU mappings (a section object is resident while > 0) */
+	uint16_t *idmap;   /* isolation: per page, GPU mappings holding its 1:1 entry */
+	int prestart;      /* created before start: mapped 1:1 at start in isolation (S10) */
+	dmar_placement place;
+	dmar_pa_t limit;
+	struct gpu_map *gpu;
+	struct cpu_map *cpu;
+	struct dmar_pmo *next;
+};
+
+struct ap_map {
+	int live;
+	uint32_t seg;
+	uint64_t off, n;
+	void *cpu_va; /* MapApertureCpuVisible (S21) */
+};
+
+struct dmar_allocation {
+	struct dmar_adapter *ad;
+	dmar_allocation_params p;
+	uint32_t segment;
+	struct dmar_pmo *pmo;
+	const dmar_adl *adl;
+	struct ap_map ap;
+	struct dmar_allocation *next;
+};
+
+struct dmar_process {
+	struct dmar_adapter *ad;
+	uint32_t pasid;
+	unsigned contexts;
+	struct dmar_process *next;
+};
+
+struct dmar_gpu_context {
+	struct dmar_process *proc;
+	uint32_t pasid;
+};
+
+#define AP_VALID 1ull
+#define AP_READONLY 2ull
+
+struct aperture {
+	uint64_t npages;
+	uint64_t *entry; /* (page number << 12) | AP_*; 0 = unmapped */
+};
+
+struct dmar_adapter {
+	dmar_iommu *iommu;
+	dmar_physmem *pm;
+	dmar_adapter_config cfg;
+	dmar_start_decision dec;
+	dmar_device *dev[DMAR_MAX_LINKED];
+	unsigned ndev;
+	dmar_domain *dom;
+	dmar_iovad *iovad;
+	int started;
+	int all_mapped; /* EnableMappings: all RAM is mapped 1:1 */
+	pthread_mutex_t lock;
+	struct ptrset handles;
+	struct dmar_pmo *pmos;
+	struct dmar_allocation *allocs;
+	struct dmar_process *procs;
+	struct aperture ap[DMAR_MAX_APERTURE_SEGMENTS];
+	dmar_adapter_stats st; /* under lock, except aperture_faults (atomic) */
+};
+
+/* IRQL check of a callback (S26); DMAR_OK when the call may proceed. */
+dmar_status dmar__irql_check(dmar_adapter *ad, dmar_irql irql, const char *what);
+
+/* Memory objects (memory.c), called with ad->lock held. */
+dmar_status dmar__pmo_create(dmar_adapter *ad, const dmar_pmo_params *p, dmar_pmo **out);
+dmar_status dmar__pmo_destroy(dmar_adapter *ad, dmar_pmo *pmo);
+dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *pmo, uint64_t first, uint64_t npages,
+			      unsigned prot, int legacy, const dmar_adl **adl);
+dmar_status dmar__pmo_unmap_gpu(dmar_adapter *ad, struct adl_box *box);
+dmar_status dmar__pmo_map_identity(dmar_adapter *ad, dmar_pmo *pmo); /* S10 at start */
+void dmar__pmo_unmap_identity(dmar_adapter *ad, dmar_pmo *pmo);
+void dmar__pmo_teardown(dmar_adapter *ad, dmar_pmo *pmo); /* adapter destroy */
+
+/* Aperture (aperture.c), with ad->lock held. */
+void dmar__allocation_teardown(dmar_adapter *ad, dmar_allocation *al);
+
+#endif

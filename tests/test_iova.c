@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The logical address allocator (S13, S14): ranges inside [base, limit), never overlapping,
+ * exhaustion reported, everything reusable after free, per-thread caches that give their
+ * ranges back when another thread runs short. */
+#include <pthread.h>
+
+#include "check.h"
+
+#define K4 4096ull
+
+/* one byte per page: who holds it; an allocation must find its pages free */
+static int claim(uint8_t *owner, uint64_t base, dmar_iova_t iova, uint64_t n, uint8_t who)
+{
+	uint64_t first = (iova - base) / K4;
+
+	for (uint64_t i = 0; i < n; i++)
+		if (__atomic_exchange_n(&owner[first + i], who, __ATOMIC_RELAXED) != 0)
+			return 0;
+	return 1;
+}
+
+static void unclaim(uint8_t *owner, uint64_t base, dmar_iova_t iova, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		__atomic_store_n(&owner[(iova - base) / K4 + i], 0, __ATOMIC_RELAXED);
+}
+
+static uint64_t rounded(uint64_t n)
+{
+	uint64_t r = 1;
+
+	if (n > DMAR_IOVA_CACHED_MAX_PAGES)
+		return n;
+	while (r < n)
+		r <<= 1;
+	return r;
+}
+
+TEST(S14_ranges_inside_the_limit_size_aligned_and_disjoint)
+{
+	const uint64_t base = 0x100000, limit = base + 4096 * K4;
+	uint8_t *owner = calloc(4096, 1);
+	dmar_iovad *a;
+	dmar_iova_t iova[600];
+	uint64_t sz[600], seed = 7, pages = 0;
+	dmar_iovad_stats st;
+	int n = 0;
+
+	REQUIRE(dmar_iovad_create(base, limit, &a) == DMAR_OK);
+	for (; n < 600; n++) {
+		sz[n] = 1 + test_xorshift(&seed) % (n % 5 == 0 ? 70 : 9);
+		if (dmar_iova_alloc(a, sz[n], &iova[n]) != DMAR_OK)
+			break;
+		CHECK(iova[n] >= base && iova[n] + rounded(sz[n]) * K4 <= limit);
+		if (sz[n] <= DMAR_IOVA_CACHED_MAX_PAGES)
+			CHECK_EQ(iova[n] % (rounded(sz[n]) * K4), 0);
+		CHECK(claim(owner, base, iova[n], rounded(sz[n]), 1));
+		pages += rounded(sz[n]);
+	}
+	dmar_iovad_get_stats(a, &st);
+	CHECK_EQ(st.pages_in_use, pages);
+	CHECK_EQ(st.pages_total, 4096);
+	for (int i = 0; i < n; i++) {
+		CHECK_ST(dmar_iova_free(a, iova[i], sz[i]), DMAR_OK);
+		unclaim(owner, base, iova[i], rounded(sz[i]));
+	}
+	dmar_iovad_get_stats(a, &st);
+	CHECK_EQ(st.pages_in_use, 0);
+	dmar_iovad_destroy(a);
+	free(owner);
+}
+
+TEST(exhaustion_is_reported_and_everything_is_reusable_after_free)
+{
+	const uint64_t npages = 1024;
+	dmar_iovad *a;
+	dmar_iova_t iova[1024], big;
+	dmar_iovad_stats st;
+
+	REQUIRE(dmar_iovad_create(0, npages * K4, &a) == DMAR_OK);
+	for (unsigned round = 0; round < 3; round++) {
+		for (uint64_t i = 0; i < npages; i++)
+			CHECK_ST(dmar_iova_alloc(a, 1, &iova[i]), DMAR_OK);
+		CHECK_ST(dmar_iova_alloc(a, 1, &big), DMAR_E_NOSPACE);
+		for (uint64_t i = 0; i < npages; i++)
+			CHECK_ST(dmar_iova_free(a, iova[i], 1), DMAR_OK);
+		/* again: now every page comes from this thread's cache and depot */
+		for (uint64_t i = 0; i < npages; i++)
+			CHECK_ST(dmar_iova_alloc(a, 1, &iova[i]), DMAR_OK);
+		for (uint64_t i = 0; i < npages; i++)
+			CHECK_ST(dmar_iova_free(a, iova[i], 1), DMAR_OK);
+		/* the freed pages sit in this thread's cache; one range of all of them must
+		 * still be found (the caches are drained when the bitmap runs short) */
+		CHECK_ST(dmar_iova_alloc(a, npages, &big), DMAR_OK);
+		CHECK_EQ(big, 0);
+		CHECK_ST(dmar_iova_free(a, big, npages), DMAR_OK);
+	}
+	CHECK_ST(dmar_iova_alloc(a, npages + 1, &big), DMAR_E_NOSPACE);
+	dmar_iovad_get_stats(a, &st);
+	CHECK_EQ(st.failures, 4);
+	CHECK(st.flushes >= 3);
+	CHECK_EQ(st.cache_hits, 3 * npages); /* every second pass came from the cache */
+	CHECK_EQ(st.pages_in_use, 0);
+	dmar_iovad_destroy(a);
+}
+
+TEST(bad_frees_get_a_status_and_change_nothing)
+{
+	dmar_iovad *a;
+	dmar_iova_t x, y, big;
+	dmar_iovad_stats st;
+
+	REQUIRE(dmar_iovad_create(0x10000, 0x10000 + 256 * K4, &a) == DMAR_OK);
+	CHECK_ST(dmar_iovad_create(0x10000, 0x10000, &a), DMAR_E_INVALID);
+	CHECK_ST(dmar_iovad_create(0x10001, 0x20000, &a), DMAR_E_INVALID);
+	CHECK_ST(dmar_iova_alloc(a, 0, &x), DMAR_E_INVALID);
+	CHECK_ST(dmar_iova_alloc(a, 40, &big), DMAR_OK); /* the top 40 pages */
+	CHECK_ST(dmar_iova_alloc(a, 4, &x), DMAR_OK);    /* the 4 below, 4-aligned */
+	CHECK_EQ(x, 0x10000 + 212 * K4);
+	CHECK_ST(dmar_iova_free(a, x, 8), DMAR_E_NOT_FOUND);   /* wrong size class */
+	CHECK_ST(dmar_iova_free(a, x + K4, 4), DMAR_E_NOT_FOUND); /* not its start */
+	CHECK_ST(dmar_iova_free(a, x + 1, 4), DMAR_E_INVALID);   /* misaligned */
+	CHECK_ST(dmar_iova_free(a, 0, 1), DMAR_E_INVALID);       /* below the base */
+	CHECK_ST(dmar_iova_free(a, 0x10000 + 300 * K4, 1), DMAR_E_INVALID); /* beyond */
+	CHECK_ST(dmar_iova_free(a, big, 39), DMAR_E_NOT_FOUND);  /* big: wrong size */
+	CHECK_ST(dmar_iova_free(a, big, 40), DMAR_OK);
+	CHECK_ST(dmar_iova_free(a, big, 40), DMAR_E_NOT_FOUND);  /* double free */
+	CHECK_ST(dmar_iova_free(a, x, 3), DMAR_OK);              /* 3 rounds to 4 */
+	CHECK_ST(dmar_iova_free(a, x, 4), DMAR_E_NOT_FOUND);     /* double free (cached) */
+	CHECK_ST(dmar_iova_alloc(a, 4, &y), DMAR_OK);            /* the cache gives x back once */
+	CHECK_EQ(y, x);
+	CHECK_ST(dmar_iova_free(a, y, 4), DMAR_OK);
+	dmar_iovad_get_stats(a, &st);
+	CHECK_EQ(st.bad_frees, 5);
+	CHECK_EQ(st.pages_in_use, 0);
+	dmar_iovad_destroy(a);
+}
+
+TEST(unregistered_threads_use_the_slow_path)
+{
+	dmar_iovad *a;
+	dmar_iova_t x;
+	dmar_iovad_stats st;
+
+	REQUIRE(dmar_iovad_create(0, 64 * K4, &a) == DMAR_OK);
+	dmar_thread_unregister();
+	CHECK_ST(dmar_iova_alloc(a, 2, &x), DMAR_OK);
+	CHECK_ST(dmar_iova_free(a, x, 2), DMAR_OK);
+	CHECK_ST(dmar_iova_free(a, x, 2), DMAR_E_NOT_FOUND);
+	dmar_thread_register();
+	dmar_iovad_get_stats(a, &st);
+	CHECK_EQ(st.cache_hits, 0);
+	CHECK_EQ(st.allocs, 1);
+	dmar_iovad_destroy(a);
+}
+
+/* Two threads allocate mixed sizes, free some of the other's ranges, and run the range dry
+ * now and then; every allocation must find its pages unowned. */
+struct worker {
+	dmar_iovad *a;
+	uint8_t *owner;
+	uint64_t base;
+	uint8_t who;
+	int iters, errors;
+	dmar_iova_t *mailbox; /* ranges handed to the other thread (size 1 page) */
+};
+
+static void *worker(void *arg)
+{
+	struct worker *w = arg;
+	dmar_iova_t held[64];
+	uint64_t sz[64], seed = w->who * 977u + 1;
+	int nheld = 0;
+
+	dmar_thread_register();
+	for (int it = 0; it < w->iters; it++) {
+		uint64_t r = test_xorshift(&seed);
+
+		if (nheld < 64 && (r & 3) != 0) {
+			uint64_t n = 1 + (r >> 8) % ((r & 0x30) ? 8 : 48);
+			dmar_iova_t x;
+			dmar_status st = dmar_iova_alloc(w->a, n, &x);
+
+			if (st == DMAR_E_NOSPACE)
+				continue;
+			if (st != DMAR_OK || !claim(w->owner, w->base, x, rounded(n), w->who)) {
+				w->errors++;
+				continue;
+			}
+			held[nheld] = x;
+			sz[nheld++] = n;
+		} else if (nheld) {
+			int k = (int)((r >> 16) % (uint64_t)nheld);
+			dmar_iova_t x = held[k];
+			uint64_t n = sz[k];
+
+			held[k] = held[--nheld];
+			sz[k] = sz[nheld];
+			unclaim(w->owner, w->base, x, rounded(n));
+			if (n == 1) { /* swap with the other thread: cross-thread frees */
+				x = __atomic_exchange_n(w->mailbox, x, __ATOMIC_ACQ_REL);
+				if (!x)
+					continue;
+			}
+			if (dmar_iova_free(w->a, x, n) != DMAR_OK)
+				w->errors++;
+		}
+	}
+	while (nheld--) {
+		unclaim(w->owner, w->base, held[nheld], rounded(sz[nheld]));
+		if (dmar_iova_free(w->a, held[nheld], sz[nheld]) != DMAR_OK)
+			w->errors++;
+	}
+	dmar_thread_unregister();
+	return NULL;
+}
+
+TEST(two_threads_with_caches_and_cross_frees_never_overlap)
+{
+	const uint64_t base = K4, npages = 2048; /* small: the threads run it dry often */
+	uint8_t *owner = calloc(npages, 1);
+	dmar_iova_t mailbox = 0, big;
+	struct worker w[2];
+	pthread_t t[2];
+	dmar_iovad *a;
+	dmar_iovad_stats st;
+
+	REQUIRE(dmar_iovad_create(base, base + npages * K4, &a) == DMAR_OK);
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct worker){ .a = a, .owner = owner, .base = base, .who = (uint8_t)(i + 1),
+					.iters = 200000, .mailbox = &mailbox };
+		pthread_create(&t[i], NULL, worker, &w[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_EQ(w[i].errors, 0);
+	}
+	if (mailbox)
+		CHECK_ST(dmar_iova_free(a, mailbox, 1), DMAR_OK);
+	dmar_iovad_get_stats(a, &st);
+	CHECK_EQ(st.pages_in_use, 0);
+	CHECK(st.cache_hits > 0);
+	/* everything is back: the whole range in one piece */
+	CHECK_ST(dmar_iova_alloc(a, npages, &big), DMAR_OK);
+	CHECK_EQ(big, base);
+	dmar_iovad_destroy(a);
+	free(owner);
+}
+
+RUN_TESTS(T(S14_ranges_inside_the_limit_size_aligned_and_disjoint),
+	  T(exhaustion_is_reported_and_everything_is_reusable_after_free),
+	  T(bad_frees_get_a_status_and_change_nothing),
+	  T(unregistered_threads_use_the_slow_path),
+	  T(two_threads_with_caches_and_cross_frees_never_overlap))

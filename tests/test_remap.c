@@ -1,0 +1,1191 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The WDDM remapping layer: one test per rule of S3-S27 (named after it), the end-to-end
+ * start of a 40-bit discrete GPU on a 2 TiB machine, and bad input everywhere. */
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define K4 4096ull
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+#define TiB (1ull << 40)
+#define P DMAR_PASSIVE_LEVEL
+#define RW (DMAR_PROT_READ | DMAR_PROT_WRITE)
+
+struct env {
+	dmar_physmem *pm;
+	dmar_iommu *iommu;
+	dmar_adapter *ad;
+	dmar_start_decision why;
+};
+
+/* A 2 TiB workstation (its top above 2^41) and one IOMMU. */
+static void env_mem(struct env *e)
+{
+	dmar_physmem_config pc;
+	dmar_iommu_config ic;
+
+	memset(e, 0, sizeof(*e));
+	dmar_physmem_config_workstation(&pc);
+	REQUIRE(dmar_physmem_create(&pc, &e->pm) == DMAR_OK);
+	dmar_iommu_config_default(&ic);
+	REQUIRE(dmar_iommu_create(e->pm, &ic, &e->iommu) == DMAR_OK);
+}
+
+static dmar_status env_up(struct env *e, const dmar_adapter_config *cfg, int start)
+{
+	dmar_status st;
+
+	env_mem(e);
+	st = dmar_adapter_create(e->iommu, cfg, &e->ad, &e->why);
+	if (st == DMAR_OK && start)
+		st = dmar_adapter_start(e->ad);
+	return st;
+}
+
+static void env_down(struct env *e)
+{
+	dmar_adapter_destroy(e->ad);
+	dmar_iommu_destroy(e->iommu);
+	dmar_physmem_destroy(e->pm);
+}
+
+/* A driver that does not do remapping: IoMmuSupported only, a device reaching everything. */
+static void cfg_isolation(dmar_adapter_config *c, uint32_t flags)
+{
+	dmar_adapter_config_default(c);
+	c->start.remap_caps_physical = false;
+	c->start.remap_caps_vidmm = false;
+	c->start.dma_remapping_compatible = 0;
+	c->start.dma_bits = 48;
+	c->start.iommu_flags = flags;
+}
+
+static dmar_status dev_xlate(dmar_adapter *ad, unsigned i, uint64_t iova, uint32_t pasid,
+			     unsigned access, dmar_result *r)
+{
+	dmar_request q = { .iova = iova, .access = access, .pasid = pasid };
+
+	return dmar_device_translate(dmar_adapter_device(ad, i), &q, r);
+}
+
+static dmar_pmo *pmo_new(dmar_adapter *ad, dmar_pmo_kind kind, uint64_t size)
+{
+	dmar_pmo_params p = { .kind = kind, .size = size };
+	dmar_pmo *o = NULL;
+
+	CHECK_ST(dmar_pmo_create(ad, P, &p, &o), DMAR_OK);
+	return o;
+}
+
+static uint64_t adl_at(const dmar_adl *adl, uint64_t i)
+{
+	uint64_t page = ~0ull;
+
+	CHECK_ST(dmar_adl_page(adl, i, &page), DMAR_OK);
+	return page;
+}
+
+static int bug_calls;
+static uint32_t bug_code;
+static uint64_t bug_irql;
+static void bugcheck(void *ctx, uint32_t code, uint64_t p1, uint64_t p2, const char *what)
+{
+	(void)ctx;
+	(void)p2;
+	(void)what;
+	bug_calls++;
+	bug_code = code;
+	bug_irql = p1;
+}
+
+static int is_mapped(void *va)
+{
+	unsigned char v;
+
+	return mincore(va, 1, &v) == 0 || errno != ENOMEM;
+}
+
+/* ---- S3 ------------------------------------------------------------------------------- */
+
+TEST(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pgtable_config ptc;
+	dmar_pgtable *cpu_pt;
+	dmar_process *p, *q;
+	dmar_gpu_context *ctx;
+	dmar_pa_t frame;
+	dmar_result r;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	/* the process's own CPU page table (S1, S2): a user VA below the 40-bit reach -> a frame */
+	dmar_pgtable_config_default(&ptc);
+	REQUIRE(dmar_pgtable_create(e.pm, &ptc, &cpu_pt) == DMAR_OK);
+	REQUIRE(dmar_physmem_alloc(e.pm, 1, 12, DMAR_PLACE_ANY, 0, &frame) == DMAR_OK);
+	REQUIRE(dmar_pgtable_map(cpu_pt, 0xff00001000ull, frame, K4, RW | DMAR_PROT_USER) == DMAR_OK);
+	CHECK_ST(dmar_process_create(e.ad, dmar_pgtable_root(cpu_pt), dmar_pgtable_format(cpu_pt), &p),
+		 DMAR_OK);
+	CHECK_ST(dmar_process_create(e.ad, dmar_pgtable_root(cpu_pt), dmar_pgtable_format(cpu_pt), &q),
+		 DMAR_OK);
+	CHECK(dmar_process_pasid(p) != DMAR_NO_PASID);
+	CHECK(dmar_process_pasid(p) != dmar_process_pasid(q));
+	CHECK_ST(dmar_gpu_context_create(e.ad, p, &ctx), DMAR_OK);
+	CHECK_EQ(dmar_gpu_context_pasid(ctx), dmar_process_pasid(p));
+	/* a GPU request tagged with it walks the process's table: shared virtual addresses */
+	CHECK_ST(dev_xlate(e.ad, 0, 0xff00001234ull, dmar_gpu_context_pasid(ctx), DMAR_ACCESS_WRITE, &r),
+		 DMAR_OK);
+	CHECK_EQ(r.pa, frame + 0x234);
+	CHECK_ST(dmar_process_destroy(e.ad, p), DMAR_E_BUSY); /* it has a context */
+	CHECK_ST(dmar_gpu_context_destroy(e.ad, ctx), DMAR_OK);
+	CHECK_ST(dmar_gpu_context_destroy(e.ad, ctx), DMAR_E_INVALID);
+	uint32_t pasid = dmar_process_pasid(p);
+	CHECK_ST(dmar_process_destroy(e.ad, p), DMAR_OK);
+	/* unregistered: its PASID no longer translates */
+	CHECK_ST(dev_xlate(e.ad, 0, 0xff00001234ull, pasid, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_PASID);
+	CHECK_ST(dmar_process_destroy(e.ad, q), DMAR_OK);
+	dmar_pgtable_destroy(cpu_pt);
+	env_down(&e);
+
+	/* without IoMmuSupported there is no registration and no PASID */
+	dmar_adapter_config_default(&c);
+	c.start.iommu_supported = false;
+	c.start.dma_bits = 48;
+	c.start.dma_remapping_compatible = 0;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_process_create(e.ad, 0, NULL, &p), DMAR_OK);
+	CHECK_EQ(dmar_process_pasid(p), DMAR_NO_PASID);
+	CHECK_ST(dmar_gpu_context_create(e.ad, p, &ctx), DMAR_OK);
+	CHECK_EQ(dmar_gpu_context_pasid(ctx), DMAR_NO_PASID);
+	env_down(&e); /* the adapter takes its processes and contexts with it */
+}
+
+/* ---- S4, S20-S23: the aperture ------------------------------------------------------ */
+
+TEST(S4_a_primary_surface_is_scanned_out_through_the_aperture)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_allocation_params ap = { .npages = 16, .segment_set = 1u << 1,
+				      .flags = DMAR_ALLOC_ACCESSED_PHYSICALLY | DMAR_ALLOC_PRIMARY };
+	dmar_allocation *al;
+	dmar_op_map_aperture_segment2 op;
+	dmar_result r;
+	dmar_pa_t pa;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_OK);
+	CHECK_EQ(dmar_allocation_segment(al), 1);
+	/* before it is mapped into the aperture, the display controller reaches nothing */
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 0x100 * K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_APERTURE);
+	op = (dmar_op_map_aperture_segment2){ .h_allocation = al, .segment_id = 1,
+		.offset_in_pages = 0x100, .number_of_pages = 16, .adl = *dmar_allocation_adl(al) };
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_OK);
+	for (uint64_t i = 0; i < 16; i++) {
+		CHECK_ST(dmar_aperture_translate(e.ad, 1, (0x100 + i) * K4 + 8, DMAR_ACCESS_READ, &r),
+			 DMAR_OK);
+		CHECK_ST(dmar_pmo_page(dmar_allocation_pmo(al), i, &pa), DMAR_OK);
+		CHECK_EQ(r.pa, pa + 8);
+	}
+	env_down(&e);
+}
+
+TEST(S20_map_aperture_segment2_validates_every_field)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_allocation_params ap = { .npages = 8, .segment_set = 1u << 1,
+				      .flags = DMAR_ALLOC_ACCESSED_PHYSICALLY };
+	dmar_allocation *al, *al2;
+	dmar_op_map_aperture_segment2 op, bad;
+	dmar_op_unmap_aperture_segment un;
+	dmar_adapter_stats st;
+	dmar_result r;
+
+	CHECK_EQ(DMAR_OP_MAP_APERTURE_SEGMENT2, 17);
+	dmar_adapter_config_default(&c);
+	c.aperture_pages[0] = 64;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al2), DMAR_OK);
+	op = (dmar_op_map_aperture_segment2){ .h_allocation = al, .segment_id = 1,
+		.offset_in_pages = 60, .number_of_pages = 4, .adl = *dmar_allocation_adl(al),
+		.adl_offset = 4 };
+	bad = op; bad.segment_id = 2;            /* no such segment */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_INVALID);
+	bad = op; bad.segment_id = 0;            /* the system segment is no aperture */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_INVALID);
+	bad = op; bad.offset_in_pages = 61;      /* OffsetInPages + NumberOfPages > 64 */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_RANGE);
+	bad = op; bad.offset_in_pages = ~0ull;   /* and without wrapping around */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_RANGE);
+	bad = op; bad.number_of_pages = 0;
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_RANGE);
+	bad = op; bad.adl_offset = 5;            /* AdlOffset + NumberOfPages > 8 */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_RANGE);
+	bad = op; bad.adl_offset = ~0ull - 1;
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_RANGE);
+	bad = op; bad.flags = 0x80;              /* unknown flag */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_INVALID);
+	bad = op; bad.h_allocation = (dmar_allocation *)&bad; /* not an allocation */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_INVALID);
+	bad = op; bad.h_device = (dmar_gpu_context *)&bad;    /* not a context */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_INVALID);
+	bad = op; bad.adl = *dmar_allocation_adl(al2);        /* another allocation's pages */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_INVALID);
+	bad = op; bad.adl.flags = 0; bad.adl.pages = NULL;    /* array form without an array */
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_INVALID);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.aperture_mappings, 0); /* none of that changed anything */
+
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_OK);
+	CHECK(op.cpu_visible_address == NULL); /* no MapApertureCpuVisible (S21) */
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 60 * K4, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa / K4 * K4, ({ dmar_pa_t pa; dmar_pmo_page(dmar_allocation_pmo(al), 4, &pa); pa; }));
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_E_EXISTS); /* already mapped */
+	bad = op; bad.h_allocation = al2; bad.adl = *dmar_allocation_adl(al2); bad.offset_in_pages = 58;
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_E_EXISTS); /* overlap at 60, 61 */
+	bad.offset_in_pages = 50;
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &bad), DMAR_OK);
+	CHECK_ST(dmar_allocation_destroy(e.ad, P, al), DMAR_E_BUSY); /* mapped in the aperture */
+
+	un = (dmar_op_unmap_aperture_segment){ .h_allocation = al, .segment_id = 1,
+					       .offset_in_pages = 60, .number_of_pages = 3 };
+	CHECK_ST(dmar_unmap_aperture_segment(e.ad, P, &un), DMAR_E_NOT_FOUND); /* not the range */
+	un.number_of_pages = 4;
+	CHECK_ST(dmar_unmap_aperture_segment(e.ad, P, &un), DMAR_OK);
+	CHECK_ST(dmar_unmap_aperture_segment(e.ad, P, &un), DMAR_E_NOT_FOUND);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 60 * K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_APERTURE);
+	CHECK_ST(dmar_allocation_destroy(e.ad, P, al), DMAR_OK);
+
+	/* S20: a MapAperture2 driver never gets the legacy MDL operation */
+	dmar_pa_t mdl[4];
+	for (int i = 0; i < 4; i++)
+		dmar_pmo_page(dmar_allocation_pmo(al2), (uint64_t)i, &mdl[i]);
+	CHECK_ST(dmar_map_aperture_segment_mdl(e.ad, P, al2, 1, 0, 4, mdl), DMAR_E_NOT_SUPPORTED);
+	env_down(&e);
+}
+
+TEST(S20_a_driver_without_map_aperture2_gets_the_legacy_mdl_operation)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_allocation_params ap = { .npages = 4, .segment_set = 1u << 1,
+				      .flags = DMAR_ALLOC_ACCESSED_PHYSICALLY };
+	dmar_allocation *al;
+	dmar_op_map_aperture_segment2 op = { 0 };
+	dmar_pa_t mdl[4];
+	dmar_result r;
+
+	cfg_isolation(&c, 0);
+	c.map_aperture2 = false;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_OK);
+	op.h_allocation = al;
+	op.segment_id = 1;
+	op.number_of_pages = 4;
+	op.adl = *dmar_allocation_adl(al);
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_E_NOT_SUPPORTED);
+	for (int i = 0; i < 4; i++)
+		dmar_pmo_page(dmar_allocation_pmo(al), (uint64_t)i, &mdl[i]);
+	CHECK_ST(dmar_map_aperture_segment_mdl(e.ad, P, al, 1, 8, 4, mdl), DMAR_OK);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 9 * K4 + 3, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, mdl[1] + 3);
+	env_down(&e);
+}
+
+TEST(S21_cpu_visible_address_only_with_the_flag_and_released_at_unmap)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_allocation_params ap = { .npages = 4, .segment_set = 1u << 1,
+		.flags = DMAR_ALLOC_ACCESSED_PHYSICALLY | DMAR_ALLOC_MAP_APERTURE_CPU_VISIBLE };
+	dmar_allocation *al;
+	dmar_op_map_aperture_segment2 op;
+	dmar_op_unmap_aperture_segment un;
+	dmar_result r;
+	uint8_t got[5] = { 0 };
+	char *cpu;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_OK);
+	op = (dmar_op_map_aperture_segment2){ .h_allocation = al, .segment_id = 1,
+		.number_of_pages = 4, .adl = *dmar_allocation_adl(al) };
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_OK);
+	cpu = op.cpu_visible_address;
+	REQUIRE(cpu != NULL);
+	/* the kernel address and the device see the same bytes */
+	memcpy(cpu + 2 * K4 + 100, "hello", 5);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 2 * K4 + 100, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_physmem_read(e.pm, r.pa, got, 5), DMAR_OK);
+	CHECK(memcmp(got, "hello", 5) == 0);
+	un = (dmar_op_unmap_aperture_segment){ .h_allocation = al, .segment_id = 1,
+					       .number_of_pages = 4 };
+	CHECK(is_mapped(cpu));
+	CHECK_ST(dmar_unmap_aperture_segment(e.ad, P, &un), DMAR_OK);
+	CHECK(!is_mapped(cpu)); /* released right after the unmap */
+	env_down(&e);
+
+	/* MapApertureCpuVisible without MapAperture2Supported: the creation fails */
+	dmar_adapter_config_default(&c);
+	c.map_aperture2 = false;
+	c.start.dma_bits = 48; /* (no remapping without it: reach everything) */
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_E_NOT_SUPPORTED);
+	env_down(&e);
+}
+
+TEST(S22_without_accessed_physically_the_allocation_is_promoted_to_system_memory)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_allocation_params ap = { .npages = 4, .segment_set = (1u << 1) | 1u };
+	dmar_allocation *al;
+	dmar_op_map_aperture_segment2 op;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_OK);
+	CHECK_EQ(dmar_allocation_segment(al), DMAR_SEGMENT_SYSTEM);
+	op = (dmar_op_map_aperture_segment2){ .h_allocation = al, .segment_id = 1,
+		.number_of_pages = 4, .adl = *dmar_allocation_adl(al) };
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_E_INVALID); /* never mapped */
+	ap.segment_set = 1u << 3; /* a segment this adapter does not have */
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_E_INVALID);
+	env_down(&e);
+}
+
+static int hook_calls;
+static dmar_paging_op hook_last;
+static dmar_status hook_answer;
+static dmar_status paging_hook(void *ctx, dmar_paging_op op, const void *args)
+{
+	const dmar_op_map_aperture_segment2 *m = args;
+
+	(void)ctx;
+	hook_calls++;
+	hook_last = op;
+	/* the driver reads the ADL flags (S23): in remapped mode, contiguous logical pages */
+	if (op == DMAR_OP_MAP_APERTURE_SEGMENT2 &&
+	    m->adl.flags != (DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL))
+		return DMAR_E_INVALID;
+	return hook_answer;
+}
+
+TEST(S23_the_adl_is_passed_contiguous_and_the_driver_still_reads_its_flags)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_allocation_params ap = { .npages = 8, .segment_set = 1u << 1,
+				      .flags = DMAR_ALLOC_ACCESSED_PHYSICALLY };
+	dmar_allocation *al;
+	dmar_op_map_aperture_segment2 op;
+	dmar_adl *arr;
+	dmar_adapter_stats st;
+	const dmar_adl *adl;
+
+	dmar_adapter_config_default(&c);
+	c.paging = paging_hook;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_OK);
+	adl = dmar_allocation_adl(al);
+	CHECK_EQ(adl->flags, DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL);
+	CHECK_EQ(adl->page_count, 8);
+	/* the driver refuses: nothing changes */
+	hook_answer = DMAR_E_NOMEM;
+	op = (dmar_op_map_aperture_segment2){ .h_allocation = al, .segment_id = 1,
+		.number_of_pages = 8, .adl = *adl };
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_E_NOMEM);
+	CHECK_EQ(hook_calls, 1);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.aperture_mappings, 0);
+	/* the same pages as an array: the layer reads both forms alike */
+	hook_answer = DMAR_OK;
+	CHECK_ST(dmar_adl_allocate(e.ad, P, 8, DMAR_ADL_LOGICAL, &arr), DMAR_OK);
+	for (uint64_t i = 0; i < 8; i++)
+		arr->pages[i] = adl_at(adl, i);
+	op.adl = *arr;
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_E_INVALID); /* hook: not contiguous */
+	op.adl = *adl;
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_OK);
+	CHECK_EQ(hook_last, DMAR_OP_MAP_APERTURE_SEGMENT2);
+	CHECK_ST(dmar_adl_free(e.ad, P, arr), DMAR_OK);
+	env_down(&e);
+}
+
+/* ---- S5-S8 ---------------------------------------------------------------------------- */
+
+TEST(S5_allocations_come_from_the_os_service_in_every_mode)
+{
+	static const uint32_t policies[] = { 0, 0x07 };
+	dmar_allocation_params ap = { .npages = 3, .segment_set = 1 };
+	dmar_allocation *al;
+	dmar_adapter_config c;
+	struct env e;
+
+	for (int mode = 0; mode < 3; mode++) {
+		if (mode == 2)
+			dmar_adapter_config_default(&c); /* remapped */
+		else
+			cfg_isolation(&c, policies[mode]); /* pass-through, 1:1 */
+		REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+		CHECK_EQ(e.why.mode, mode == 0 ? DMAR_START_PASSTHROUGH
+				   : mode == 1 ? DMAR_START_ISOLATION : DMAR_START_REMAPPED);
+		CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_OK);
+		CHECK_EQ(dmar_allocation_adl(al)->page_count, 3);
+		for (uint64_t i = 0; i < 3; i++) { /* and the device reaches what it was given */
+			dmar_result r;
+			dmar_pa_t pa;
+
+			CHECK_ST(dev_xlate(e.ad, 0, adl_at(dmar_allocation_adl(al), i) * K4, DMAR_NO_PASID,
+					   DMAR_ACCESS_WRITE, &r), DMAR_OK);
+			CHECK_ST(dmar_pmo_page(dmar_allocation_pmo(al), i, &pa), DMAR_OK);
+			CHECK_EQ(r.pa, pa);
+		}
+		CHECK_ST(dmar_allocation_destroy(e.ad, P, al), DMAR_OK);
+		env_down(&e);
+	}
+}
+
+TEST(S6_S7_the_device_gets_logical_addresses_and_invalid_ones_fault)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o;
+	const dmar_adl *adl;
+	dmar_result r;
+	dmar_fault_record rec[4];
+	dmar_pa_t pa;
+	uint64_t before[2], after[2];
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, 2 * K4);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 2, RW, &adl), DMAR_OK);
+	CHECK_ST(dmar_pmo_page(o, 0, &pa), DMAR_OK);
+	CHECK(adl_at(adl, 0) * K4 != pa); /* S6: not the physical address */
+	CHECK_ST(dev_xlate(e.ad, 0, adl_at(adl, 0) * K4, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, pa);
+	uint64_t logical = adl_at(adl, 0) * K4;
+	/* S7: after the unmap the same address faults, is reported, and nothing is touched */
+	CHECK_ST(dmar_physmem_read(e.pm, pa, before, sizeof(before)), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+	(void)dmar_faultq_drain(dmar_iommu_faults(e.iommu), rec, 4);
+	CHECK_ST(dev_xlate(e.ad, 0, logical, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	CHECK_EQ(r.pa, 0);
+	CHECK_EQ(dmar_faultq_drain(dmar_iommu_faults(e.iommu), rec, 4), 1);
+	CHECK_EQ(rec[0].addr, logical);
+	CHECK_EQ(rec[0].reason, DMAR_FAULT_NOT_PRESENT);
+	CHECK_EQ(rec[0].requester, c.rid);
+	CHECK_ST(dmar_physmem_read(e.pm, pa, after, sizeof(after)), DMAR_OK);
+	CHECK(memcmp(before, after, sizeof(after)) == 0);
+	env_down(&e);
+}
+
+TEST(S8_isolation_maps_pages_one_to_one_and_only_those)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o;
+	const dmar_adl *adl, *adl2;
+	dmar_result r;
+	dmar_pa_t pa[3];
+
+	cfg_isolation(&c, 0);
+	c.start.secure_vm = true; /* the secure VM turns on 1:1 isolation, mapping what is allocated */
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_EQ(e.why.mode, DMAR_START_ISOLATION);
+	CHECK(!e.why.map_all_memory);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, 3 * K4);
+	for (uint64_t i = 0; i < 3; i++)
+		CHECK_ST(dmar_pmo_page(o, i, &pa[i]), DMAR_OK);
+	/* not mapped yet: unreachable */
+	CHECK_ST(dev_xlate(e.ad, 0, pa[0], DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 2, RW, &adl), DMAR_OK);
+	CHECK(!(adl->flags & DMAR_ADL_LOGICAL));
+	for (uint64_t i = 0; i < 2; i++) {
+		CHECK_EQ(adl_at(adl, i) * K4, pa[i]); /* the same page number */
+		CHECK_ST(dev_xlate(e.ad, 0, pa[i] + 5, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+		CHECK_EQ(r.pa, pa[i] + 5);
+	}
+	CHECK_ST(dev_xlate(e.ad, 0, pa[2], DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	/* two mappings of one page: it stays reachable until the last goes */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 1, 1, RW, &adl2), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa[0], DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_ST(dev_xlate(e.ad, 0, pa[1], DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl2), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa[1], DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	env_down(&e);
+}
+
+/* ---- S9-S12: enabling ------------------------------------------------------------------ */
+
+TEST(S9_policy_flags_decide_what_the_adapter_gets)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_result r;
+
+	/* Enabled + EnableMappings + EnableAttach: all RAM mapped 1:1, device attached */
+	cfg_isolation(&c, DMAR_IOMMUF_ENABLED | DMAR_IOMMUF_ENABLE_MAPPINGS | DMAR_IOMMUF_ENABLE_ATTACH);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_EQ(e.why.mode, DMAR_START_ISOLATION);
+	CHECK(e.why.map_all_memory);
+	CHECK_ST(dev_xlate(e.ad, 0, TiB + 100 * GiB + 0x123, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, TiB + 100 * GiB + 0x123);
+	CHECK_ST(dev_xlate(e.ad, 0, 3 * GiB, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT); /* hole */
+	env_down(&e);
+	/* EnableAttach without EnableMappings is ignored: pass-through */
+	cfg_isolation(&c, DMAR_IOMMUF_ENABLED | DMAR_IOMMUF_ENABLE_ATTACH);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_EQ(e.why.mode, DMAR_START_PASSTHROUGH);
+	CHECK_ST(dev_xlate(e.ad, 0, 3 * GiB, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	env_down(&e);
+	/* without driver support the enable bits count only with BypassDriverCap */
+	cfg_isolation(&c, 0x07);
+	c.start.iommu_supported = false;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_EQ(e.why.mode, DMAR_START_PASSTHROUGH);
+	env_down(&e);
+	cfg_isolation(&c, 0x07 | DMAR_IOMMUF_BYPASS_DRIVER_CAP);
+	c.start.iommu_supported = false;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_EQ(e.why.mode, DMAR_START_ISOLATION);
+	env_down(&e);
+	/* AllowFailure: a forced enablement without a platform IOMMU starts in pass-through */
+	cfg_isolation(&c, 0x07);
+	c.start.platform_iommu = false;
+	CHECK_ST(env_up(&e, &c, 1), DMAR_E_NOT_SUPPORTED);
+	CHECK_EQ(e.why.reason, DMAR_WHY_NO_PLATFORM_IOMMU);
+	env_down(&e);
+	cfg_isolation(&c, 0x07 | DMAR_IOMMUF_ALLOW_FAILURE);
+	c.start.platform_iommu = false;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_EQ(e.why.mode, DMAR_START_PASSTHROUGH);
+	CHECK_EQ(e.why.reason, DMAR_WHY_FAILURE_ALLOWED);
+	env_down(&e);
+}
+
+TEST(S10_what_was_allocated_before_start_is_mapped_at_enablement)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_adapter_stats st;
+	dmar_pmo *early, *late;
+	dmar_result r;
+	dmar_pa_t pa_early, pa_late;
+
+	cfg_isolation(&c, 0);
+	c.start.secure_vm = true;
+	REQUIRE(env_up(&e, &c, 0) == DMAR_OK); /* created, not started */
+	early = pmo_new(e.ad, DMAR_PMO_CONTIGUOUS, 4 * K4);
+	CHECK_ST(dmar_pmo_page(early, 0, &pa_early), DMAR_OK);
+	/* not started: the device is not attached, nothing is reachable */
+	CHECK_ST(dev_xlate(e.ad, 0, pa_early, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NO_DOMAIN);
+	CHECK_ST(dmar_adapter_start(e.ad), DMAR_OK);
+	CHECK_ST(dmar_adapter_start(e.ad), DMAR_E_BUSY);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.pages_mapped_at_start, 4);
+	for (uint64_t i = 0; i < 4; i++)
+		CHECK_ST(dev_xlate(e.ad, 0, pa_early + i * K4, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r),
+			 DMAR_OK);
+	/* what comes after start is reachable only once mapped */
+	late = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	CHECK_ST(dmar_pmo_page(late, 0, &pa_late), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa_late, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	/* destroying the early object takes its start mapping with it */
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, early), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa_early, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	env_down(&e);
+}
+
+TEST(S11_a_secure_vm_needs_driver_support)
+{
+	struct env e;
+	dmar_adapter_config c;
+
+	cfg_isolation(&c, DMAR_IOMMUF_ALLOW_FAILURE);
+	c.start.secure_vm = true;
+	c.start.iommu_supported = false;
+	CHECK_ST(env_up(&e, &c, 1), DMAR_E_NOT_SUPPORTED);
+	CHECK_EQ(e.why.reason, DMAR_WHY_SECURE_VM_NO_DRIVER); /* AllowFailure cannot rescue it */
+	CHECK(e.ad == NULL);
+	env_down(&e);
+}
+
+TEST(S12_once_enabled_the_iommu_cannot_be_disabled)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_domain *other;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_adapter_disable_iommu(e.ad), DMAR_E_NOT_SUPPORTED);
+	CHECK_ST(dmar_device_detach(dmar_adapter_device(e.ad, 0)), DMAR_E_BUSY);
+	REQUIRE(dmar_domain_create(e.iommu, DMAR_DOMAIN_PASSTHROUGH, NULL, &other) == DMAR_OK);
+	CHECK_ST(dmar_device_attach(dmar_adapter_device(e.ad, 0), other), DMAR_E_BUSY);
+	/* a switch under exclusive access (S18) is still possible */
+	CHECK_ST(dmar_device_begin_exclusive(dmar_adapter_device(e.ad, 0)), DMAR_OK);
+	CHECK_ST(dmar_device_switch_domain(dmar_adapter_device(e.ad, 0), dmar_adapter_domain(e.ad)),
+		 DMAR_OK);
+	CHECK_ST(dmar_device_end_exclusive(dmar_adapter_device(e.ad, 0)), DMAR_OK);
+	CHECK_ST(dmar_domain_destroy(other), DMAR_OK);
+	env_down(&e);
+}
+
+/* ---- S13-S18: remapping ---------------------------------------------------------------- */
+
+TEST(S13_logically_contiguous_over_scattered_physical_pages)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o;
+	const dmar_adl *adl;
+	dmar_request q[32];
+	dmar_result r[32];
+	size_t nf;
+	int scattered = 0;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, 32 * K4);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 32, RW, &adl), DMAR_OK);
+	CHECK(adl->flags & DMAR_ADL_CONTIGUOUS);
+	for (int i = 0; i < 32; i++)
+		q[i] = (dmar_request){ .iova = (adl->base_page + (uint64_t)i) * K4 + 1, .access = DMAR_ACCESS_READ,
+				       .pasid = DMAR_NO_PASID };
+	CHECK_ST(dmar_device_translate_batch(dmar_adapter_device(e.ad, 0), q, r, 32, &nf), DMAR_OK);
+	CHECK_EQ(nf, 0);
+	for (uint64_t i = 0; i < 32; i++) {
+		dmar_pa_t pa;
+
+		CHECK_ST(dmar_pmo_page(o, i, &pa), DMAR_OK);
+		CHECK_EQ(r[i].pa, pa + 1);
+		scattered |= i && pa != r[i - 1].pa - 1 + K4;
+	}
+	CHECK(scattered); /* the physical pages are not in logical order */
+	env_down(&e);
+}
+
+TEST(S14_without_remapping_a_device_that_cannot_reach_memory_fails_to_start)
+{
+	struct env e;
+	dmar_adapter_config c;
+
+	/* an integrated 40-bit GPU without remapping on a machine with memory above 1 TiB */
+	dmar_adapter_config_default(&c);
+	c.start.integrated = true;
+	c.start.dma_remapping_compatible = 0;
+	CHECK_ST(env_up(&e, &c, 1), DMAR_E_NOT_SUPPORTED);
+	CHECK_EQ(e.why.reason, DMAR_WHY_CANNOT_REACH_MEMORY);
+	env_down(&e);
+	/* with remapping it starts, and its logical addresses stay below 1 TiB */
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_EQ(e.why.mode, DMAR_START_REMAPPED);
+	CHECK_EQ(e.why.logical_limit, TiB);
+	env_down(&e);
+}
+
+TEST(S15_linked_adapters_share_one_domain)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o;
+	const dmar_adl *adl;
+	dmar_result r0, r1;
+
+	dmar_adapter_config_default(&c);
+	c.nlinked = 2;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK(dmar_adapter_device(e.ad, 1) != NULL);
+	CHECK(dmar_adapter_device(e.ad, 2) == NULL);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &adl), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, adl->base_page * K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r0), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 1, adl->base_page * K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r1), DMAR_OK);
+	CHECK_EQ(r0.pa, r1.pa);
+	env_down(&e);
+}
+
+TEST(S16_a_discrete_gpu_must_support_remapping)
+{
+	struct env e;
+	dmar_adapter_config c;
+
+	dmar_adapter_config_default(&c);
+	c.start.remap_caps_physical = false;
+	CHECK_ST(env_up(&e, &c, 1), DMAR_E_NOT_SUPPORTED);
+	CHECK_EQ(e.why.reason, DMAR_WHY_DISCRETE_NO_REMAPPING);
+	env_down(&e);
+	/* an integrated one may go without, when it reaches all memory */
+	dmar_adapter_config_default(&c);
+	c.start.integrated = true;
+	c.start.remap_caps_physical = false;
+	c.start.dma_bits = 48;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK(e.why.mode != DMAR_START_REMAPPED);
+	env_down(&e);
+}
+
+TEST(S17_both_cap_sets_before_start_and_attached_before_memory_is_touched)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o;
+	const dmar_adl *adl;
+	dmar_result r;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 0) == DMAR_OK); /* created, not yet started */
+	/* already attached to its (empty) domain: a stray access faults as not present */
+	CHECK_ST(dev_xlate(e.ad, 0, 0x1000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &adl), DMAR_E_BUSY); /* not started */
+	CHECK_ST(dmar_adapter_start(e.ad), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &adl), DMAR_OK);
+	env_down(&e);
+	/* caps reported after start, or the VidMm set missing: no remapping */
+	dmar_adapter_config_default(&c);
+	c.start.caps_before_start = false;
+	c.start.integrated = true;
+	c.start.dma_bits = 48;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK(e.why.mode != DMAR_START_REMAPPED);
+	CHECK(!e.why.remap_possible);
+	env_down(&e);
+	dmar_adapter_config_default(&c);
+	c.start.remap_caps_vidmm = false;
+	CHECK_ST(env_up(&e, &c, 1), DMAR_E_NOT_SUPPORTED); /* discrete: S16 */
+	env_down(&e);
+}
+
+TEST(S18_inside_exclusive_access_no_mapping_call_and_no_dma)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o;
+	const dmar_adl *adl, *adl2;
+	dmar_result r;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, 2 * K4);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &adl), DMAR_OK);
+	CHECK_ST(dmar_device_begin_exclusive(dmar_adapter_device(e.ad, 0)), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, adl->base_page * K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_EXCLUSIVE);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 1, 1, RW, &adl2), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_E_BUSY);
+	CHECK_ST(dmar_device_end_exclusive(dmar_adapter_device(e.ad, 0)), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, adl->base_page * K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+	env_down(&e);
+}
+
+/* ---- S19, S24, S25: ADLs and memory objects ------------------------------------------- */
+
+TEST(S19_adls_contiguous_or_array_and_owned_by_their_mapping)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_adl *a, *b;
+	const dmar_adl *m;
+	dmar_pmo *o;
+	uint64_t page;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_adl_allocate(e.ad, P, 3, DMAR_ADL_CONTIGUOUS, &a), DMAR_OK);
+	a->base_page = 0x1000;
+	CHECK_EQ(adl_at(a, 2), 0x1002);
+	CHECK_ST(dmar_adl_page(a, 3, &page), DMAR_E_RANGE);
+	CHECK_ST(dmar_adl_allocate(e.ad, P, 3, 0, &b), DMAR_OK);
+	CHECK(b->pages != NULL);
+	CHECK_EQ(adl_at(b, 1), 0); /* zeroed for the caller to fill */
+	b->pages[1] = 77;
+	CHECK_EQ(adl_at(b, 1), 77);
+	CHECK_ST(dmar_adl_allocate(e.ad, P, 0, 0, &b), DMAR_E_INVALID);
+	CHECK_ST(dmar_adl_allocate(e.ad, P, 1, 0x100, &b), DMAR_E_INVALID);
+	CHECK_ST(dmar_adl_free(e.ad, P, a), DMAR_OK);
+	CHECK_ST(dmar_adl_free(e.ad, P, a), DMAR_E_NOT_FOUND);
+	/* the ADL of a GPU mapping belongs to it */
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &m), DMAR_OK);
+	CHECK_ST(dmar_adl_free(e.ad, P, (dmar_adl *)(uintptr_t)m), DMAR_E_BUSY);
+	/* (no function of the API takes an ADL and returns a pointer: see remap.h) */
+	env_down(&e); /* b is freed with the adapter */
+}
+
+TEST(S24_memory_objects_locked_while_mapped_with_cpu_and_gpu_views)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o, *sec, *io;
+	const dmar_adl *adl;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_IO_SPACE, .size = 4 * K4, .io_base = 3 * GiB };
+	dmar_result r;
+	dmar_pa_t pa, pa2;
+	char *kva, *uva;
+	void *v;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	o = pmo_new(e.ad, DMAR_PMO_CONTIGUOUS, 8 * K4);
+	CHECK_ST(dmar_pmo_page(o, 7, &pa), DMAR_OK);
+	CHECK_ST(dmar_pmo_page(o, 0, &pa2), DMAR_OK);
+	CHECK_EQ(pa - pa2, 7 * K4);
+	/* two CPU views (kernel cached, user write-combined) and one GPU view of one page */
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, o, 0, 8, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, (void **)&kva),
+		 DMAR_OK);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, o, 7, 1, DMAR_CPU_USER, DMAR_CACHE_WRITE_COMBINED,
+				  (void **)&uva), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 7, 1, RW, &adl), DMAR_OK);
+	memcpy(kva + 7 * K4 + 16, "abc", 4);
+	CHECK(strcmp(uva + 16, "abc") == 0);
+	CHECK_ST(dev_xlate(e.ad, 0, adl->base_page * K4 + 16, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, pa + 16);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_BUSY); /* mapped */
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, o, uva + 1), DMAR_E_NOT_FOUND);
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, o, uva), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, o, kva), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+	/* shared references (Open/Close) keep it too */
+	CHECK_ST(dmar_pmo_open(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_INVALID);
+
+	/* a section (paged) object: pages exist while locked, contents survive a trim */
+	sec = pmo_new(e.ad, DMAR_PMO_SECTION, 2 * K4);
+	CHECK_ST(dmar_pmo_page(sec, 0, &pa), DMAR_E_BUSY); /* not resident yet */
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 0, 2, DMAR_CPU_USER, DMAR_CACHE_CACHED, &v), DMAR_OK);
+	memcpy((char *)v + K4, "paged", 6);
+	CHECK_ST(dmar_pmo_trim(e.ad, P, sec), DMAR_E_BUSY); /* locked while mapped */
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, sec, v), DMAR_OK);
+	CHECK_ST(dmar_pmo_trim(e.ad, P, sec), DMAR_OK);
+	CHECK_ST(dmar_pmo_page(sec, 0, &pa), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 1, 1, RW, &adl), DMAR_OK); /* brings it back */
+	CHECK_ST(dev_xlate(e.ad, 0, adl->base_page * K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	char got[6];
+	CHECK_ST(dmar_physmem_read(e.pm, r.pa, got, 6), DMAR_OK);
+	CHECK(strcmp(got, "paged") == 0);
+	CHECK_ST(dmar_pmo_trim(e.ad, P, o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4)), DMAR_E_NOT_SUPPORTED);
+
+	/* IO space: the device can reach it (peer to peer), the CPU view is refused */
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, 4, RW, &adl), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, adl->base_page * K4 + K4, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 3 * GiB + K4);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, io, 0, 1, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, &v),
+		 DMAR_E_NOT_SUPPORTED);
+	pp.io_base = 2 * GiB - K4; /* overlaps RAM */
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_E_RANGE);
+	env_down(&e);
+}
+
+TEST(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_adapter_stats st;
+	dmar_pmo *o = NULL;
+	dmar_iova_t logical;
+	dmar_result r;
+	dmar_pa_t pa;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_legacy_allocate_pages_for_mdl(e.ad, P, K4, &o), DMAR_E_DEPRECATED);
+	CHECK_ST(dmar_legacy_allocate_contiguous_memory(e.ad, P, K4, 0, &o), DMAR_E_DEPRECATED);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	CHECK_ST(dmar_legacy_map_mdl_to_iommu(e.ad, P, o, &logical), DMAR_E_DEPRECATED);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.deprecated_calls, 3);
+	CHECK_EQ(st.pmos, 1);
+	CHECK_EQ(dmar_status_to_ntstatus(DMAR_E_DEPRECATED), DMAR_NT_ILLEGAL_FUNCTION);
+	env_down(&e);
+	/* a 1:1 driver may still use them */
+	cfg_isolation(&c, 0);
+	c.start.secure_vm = true;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_legacy_allocate_contiguous_memory(e.ad, P, 2 * K4, 4 * GiB, &o), DMAR_OK);
+	CHECK_ST(dmar_pmo_page(o, 1, &pa), DMAR_OK);
+	CHECK(pa < 4 * GiB);
+	CHECK_ST(dmar_legacy_map_mdl_to_iommu(e.ad, P, o, &logical), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, logical + K4, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, pa);
+	CHECK_ST(dmar_legacy_unmap_mdl_from_iommu(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_legacy_unmap_mdl_from_iommu(e.ad, P, o), DMAR_E_NOT_FOUND);
+	CHECK_ST(dev_xlate(e.ad, 0, logical, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	env_down(&e);
+}
+
+/* ---- S26: IRQL ------------------------------------------------------------------------- */
+
+TEST(S26_a_callback_above_apc_level_is_a_bugcheck_from_wddm_3_2)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_adapter_stats st;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = K4 };
+	dmar_pmo *o = NULL;
+	dmar_adl *adl;
+
+	dmar_adapter_config_default(&c);
+	c.bugcheck = bugcheck;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	bug_calls = 0;
+	CHECK_ST(dmar_pmo_create(e.ad, DMAR_APC_LEVEL, &pp, &o), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, DMAR_DISPATCH_LEVEL, o), DMAR_E_IRQL);
+	CHECK_EQ(bug_calls, 1);
+	CHECK_EQ(bug_code, DMAR_BUGCHECK_IRQL);
+	CHECK_EQ(bug_irql, DMAR_DISPATCH_LEVEL);
+	CHECK_ST(dmar_adl_allocate(e.ad, DMAR_HIGH_LEVEL, 1, 0, &adl), DMAR_E_IRQL);
+	CHECK_ST(dmar_adl_allocate(e.ad, (dmar_irql)16, 1, 0, &adl), DMAR_E_INVALID); /* no such IRQL */
+	CHECK_EQ(bug_calls, 2);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.pmos, 1); /* the refused destroy changed nothing */
+	CHECK_EQ(st.adls, 0);
+	CHECK_EQ(st.irql_bugchecks, 2);
+	env_down(&e);
+	/* before 3.2 it was not verified: the call goes through and is counted */
+	dmar_adapter_config_default(&c);
+	c.bugcheck = bugcheck;
+	c.wddm_version = DMAR_WDDM(3, 1);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_pmo_create(e.ad, DMAR_DISPATCH_LEVEL, &pp, &o), DMAR_OK);
+	CHECK_EQ(bug_calls, 2);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.irql_unverified, 1);
+	env_down(&e);
+}
+
+/* ---- S27 -------------------------------------------------------------------------------- */
+
+TEST(S27_dma_remapping_compatible_must_be_3)
+{
+	struct env e;
+	dmar_adapter_config c;
+
+	for (uint32_t v = 0; v < 5; v++) {
+		dmar_adapter_config_default(&c);
+		c.start.integrated = true; /* may start without remapping */
+		c.start.dma_bits = 48;
+		c.start.dma_remapping_compatible = v;
+		REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+		CHECK_EQ(e.why.mode == DMAR_START_REMAPPED, v == 3);
+		env_down(&e);
+	}
+}
+
+/* ---- status codes ---------------------------------------------------------------------- */
+
+TEST(ntstatus_mapping_round_trips_with_names)
+{
+	for (int s = 0; s < DMAR_STATUS_COUNT; s++) {
+		uint32_t nt = dmar_status_to_ntstatus((dmar_status)s);
+
+		CHECK_EQ(dmar_status_from_ntstatus(nt), s);
+		CHECK(strncmp(dmar_ntstatus_str(nt), "STATUS_", 7) == 0);
+		CHECK(strcmp(dmar_ntstatus_str(nt), "STATUS_<unknown>") != 0);
+	}
+	CHECK_EQ(dmar_status_to_ntstatus(DMAR_OK), 0);
+	CHECK_EQ(dmar_status_to_ntstatus(DMAR_E_BUSY), 0x80000011u);
+	CHECK_EQ(dmar_status_to_ntstatus(DMAR_E_INVALID), 0xC000000Du);
+	CHECK_EQ(dmar_status_to_ntstatus(DMAR_E_NOMEM), 0xC0000017u);
+	CHECK_EQ(dmar_status_to_ntstatus(DMAR_E_NOT_SUPPORTED), 0xC00000BBu);
+	CHECK_EQ(dmar_status_from_ntstatus(DMAR_NT_NOT_IMPLEMENTED), DMAR_E_NOT_SUPPORTED);
+	CHECK_EQ(dmar_status_from_ntstatus(0xC0001234u), DMAR_E_INVALID);
+	CHECK_EQ(dmar_status_from_ntstatus(0x40000000u), DMAR_OK);
+	CHECK(strcmp(dmar_ntstatus_str(0xC0001234u), "STATUS_<unknown>") == 0);
+	CHECK(strcmp(dmar_status_str(DMAR_E_NOSPACE), "DMAR_E_NOSPACE") == 0);
+	CHECK(strcmp(dmar_fault_str(DMAR_FAULT_APERTURE), "aperture-page-unmapped") == 0);
+}
+
+/* ---- end to end ------------------------------------------------------------------------ */
+
+TEST(end_to_end_40_bit_gpu_moves_data_above_1_tib_through_logical_addresses_below)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = 64 * K4,
+			       .place = DMAR_PLACE_ABOVE, .limit = TiB + 512 * GiB };
+	dmar_pmo *src, *dst;
+	const dmar_adl *sa, *da;
+	dmar_request q[64];
+	dmar_result rs[64], rd[64];
+	uint8_t *s_cpu, *d_cpu;
+	size_t nf;
+
+	dmar_adapter_config_default(&c); /* discrete, 40 bits */
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_EQ(e.why.mode, DMAR_START_REMAPPED);
+	CHECK_EQ(e.why.reason, DMAR_WHY_REMAPPING);
+	REQUIRE(dmar_pmo_create(e.ad, P, &pp, &src) == DMAR_OK);
+	REQUIRE(dmar_pmo_create(e.ad, P, &pp, &dst) == DMAR_OK);
+	REQUIRE(dmar_pmo_map_gpu(e.ad, P, src, 0, 64, DMAR_PROT_READ, &sa) == DMAR_OK);
+	REQUIRE(dmar_pmo_map_gpu(e.ad, P, dst, 0, 64, RW, &da) == DMAR_OK);
+	REQUIRE(dmar_pmo_map_cpu(e.ad, P, src, 0, 64, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED,
+				 (void **)&s_cpu) == DMAR_OK);
+	REQUIRE(dmar_pmo_map_cpu(e.ad, P, dst, 0, 64, DMAR_CPU_KERNEL, DMAR_CACHE_WRITE_COMBINED,
+				 (void **)&d_cpu) == DMAR_OK);
+	/* the CPU fills the source */
+	for (uint64_t i = 0; i < 64 * K4; i++)
+		s_cpu[i] = (uint8_t)(i * 131 + (i >> 12));
+	/* the GPU copies page by page: translate both sides, move the bytes physically */
+	for (uint64_t i = 0; i < 64; i++) {
+		q[i] = (dmar_request){ .iova = (sa->base_page + i) * K4, .access = DMAR_ACCESS_READ,
+				       .pasid = DMAR_NO_PASID };
+		CHECK(q[i].iova + K4 <= TiB); /* logical, below the device's reach */
+	}
+	CHECK_ST(dmar_device_translate_batch(dmar_adapter_device(e.ad, 0), q, rs, 64, &nf), DMAR_OK);
+	CHECK_EQ(nf, 0);
+	for (uint64_t i = 0; i < 64; i++)
+		q[i] = (dmar_request){ .iova = (da->base_page + i) * K4, .access = DMAR_ACCESS_WRITE,
+				       .pasid = DMAR_NO_PASID };
+	CHECK_ST(dmar_device_translate_batch(dmar_adapter_device(e.ad, 0), q, rd, 64, &nf), DMAR_OK);
+	CHECK_EQ(nf, 0);
+	for (uint64_t i = 0; i < 64; i++) {
+		uint8_t page[4096];
+
+		CHECK(rs[i].pa >= TiB + 512 * GiB && rd[i].pa >= TiB + 512 * GiB); /* above 1 TiB */
+		CHECK_ST(dmar_physmem_read(e.pm, rs[i].pa, page, K4), DMAR_OK);
+		CHECK_ST(dmar_physmem_write(e.pm, rd[i].pa, page, K4), DMAR_OK);
+	}
+	/* the CPU sees every byte in the destination */
+	CHECK(memcmp(s_cpu, d_cpu, 64 * K4) == 0);
+	/* the source was mapped read-only for the device: a write faults */
+	q[0] = (dmar_request){ .iova = sa->base_page * K4, .access = DMAR_ACCESS_WRITE,
+			       .pasid = DMAR_NO_PASID };
+	CHECK_ST(dmar_device_translate(dmar_adapter_device(e.ad, 0), &q[0], rs), DMAR_E_FAULT);
+	CHECK_EQ(rs[0].fault, DMAR_FAULT_WRITE);
+	/* beyond the 40-bit reach: S14 fault */
+	q[0].iova = TiB;
+	CHECK_ST(dmar_device_translate(dmar_adapter_device(e.ad, 0), &q[0], rs), DMAR_E_FAULT);
+	CHECK_EQ(rs[0].fault, DMAR_FAULT_DEVICE_WIDTH);
+	env_down(&e);
+}
+
+TEST(logical_space_exhaustion_is_reported_and_changes_nothing)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_IO_SPACE, .size = 64ull << 30, .io_base = 1ull << 50 };
+	dmar_pmo *io;
+	const dmar_adl *adl[20];
+	dmar_adapter_stats st;
+	int n = 0;
+
+	dmar_adapter_config_default(&c);
+	c.start.dma_bits = 36; /* 64 GiB of logical space */
+	c.start.integrated = false;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	REQUIRE(e.why.mode == DMAR_START_REMAPPED);
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_OK);
+	while (n < 20 && dmar_pmo_map_gpu(e.ad, P, io, 0, 1ull << 22, RW, &adl[n]) == DMAR_OK)
+		n++;
+	CHECK_EQ(n, 4); /* 4 x 16 GiB */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, 1ull << 22, RW, &adl[n]), DMAR_E_NOSPACE);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.gpu_mappings, 4);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl[1]), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, 1ull << 22, RW, &adl[1]), DMAR_OK);
+	env_down(&e);
+}
+
+TEST(bad_input_gets_a_status_everywhere)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = K4 };
+	dmar_pmo *o;
+	const dmar_adl *adl;
+	dmar_adapter *ad2;
+	void *v;
+	dmar_adapter_stats st;
+	dmar_result r;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_adapter_create(NULL, &c, &ad2, NULL), DMAR_E_INVALID);
+	c.nlinked = 0;
+	CHECK_ST(dmar_adapter_create(e.iommu, &c, &ad2, NULL), DMAR_E_INVALID);
+	c.nlinked = 1; /* the same requester id again */
+	CHECK_ST(dmar_adapter_create(e.iommu, &c, &ad2, NULL), DMAR_E_EXISTS);
+	c.start.dma_bits = 20;
+	CHECK_ST(dmar_adapter_create(e.iommu, &c, &ad2, NULL), DMAR_E_INVALID);
+	pp.size = 100;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);
+	pp.size = 0;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);
+	pp.size = 8 * TiB;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_NOMEM);
+	pp.size = K4;
+	pp.kind = (dmar_pmo_kind)9;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);
+	pp.kind = DMAR_PMO_NONPAGED;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 1, 1, RW, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 2, RW, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, 0x1000, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, (dmar_pmo *)&pp, 0, 1, RW, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, (dmar_adl *)&pp), DMAR_E_NOT_FOUND);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, o, 0, 0, DMAR_CPU_USER, DMAR_CACHE_CACHED, &v), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, o, 0, 1, (dmar_cpu_mode)7, DMAR_CACHE_CACHED, &v),
+		 DMAR_E_INVALID);
+	CHECK_ST(dmar_aperture_translate(e.ad, 5, 0, DMAR_ACCESS_READ, &r), DMAR_E_INVALID);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 1ull << 40, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_ST(dmar_process_destroy(e.ad, (dmar_process *)&pp), DMAR_E_INVALID);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.pmos, 1);
+	CHECK_EQ(st.gpu_mappings, 0);
+	CHECK_EQ(st.cpu_mappings, 0);
+	env_down(&e);
+}
+
+RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
+	  T(S4_a_primary_surface_is_scanned_out_through_the_aperture),
+	  T(S5_allocations_come_from_the_os_service_in_every_mode),
+	  T(S6_S7_the_device_gets_logical_addresses_and_invalid_ones_fault),
+	  T(S8_isolation_maps_pages_one_to_one_and_only_those),
+	  T(S9_policy_flags_decide_what_the_adapter_gets),
+	  T(S10_what_was_allocated_before_start_is_mapped_at_enablement),
+	  T(S11_a_secure_vm_needs_driver_support),
+	  T(S12_once_enabled_the_iommu_cannot_be_disabled),
+	  T(S13_logically_contiguous_over_scattered_physical_pages),
+	  T(S14_without_remapping_a_device_that_cannot_reach_memory_fails_to_start),
+	  T(S15_linked_adapters_share_one_domain),
+	  T(S16_a_discrete_gpu_must_support_remapping),
+	  T(S17_both_cap_sets_before_start_and_attached_before_memory_is_touched),
+	  T(S18_inside_exclusive_access_no_mapping_call_and_no_dma),
+	  T(S19_adls_contiguous_or_array_and_owned_by_their_mapping),
+	  T(S20_map_aperture_segment2_validates_every_field),
+	  T(S20_a_driver_without_map_aperture2_gets_the_legacy_mdl_operation),
+	  T(S21_cpu_visible_address_only_with_the_flag_and_released_at_unmap),
+	  T(S22_without_accessed_physically_the_allocation_is_promoted_to_system_memory),
+	  T(S23_the_adl_is_passed_contiguous_and_the_driver_still_reads_its_flags),
+	  T(S24_memory_objects_locked_while_mapped_with_cpu_and_gpu_views),
+	  T(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver),
+	  T(S26_a_callback_above_apc_level_is_a_bugcheck_from_wddm_3_2),
+	  T(S27_dma_remapping_compatible_must_be_3),
+	  T(ntstatus_mapping_round_trips_with_names),
+	  T(end_to_end_40_bit_gpu_moves_data_above_1_tib_through_logical_addresses_below),
+	  T(logical_space_exhaustion_is_reported_and_changes_nothing),
+	  T(bad_input_gets_a_status_everywhere))
