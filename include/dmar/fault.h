@@ -34,29 +34,52 @@ typedef struct dmar_fault_record {
 	uint8_t reason;     /**< ::dmar_fault */
 } dmar_fault_record;
 
+/** A bounded lock-free queue of fault records (opaque). */
 typedef struct dmar_faultq dmar_faultq;
 
 /** Called by the producing thread for every fault, stored or dropped, after the record is
  *  queued (or counted as dropped): it must not block and must not call back into writers of
- *  the library (map, unmap, switch). */
+ *  the library (map, unmap, switch).
+ *  @param ctx     the context given to dmar_faultq_set_callback()
+ *  @param rec     the record, with its sequence number (valid during the call only)
+ *  @param stored  1 if the record went into the queue, 0 if the queue was full */
 typedef void (*dmar_fault_cb)(void *ctx, const dmar_fault_record *rec, int stored);
 
-/** Create a queue of @p capacity records (a power of two, 2 .. 2^24). Thread-safe. */
+/** Create an empty queue.
+ *  @param capacity  records, a power of two, 2 .. 2^24
+ *  @param out       receives the queue
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for a bad capacity or NULL @p out; ::DMAR_E_NOMEM.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_faultq_create(uint32_t capacity, dmar_faultq **out);
 
-/** Destroy.  Nothing may use it any more.  NULL accepted. */
+/** Destroy a queue and the records still in it.
+ *  @param q  the queue; NULL is accepted
+ *  @threadsafety Nothing may use @p q any more. */
 DMAR_API void dmar_faultq_destroy(dmar_faultq *q);
 
-/** Install (or with NULL remove) the callback.  Call before concurrent use. */
+/** Install (or with NULL remove) the callback.
+ *  @param q    the queue
+ *  @param cb   called for every fault, or NULL
+ *  @param ctx  passed to @p cb
+ *  @threadsafety Call before concurrent use (not synchronised with producers). */
 DMAR_API void dmar_faultq_set_callback(dmar_faultq *q, dmar_fault_cb cb, void *ctx);
 
 /**
- * Add a record (its seq is assigned here).  Returns ::DMAR_OK when stored, ::DMAR_E_BUSY when
- * the queue was full (the fault is counted as dropped).  Lock-free; any thread.
+ * Add a record; its @c seq is assigned here (the caller's value is ignored).
+ * @param q    the queue
+ * @param rec  the record
+ * @return ::DMAR_OK when stored; ::DMAR_E_BUSY when the queue was full (the fault is counted
+ *         as dropped and its sequence number is used up).
+ * @threadsafety Lock-free; any thread, concurrently with other producers and consumers.
  */
 DMAR_API dmar_status dmar_faultq_push(dmar_faultq *q, const dmar_fault_record *rec);
 
-/** Take up to @p max records, oldest first.  Returns how many.  Lock-free; any thread. */
+/** Take up to @p max records, oldest first.
+ *  @param q    the queue
+ *  @param out  receives the records
+ *  @param max  room in @p out
+ *  @return the number of records taken (0 when empty).
+ *  @threadsafety Lock-free; any thread, concurrently with producers and other consumers. */
 DMAR_API size_t dmar_faultq_drain(dmar_faultq *q, dmar_fault_record *out, size_t max);
 
 /** Counters. */
@@ -67,7 +90,10 @@ typedef struct dmar_faultq_stats {
 	uint64_t drained; /**< records taken out */
 } dmar_faultq_stats;
 
-/** Read the counters (a snapshot).  Thread-safe. */
+/** Read the counters.
+ *  @param q   the queue
+ *  @param st  filled in
+ *  @threadsafety Thread-safe (a snapshot). */
 DMAR_API void dmar_faultq_get_stats(const dmar_faultq *q, dmar_faultq_stats *st);
 
 #ifdef __cplusplus

@@ -33,30 +33,50 @@
 extern "C" {
 #endif
 
+/** An emulated IOMMU (opaque): IOTLB, PASID and domain-id spaces, fault queue, statistics. */
 typedef struct dmar_iommu dmar_iommu;
+/** A translation context (opaque): pass-through, identity or remapped, with its PASID bindings. */
 typedef struct dmar_domain dmar_domain;
+/** A requester (opaque): a requester id, a DMA address width, a logical adapter it belongs to. */
 typedef struct dmar_device dmar_device;
 
 /** Creation parameters. */
 typedef struct dmar_iommu_config {
-	dmar_iotlb_config iotlb;
+	dmar_iotlb_config iotlb; /**< geometry of its IOTLB */
 	uint32_t fault_queue; /**< records, a power of two */
 	unsigned pasid_bits;  /**< 1..20 */
 } dmar_iommu_config;
 
-/** Defaults: dmar_iotlb_config_default(), 1024 fault records, 20-bit PASIDs. */
+/** Defaults: dmar_iotlb_config_default(), 1024 fault records, 20-bit PASIDs.
+ *  @param cfg  filled in
+ *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_iommu_config_default(dmar_iommu_config *cfg);
 
-/** Create an IOMMU whose tables live in @p pm.  Thread-safe. */
+/** Create an IOMMU whose domains' tables live in @p pm.
+ *  @param pm   the physical memory (outlives the IOMMU)
+ *  @param cfg  parameters (start from dmar_iommu_config_default())
+ *  @param out  receives the IOMMU
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments or a bad configuration;
+ *          ::DMAR_E_NOMEM.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_iommu_create(dmar_physmem *pm, const dmar_iommu_config *cfg, dmar_iommu **out);
 
-/** Destroy, with every domain and device still in it.  Nothing may use it any more. */
+/** Destroy an IOMMU, with every domain and device still in it.
+ *  @param iommu  the IOMMU; NULL is ignored
+ *  @threadsafety Nothing may use it, its domains or its devices any more; not inside an RCU
+ *  read section. */
 DMAR_API void dmar_iommu_destroy(dmar_iommu *iommu);
 
-/** Its fault queue (drain it with dmar_faultq_drain()). Thread-safe. */
+/** Its fault queue, where refused requests of its devices are recorded (S29).
+ *  @param iommu  the IOMMU
+ *  @return the queue, owned by the IOMMU (drain it with dmar_faultq_drain()).
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_faultq *dmar_iommu_faults(dmar_iommu *iommu);
 
-/** Its IOTLB (statistics, dmar_iotlb_invalidate_all()). Thread-safe. */
+/** Its IOTLB (for statistics and dmar_iotlb_invalidate_all()).
+ *  @param iommu  the IOMMU
+ *  @return the IOTLB, owned by the IOMMU.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_iotlb *dmar_iommu_iotlb(dmar_iommu *iommu);
 
 /** Kinds of domain. */
@@ -67,140 +87,266 @@ typedef enum dmar_domain_kind {
 } dmar_domain_kind;
 
 /**
- * Create a domain with a fresh domain id.  @p pt (may be NULL for the default 4-level
- * format) shapes the table of identity and remapped domains.  ::DMAR_E_NOMEM when the
- * 65535 ids are in use.  Configuration call.
+ * Create a domain with a fresh domain id.
+ * @param iommu  the IOMMU
+ * @param kind   pass-through, identity or remapped
+ * @param pt     shape of the table of identity and remapped domains; NULL for
+ *               dmar_pgtable_config_default()
+ * @param out    receives the domain
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments, an unknown kind or a bad table
+ *         configuration; ::DMAR_E_NOMEM without memory, frames, or when the 65535 ids are
+ *         in use.
+ * @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ * section, not from a fault callback.
  */
 DMAR_API dmar_status dmar_domain_create(dmar_iommu *iommu, dmar_domain_kind kind,
 			       const dmar_pgtable_config *pt, dmar_domain **out);
 
-/** Destroy a domain no device is attached to (::DMAR_E_BUSY otherwise).  Its PASID bindings
- *  go with it.  Configuration call. */
+/** Destroy a domain; its PASID bindings go with it.
+ *  @param dom  the domain
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY while a device is attached.
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_domain_destroy(dmar_domain *dom);
 
-/** Its id (1..65535) and kind. Thread-safe. */
+/** Its domain id.
+ *  @param dom  the domain
+ *  @return the id, 1..65535.
+ *  @threadsafety Thread-safe. */
 DMAR_API uint16_t dmar_domain_id(const dmar_domain *dom);
+/** Its kind.
+ *  @param dom  the domain
+ *  @return the kind it was created with.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_domain_kind dmar_domain_kind_of(const dmar_domain *dom);
 
-/** Its table (identity and remapped; NULL for pass-through). Thread-safe. */
+/** Its table.
+ *  @param dom  the domain
+ *  @return the table of an identity or remapped domain, owned by the domain; NULL for
+ *          pass-through.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_pgtable *dmar_domain_pgtable(dmar_domain *dom);
 
 /**
- * Map as dmar_pgtable_map().  Identity domains require @p iova == @p pa (::DMAR_E_INVALID);
- * pass-through domains map nothing (::DMAR_E_NOT_SUPPORTED).  Thread-safe (one writer per
- * domain at a time, lock-free for translators).
+ * Map [iova, iova + size) to [pa, pa + size) in the domain's table, as dmar_pgtable_map().
+ * @param dom   the domain
+ * @param iova  first logical address, 4 KiB aligned
+ * @param pa    first physical address, 4 KiB aligned
+ * @param size  bytes, a nonzero multiple of 4 KiB
+ * @param prot  ::dmar_prot flags, ::DMAR_PROT_READ required
+ * @return as dmar_pgtable_map(); also ::DMAR_E_INVALID for an identity domain when
+ *         @p iova != @p pa (S8), ::DMAR_E_NOT_SUPPORTED for a pass-through domain.
+ * @threadsafety Thread-safe (writers of one domain serialise, lock-free for translators);
+ * registered thread, outside an RCU read section.
  */
 DMAR_API dmar_status dmar_domain_map(dmar_domain *dom, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,
 			    unsigned prot);
 
 /** Unmap as dmar_pgtable_unmap(), IOTLB invalidation included: when it returns no
- *  translation that starts afterwards gets the old pages (S28).  Thread-safe as
- *  dmar_domain_map(). */
+ *  translation that starts afterwards gets the old pages (S28).
+ *  @param dom       the domain
+ *  @param iova      first logical address, 4 KiB aligned
+ *  @param size      bytes, a nonzero multiple of 4 KiB
+ *  @param unmapped  receives the bytes that were mapped (may be NULL)
+ *  @return as dmar_pgtable_unmap(); also ::DMAR_E_NOT_SUPPORTED for a pass-through domain.
+ *  @threadsafety As dmar_domain_map(). */
 DMAR_API dmar_status dmar_domain_unmap(dmar_domain *dom, dmar_iova_t iova, uint64_t size,
 			      uint64_t *unmapped);
 
-/** Allocate a free PASID (1 .. 2^pasid_bits - 1) from the IOMMU's space.  Configuration
- *  call. */
+/** Allocate a free PASID from the IOMMU's space.
+ *  @param iommu  the IOMMU
+ *  @param pasid  receives the PASID, 1 .. 2^pasid_bits - 1
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments; ::DMAR_E_NOMEM when every PASID
+ *          is allocated.
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_pasid_alloc(dmar_iommu *iommu, uint32_t *pasid);
 
-/** Free a PASID; ::DMAR_E_BUSY while it is bound in some domain, ::DMAR_E_NOT_FOUND when
- *  not allocated.  Configuration call. */
+/** Free an allocated PASID.
+ *  @param iommu  the IOMMU
+ *  @param pasid  the PASID
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL or an out-of-range value; ::DMAR_E_BUSY while
+ *          it is bound in some domain; ::DMAR_E_NOT_FOUND when not allocated.
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_pasid_free(dmar_iommu *iommu, uint32_t pasid);
 
 /**
- * Bind @p pasid (allocated, or any valid value chosen by the caller: explicit binding) in
- * @p dom to the process page table at @p root of format @p fmt (x86-64, 4 or 5 levels,
- * anywhere in physical memory): requests of the domain's devices with that PASID walk it
- * (S2).  ::DMAR_E_EXISTS if already bound in this domain.  A pass-through domain takes
- * bindings too (like VT-d scalable mode: requests without PASID pass through, requests with
- * one walk its process table), so an IoMmuSupported driver in pass-through mode still gets
- * shared virtual addressing (S3).  Configuration call.
+ * Bind a PASID in a domain to a process page table: requests of the domain's devices with
+ * that PASID walk it (S2).  A pass-through domain takes bindings too (like VT-d scalable
+ * mode: requests without PASID pass through, requests with one walk its process table), so
+ * an IoMmuSupported driver in pass-through mode still gets shared virtual addressing (S3).
+ * @param dom    the domain
+ * @param pasid  allocated, or any valid value chosen by the caller (explicit binding)
+ * @param root   physical address of the process table's top level, anywhere in memory
+ * @param fmt    its format (x86-64, 4 or 5 levels)
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments, a PASID outside the IOMMU's
+ *         space or a bad format; ::DMAR_E_EXISTS if already bound in this domain;
+ *         ::DMAR_E_NOMEM.
+ * @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ * section, not from a fault callback.
  */
 DMAR_API dmar_status dmar_domain_bind_pasid(dmar_domain *dom, uint32_t pasid, dmar_pa_t root,
 				   const dmar_pt_format *fmt);
 
-/** Unbind; everything the IOTLB cached for it is invalidated first.  Configuration call. */
+/** Unbind a PASID; everything the IOTLB cached for it is invalidated first.
+ *  @param dom    the domain
+ *  @param pasid  the PASID
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL or an out-of-range value;
+ *          ::DMAR_E_NOT_FOUND when not bound in @p dom.
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_domain_unbind_pasid(dmar_domain *dom, uint32_t pasid);
 
 /** The process table of a bound PASID changed: invalidate [iova, iova + size) for it.
- *  Configuration call. */
+ *  @param dom    the domain
+ *  @param pasid  the bound PASID
+ *  @param iova   first address
+ *  @param size   bytes, > 0
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for bad arguments; ::DMAR_E_NOT_FOUND when the PASID
+ *          is not bound in @p dom.
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_domain_invalidate_pasid(dmar_domain *dom, uint32_t pasid, dmar_iova_t iova,
 					 uint64_t size);
 
-/** Create a device (requester id @p rid, unique in the IOMMU) that reaches 2^@p dma_bits
- *  bytes (32..64).  Not attached.  Configuration call. */
+/** Create a device, not attached to any domain.
+ *  @param iommu     the IOMMU
+ *  @param rid       requester id (bus/device/function), unique in the IOMMU
+ *  @param dma_bits  DMA address width: the device reaches 2^dma_bits bytes (32..64, S14)
+ *  @param out       receives the device
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments or a width outside 32..64;
+ *          ::DMAR_E_EXISTS when the requester id is taken; ::DMAR_E_NOMEM.
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_device_create(dmar_iommu *iommu, uint16_t rid, unsigned dma_bits,
 			       dmar_device **out);
 
-/** Destroy a device (detached first).  Configuration call. */
+/** Destroy a device (detached first).
+ *  @param dev  the device
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY while it leads a logical
+ *          adapter with other members (destroy those first).
+ *  @threadsafety Configuration call; no translation of it may be running or start. */
 DMAR_API dmar_status dmar_device_destroy(dmar_device *dev);
 
 /**
  * Link @p dev to the logical adapter led by @p lead (S15): from then on they share one
- * domain and one view of memory; attaching or switching either does both.  @p dev must be
- * detached and alone.  Configuration call.
+ * domain and one view of memory; attaching or switching either does both.
+ * @param lead  a device of the adapter (its leader is used)
+ * @param dev   the device to add: detached and alone
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL, identical devices or devices of two IOMMUs;
+ *         ::DMAR_E_BUSY when @p dev is attached, linked or leading others, or the adapter is
+ *         inside an exclusive window.
+ * @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ * section, not from a fault callback.
  */
 DMAR_API dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev);
 
-/** Attach the device's logical adapter to @p dom.  ::DMAR_E_BUSY inside an exclusive window
- *  (use dmar_device_switch_domain() there).  Configuration call. */
+/** Attach the device's logical adapter to a domain (replacing any domain it had).
+ *  @param dev  a device of the adapter
+ *  @param dom  the domain, of the same IOMMU
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL or a domain of another IOMMU;
+ *          ::DMAR_E_BUSY inside an exclusive window (use dmar_device_switch_domain() there);
+ *          ::DMAR_E_NOMEM.
+ *  @threadsafety Configuration call; returns after an RCU grace period when it replaced a
+ *  domain (no translation through the old one is still running). */
 DMAR_API dmar_status dmar_device_attach(dmar_device *dev, dmar_domain *dom);
 
 /** Detach the logical adapter (its requests then fault with ::DMAR_FAULT_NO_DOMAIN).
- *  Configuration call; returns once no translation through the old domain is running. */
+ *  @param dev  a device of the adapter
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY inside an exclusive window.
+ *  @threadsafety Configuration call; returns once no translation through the old domain is
+ *  running (an RCU grace period). */
 DMAR_API dmar_status dmar_device_detach(dmar_device *dev);
 
 /**
  * Begin exclusive access (S18) for the device's logical adapter: returns once no
  * translation of it is in flight; until dmar_device_end_exclusive() its requests fault with
- * ::DMAR_FAULT_EXCLUSIVE (counted, queued).  ::DMAR_E_BUSY if already in a window.
- * Configuration call: waits for an RCU grace period.
+ * ::DMAR_FAULT_EXCLUSIVE (counted, queued).  Only translations are covered: a device model
+ * that still uses a translation it obtained before the window (copies after translating)
+ * must be quiesced by other means if the window changes what those pages hold.
+ * @param dev  a device of the adapter
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY if already in a window.
+ * @threadsafety Configuration call: serialised on the IOMMU's lock, waits for an RCU grace
+ * period; not inside a read section, not from a fault callback.  With the qsbr flavor, every registered thread must pass
+ * quiescent states meanwhile.
  */
 DMAR_API dmar_status dmar_device_begin_exclusive(dmar_device *dev);
 
 /** Inside the window: swap the adapter's domain; everything the IOTLB cached for the old
- *  domain is invalidated.  ::DMAR_E_BUSY outside a window.  Configuration call. */
+ *  domain is invalidated.
+ *  @param dev  a device of the adapter
+ *  @param dom  the new domain, of the same IOMMU
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL or a domain of another IOMMU;
+ *          ::DMAR_E_BUSY outside a window; ::DMAR_E_NOMEM.
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_device_switch_domain(dmar_device *dev, dmar_domain *dom);
 
-/** End the window: requests translate again, through the (new) domain.  ::DMAR_E_BUSY
- *  outside a window.  Configuration call. */
+/** End the window: requests translate again, through the (new) domain.
+ *  @param dev  a device of the adapter
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY outside a window;
+ *          ::DMAR_E_NOMEM.
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
+ *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_device_end_exclusive(dmar_device *dev);
 
 /**
- * Translate one request of @p dev.  ::DMAR_OK, or ::DMAR_E_FAULT with @c res->fault set (and
- * a fault record queued).  Lock-free; registered thread.
+ * Translate one request of @p dev.
+ * @param dev  the device
+ * @param req  the request (address, ::dmar_access flags, PASID or ::DMAR_NO_PASID)
+ * @param res  the outcome
+ * @return ::DMAR_OK with @p res filled; ::DMAR_E_FAULT with @c res->fault set (the fault is
+ *         counted and queued); ::DMAR_E_INVALID for NULL arguments or unknown access bits;
+ *         ::DMAR_E_THREAD from an unregistered thread.
+ * @threadsafety Lock-free; registered thread; concurrently with any configuration call.
  */
 DMAR_API dmar_status dmar_device_translate(dmar_device *dev, const dmar_request *req, dmar_result *res);
 
 /**
  * Translate @p n requests of @p dev, all through ONE snapshot of its state (domain and
  * exclusive flag), so a batch never mixes two domains.  Runs of requests with the same PASID
- * go through dmar_translate_batch() of their space.  @p nfaults (may be NULL) receives the
- * number refused.  Lock-free; registered thread.
+ * go through dmar_translate_batch() of their space.
+ * @param dev      the device
+ * @param req      @p n requests
+ * @param res      @p n outcomes, one per request
+ * @param n        requests; any number, 0 included
+ * @param nfaults  receives the number refused (may be NULL)
+ * @return ::DMAR_OK, also when requests were refused (each refused one has its
+ *         @c res[i].fault set and is counted and queued); ::DMAR_E_INVALID for NULL
+ *         arguments or unknown access bits; ::DMAR_E_THREAD from an unregistered thread;
+ *         nothing is translated in those two cases.
+ * @threadsafety Lock-free; registered thread; concurrently with any configuration call.
  */
 DMAR_API dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *req,
 					dmar_result *res, size_t n, size_t *nfaults);
 
 /** Counters of a device (of its own requests, not its adapter's). */
 typedef struct dmar_device_stats {
-	uint64_t translations;
+	uint64_t translations;             /**< requests translated or refused */
 	uint64_t faults[DMAR_FAULT_COUNT]; /**< by reason; [0] unused */
 	uint64_t switches;                 /**< domain switches of its adapter */
 } dmar_device_stats;
 
-/** Read the counters (a snapshot). Thread-safe. */
+/** Read the counters.
+ *  @param dev  the device
+ *  @param st   filled in
+ *  @threadsafety Thread-safe (a snapshot). */
 DMAR_API void dmar_device_get_stats(const dmar_device *dev, dmar_device_stats *st);
 
 /** Counters of a whole IOMMU: its IOTLB's, its fault queue's, and its devices' summed. */
 typedef struct dmar_iommu_stats {
-	dmar_iotlb_stats iotlb;
-	dmar_faultq_stats fault_queue;
+	dmar_iotlb_stats iotlb;            /**< its IOTLB's counters */
+	dmar_faultq_stats fault_queue;     /**< its fault queue's counters */
 	uint64_t translations;             /**< device requests, all devices */
 	uint64_t faults[DMAR_FAULT_COUNT]; /**< by reason, all devices */
 	uint64_t switches;                 /**< domain switches (per adapter, not per member) */
 } dmar_iommu_stats;
 
-/** Read the counters (a snapshot).  Thread-safe; takes the configuration lock briefly. */
+/** Read the counters.
+ *  @param iommu  the IOMMU
+ *  @param st     filled in
+ *  @threadsafety Thread-safe (a snapshot); takes the configuration lock briefly. */
 DMAR_API void dmar_iommu_get_stats(dmar_iommu *iommu, dmar_iommu_stats *st);
 
 #ifdef __cplusplus

@@ -32,7 +32,9 @@
 extern "C" {
 #endif
 
+/** An IOTLB and its page-walk cache (opaque): one per emulated IOMMU. */
 typedef struct dmar_iotlb dmar_iotlb;
+/** An address space cached in an IOTLB under its own ASID (opaque): a table root and format. */
 typedef struct dmar_space dmar_space;
 
 /** Geometry of an IOTLB. */
@@ -42,18 +44,30 @@ typedef struct dmar_iotlb_config {
 	uint32_t pwc_sets; /**< sets of each page-walk-cache level (4 ways each), power of two */
 } dmar_iotlb_config;
 
-/** 4096 sets x 8 ways (32 K entries, 128 MiB of 4 KiB pages), 256 x 4 per walk-cache level.
- *  Thread-safe (writes only @p cfg). */
+/** Defaults: 4096 sets x 8 ways (32 K entries, 128 MiB of 4 KiB pages), 256 x 4 per
+ *  walk-cache level.
+ *  @param cfg  filled in
+ *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_iotlb_config_default(dmar_iotlb_config *cfg);
 
-/** Create an IOTLB.  ::DMAR_E_INVALID for a bad geometry.  Thread-safe. */
+/** Create an empty IOTLB.
+ *  @param cfg  its geometry
+ *  @param out  receives the IOTLB
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for a bad geometry or NULL arguments;
+ *          ::DMAR_E_NOMEM.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out);
 
-/** Destroy; every space of it must be destroyed first (::DMAR_E_BUSY otherwise, nothing
- *  done).  No translation may be running.  NULL is accepted. */
+/** Destroy an IOTLB.
+ *  @param tlb  the IOTLB; NULL is accepted
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY (nothing done) while it still has spaces: destroy them
+ *          first.
+ *  @threadsafety No translation through it may be running; nothing may use it afterwards. */
 DMAR_API dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb);
 
-/** Invalidate every entry of every space.  Thread-safe (serialised with other writers). */
+/** Invalidate every entry of every space.
+ *  @param tlb  the IOTLB
+ *  @threadsafety Thread-safe (serialised with other writers, lock-free for translators). */
 DMAR_API void dmar_iotlb_invalidate_all(dmar_iotlb *tlb);
 
 /** Counters, summed over the threads that translated (no shared counter on the hit path). */
@@ -69,42 +83,68 @@ typedef struct dmar_iotlb_stats {
 	uint64_t asid_rollovers; /**< times the ASID space wrapped (a full flush each) */
 } dmar_iotlb_stats;
 
-/** Read the counters.  Thread-safe; a snapshot that may miss increments in flight. */
+/** Read the counters.
+ *  @param tlb  the IOTLB
+ *  @param st   filled in
+ *  @threadsafety Thread-safe; a snapshot that may miss increments in flight. */
 DMAR_API void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st);
 
-/** Name of the probe variant in use: "c", "sse42" or "avx2" (see DMAR_SIMD).  Thread-safe;
- *  the choice is made once, at the first call of any translating function. */
+/** Name of the probe variant in use (chosen from CPUID, or forced with the environment
+ *  variable DMAR_SIMD=c|sse42|avx2).
+ *  @return "c", "sse42" or "avx2" (a static string).
+ *  @threadsafety Thread-safe; the choice is made once, at the first call of any translating
+ *  function or of this one. */
 DMAR_API const char *dmar_iotlb_simd(void);
 
 /**
  * Create an address space: the table rooted at @p root in @p pm, of format @p fmt, cached
  * in @p tlb under a fresh ASID.  The table may be one a ::dmar_pgtable manages or one
- * written by anyone else (a process's CPU table, S2).  Thread-safe.
+ * written by anyone else (a process's CPU table, S2).
+ * @param tlb   the IOTLB that caches it
+ * @param pm    the memory the table lives in
+ * @param root  physical address of the top-level table
+ * @param fmt   the table's format (copied)
+ * @param out   receives the space
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for a bad format or NULL arguments; ::DMAR_E_NOMEM.
+ * @threadsafety Thread-safe.
  */
 DMAR_API dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t root,
 			      const dmar_pt_format *fmt, dmar_space **out);
 
-/** Destroy (its ASID is retired).  No translation of it may be running.  NULL accepted. */
+/** Destroy a space (its ASID is retired).
+ *  @param sp  the space; NULL is accepted
+ *  @threadsafety No translation through it may be running; nothing may use it afterwards. */
 DMAR_API void dmar_space_destroy(dmar_space *sp);
 
 /** Point the space at another root (another table), invalidating everything it cached.
- *  Translations that start after the call returns use the new table.  Thread-safe. */
+ *  Translations that start after the call returns use the new table.
+ *  @param sp    the space
+ *  @param root  physical address of the new top-level table (same format)
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p sp.
+ *  @threadsafety Thread-safe (serialised with other writers, lock-free for translators). */
 DMAR_API dmar_status dmar_space_set_root(dmar_space *sp, dmar_pa_t root);
 
-/** Invalidate everything cached for this space: O(1), its ASID is retired.  Thread-safe. */
+/** Invalidate everything cached for this space: O(1), its ASID is retired.
+ *  @param sp  the space
+ *  @threadsafety Thread-safe. */
 DMAR_API void dmar_space_invalidate(dmar_space *sp);
 
 /**
  * Page-selective invalidation of [iova, iova + size) (any size, any alignment; large pages
  * included): IOTLB entries of those pages and walk-cache entries whose span meets the
  * range.  Large ranges retire the ASID instead, which is cheaper than visiting their sets.
- * ::DMAR_E_INVALID for size 0 or a range that wraps.  Thread-safe.
+ * @param sp    the space
+ * @param iova  first address
+ * @param size  bytes, > 0
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p sp, size 0 or a range that wraps.
+ * @threadsafety Thread-safe.  When it returns, no translation that starts afterwards uses an
+ * entry it removed (S28).
  */
 DMAR_API dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size);
 
 /** One request of a batch. */
 typedef struct dmar_request {
-	dmar_iova_t iova;
+	dmar_iova_t iova; /**< the address the device puts on the bus */
 	uint32_t access; /**< ::dmar_access flags */
 	uint32_t pasid;  /**< device-level calls only (::DMAR_NO_PASID for none); spaces ignore it */
 } dmar_request;
@@ -118,14 +158,21 @@ typedef struct dmar_result {
 	uint32_t flags;   /**< ::dmar_result_flags */
 } dmar_result;
 
+/** Flags of a ::dmar_result. */
 enum dmar_result_flags {
 	DMAR_RESULT_HIT = 1u << 0, /**< answered from the IOTLB */
 };
 
 /**
- * Translate one access through @p sp.  ::DMAR_OK with @p res filled, ::DMAR_E_FAULT with
- * @c res->fault set, ::DMAR_E_THREAD from an unregistered thread, ::DMAR_E_INVALID for bad
- * arguments.  Lock-free; call from a registered thread.
+ * Translate one access through @p sp.
+ * @param sp      the space
+ * @param iova    the address
+ * @param access  ::dmar_access flags
+ * @param res     the outcome
+ * @return ::DMAR_OK with @p res filled; ::DMAR_E_FAULT with @c res->fault set;
+ *         ::DMAR_E_THREAD from an unregistered thread; ::DMAR_E_INVALID for NULL arguments
+ *         or unknown access bits.
+ * @threadsafety Lock-free; registered thread; concurrently with any writer.
  */
 DMAR_API dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res);
 
@@ -133,8 +180,14 @@ DMAR_API dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned a
  * Translate @p n requests through @p sp in one RCU read section: tags and sets for all,
  * prefetch, SIMD tag compare, then the misses walked interleaved so their memory latency
  * overlaps.  Results are bit-identical to calling dmar_translate() on each (S30).
- * Returns the number of refused requests in @p nfaults (may be NULL).  ::DMAR_E_THREAD /
- * ::DMAR_E_INVALID as dmar_translate().  Lock-free; call from a registered thread.
+ * @param sp       the space
+ * @param req      @p n requests (their @c pasid is ignored)
+ * @param res      @p n outcomes, one per request
+ * @param n        requests; any number, 0 included
+ * @param nfaults  receives the number of refused requests (may be NULL)
+ * @return ::DMAR_OK, also when some requests were refused (see each @c res[i].fault);
+ *         ::DMAR_E_THREAD / ::DMAR_E_INVALID as dmar_translate(), with nothing translated.
+ * @threadsafety Lock-free; registered thread; concurrently with any writer.
  */
 DMAR_API dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				 size_t n, size_t *nfaults);

@@ -29,17 +29,26 @@
 extern "C" {
 #endif
 
-/** x86-64 entry bits, for callers that write their own tables. */
+/** x86-64 entry bit: present (P), for callers that write their own tables. */
 #define DMAR_PTE_P (1ull << 0)
+/** Entry bit: writable (R/W). */
 #define DMAR_PTE_RW (1ull << 1)
+/** Entry bit: user-accessible (U/S). */
 #define DMAR_PTE_US (1ull << 2)
+/** Entry bit: page-level write-through (PWT). */
 #define DMAR_PTE_PWT (1ull << 3)
+/** Entry bit: page-level cache disable (PCD). */
 #define DMAR_PTE_PCD (1ull << 4)
+/** Entry bit: accessed (A). */
 #define DMAR_PTE_A (1ull << 5)
+/** Entry bit: dirty (D, leaves only). */
 #define DMAR_PTE_D (1ull << 6)
+/** Entry bit: page size (PS): a 2 MiB or 1 GiB leaf at levels 2 and 3. */
 #define DMAR_PTE_PS (1ull << 7)
+/** Entry bit: global (G, leaves only). */
 #define DMAR_PTE_G (1ull << 8)
 #define DMAR_PTE_PAT_LARGE (1ull << 12) /**< PAT bit of 2 MiB / 1 GiB leaves */
+/** Entry bit: execute disable (XD). */
 #define DMAR_PTE_XD (1ull << 63)
 #define DMAR_PTE_ADDR_MASK 0x000ffffffffff000ull /**< bits 12-51 */
 
@@ -69,17 +78,25 @@ typedef struct dmar_walk_result {
 } dmar_walk_result;
 
 /**
- * Walk a table rooted at @p root (any table, built here or not) for an @p access
- * (::dmar_access flags) at @p va.  Returns ::DMAR_OK with the result filled, or
- * ::DMAR_E_FAULT with @c result->fault set, or ::DMAR_E_INVALID for a bad format.
+ * Walk a table rooted at @p root (any table, built here or not) for an @p access at @p va.
  * Reads at most `levels` entries, each through the physical memory model, so arbitrary
  * table contents give faults, never crashes; a leaf may point anywhere below 2^pa_bits
- * (MMIO is legal).  Thread-safe, lock-free; for a table that a ::dmar_pgtable may change
- * concurrently use dmar_pgtable_walk(), which holds the RCU read lock.
+ * (MMIO is legal).
+ * @param pm      the memory the table lives in
+ * @param root    physical address of the top-level table
+ * @param fmt     the table's format
+ * @param va      input address
+ * @param access  ::dmar_access flags
+ * @param result  filled in, on success and on a fault
+ * @return ::DMAR_OK with @p result filled; ::DMAR_E_FAULT with @c result->fault set;
+ *         ::DMAR_E_INVALID for a bad format or NULL arguments.
+ * @threadsafety Thread-safe and lock-free, on any thread; takes no RCU read lock, so for a
+ * table that a ::dmar_pgtable may change concurrently use dmar_pgtable_walk().
  */
 DMAR_API dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dmar_pt_format *fmt,
 		      uint64_t va, unsigned access, dmar_walk_result *result);
 
+/** A page table built and changed here (opaque): its pages live in a ::dmar_physmem. */
 typedef struct dmar_pgtable dmar_pgtable;
 
 /** Page sizes map() may use, as a bitmap of sizes (1 << lg2). */
@@ -90,23 +107,30 @@ typedef struct dmar_pgtable_config {
 	dmar_pt_format format;  /**< levels 4 or 5 */
 	uint64_t pgsizes;       /**< allowed leaf sizes, subset of ::DMAR_PGSIZES_ALL with 4 KiB */
 	dmar_placement place;   /**< where table pages are allocated in physical memory */
-	dmar_pa_t place_limit;
+	dmar_pa_t place_limit;  /**< the limit @c place refers to */
 } dmar_pgtable_config;
 
-/** Defaults: 4-level, 52-bit PA, every page size, table pages anywhere.  Thread-safe
- *  (writes only @p cfg). */
+/** Defaults: 4-level, 52-bit PA, every page size, table pages anywhere.
+ *  @param cfg  filled in
+ *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
 
 /**
- * Create an empty table (one zeroed root page from @p pm's allocator).  ::DMAR_E_INVALID
- * for a bad config, ::DMAR_E_NOMEM without frames.  Thread-safe.
+ * Create an empty table (one zeroed root page from @p pm's allocator).
+ * @param pm   the memory its pages come from
+ * @param cfg  shape and placement (start from dmar_pgtable_config_default())
+ * @param out  receives the table
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for a bad config or a NULL argument;
+ *         ::DMAR_E_NOMEM without frames or host memory.
+ * @threadsafety Thread-safe.
  */
 DMAR_API dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg,
 				dmar_pgtable **out);
 
-/** Free every table page.  No walk of it may be running or start, and no other thread may
- *  use it (not thread-safe against anything).  Must not be called inside an RCU read
- *  section.  NULL is ignored. */
+/** Free every table page.
+ *  @param pt  the table; NULL is ignored
+ *  @threadsafety Not thread-safe against anything: no walk of it may be running or start,
+ *  and no other thread may use it.  Must not be called inside an RCU read section. */
 DMAR_API void dmar_pgtable_destroy(dmar_pgtable *pt);
 
 /**
@@ -120,50 +144,84 @@ DMAR_API void dmar_pgtable_destroy(dmar_pgtable *pt);
  */
 typedef void (*dmar_pgtable_flush_fn)(void *ctx, dmar_iova_t iova, uint64_t size);
 
-/** Install (or with NULL remove) the flush hook.  Call before concurrent use. */
+/** Install (or with NULL remove) the flush hook.
+ *  @param pt   the table
+ *  @param fn   the hook, or NULL
+ *  @param ctx  passed to @p fn
+ *  @threadsafety Call before concurrent use of the table (not synchronised with writers). */
 DMAR_API void dmar_pgtable_set_flush(dmar_pgtable *pt, dmar_pgtable_flush_fn fn, void *ctx);
 
-/** Physical address of the root page (to hand to hardware-like consumers). Thread-safe. */
+/** Physical address of the root page (to hand to hardware-like consumers).
+ *  @param pt  the table
+ *  @return the root's physical address (fixed for the table's life).
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_pa_t dmar_pgtable_root(const dmar_pgtable *pt);
 
-/** The table's format. Thread-safe. */
+/** The table's format.
+ *  @param pt  the table
+ *  @return its format, valid as long as the table.
+ *  @threadsafety Thread-safe. */
 DMAR_API const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt);
 
 /**
- * Map [iova, iova + size) to [pa, pa + size) with ::dmar_prot @p prot (READ required),
- * using the largest allowed page sizes that alignment permits.  ::DMAR_E_INVALID for
- * unaligned or empty ranges or bad prot; ::DMAR_E_RANGE when iova is beyond the input
- * width or pa beyond 2^pa_bits; ::DMAR_E_EXISTS if any page is mapped already;
- * ::DMAR_E_NOMEM without frames.  On any failure no translation has changed.
- * Thread-safe (serialised with other writers of this table); call from a registered
- * thread outside an RCU read section.
+ * Map [iova, iova + size) to [pa, pa + size), using the largest allowed page sizes that
+ * alignment permits.
+ * @param pt    the table
+ * @param iova  first input address, 4 KiB aligned
+ * @param pa    first physical address, 4 KiB aligned
+ * @param size  bytes, a nonzero multiple of 4 KiB
+ * @param prot  ::dmar_prot flags; ::DMAR_PROT_READ is required
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for unaligned or empty ranges or bad prot;
+ *         ::DMAR_E_RANGE when iova is beyond the input width or pa beyond 2^pa_bits;
+ *         ::DMAR_E_EXISTS if any page is mapped already; ::DMAR_E_NOMEM without frames.
+ *         On any failure no translation has changed.
+ * @threadsafety Thread-safe (serialised with other writers of this table, lock-free for
+ * walkers); call from a registered thread outside an RCU read section.
  */
 DMAR_API dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,
 			     unsigned prot);
 
 /**
- * Unmap every mapped page in [iova, iova + size) (4 KiB aligned).  A large leaf that the
- * range covers only in part is split first; a table whose whole span is unmapped is freed
- * after a grace period.  @p unmapped (may be NULL) receives the bytes that were mapped.
- * ::DMAR_E_INVALID / ::DMAR_E_RANGE for a bad range, ::DMAR_E_NOMEM when a split needs a
- * frame (nothing unmapped then).  Thread-safe as dmar_pgtable_map().
+ * Unmap every mapped page in [iova, iova + size).  A large leaf that the range covers only
+ * in part is split first; a table whose whole span is unmapped is freed after a grace
+ * period.  Unmapping pages that are not mapped is not an error.
+ * @param pt        the table
+ * @param iova      first input address, 4 KiB aligned
+ * @param size      bytes, a nonzero multiple of 4 KiB
+ * @param unmapped  receives the bytes that were mapped (may be NULL)
+ * @return ::DMAR_OK; ::DMAR_E_INVALID / ::DMAR_E_RANGE for a bad range; ::DMAR_E_NOMEM
+ *         when a split needs a frame (nothing unmapped then).
+ * @threadsafety As dmar_pgtable_map().
  */
 DMAR_API dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size,
 			       uint64_t *unmapped);
 
 /**
- * Walk this table for @p access at @p iova inside an RCU read section.  Returns as
- * dmar_walk(), plus ::DMAR_E_THREAD when the calling thread is not registered.
- * Thread-safe, lock-free.
+ * Walk this table for @p access at @p iova inside an RCU read section, so that concurrent
+ * map and unmap are safe.
+ * @param pt      the table
+ * @param iova    input address
+ * @param access  ::dmar_access flags
+ * @param result  filled in, on success and on a fault
+ * @return as dmar_walk(), plus ::DMAR_E_THREAD when the calling thread is not registered.
+ * @threadsafety Thread-safe and lock-free; registered thread.
  */
 DMAR_API dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned access,
 			      dmar_walk_result *result);
 
-/** Physical address of @p iova, or ::DMAR_E_FAULT when unmapped.  Thread-safe and
- *  lock-free, as dmar_pgtable_walk(). */
+/** Physical address of @p iova (a read access).
+ *  @param pt    the table
+ *  @param iova  input address
+ *  @param pa    receives the physical address, 0 on failure
+ *  @return ::DMAR_OK; ::DMAR_E_FAULT when unmapped; ::DMAR_E_INVALID for NULL @p pa;
+ *          ::DMAR_E_THREAD from an unregistered thread.
+ *  @threadsafety Thread-safe and lock-free, as dmar_pgtable_walk(). */
 DMAR_API dmar_status dmar_pgtable_iova_to_phys(const dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t *pa);
 
-/** Table pages the tree holds now (its own memory cost), root included. Thread-safe. */
+/** Table pages the tree holds now (its own memory cost), root included.
+ *  @param pt  the table
+ *  @return the number of 4 KiB table pages.
+ *  @threadsafety Thread-safe (a snapshot while writers run). */
 DMAR_API uint64_t dmar_pgtable_table_pages(const dmar_pgtable *pt);
 
 #ifdef __cplusplus

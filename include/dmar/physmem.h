@@ -30,6 +30,7 @@
 extern "C" {
 #endif
 
+/** A simulated physical memory (opaque): its memory map, backing and frame allocator. */
 typedef struct dmar_physmem dmar_physmem;
 
 /** How a RAM range is backed. */
@@ -50,7 +51,7 @@ enum dmar_ram_flags {
 typedef struct dmar_ram_range {
 	dmar_pa_t base;       /**< 4 KiB aligned */
 	uint64_t size;        /**< 4 KiB multiple, > 0 */
-	dmar_ram_kind kind;
+	dmar_ram_kind kind;   /**< how the range is backed */
 	unsigned flags;       /**< ::dmar_ram_flags; lazy ranges are allocatable by default */
 	void *host;           /**< DMAR_RAM_BUFFER: at least @c size bytes, page aligned */
 	int fd;               /**< DMAR_RAM_FILE: an open file descriptor (not kept open) */
@@ -72,6 +73,7 @@ typedef struct dmar_physmem_config {
 	unsigned flags;               /**< ::dmar_physmem_flags */
 } dmar_physmem_config;
 
+/** Most RAM ranges one memory map may have. */
 #define DMAR_PHYSMEM_MAX_RANGES 64
 
 /**
@@ -79,37 +81,70 @@ typedef struct dmar_physmem_config {
  * legacy hole below 1 MiB, the PCI hole at 2-4 GiB and a 64 GiB gap at 1 TiB between two
  * NUMA nodes; the highest address is 0x2107fffffff (above 2^41), so memory above what a
  * 40-bit device reaches is the normal case.  The first MiB is not allocatable.
- * Thread-safe (the ranges are static constants).
+ * @param cfg  filled in; its @c ranges point at static constants
+ * @threadsafety Thread-safe (writes only @p cfg; the ranges are static constants).
  */
 DMAR_API void dmar_physmem_config_workstation(dmar_physmem_config *cfg);
 
 /**
- * Create a physical memory.  ::DMAR_E_INVALID for a malformed or overlapping map,
- * ::DMAR_E_NOMEM when host address space cannot be reserved or a file cannot be mapped.
- * Thread-safe.
+ * Create a physical memory from a memory map.
+ * @param cfg  the map; the ranges are copied, @p cfg need not outlive the call
+ * @param out  receives the memory
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for a NULL argument or a malformed or overlapping map
+ *         (unaligned or empty range, unknown flags, pa_bits outside 32..52, a buffer range
+ *         without a page-aligned @c host, a file range without a descriptor);
+ *         ::DMAR_E_RANGE for a range beyond 2^pa_bits; ::DMAR_E_NOMEM when host address
+ *         space cannot be reserved or a file cannot be mapped.
+ * @threadsafety Thread-safe.
  */
 DMAR_API dmar_status dmar_physmem_create(const dmar_physmem_config *cfg, dmar_physmem **out);
 
-/** Destroy; the caller guarantees that nothing uses it any more (not thread-safe against
- *  anything, RCU callbacks included: destroy its page tables first).  NULL is ignored. */
+/** Destroy a physical memory and release its host memory.
+ *  @param pm  the memory; NULL is ignored
+ *  @threadsafety Not thread-safe against anything: nothing may use @p pm any more, RCU
+ *  callbacks included (destroy its page tables, spaces and IOMMUs first). */
 DMAR_API void dmar_physmem_destroy(dmar_physmem *pm);
 
 /**
- * Host pointer for [pa, pa + len) when the whole span lies in one RAM range, else NULL.
- * The fast path every PTE read uses: lock-free, no system call.  The pointer stays valid
- * until dmar_physmem_destroy().  Thread-safe.
+ * Host pointer for [pa, pa + len) when the whole span lies in one RAM range.  The fast path
+ * every PTE read uses: no lock, no system call.
+ * @param pm   the memory
+ * @param pa   first byte
+ * @param len  bytes the caller will access from the pointer
+ * @return the host address of @p pa, valid until dmar_physmem_destroy(); NULL when any byte
+ *         of the span is outside RAM or the span crosses from one range into another.
+ * @threadsafety Thread-safe and lock-free; plain memory semantics for what is accessed
+ * through the pointer.
  */
 DMAR_API void *dmar_physmem_host_ptr(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
 
-/** Copy out of simulated memory.  ::DMAR_E_RANGE when any byte is outside RAM (nothing is
- *  copied).  Thread-safe (plain memory semantics for racing writers). */
+/** Copy out of simulated memory.
+ *  @param pm   the memory
+ *  @param pa   first byte to read
+ *  @param buf  destination, @p len bytes
+ *  @param len  bytes; 0 reads nothing
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p pm or @p buf; ::DMAR_E_RANGE when any
+ *          byte is outside RAM (nothing is copied).
+ *  @threadsafety Thread-safe (plain memory semantics for racing writers). */
 DMAR_API dmar_status dmar_physmem_read(const dmar_physmem *pm, dmar_pa_t pa, void *buf, uint64_t len);
 
-/** Copy into simulated memory.  ::DMAR_E_RANGE outside RAM, ::DMAR_E_READONLY for a
- *  read-only range; in both cases nothing is written.  Thread-safe. */
+/** Copy into simulated memory.
+ *  @param pm   the memory
+ *  @param pa   first byte to write
+ *  @param buf  source, @p len bytes
+ *  @param len  bytes; 0 writes nothing
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p pm or @p buf; ::DMAR_E_RANGE when any
+ *          byte is outside RAM; ::DMAR_E_READONLY for a read-only range.  Nothing is
+ *          written on failure.
+ *  @threadsafety Thread-safe (plain memory semantics for racing readers and writers). */
 DMAR_API dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const void *buf, uint64_t len);
 
-/** Whether [pa, pa + len) is entirely RAM. Thread-safe. */
+/** Whether [pa, pa + len) is entirely RAM of one range.
+ *  @param pm   the memory
+ *  @param pa   first byte
+ *  @param len  bytes (0 is taken as 1)
+ *  @return 1 if it is, else 0.
+ *  @threadsafety Thread-safe. */
 DMAR_API int dmar_physmem_is_ram(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
 
 /** Where the frame allocator may place an allocation. */
@@ -121,16 +156,28 @@ typedef enum dmar_placement {
 
 /**
  * Allocate @p npages physically contiguous 4 KiB frames aligned to 2^@p align_lg2 bytes
- * (12..30) from the allocatable ranges.  The frames' contents are unspecified.
- * ::DMAR_E_INVALID for npages == 0 or a bad alignment, ::DMAR_E_NOMEM when no run fits.
- * Thread-safe (one lock per memory; frees come from RCU callbacks too).
+ * from the allocatable ranges.  The frames' contents are unspecified.
+ * @param pm         the memory
+ * @param npages     frames, >= 1
+ * @param align_lg2  log2 of the alignment, 12..30
+ * @param place      where the run may lie (::dmar_placement)
+ * @param limit      the address @p place refers to (ignored for ::DMAR_PLACE_ANY)
+ * @param out        receives the physical address of the first frame
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for npages 0, a bad alignment or placement, NULL
+ *         arguments; ::DMAR_E_NOMEM when no run fits.
+ * @threadsafety Thread-safe (one lock per memory; frees come from RCU callbacks too).
  */
 DMAR_API dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
 			       dmar_placement place, dmar_pa_t limit, dmar_pa_t *out);
 
 /**
- * Free frames from dmar_physmem_alloc().  ::DMAR_E_INVALID (and nothing freed) when any of
- * them is not allocatable RAM or is not allocated.  Thread-safe.
+ * Free frames from dmar_physmem_alloc() (any sub-run of what was allocated).
+ * @param pm      the memory
+ * @param pa      first frame, 4 KiB aligned
+ * @param npages  frames
+ * @return ::DMAR_OK; ::DMAR_E_INVALID (and nothing freed) when any of them is not
+ *         allocatable RAM or is not allocated.
+ * @threadsafety Thread-safe.
  */
 DMAR_API dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages);
 
@@ -138,16 +185,23 @@ DMAR_API dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t 
 typedef struct dmar_physmem_stats {
 	uint64_t installed_bytes;  /**< sum of the RAM ranges */
 	dmar_pa_t highest_addr;    /**< last byte of the highest range */
-	uint64_t allocatable_bytes;
+	uint64_t allocatable_bytes; /**< bytes of the ranges the frame allocator may use */
 	uint64_t allocated_frames; /**< frames handed out by the allocator now */
-	unsigned nranges;
-	unsigned pa_bits;
+	unsigned nranges;          /**< RAM ranges in the map */
+	unsigned pa_bits;          /**< physical address width */
 } dmar_physmem_stats;
 
-/** Read the counters.  Thread-safe (a snapshot). */
+/** Read the counters.
+ *  @param pm  the memory
+ *  @param st  filled in
+ *  @threadsafety Thread-safe (a snapshot). */
 DMAR_API void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st);
 
-/** The i-th RAM range after sorting (i < stats.nranges); NULL past the end. Thread-safe. */
+/** The i-th RAM range, in address order.
+ *  @param pm  the memory
+ *  @param i   index, below dmar_physmem_stats.nranges
+ *  @return the range (valid until dmar_physmem_destroy()); NULL past the end.
+ *  @threadsafety Thread-safe (the map is fixed at creation). */
 DMAR_API const dmar_ram_range *dmar_physmem_range(const dmar_physmem *pm, unsigned i);
 
 #ifdef __cplusplus

@@ -92,8 +92,8 @@ typedef enum dmar_start_reason {
 
 /** The outcome. */
 typedef struct dmar_start_decision {
-	dmar_start_mode mode;
-	dmar_start_reason reason;
+	dmar_start_mode mode;      /**< how the adapter runs (::DMAR_START_FAILED: not at all) */
+	dmar_start_reason reason;  /**< why */
 	bool domain;           /**< an IOMMU domain is created (S9 Enabled, effective) */
 	bool map_all_memory;   /**< the domain maps all physical memory (S9 EnableMappings) */
 	bool attached;         /**< the domain is attached to the device */
@@ -102,13 +102,20 @@ typedef struct dmar_start_decision {
 } dmar_start_decision;
 
 /**
- * Decide.  ::DMAR_OK when the adapter starts (@p out says how), ::DMAR_E_NOT_SUPPORTED when
- * it does not (@c out->reason says why), ::DMAR_E_INVALID for a dma_bits outside 32..64 or
- * unknown flag bits.  Pure function: thread-safe.
+ * Decide how the adapter starts.
+ * @param p    everything the decision looks at
+ * @param out  the outcome, filled in whenever the return is not ::DMAR_E_INVALID
+ * @return ::DMAR_OK when the adapter starts (@p out says how); ::DMAR_E_NOT_SUPPORTED when
+ *         it does not (@c out->reason says why); ::DMAR_E_INVALID for NULL arguments, a
+ *         dma_bits outside 32..64 or unknown flag bits.
+ * @threadsafety Pure function: thread-safe, any thread, no registration needed.
  */
 DMAR_API dmar_status dmar_start_decide(const dmar_start_params *p, dmar_start_decision *out);
 
-/** Readable name of a reason.  Thread-safe; never NULL. */
+/** Readable name of a reason.
+ *  @param r  the reason
+ *  @return a static string; "unknown" for values outside ::dmar_start_reason, never NULL.
+ *  @threadsafety Thread-safe. */
 DMAR_API const char *dmar_start_reason_str(dmar_start_reason r);
 
 #ifdef __cplusplus

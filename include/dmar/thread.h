@@ -23,31 +23,48 @@
 extern "C" {
 #endif
 
-/** Register the calling thread.  Idempotent.  Must not be inside an RCU read section. */
+/** Register the calling thread with the library's RCU flavor (and give it a slot for its
+ *  per-thread statistics).  Idempotent.
+ *  @return ::DMAR_OK (always, today; check it for forward compatibility).
+ *  @threadsafety Any thread, for itself; not inside an RCU read section. */
 DMAR_API dmar_status dmar_thread_register(void);
 
-/** Unregister the calling thread (no-op if not registered). Call before the thread exits. */
+/** Unregister the calling thread (no-op if not registered).  Call before the thread exits;
+ *  its translation statistics stay counted.
+ *  @threadsafety Any thread, for itself; not inside an RCU read section. */
 DMAR_API void dmar_thread_unregister(void);
 
-/** Whether the calling thread is registered. */
+/** Whether the calling thread is registered.
+ *  @return 1 if registered, else 0.
+ *  @threadsafety Any thread, for itself. */
 DMAR_API int dmar_thread_registered(void);
 
-/** QSBR: announce a quiescent state (no library read section is held).  No-op with memb.
- *  Any registered thread, outside read sections. */
+/** QSBR: announce a quiescent state (the thread is inside no library call).  Call it
+ *  regularly, e.g. between batches.  No-op with memb, and on an unregistered thread.
+ *  @threadsafety Any thread, for itself, outside library calls. */
 DMAR_API void dmar_thread_quiescent(void);
 
-/** QSBR: a thread about to block for long goes offline / comes back. No-ops with memb. */
+/** QSBR: a thread about to block (sleep, wait on a lock or a join) goes offline, so that
+ *  grace periods do not wait for it.  No-op with memb, and on an unregistered thread.
+ *  @threadsafety Any thread, for itself, outside library calls; pair with
+ *  dmar_thread_online() before the next library call. */
 DMAR_API void dmar_thread_offline(void);
+/** QSBR: come back online after dmar_thread_offline().  No-op with memb, and on an
+ *  unregistered thread.
+ *  @threadsafety Any thread, for itself. */
 DMAR_API void dmar_thread_online(void);
 
 /**
  * Wait until every translation in flight at the time of the call has finished (an RCU grace
- * period).  Use after an unmap when in-flight DMA must be drained too.  Must not be called
- * inside a read section.  Thread-safe.
+ * period).  Use after an unmap when in-flight translations must be drained too.  It does not
+ * wait for what a caller does with a result after the translating call returned.
+ * @threadsafety Thread-safe; blocks.  Not inside a read section, not from a fault callback.
  */
 DMAR_API void dmar_sync(void);
 
-/** "memb" or "qsbr": the flavor this library was built with.  Thread-safe. */
+/** The RCU flavor this library was built with.
+ *  @return "memb" or "qsbr" (a static string).
+ *  @threadsafety Thread-safe. */
 DMAR_API const char *dmar_rcu_flavor(void);
 
 #ifdef __cplusplus

@@ -26,6 +26,7 @@ enum {
 	DMAR_PAGE_2M_LG2 = 21,
 	DMAR_PAGE_1G_LG2 = 30,
 };
+/** The base page size, 4 KiB: the granule of mappings, translations and invalidations. */
 #define DMAR_PAGE_SIZE ((uint64_t)1 << DMAR_PAGE_4K_LG2)
 
 /** Highest physical address width of the x86-64 entry format (address bits 12-51). */
@@ -44,9 +45,9 @@ enum dmar_prot {
 
 /** What a request does; combined with the permissions of every level of the walk. */
 enum dmar_access {
-	DMAR_ACCESS_READ = 1u << 0,
-	DMAR_ACCESS_WRITE = 1u << 1,
-	DMAR_ACCESS_EXEC = 1u << 2,
+	DMAR_ACCESS_READ = 1u << 0,  /**< read: every page is readable if present */
+	DMAR_ACCESS_WRITE = 1u << 1, /**< write: needs R/W = 1 at every level */
+	DMAR_ACCESS_EXEC = 1u << 2,  /**< instruction fetch: needs XD = 0 at every level */
 	DMAR_ACCESS_USER = 1u << 3, /**< non-privileged request: needs U/S = 1 at every level */
 };
 
