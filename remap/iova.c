@@ -40,8 +40,9 @@ struct order_cache {
 struct slot_cache {
 	int disabled;
 	struct order_cache c[NORDERS];
-	/* the owner's counters (relaxed stores; summed by get_stats) */
-	uint64_t allocs, frees, hits, pages_alloc, pages_freed;
+	/* the owner's counters (relaxed stores; summed by get_stats): allocations served from
+	 * the cache and frees into it, by order (pages follow from the order) */
+	uint64_t hits[NORDERS], frees[NORDERS];
 } __attribute__((aligned(64)));
 
 struct dmar_iovad {
@@ -255,20 +256,12 @@ static dmar_status slow_free(dmar_iovad *a, uint64_t i, uint64_t n, unsigned ord
 
 /* ---- fast path ------------------------------------------------------------------------ */
 
-static struct slot_cache *my_cache(dmar_iovad *a)
+/* First use by a slot's owner: only the owner creates its cache, so no race.  Out of line,
+ * so that the fast path below stays a few instructions with no frame to set up. */
+static __attribute__((noinline)) struct slot_cache *cache_create(dmar_iovad *a, int slot)
 {
 	struct slot_cache *sc;
-	int slot;
 
-	if (!dmar__thread_ok())
-		return NULL;
-	slot = dmar__thread_slot();
-	if (slot < 0 || slot >= NSLOTS)
-		return NULL;
-	sc = __atomic_load_n(&a->slots[slot], __ATOMIC_ACQUIRE);
-	if (__builtin_expect(sc != NULL, 1))
-		return sc;
-	/* first use by this slot's owner: only the owner creates it, so no race */
 	if (posix_memalign((void **)&sc, 64, sizeof(*sc)) != 0)
 		return NULL;
 	memset(sc, 0, sizeof(*sc));
@@ -288,6 +281,22 @@ static struct slot_cache *my_cache(dmar_iovad *a)
 	return sc;
 }
 
+static inline struct slot_cache *my_cache(dmar_iovad *a)
+{
+	struct slot_cache *sc;
+	int slot;
+
+	if (!dmar__thread_ok())
+		return NULL;
+	slot = dmar__thread_slot();
+	if ((unsigned)slot >= NSLOTS)
+		return NULL;
+	sc = __atomic_load_n(&a->slots[slot], __ATOMIC_ACQUIRE);
+	if (__builtin_expect(sc != NULL, 1))
+		return sc;
+	return cache_create(a, slot);
+}
+
 /* Refill an empty loaded magazine from the depot: the empty one goes, a full one comes. */
 static int depot_get(dmar_iovad *a, struct order_cache *c, unsigned order)
 {
@@ -301,6 +310,27 @@ static int depot_get(dmar_iovad *a, struct order_cache *c, unsigned order)
 		return 0;
 	free(c->loaded);
 	c->loaded = full;
+	return 1;
+}
+
+/* Nothing cached and nothing in the depot: take REFILL ranges of the order at once, as one
+ * aligned run, into the (empty) loaded magazine.  Each thread then works in runs of its own,
+ * so two threads never write state bytes in one cache line.  When no such run is left, the
+ * caller falls back to a single range from the slow path. */
+#define REFILL 64
+static __attribute__((noinline)) int refill(dmar_iovad *a, struct order_cache *c, unsigned order)
+{
+	uint64_t n = (uint64_t)REFILL << order;
+	int64_t s;
+
+	pthread_mutex_lock(&a->lock);
+	s = range_take(a, n, n);
+	pthread_mutex_unlock(&a->lock);
+	if (s < 0)
+		return 0;
+	for (unsigned k = 0; k < REFILL; k++) /* the highest first out (top-down) */
+		c->loaded->pfn[k] = (uint64_t)s + ((uint64_t)k << order);
+	c->loaded->n = REFILL;
 	return 1;
 }
 
@@ -351,7 +381,7 @@ dmar_status dmar_iova_alloc(dmar_iovad *a, uint64_t npages, dmar_iova_t *out)
 				c->loaded = c->prev;
 				c->prev = t;
 			}
-			if (c->loaded->n || depot_get(a, c, order)) {
+			if (c->loaded->n || depot_get(a, c, order) || refill(a, c, order)) {
 				pfn = c->loaded->pfn[--c->loaded->n];
 				st_set(a, pfn, (uint8_t)(ORDER_BASE + order));
 				hit = 1;
@@ -359,9 +389,7 @@ dmar_status dmar_iova_alloc(dmar_iovad *a, uint64_t npages, dmar_iova_t *out)
 		}
 		dmar__rcu_read_unlock();
 		if (hit) {
-			ctr_add(&sc->allocs, 1);
-			ctr_add(&sc->hits, 1);
-			ctr_add(&sc->pages_alloc, 1ull << order);
+			ctr_add(&sc->hits[order], 1);
 			*out = (a->base_pfn + pfn) * DMAR_PAGE_SIZE;
 			return DMAR_OK;
 		}
@@ -418,8 +446,7 @@ dmar_status dmar_iova_free(dmar_iovad *a, dmar_iova_t iova, uint64_t npages)
 out:
 		dmar__rcu_read_unlock();
 		if (done) {
-			ctr_add(&sc->frees, 1);
-			ctr_add(&sc->pages_freed, npages);
+			ctr_add(&sc->frees[order], 1);
 			return DMAR_OK;
 		}
 		if (bad) {
@@ -451,11 +478,16 @@ void dmar_iovad_get_stats(dmar_iovad *a, dmar_iovad_stats *st)
 
 		if (!sc)
 			continue;
-		st->allocs += __atomic_load_n(&sc->allocs, __ATOMIC_RELAXED);
-		st->frees += __atomic_load_n(&sc->frees, __ATOMIC_RELAXED);
-		st->cache_hits += __atomic_load_n(&sc->hits, __ATOMIC_RELAXED);
-		pa += __atomic_load_n(&sc->pages_alloc, __ATOMIC_RELAXED);
-		pf += __atomic_load_n(&sc->pages_freed, __ATOMIC_RELAXED);
+		for (unsigned o = 0; o < NORDERS; o++) {
+			uint64_t h = __atomic_load_n(&sc->hits[o], __ATOMIC_RELAXED);
+			uint64_t f = __atomic_load_n(&sc->frees[o], __ATOMIC_RELAXED);
+
+			st->allocs += h;
+			st->cache_hits += h;
+			st->frees += f;
+			pa += h << o;
+			pf += f << o;
+		}
 	}
 	st->pages_in_use = pa - pf;
 	st->pages_total = a->npages;
