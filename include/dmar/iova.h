@@ -46,33 +46,48 @@ typedef struct dmar_iovad dmar_iovad;
  * Create an allocator for [@p base, @p limit): both 4 KiB aligned, base < limit, at most
  * ::DMAR_IOVA_MAX_PAGES pages.  Page 0 is a valid address: an embedder that wants 0 to mean
  * "none" passes base = 4096.
+ * @param base   first logical address managed
+ * @param limit  end of the range (exclusive)
+ * @param out    receives the allocator
  * @return ::DMAR_OK, ::DMAR_E_INVALID for a bad range or NULL @p out, ::DMAR_E_NOMEM.
- * Thread-safe.
+ * @threadsafety Thread-safe.
  */
 DMAR_API dmar_status dmar_iovad_create(dmar_iova_t base, dmar_iova_t limit, dmar_iovad **out);
 
-/** Destroy.  No thread may use it any more.  NULL is ignored. */
+/** Destroy an allocator (the per-thread caches' ranges included).
+ *  @param a  the allocator; NULL is ignored
+ *  @threadsafety No thread may use it any more. */
 DMAR_API void dmar_iovad_destroy(dmar_iovad *a);
 
 /**
  * Allocate @p npages logically contiguous pages.  Sizes up to ::DMAR_IOVA_CACHED_MAX_PAGES
  * are rounded up to a power of two and aligned to it; free with the same @p npages.
+ * @param a       the allocator
+ * @param npages  pages, > 0
+ * @param out     receives the first address
  * @return ::DMAR_OK with the first address in @p out; ::DMAR_E_INVALID for npages 0 or
  * NULL; ::DMAR_E_NOSPACE when no free range of that size is left (even after draining the
- * caches).  Thread-safe; lock-free and atomic-free on a registered thread's cache hit.
+ * caches).
+ * @threadsafety Thread-safe; lock-free and atomic-free on a registered thread's cache hit.
+ * Not inside an RCU read section (draining the caches waits for a grace period).
  */
 DMAR_API dmar_status dmar_iova_alloc(dmar_iovad *a, uint64_t npages, dmar_iova_t *out);
 
 /**
  * Free a range allocated with the same @p npages.
+ * @param a       the allocator
+ * @param iova    the address dmar_iova_alloc() returned
+ * @param npages  the size it was allocated with
  * @return ::DMAR_OK; ::DMAR_E_INVALID for a misaligned or out-of-range address or npages
  * 0; ::DMAR_E_NOT_FOUND when [iova, iova + npages pages) is not allocated with that size.
- * Thread-safe.
+ * @threadsafety Thread-safe (see the file comment for two threads freeing one range).
  */
 DMAR_API dmar_status dmar_iova_free(dmar_iovad *a, dmar_iova_t iova, uint64_t npages);
 
-/** Return every cached range to the shared pool (waits for an RCU grace period).  Must not
- *  be called from inside an RCU read-side section. */
+/** Return every cached range to the shared pool (waits for an RCU grace period).
+ *  @param a  the allocator
+ *  @threadsafety Thread-safe; blocks.  Must not be called from inside an RCU read-side
+ *  section. */
 DMAR_API void dmar_iovad_flush(dmar_iovad *a);
 
 /** Counters.  Fields are summed from per-thread counters without stopping anyone, so a
@@ -88,7 +103,10 @@ typedef struct dmar_iovad_stats {
 	uint64_t pages_total;   /**< size of the range in pages */
 } dmar_iovad_stats;
 
-/** Fill @p st.  Thread-safe. */
+/** Read the counters.
+ *  @param a   the allocator
+ *  @param st  filled in
+ *  @threadsafety Thread-safe (approximate while others allocate, see ::dmar_iovad_stats). */
 DMAR_API void dmar_iovad_get_stats(dmar_iovad *a, dmar_iovad_stats *st);
 
 #ifdef __cplusplus

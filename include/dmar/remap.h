@@ -60,19 +60,24 @@
 extern "C" {
 #endif
 
+/** A logical adapter of the WDDM layer (opaque): linked devices, one domain, its objects. */
 typedef struct dmar_adapter dmar_adapter;
+/** A process using the GPU (opaque), with its PASID when the driver is IoMmuSupported. */
 typedef struct dmar_process dmar_process;
+/** A GPU context, WDDM's "device" (opaque), carrying its process's PASID. */
 typedef struct dmar_gpu_context dmar_gpu_context;
+/** A physical memory object (opaque): pages, their GPU and CPU mappings, references. */
 typedef struct dmar_pmo dmar_pmo;
+/** A VidMm allocation (opaque): a memory object in a segment, with its logical ADL. */
 typedef struct dmar_allocation dmar_allocation;
 
 /* ---- IRQL and the bugcheck (S26) -------------------------------------------------- */
 
 /** Interrupt request levels, Windows' numbers. */
 typedef enum dmar_irql {
-	DMAR_PASSIVE_LEVEL = 0,
-	DMAR_APC_LEVEL = 1,
-	DMAR_DISPATCH_LEVEL = 2,
+	DMAR_PASSIVE_LEVEL = 0,  /**< PASSIVE_LEVEL: every callback may be called here */
+	DMAR_APC_LEVEL = 1,      /**< APC_LEVEL: the highest level the callbacks allow */
+	DMAR_DISPATCH_LEVEL = 2, /**< DISPATCH_LEVEL: too high for the callbacks */
 	DMAR_DIRQL = 3,       /**< any device IRQL (3..26 on x64 count as this) */
 	DMAR_HIGH_LEVEL = 15, /**< the highest value accepted */
 } dmar_irql;
@@ -110,8 +115,12 @@ typedef struct dmar_adl {
 	};
 } dmar_adl;
 
-/** Page number @p i of an ADL, whichever form.  ::DMAR_E_RANGE past the end,
- *  ::DMAR_E_INVALID for NULL.  Thread-safe (reads only). */
+/** Page number @p i of an ADL, whichever form.
+ *  @param adl   the ADL
+ *  @param i     entry index
+ *  @param page  receives the page number
+ *  @return ::DMAR_OK; ::DMAR_E_RANGE past the end; ::DMAR_E_INVALID for NULL.
+ *  @threadsafety Thread-safe (reads only). */
 DMAR_API dmar_status dmar_adl_page(const dmar_adl *adl, uint64_t i, uint64_t *page);
 
 /* ---- adapters (S9-S17, S27) ------------------------------------------------------- */
@@ -145,23 +154,30 @@ typedef struct dmar_adapter_config {
 	uint32_t aperture_pages[DMAR_MAX_APERTURE_SEGMENTS]; /**< segment id i+1 has this many pages; 0: none */
 	const dmar_pgtable_config *pt; /**< the domain's table format; NULL: 4-level */
 	dmar_bugcheck_fn bugcheck;     /**< NULL: print and abort */
-	void *bugcheck_ctx;
+	void *bugcheck_ctx;            /**< passed to @c bugcheck */
 	dmar_paging_fn paging;         /**< the driver's paging hook; NULL: none */
-	void *paging_ctx;
+	void *paging_ctx;              /**< passed to @c paging */
 } dmar_adapter_config;
 
-/** A discrete 40-bit GPU, opted in (DmaRemappingCompatible = 3), both remapping cap sets,
- *  IoMmuSupported, MapAperture2Supported, WDDM 3.2, one physical adapter, one 64 MiB
- *  aperture segment, platform IOMMU present, no policy flags. */
+/** Defaults: a discrete 40-bit GPU, opted in (DmaRemappingCompatible = 3), both remapping
+ *  cap sets, IoMmuSupported, MapAperture2Supported, WDDM 3.2, one physical adapter, one
+ *  64 MiB aperture segment, platform IOMMU present, no policy flags.
+ *  @param cfg  filled in
+ *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_adapter_config_default(dmar_adapter_config *cfg);
 
 /**
  * Decide how the adapter starts (dmar_start_decide()) and create it: its devices (linked),
- * its domain, its logical address allocator.  @p why (may be NULL) receives the decision
- * also when the start fails.
+ * its domain, its logical address allocator.
+ * @param iommu  the IOMMU in front of the adapter
+ * @param cfg    how (start from dmar_adapter_config_default())
+ * @param out    receives the adapter
+ * @param why    receives the decision, also when the start fails (may be NULL)
  * @return ::DMAR_OK; ::DMAR_E_NOT_SUPPORTED when the adapter does not start (why->reason);
  * ::DMAR_E_INVALID for bad configuration; ::DMAR_E_EXISTS when a requester id is taken;
- * ::DMAR_E_NOMEM.  Thread-safe.
+ * ::DMAR_E_NOMEM.
+ * @threadsafety Thread-safe (creation takes the IOMMU's configuration lock); not inside an
+ * RCU read section.
  */
 DMAR_API dmar_status dmar_adapter_create(dmar_iommu *iommu, const dmar_adapter_config *cfg,
 					 dmar_adapter **out, dmar_start_decision *why);
@@ -169,29 +185,56 @@ DMAR_API dmar_status dmar_adapter_create(dmar_iommu *iommu, const dmar_adapter_c
 /**
  * The adapter has started: the IOMMU is turned on (S10).  In 1:1 isolation, every memory
  * object allocated before is mapped first (or all RAM, with EnableMappings).
- * @return ::DMAR_OK; ::DMAR_E_BUSY when already started; ::DMAR_E_NOMEM.
+ * @param ad  the adapter
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY when already started;
+ * ::DMAR_E_NOMEM.
+ * @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ * inside an RCU read section.
  */
 DMAR_API dmar_status dmar_adapter_start(dmar_adapter *ad);
 
-/** Try to disable the IOMMU: always ::DMAR_E_NOT_SUPPORTED, nothing changes (S12). */
+/** Try to disable the IOMMU: nothing changes (S12).
+ *  @param ad  the adapter
+ *  @return ::DMAR_E_NOT_SUPPORTED, always (::DMAR_E_INVALID for NULL).
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_adapter_disable_iommu(dmar_adapter *ad);
 
 /** Destroy the adapter and everything still created through it (mappings, objects,
- *  processes, devices, domain).  No translation may run on it.  NULL is ignored. */
+ *  processes, devices, domain).
+ *  @param ad  the adapter; NULL is ignored
+ *  @threadsafety No translation may run on it and nothing may use it afterwards; not inside
+ *  an RCU read section. */
 DMAR_API void dmar_adapter_destroy(dmar_adapter *ad);
 
-/** The start decision.  Thread-safe. */
+/** The start decision.
+ *  @param ad  the adapter
+ *  @return the decision taken at creation, owned by the adapter.
+ *  @threadsafety Thread-safe. */
 DMAR_API const dmar_start_decision *dmar_adapter_decision(const dmar_adapter *ad);
-/** Physical adapter @p i of the chain (0 = the lead), NULL past the end.  Thread-safe. */
+/** Physical adapter @p i of the chain.
+ *  @param ad  the adapter
+ *  @param i   index, 0 = the lead
+ *  @return the engine device, owned by the adapter; NULL past the end.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_device *dmar_adapter_device(dmar_adapter *ad, unsigned i);
-/** The adapter's domain (one for the whole chain, S15).  Thread-safe. */
+/** The adapter's domain (one for the whole chain, S15).
+ *  @param ad  the adapter
+ *  @return the domain, owned by the adapter.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_domain *dmar_adapter_domain(dmar_adapter *ad);
-/** The logical address allocator (remapped mode only, else NULL).  Thread-safe. */
+/** The logical address allocator.
+ *  @param ad  the adapter
+ *  @return the allocator in remapped mode, owned by the adapter; NULL otherwise.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_iovad *dmar_adapter_iovad(dmar_adapter *ad);
 
 /** Counters of the layer. */
 typedef struct dmar_adapter_stats {
+	/** Live objects: memory objects, GPU mappings, CPU mappings, ADLs, allocations and
+	 *  aperture mappings. */
+	/**@{*/
 	uint64_t pmos, gpu_mappings, cpu_mappings, adls, allocations, aperture_mappings;
+	/**@}*/
 	uint64_t processes;        /**< live processes */
 	uint64_t irql_bugchecks;   /**< calls above APC_LEVEL, 3.2 and later */
 	uint64_t irql_unverified;  /**< the same before 3.2 (allowed, counted) */
@@ -200,7 +243,10 @@ typedef struct dmar_adapter_stats {
 	uint64_t pages_mapped_at_start; /**< S10 */
 } dmar_adapter_stats;
 
-/** Fill @p st.  Thread-safe. */
+/** Read the counters.
+ *  @param ad  the adapter
+ *  @param st  filled in
+ *  @threadsafety Thread-safe (a snapshot). */
 DMAR_API void dmar_adapter_get_stats(dmar_adapter *ad, dmar_adapter_stats *st);
 
 /* ---- processes and PASIDs (S1-S3) --------------------------------------------------- */
@@ -209,24 +255,52 @@ DMAR_API void dmar_adapter_get_stats(dmar_adapter *ad, dmar_adapter_stats *st);
  * A process starts using the GPU.  With IoMmuSupported it is registered with the IOMMU: it
  * gets a PASID, bound in the adapter's domain to its CPU page table at @p root (format
  * @p fmt), so the GPU shares its virtual address space (S1-S3).  Without it, no PASID.
+ * @param ad    the adapter
+ * @param root  physical address of the process's CPU page table
+ * @param fmt   its format
+ * @param out   receives the process
  * @return ::DMAR_OK; ::DMAR_E_INVALID; ::DMAR_E_NOSPACE when no PASID is left; ::DMAR_E_NOMEM.
+ * @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ * inside an RCU read section.
  */
 DMAR_API dmar_status dmar_process_create(dmar_adapter *ad, dmar_pa_t root, const dmar_pt_format *fmt,
 					 dmar_process **out);
 /** The process stops using the GPU: its PASID is unbound (cached entries invalidated) and
- *  freed.  ::DMAR_E_BUSY while it has GPU contexts, ::DMAR_E_INVALID for one that is not a
- *  live process of @p ad. */
+ *  freed.
+ *  @param ad  the adapter
+ *  @param p   the process
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY while it has GPU contexts; ::DMAR_E_INVALID for one that
+ *          is not a live process of @p ad.
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_process_destroy(dmar_adapter *ad, dmar_process *p);
-/** The process's PASID, or ::DMAR_NO_PASID.  Thread-safe. */
+/** The process's PASID.
+ *  @param p  the process
+ *  @return the PASID, or ::DMAR_NO_PASID without IoMmuSupported.
+ *  @threadsafety Thread-safe. */
 DMAR_API uint32_t dmar_process_pasid(const dmar_process *p);
 
 /** Create a GPU context (WDDM "device") for a process: it receives the process's PASID (S3).
- *  ::DMAR_E_INVALID for a process that is not a live process of @p ad; ::DMAR_E_NOMEM. */
+ *  @param ad   the adapter
+ *  @param p    the process
+ *  @param out  receives the context
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for a process that is not a live process of @p ad;
+ *          ::DMAR_E_NOMEM.
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_gpu_context_create(dmar_adapter *ad, dmar_process *p,
 					     dmar_gpu_context **out);
-/** The PASID handed to the context at creation (::DMAR_NO_PASID without IoMmuSupported). */
+/** The PASID handed to the context at creation.
+ *  @param c  the context
+ *  @return the PASID, or ::DMAR_NO_PASID without IoMmuSupported.
+ *  @threadsafety Thread-safe. */
 DMAR_API uint32_t dmar_gpu_context_pasid(const dmar_gpu_context *c);
-/** Destroy a context.  ::DMAR_E_INVALID for one that is not a live context of @p ad. */
+/** Destroy a context.
+ *  @param ad  the adapter
+ *  @param c   the context
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for one that is not a live context of @p ad.
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_gpu_context_destroy(dmar_adapter *ad, dmar_gpu_context *c);
 
 /* ---- physical memory objects (S24, S25) ------------------------------------------- */
@@ -242,7 +316,7 @@ typedef enum dmar_pmo_kind {
 
 /** How to create a memory object. */
 typedef struct dmar_pmo_params {
-	dmar_pmo_kind kind;
+	dmar_pmo_kind kind;     /**< what it is made of */
 	uint64_t size;          /**< bytes, a 4 KiB multiple, > 0 */
 	dmar_placement place;   /**< where its frames go (not IO space) */
 	dmar_pa_t limit;        /**< for ::DMAR_PLACE_BELOW / ::DMAR_PLACE_ABOVE */
@@ -250,78 +324,195 @@ typedef struct dmar_pmo_params {
 	dmar_pa_t io_base;      /**< IO space: the range's start, page aligned, not RAM */
 } dmar_pmo_params;
 
-/** CPU mapping mode and cache type (S24). */
+/** CPU mapping mode (S24). */
 typedef enum dmar_cpu_mode { DMAR_CPU_KERNEL = 0, DMAR_CPU_USER } dmar_cpu_mode;
+/** Cache type of a CPU mapping (S24); recorded, the host has no write-combining to give. */
 typedef enum dmar_cache_type { DMAR_CACHE_CACHED = 0, DMAR_CACHE_WRITE_COMBINED } dmar_cache_type;
 
-/** CreatePhysicalMemoryObject.  ::DMAR_E_NOMEM when the frames are not there,
- *  ::DMAR_E_INVALID for bad parameters, ::DMAR_E_RANGE for IO space that overlaps RAM. */
+/** CreatePhysicalMemoryObject.
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param p     what to create
+ *  @param out   receives the object (one reference open)
+ *  @return ::DMAR_OK; ::DMAR_E_NOMEM when the frames are not there; ::DMAR_E_INVALID for bad
+ *          parameters; ::DMAR_E_RANGE for IO space that overlaps RAM; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_params *p,
 				     dmar_pmo **out);
-/** OpenPhysicalMemoryObject: one more shared reference. */
+/** OpenPhysicalMemoryObject: one more shared reference.
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param pmo   the object
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for an object that is not a live object of @p ad;
+ *          ::DMAR_E_BUSY when it cannot take another reference; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
-/** ClosePhysicalMemoryObject: one less; ::DMAR_E_INVALID when none is open. */
+/** ClosePhysicalMemoryObject: one reference less.
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param pmo   the object
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID when none is open or the object is not @p ad's;
+ *          ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
-/** DestroyPhysicalMemoryObject: frees the frames.  ::DMAR_E_BUSY while mapped (GPU or CPU)
- *  or opened. */
+/** DestroyPhysicalMemoryObject: frees the frames.
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param pmo   the object
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY while mapped (GPU or CPU) or opened; ::DMAR_E_INVALID for
+ *          an object that is not @p ad's; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
 
 /**
  * MapPhysicalMemory to GPU logical addresses: pages [@p first, @p first + @p npages) of the
- * object, with permissions @p prot (::dmar_prot).  The pages are locked until the matching
- * unmap.  @p adl receives the logical page list, owned by the mapping (S24 (2), S23).
+ * object.  The pages are locked until the matching unmap.
+ * @param ad      the adapter
+ * @param irql  the caller's IRQL (S26)
+ * @param pmo     the object
+ * @param first   first page of the object
+ * @param npages  pages, > 0
+ * @param prot    permissions (::dmar_prot)
+ * @param adl     receives the logical page list, owned by the mapping (S24 (2), S23)
  * @return ::DMAR_OK; ::DMAR_E_BUSY before dmar_adapter_start() or during exclusive access;
- * ::DMAR_E_NOSPACE when the logical range is exhausted; ::DMAR_E_INVALID; ::DMAR_E_NOMEM.
+ * ::DMAR_E_NOSPACE when the logical range is exhausted; ::DMAR_E_INVALID; ::DMAR_E_NOMEM;
+ * ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ * @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ * inside an RCU read section.
  */
 DMAR_API dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo, uint64_t first,
 				      uint64_t npages, unsigned prot, const dmar_adl **adl);
 /** UnmapPhysicalMemory: unmaps, invalidates the IOTLB, frees the logical range and the ADL.
- *  ::DMAR_E_NOT_FOUND for an ADL that is not a live GPU mapping of this adapter. */
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param adl   the ADL dmar_pmo_map_gpu() returned
+ *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND for an ADL that is not a live GPU mapping of this
+ *          adapter; ::DMAR_E_BUSY during exclusive access; ::DMAR_E_INVALID for NULL;
+ *          ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl *adl);
 
-/** MapPhysicalMemory to a CPU virtual address (user or kernel, cached or write-combined,
- *  S24 (3)): a host pointer aliasing pages [@p first, @p first + @p npages).
- *  ::DMAR_E_NOT_SUPPORTED for IO space or pages in an embedder's private buffer. */
+/** MapPhysicalMemory to a CPU virtual address (S24 (3)): a host pointer aliasing pages
+ *  [@p first, @p first + @p npages).
+ *  @param ad      the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param pmo     the object
+ *  @param first   first page of the object
+ *  @param npages  pages, > 0
+ *  @param mode    user or kernel
+ *  @param cache   cached or write-combined (recorded)
+ *  @param va      receives the host address
+ *  @return ::DMAR_OK; ::DMAR_E_NOT_SUPPORTED for IO space or pages in an embedder's private
+ *          buffer; ::DMAR_E_INVALID; ::DMAR_E_NOMEM; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo, uint64_t first,
 				      uint64_t npages, dmar_cpu_mode mode, dmar_cache_type cache,
 				      void **va);
-/** UnmapPhysicalMemory for a CPU address.  ::DMAR_E_NOT_FOUND when @p va is not a live CPU
- *  mapping of @p pmo. */
+/** UnmapPhysicalMemory for a CPU address.
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param pmo   the object
+ *  @param va    the address dmar_pmo_map_cpu() returned
+ *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND when @p va is not a live CPU mapping of @p pmo;
+ *          ::DMAR_E_INVALID; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo, void *va);
 
 /** Page out a section object that nothing maps (its contents move to a backing store and
  *  its frames are freed; the next lock brings them back, maybe in other frames).
- *  ::DMAR_E_BUSY while locked; ::DMAR_E_NOT_SUPPORTED for other kinds. */
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param pmo   the object
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY while locked; ::DMAR_E_NOT_SUPPORTED for other kinds;
+ *          ::DMAR_E_INVALID; ::DMAR_E_NOMEM; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_trim(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
 
-/** Physical address of page @p i (::DMAR_E_BUSY for a trimmed section object,
- *  ::DMAR_E_RANGE past the end).  Thread-safe against nothing: a configuration call. */
+/** Physical address of page @p i of an object.
+ *  @param pmo  the object
+ *  @param i    page index
+ *  @param pa   receives the physical address
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY for a trimmed section object; ::DMAR_E_RANGE past the
+ *          end; ::DMAR_E_INVALID for NULL.
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_page(dmar_pmo *pmo, uint64_t i, dmar_pa_t *pa);
 
 /** AllocateAdl: an ADL of @p page_count entries (array zeroed for the caller to fill, or
- *  contiguous), flags ::dmar_adl_flags. */
+ *  contiguous).
+ *  @param ad          the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param page_count  entries
+ *  @param flags       ::dmar_adl_flags
+ *  @param out         receives the ADL, owned by the adapter until dmar_adl_free()
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID; ::DMAR_E_NOMEM; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_t page_count,
 				       uint32_t flags, dmar_adl **out);
-/** FreeAdl.  ::DMAR_E_BUSY for an ADL that belongs to a GPU mapping (unmap frees it),
- *  ::DMAR_E_NOT_FOUND for one this adapter did not allocate. */
+/** FreeAdl.
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param adl   the ADL
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY for an ADL that belongs to a GPU mapping (unmap frees
+ *          it); ::DMAR_E_NOT_FOUND for one this adapter did not allocate; ::DMAR_E_INVALID;
+ *          ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_adl_free(dmar_adapter *ad, dmar_irql irql, dmar_adl *adl);
 
 /* Legacy callbacks (S25): deprecated for a remapping driver. */
 
-/** DxgkCbAllocatePagesForMdl: a non-paged object of @p size bytes. */
+/** DxgkCbAllocatePagesForMdl: a non-paged object of @p size bytes.
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param size  bytes, a 4 KiB multiple
+ *  @param out   receives the object
+ *  @return as dmar_pmo_create(); ::DMAR_E_DEPRECATED on a remapped adapter (S25).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql, uint64_t size,
 							dmar_pmo **out);
-/** DxgkCbAllocateContiguousMemory: a contiguous object below @p highest (0: anywhere). */
+/** DxgkCbAllocateContiguousMemory: a contiguous object below @p highest.
+ *  @param ad       the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param size     bytes, a 4 KiB multiple
+ *  @param highest  highest acceptable address (0: anywhere)
+ *  @param out      receives the object
+ *  @return as dmar_pmo_create(); ::DMAR_E_DEPRECATED on a remapped adapter (S25).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql irql,
 							    uint64_t size, dmar_pa_t highest,
 							    dmar_pmo **out);
-/** DxgkCbMapMdlToIoMmu: map the whole object for the device; @p logical receives the
- *  device address of its first page (the pages become reachable, S8). */
+/** DxgkCbMapMdlToIoMmu: map the whole object for the device (the pages become reachable,
+ *  S8).
+ *  @param ad       the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param pmo      the object
+ *  @param logical  receives the device address of its first page
+ *  @return as dmar_pmo_map_gpu(); ::DMAR_E_DEPRECATED on a remapped adapter (S25).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo,
 						  dmar_iova_t *logical);
 
-/** DxgkCbUnmapMdlFromIoMmu: undo dmar_legacy_map_mdl_to_iommu().  ::DMAR_E_NOT_FOUND
- *  when the object has no such mapping. */
+/** DxgkCbUnmapMdlFromIoMmu: undo dmar_legacy_map_mdl_to_iommu().
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param pmo   the object
+ *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND when the object has no such mapping;
+ *          ::DMAR_E_INVALID; ::DMAR_E_DEPRECATED on a remapped adapter (S25); ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
 
 /* ---- allocations and aperture segments (S4, S20-S23) ------------------------------ */
@@ -339,24 +530,49 @@ typedef struct dmar_allocation_params {
 	uint32_t segment_set; /**< bit i: segment id i may hold it (bit 0: system memory) */
 	uint32_t flags;       /**< ::dmar_allocation_flags */
 	dmar_placement place; /**< where its frames go */
-	dmar_pa_t limit;
+	dmar_pa_t limit;      /**< for ::DMAR_PLACE_BELOW / ::DMAR_PLACE_ABOVE */
 } dmar_allocation_params;
 
 /**
  * DxgkDdiCreateAllocation as VidMm sees it: frames for the allocation, GPU-mapped (its
- * logical ADL: dmar_allocation_adl()).  ::DMAR_E_NOT_SUPPORTED for MapApertureCpuVisible
- * without MapAperture2Supported (S21); an aperture segment set without AccessedPhysically is
- * promoted to system memory (S22).  ::DMAR_E_BUSY before start; ::DMAR_E_INVALID; ::DMAR_E_NOMEM.
+ * logical ADL: dmar_allocation_adl()).  An aperture segment set without AccessedPhysically
+ * is promoted to system memory (S22).
+ * @param ad    the adapter
+ * @param irql  the caller's IRQL (S26)
+ * @param p     what to create
+ * @param out   receives the allocation
+ * @return ::DMAR_OK; ::DMAR_E_NOT_SUPPORTED for MapApertureCpuVisible without
+ * MapAperture2Supported (S21); ::DMAR_E_BUSY before start; ::DMAR_E_INVALID; ::DMAR_E_NOMEM;
+ * ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ * @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ * inside an RCU read section.
  */
 DMAR_API dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql,
 					    const dmar_allocation_params *p, dmar_allocation **out);
-/** Destroy.  ::DMAR_E_BUSY while mapped into an aperture segment. */
+/** Destroy an allocation.
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param al    the allocation
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY while mapped into an aperture segment; ::DMAR_E_INVALID;
+ *          ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_allocation_destroy(dmar_adapter *ad, dmar_irql irql, dmar_allocation *al);
-/** The segment it lives in: an aperture segment id, or ::DMAR_SEGMENT_SYSTEM (S22). */
+/** The segment an allocation lives in.
+ *  @param al  the allocation
+ *  @return an aperture segment id, or ::DMAR_SEGMENT_SYSTEM (S22).
+ *  @threadsafety Thread-safe (fixed at creation). */
 DMAR_API uint32_t dmar_allocation_segment(const dmar_allocation *al);
-/** Its logical pages, as VidMm passes them: initialised and contiguous in remapped mode (S23). */
+/** An allocation's logical pages, as VidMm passes them: initialised and contiguous in
+ *  remapped mode (S23).
+ *  @param al  the allocation
+ *  @return its ADL, owned by the allocation.
+ *  @threadsafety Thread-safe (fixed at creation). */
 DMAR_API const dmar_adl *dmar_allocation_adl(const dmar_allocation *al);
-/** Its memory object (for CPU mappings and checks). */
+/** An allocation's memory object (for CPU mappings and checks).
+ *  @param al  the allocation
+ *  @return the object, owned by the allocation.
+ *  @threadsafety Thread-safe (fixed at creation). */
 DMAR_API dmar_pmo *dmar_allocation_pmo(dmar_allocation *al);
 
 /** DXGK_OPERATION_MAP_APERTURE_SEGMENT2 (= 17): exactly the documented fields (S20). */
@@ -374,17 +590,17 @@ typedef struct dmar_op_map_aperture_segment2 {
 
 /** DXGK_MAPAPERTUREFLAGS. */
 enum dmar_map_aperture_flags {
-	DMAR_MAPAP_CACHE_COHERENT = 1u << 0,
+	DMAR_MAPAP_CACHE_COHERENT = 1u << 0, /**< CacheCoherent (recorded) */
 	DMAR_MAPAP_READ_ONLY = 1u << 1, /**< the device may only read through these pages */
 };
 
 /** DXGK_OPERATION_UNMAP_APERTURE_SEGMENT. */
 typedef struct dmar_op_unmap_aperture_segment {
-	dmar_gpu_context *h_device;
-	dmar_allocation *h_allocation;
-	uint32_t segment_id;
-	uint64_t offset_in_pages;
-	uint64_t number_of_pages;
+	dmar_gpu_context *h_device;      /**< hDevice (may be NULL: a system allocation) */
+	dmar_allocation *h_allocation;   /**< hAllocation */
+	uint32_t segment_id;             /**< SegmentId */
+	uint64_t offset_in_pages;        /**< OffsetInPages: as mapped */
+	uint64_t number_of_pages;        /**< NumberOfPages: as mapped */
 } dmar_op_unmap_aperture_segment;
 
 /**
@@ -394,17 +610,41 @@ typedef struct dmar_op_unmap_aperture_segment {
  * cpu_visible_address is set (a kernel address of the mapped pages for MapApertureCpuVisible
  * allocations, else NULL, S21), the driver's paging hook runs, and the segment's pages point
  * at the ADL's pages.
+ * @param ad    the adapter
+ * @param irql  the caller's IRQL (S26)
+ * @param op    the operation; @c cpu_visible_address is written
  * @return ::DMAR_OK; ::DMAR_E_INVALID / ::DMAR_E_RANGE for bad fields; ::DMAR_E_EXISTS for an
- * overlap or an allocation already mapped; ::DMAR_E_NOT_SUPPORTED without MapAperture2Supported.
+ * overlap or an allocation already mapped; ::DMAR_E_NOT_SUPPORTED without MapAperture2Supported;
+ * the paging hook's status when it refuses; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ * @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ * inside an RCU read section.
  */
 DMAR_API dmar_status dmar_map_aperture_segment2(dmar_adapter *ad, dmar_irql irql,
 						dmar_op_map_aperture_segment2 *op);
 /** UNMAP_APERTURE_SEGMENT: the exact range the allocation was mapped with.  Releases the
- *  CPU-visible address (S21).  ::DMAR_E_NOT_FOUND when it does not match a mapping. */
+ *  CPU-visible address (S21).
+ *  @param ad    the adapter
+ *  @param irql  the caller's IRQL (S26)
+ *  @param op    the operation
+ *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND when it does not match a mapping; ::DMAR_E_INVALID;
+ *          the paging hook's status when it refuses; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
 						 const dmar_op_unmap_aperture_segment *op);
-/** The legacy MDL-based MAP_APERTURE_SEGMENT (physical pages): ::DMAR_E_NOT_SUPPORTED for a
- *  driver with MapAperture2Supported (S20) and in remapped mode. */
+/** The legacy MDL-based MAP_APERTURE_SEGMENT (physical pages).
+ *  @param ad               the adapter
+ *  @param irql             the caller's IRQL (S26)
+ *  @param al               the allocation
+ *  @param segment_id       an aperture segment
+ *  @param offset_in_pages  first segment page
+ *  @param npages           pages
+ *  @param mdl_pages        @p npages physical page numbers
+ *  @return ::DMAR_OK; ::DMAR_E_NOT_SUPPORTED for a driver with MapAperture2Supported (S20)
+ *          and in remapped mode; ::DMAR_E_INVALID for bad fields; ::DMAR_E_EXISTS for an
+ *          overlap; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
+ *  inside an RCU read section. */
 DMAR_API dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql,
 						   dmar_allocation *al, uint32_t segment_id,
 						   uint64_t offset_in_pages, uint64_t npages,
@@ -412,9 +652,15 @@ DMAR_API dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql i
 
 /**
  * A device access through an aperture segment (display scanout, S4): segment page ->
- * logical page -> the adapter's IOMMU -> physical.  @p res as dmar_device_translate().
- * An unmapped aperture page faults (::DMAR_FAULT_APERTURE, counted and queued).
- * @return ::DMAR_OK, ::DMAR_E_FAULT, ::DMAR_E_INVALID, ::DMAR_E_THREAD.  Lock-free.
+ * logical page -> the adapter's IOMMU -> physical.  An unmapped aperture page faults
+ * (::DMAR_FAULT_APERTURE, counted and queued).
+ * @param ad          the adapter
+ * @param segment_id  an aperture segment
+ * @param offset      byte offset in the segment
+ * @param access      ::dmar_access flags
+ * @param res         the outcome, as dmar_device_translate()
+ * @return ::DMAR_OK, ::DMAR_E_FAULT, ::DMAR_E_INVALID, ::DMAR_E_THREAD.
+ * @threadsafety Lock-free; registered thread; concurrently with configuration calls.
  */
 DMAR_API dmar_status dmar_aperture_translate(dmar_adapter *ad, uint32_t segment_id, uint64_t offset,
 					     unsigned access, dmar_result *res);

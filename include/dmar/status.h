@@ -56,7 +56,10 @@ typedef enum dmar_fault {
 	DMAR_FAULT_COUNT
 } dmar_fault;
 
-/** Readable name of a status ("DMAR_E_RANGE").  Thread-safe; never NULL. */
+/** Readable name of a status.
+ *  @param s  the status
+ *  @return a static string such as "DMAR_E_RANGE"; never NULL, also for unknown values.
+ *  @threadsafety Thread-safe. */
 DMAR_API const char *dmar_status_str(dmar_status s);
 
 /**
@@ -82,21 +85,33 @@ enum dmar_ntstatus {
 	DMAR_NT_NOT_IMPLEMENTED = 0xC0000002u,
 };
 
-/** The NTSTATUS for a status (::DMAR_E_DEPRECATED -> STATUS_NOT_SUPPORTED, ::DMAR_E_IRQL ->
- *  STATUS_INVALID_DEVICE_STATE, ...); an unknown value gives STATUS_INVALID_PARAMETER.
- *  Thread-safe. */
+/** The NTSTATUS for a status.
+ *  @param s  the status
+ *  @return its ::dmar_ntstatus value (::DMAR_E_DEPRECATED -> STATUS_NOT_SUPPORTED,
+ *          ::DMAR_E_IRQL -> STATUS_INVALID_DEVICE_STATE, ...); STATUS_INVALID_PARAMETER for
+ *          an unknown value.
+ *  @threadsafety Thread-safe. */
 DMAR_API uint32_t dmar_status_to_ntstatus(dmar_status s);
 
-/** The status for an NTSTATUS: every value of ::dmar_ntstatus maps to one ::dmar_status;
- *  any other success or informational value gives ::DMAR_OK, any other warning or error
- *  value ::DMAR_E_INVALID.  Thread-safe. */
+/** The status for an NTSTATUS.
+ *  @param ntstatus  any 32-bit NTSTATUS
+ *  @return the ::dmar_status each value of ::dmar_ntstatus maps to; ::DMAR_OK for any other
+ *          success or informational value; ::DMAR_E_INVALID for any other warning or error
+ *          value.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_status_from_ntstatus(uint32_t ntstatus);
 
-/** Readable name of an NTSTATUS ("STATUS_DEVICE_BUSY"); "STATUS_<unknown>" for values
- *  outside ::dmar_ntstatus.  Thread-safe; never NULL. */
+/** Readable name of an NTSTATUS.
+ *  @param ntstatus  the value
+ *  @return a static string such as "STATUS_DEVICE_BUSY"; "STATUS_<unknown>" for values
+ *          outside ::dmar_ntstatus; never NULL.
+ *  @threadsafety Thread-safe. */
 DMAR_API const char *dmar_ntstatus_str(uint32_t ntstatus);
 
-/** Readable name of a fault reason ("not-present").  Thread-safe; never NULL. */
+/** Readable name of a fault reason.
+ *  @param f  the reason
+ *  @return a static string such as "not-present"; never NULL, also for unknown values.
+ *  @threadsafety Thread-safe. */
 DMAR_API const char *dmar_fault_str(dmar_fault f);
 
 #ifdef __cplusplus
