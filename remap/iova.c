@@ -388,6 +388,7 @@ dmar_status dmar_iova_alloc(dmar_iovad *a, uint64_t npages, dmar_iova_t *out)
 			}
 		}
 		dmar__rcu_read_unlock();
+		dmar__rcu_quiescent(); /* qsbr: the thread holds nothing now (a no-op with memb) */
 		if (hit) {
 			ctr_add(&sc->hits[order], 1);
 			*out = (a->base_pfn + pfn) * DMAR_PAGE_SIZE;
@@ -445,6 +446,7 @@ dmar_status dmar_iova_free(dmar_iovad *a, dmar_iova_t iova, uint64_t npages)
 		}
 out:
 		dmar__rcu_read_unlock();
+		dmar__rcu_quiescent();
 		if (done) {
 			ctr_add(&sc->frees[order], 1);
 			return DMAR_OK;

@@ -15,7 +15,9 @@
  *
  * Threads: the fast path is taken by threads registered with dmar_thread_register(); any
  * other thread is served by the slow path (correct, just slower).  Under the qsbr RCU flavor
- * the draining described above waits for registered threads to pass a quiescent state.
+ * the draining described above waits for registered threads to pass a quiescent state; every
+ * allocator call is one for the calling thread, and a registered thread that blocks must go
+ * offline first (dmar_thread_offline()), as everywhere under qsbr.
  *
  * Checks: a free of a range that is not allocated with that size (double free, wrong size,
  * never allocated) answers ::DMAR_E_NOT_FOUND and changes nothing.  The check is exact for
