@@ -14,4 +14,5 @@
 #include <dmar/start.h>
 #include <dmar/iova.h>
 #include <dmar/remap.h>
+#include <dmar/dmagen.h>
 #endif

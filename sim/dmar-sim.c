@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* dmar-sim: the main program.  Until the DMA generator lands (dmagen/) it runs one built-in
- * scenario on the engine: a workstation with 2 TiB installed, a remapping table for a
- * 40-bit device that maps memory above 1 TiB at logical addresses below 1 TiB (S13, S14),
- * translator threads that translate batches through the IOTLB, data written through the
- * translations and read back, and faults injected on purpose (S7). */
+/* dmar-sim: the main program.  Scenario -> system -> traffic -> report.
+ *
+ * The default scenario: a workstation with 2 TiB installed (its top above 2^41), a linked pair
+ * of 40-bit discrete GPUs started remapped (S14, S15, S16), several processes with PASIDs
+ * (S3), engines of every kind (dmagen) on the logical, PASID and aperture paths, bad accesses
+ * injected on purpose, a domain switch under exclusive access half-way (S18), every byte moved
+ * checked through CPU mappings (S24), and a report.  The exit status is non-zero when any
+ * unexpected fault, wrong (stale) translation, unrefused bad access, corrupt byte or lost
+ * fault record was seen. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,55 +19,465 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
 #include <dmar.h>
 
-#define K4 (1ull << 12)
-#define M2 (1ull << 21)
+#define K4 4096ull
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
 #define TiB (1ull << 40)
+#define P DMAR_PASSIVE_LEVEL
+#define MAX_ENGINES 64
+#define MAX_PROCS 16
+#define ROGUE 16 /* requests per engine inside the exclusive window */
 
-struct opts {
+/* ---- the scenario --------------------------------------------------------------------- */
+
+struct scenario {
 	double seconds;
-	unsigned threads;
-	unsigned levels;
-	unsigned device_bits;
+	uint64_t batches; /* per engine; 0: run for `seconds` */
 	uint64_t seed;
-	unsigned buffers;
+	unsigned threads, batch, gpus, dma_bits, processes, region_mib;
+	uint32_t bad_ppm;
+	bool data, do_switch;
+	double zipf;
+	unsigned n[DMAR_GEN_KIND_COUNT]; /* engines of each kind on the logical/aperture paths */
 };
 
-struct buffer {
-	dmar_iova_t iova;
-	dmar_pa_t pa;
-	uint64_t size;
-	unsigned prot;
-};
-
-struct sim {
-	struct opts o;
-	dmar_physmem *pm;
-	dmar_pgtable *pt;
-	dmar_iotlb *tlb;
-	dmar_space *sp;
-	struct buffer *buf;
-	unsigned nbuf;
-	int stop;
-};
-
-struct worker {
-	struct sim *s;
-	pthread_t th;
-	uint64_t seed;
-	unsigned id;
-	uint64_t walks, ok, wrong, corrupt, bytes;
-	uint64_t faults_expected[DMAR_FAULT_COUNT], faults_unexpected[DMAR_FAULT_COUNT];
-};
-
-static uint64_t xorshift(uint64_t *s)
+static void scenario_default(struct scenario *s)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
+	memset(s, 0, sizeof(*s));
+	s->seconds = 3;
+	s->seed = 1;
+	s->threads = 2;
+	s->batch = 64;
+	s->gpus = 2;
+	s->dma_bits = 40;
+	s->processes = 3;
+	s->region_mib = 16;
+	s->bad_ppm = 2000;
+	s->data = true;
+	s->do_switch = true;
+	s->zipf = 1.1;
+	for (int k = 0; k < DMAR_GEN_KIND_COUNT; k++)
+		s->n[k] = 1;
 }
+
+static const char *const kind_key[DMAR_GEN_KIND_COUNT] = {
+	"copy", "3d", "compute", "display", "command",
+};
+
+/* The scenario as a key file: what --scenario reads and what a trace header stores. */
+static GKeyFile *scenario_keyfile(const struct scenario *s)
+{
+	GKeyFile *k = g_key_file_new();
+
+	g_key_file_set_double(k, "run", "seconds", s->seconds);
+	g_key_file_set_uint64(k, "run", "batches", s->batches);
+	g_key_file_set_uint64(k, "run", "seed", s->seed);
+	g_key_file_set_integer(k, "run", "threads", (int)s->threads);
+	g_key_file_set_integer(k, "run", "batch", (int)s->batch);
+	g_key_file_set_integer(k, "run", "bad_ppm", (int)s->bad_ppm);
+	g_key_file_set_boolean(k, "run", "data", s->data);
+	g_key_file_set_boolean(k, "run", "domain_switch", s->do_switch);
+	g_key_file_set_integer(k, "system", "gpus", (int)s->gpus);
+	g_key_file_set_integer(k, "system", "dma_bits", (int)s->dma_bits);
+	g_key_file_set_integer(k, "system", "processes", (int)s->processes);
+	g_key_file_set_integer(k, "system", "region_mib", (int)s->region_mib);
+	g_key_file_set_double(k, "engines", "zipf", s->zipf);
+	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++)
+		g_key_file_set_integer(k, "engines", kind_key[i], (int)s->n[i]);
+	return k;
+}
+
+/* Read what the key file has; keys it lacks keep their values.  0, or -1 with a message. */
+static int scenario_apply(struct scenario *s, GKeyFile *k, const char *what)
+{
+	GError *err = NULL;
+
+#define GET(group, key, type, dst)                                                         \
+	do {                                                                               \
+		if (g_key_file_has_key(k, group, key, NULL)) {                             \
+			dst = g_key_file_get_##type(k, group, key, &err);                  \
+			if (err)                                                           \
+				goto bad;                                                  \
+		}                                                                          \
+	} while (0)
+	int iv;
+	GET("run", "seconds", double, s->seconds);
+	GET("run", "batches", uint64, s->batches);
+	GET("run", "seed", uint64, s->seed);
+	iv = (int)s->threads; GET("run", "threads", integer, iv); s->threads = (unsigned)iv;
+	iv = (int)s->batch; GET("run", "batch", integer, iv); s->batch = (unsigned)iv;
+	iv = (int)s->bad_ppm; GET("run", "bad_ppm", integer, iv); s->bad_ppm = (uint32_t)iv;
+	GET("run", "data", boolean, s->data);
+	GET("run", "domain_switch", boolean, s->do_switch);
+	iv = (int)s->gpus; GET("system", "gpus", integer, iv); s->gpus = (unsigned)iv;
+	iv = (int)s->dma_bits; GET("system", "dma_bits", integer, iv); s->dma_bits = (unsigned)iv;
+	iv = (int)s->processes; GET("system", "processes", integer, iv); s->processes = (unsigned)iv;
+	iv = (int)s->region_mib; GET("system", "region_mib", integer, iv); s->region_mib = (unsigned)iv;
+	GET("engines", "zipf", double, s->zipf);
+	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++) {
+		iv = (int)s->n[i];
+		GET("engines", kind_key[i], integer, iv);
+		s->n[i] = (unsigned)iv;
+	}
+#undef GET
+	return 0;
+bad:
+	fprintf(stderr, "dmar-sim: %s: %s\n", what, err->message);
+	g_error_free(err);
+	return -1;
+}
+
+static int scenario_check(const struct scenario *s)
+{
+	unsigned engines = s->processes;
+
+	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++)
+		engines += s->n[i];
+	if (!(s->seconds > 0 && s->seconds <= 86400) || s->threads < 1 || s->threads > 64 ||
+	    s->batch < 2 || s->batch > 4096 || s->gpus < 1 || s->gpus > DMAR_MAX_LINKED ||
+	    s->dma_bits < 32 || s->dma_bits > 64 || s->processes > MAX_PROCS ||
+	    s->region_mib < 1 || s->region_mib > 4096 || s->bad_ppm > 1000000 ||
+	    !(s->zipf >= 0 && s->zipf <= 4) || engines == 0 || engines > MAX_ENGINES) {
+		fprintf(stderr, "dmar-sim: scenario out of range (see --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the system ------------------------------------------------------------------------ */
+
+struct proc {
+	dmar_pgtable *cpu_pt;
+	dmar_process *p;
+	dmar_gpu_context *ctx;
+};
+
+struct sys {
+	struct scenario sc;
+	dmar_physmem *pm;
+	dmar_iommu *iommu;
+	dmar_adapter *ad;
+	dmar_start_decision why;
+	dmar_domain *dom_b; /* the domain switched to half-way */
+	dmar_gen *gen;
+	struct proc proc[MAX_PROCS];
+	unsigned neng;
+	dmar_gen_counts counts[MAX_ENGINES];
+	dmar_gen_kind kind[MAX_ENGINES];
+	dmar_gen_path path[MAX_ENGINES];
+	dmar_trace *trace_out;
+	uint64_t fault_records[DMAR_FAULT_COUNT];
+	uint64_t exclusive_refused;
+	double switch_at, elapsed;
+	int switched;
+};
+
+static int fail(const char *what, dmar_status st)
+{
+	fprintf(stderr, "dmar-sim: %s: %s\n", what, dmar_status_str(st));
+	return -1;
+}
+
+#define TRY(what, expr)                                                                   \
+	do {                                                                              \
+		dmar_status st_ = (expr);                                                 \
+		if (st_ != DMAR_OK)                                                       \
+			return fail(what, st_);                                           \
+	} while (0)
+
+/* A memory object mapped for a device (logical path) and for the CPU; a gen region. */
+static int logical_region(struct sys *s, const char *name, uint64_t bytes, bool writable,
+			  unsigned gpu, uint64_t guard, uint64_t pattern, unsigned *id)
+{
+	dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = bytes };
+	dmar_gen_region r = { 0 };
+	const dmar_adl *adl;
+	dmar_pmo *o;
+	dmar_pa_t *pages;
+	uint64_t first;
+	void *cpu = NULL;
+
+	TRY(name, dmar_pmo_create(s->ad, P, &pp, &o));
+	TRY(name, dmar_pmo_map_gpu(s->ad, P, o, 0, bytes / K4,
+				   DMAR_PROT_READ | (writable ? DMAR_PROT_WRITE : 0), &adl));
+	if (s->sc.data)
+		TRY(name, dmar_pmo_map_cpu(s->ad, P, o, 0, bytes / K4, DMAR_CPU_KERNEL,
+					   DMAR_CACHE_CACHED, &cpu));
+	pages = malloc(bytes / K4 * sizeof(*pages));
+	if (!pages)
+		return fail(name, DMAR_E_NOMEM);
+	for (uint64_t i = 0; i < bytes / K4; i++)
+		(void)dmar_pmo_page(o, i, &pages[i]);
+	(void)dmar_adl_page(adl, 0, &first);
+	r.name = name;
+	r.path = DMAR_GEN_LOGICAL;
+	r.dev = dmar_adapter_device(s->ad, gpu % s->sc.gpus);
+	r.base = first * K4;
+	r.size = bytes;
+	r.writable = writable;
+	r.pages = pages;
+	r.cpu = cpu;
+	r.pattern = pattern ? pattern : s->sc.seed * 1000003u + (uint64_t)r.base;
+	r.guard = guard;
+	r.dma_bits = s->sc.dma_bits;
+	/* the logical pages must be contiguous for a gen region: they are when remapped (S23),
+	 * and in 1:1 isolation only for contiguous memory */
+	for (uint64_t i = 1; i < bytes / K4; i++) {
+		uint64_t pg;
+
+		(void)dmar_adl_page(adl, i, &pg);
+		if (pg != first + i) {
+			free(pages);
+			fprintf(stderr, "dmar-sim: %s: logical pages not contiguous in this mode\n", name);
+			return -1;
+		}
+	}
+	if (s->dom_b) /* the same view in the domain switched to */
+		for (uint64_t i = 0; i < bytes / K4; i++)
+			TRY("domain B", dmar_domain_map(s->dom_b, r.base + i * K4, pages[i], K4,
+							DMAR_PROT_READ | (writable ? DMAR_PROT_WRITE : 0)));
+	TRY(name, dmar_gen_add_region(s->gen, &r, id));
+	free(pages);
+	if (!writable && s->sc.data)
+		TRY(name, dmar_gen_fill(s->gen, *id));
+	return 0;
+}
+
+/* A process: its CPU page table maps a read-only working set and a writable output at user
+ * addresses; registered with the IOMMU it gets a PASID (S3). */
+static int process_regions(struct sys *s, unsigned i, uint64_t bytes, unsigned *src, unsigned *dst)
+{
+	const uint64_t va_ws = 0x10000000ull, va_out = 0x50000000ull, va_guard = 0x90000000ull;
+	struct proc *pr = &s->proc[i];
+	dmar_pgtable_config ptc;
+
+	dmar_pgtable_config_default(&ptc);
+	TRY("process table", dmar_pgtable_create(s->pm, &ptc, &pr->cpu_pt));
+	TRY("process", dmar_process_create(s->ad, dmar_pgtable_root(pr->cpu_pt),
+					   dmar_pgtable_format(pr->cpu_pt), &pr->p));
+	TRY("gpu context", dmar_gpu_context_create(s->ad, pr->p, &pr->ctx));
+	if (dmar_gpu_context_pasid(pr->ctx) == DMAR_NO_PASID) {
+		fprintf(stderr, "dmar-sim: no PASIDs without IoMmuSupported\n");
+		return -1;
+	}
+	if (s->dom_b)
+		TRY("domain B", dmar_domain_bind_pasid(s->dom_b, dmar_gpu_context_pasid(pr->ctx),
+						       dmar_pgtable_root(pr->cpu_pt),
+						       dmar_pgtable_format(pr->cpu_pt)));
+	for (int w = 0; w < 2; w++) {
+		dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = bytes };
+		dmar_gen_region r = { 0 };
+		uint64_t va = w ? va_out : va_ws;
+		dmar_pa_t *pages = malloc(bytes / K4 * sizeof(*pages));
+		char name[32];
+		dmar_pmo *o;
+		void *cpu = NULL;
+
+		if (!pages)
+			return fail("process", DMAR_E_NOMEM);
+		snprintf(name, sizeof(name), "pasid%u-%s", dmar_gpu_context_pasid(pr->ctx),
+			 w ? "output" : "working-set");
+		TRY(name, dmar_pmo_create(s->ad, P, &pp, &o));
+		if (s->sc.data)
+			TRY(name, dmar_pmo_map_cpu(s->ad, P, o, 0, bytes / K4, DMAR_CPU_USER,
+						   DMAR_CACHE_CACHED, &cpu));
+		for (uint64_t k = 0; k < bytes / K4; k++) {
+			(void)dmar_pmo_page(o, k, &pages[k]);
+			TRY(name, dmar_pgtable_map(pr->cpu_pt, va + k * K4, pages[k], K4,
+						   DMAR_PROT_READ | DMAR_PROT_USER |
+						   (w ? DMAR_PROT_WRITE : 0)));
+		}
+		r.name = name;
+		r.path = DMAR_GEN_PASID;
+		r.dev = dmar_adapter_device(s->ad, i % s->sc.gpus);
+		r.pasid = dmar_gpu_context_pasid(pr->ctx);
+		r.base = va;
+		r.size = bytes;
+		r.writable = w;
+		r.pages = pages;
+		r.cpu = cpu;
+		r.pattern = s->sc.seed * 7919u + va + i;
+		r.guard = va_guard;
+		r.dma_bits = s->sc.dma_bits;
+		TRY(name, dmar_gen_add_region(s->gen, &r, w ? dst : src));
+		free(pages);
+		if (!w && s->sc.data)
+			TRY(name, dmar_gen_fill(s->gen, *src));
+	}
+	return 0;
+}
+
+/* The primary surface: an allocation in aperture segment 1, mapped by MAP_APERTURE_SEGMENT2
+ * read-only for the display, with a CPU-visible address (S4, S20, S21). */
+static int primary_region(struct sys *s, unsigned *id)
+{
+	const uint64_t npages = 1920 * 1080 * 4 / K4 + 1;
+	dmar_allocation_params ap = { .npages = npages, .segment_set = 1u << 1,
+		.flags = DMAR_ALLOC_ACCESSED_PHYSICALLY | DMAR_ALLOC_PRIMARY |
+			 DMAR_ALLOC_MAP_APERTURE_CPU_VISIBLE };
+	dmar_op_map_aperture_segment2 op = { 0 };
+	dmar_gen_region r = { 0 };
+	dmar_allocation *al;
+	dmar_pa_t *pages = malloc(npages * sizeof(*pages));
+
+	if (!pages)
+		return fail("primary", DMAR_E_NOMEM);
+	TRY("primary surface", dmar_allocation_create(s->ad, P, &ap, &al));
+	op.h_allocation = al;
+	op.segment_id = 1;
+	op.number_of_pages = npages;
+	op.adl = *dmar_allocation_adl(al);
+	op.flags = DMAR_MAPAP_READ_ONLY;
+	TRY("MAP_APERTURE_SEGMENT2", dmar_map_aperture_segment2(s->ad, P, &op));
+	for (uint64_t k = 0; k < npages; k++) {
+		uint64_t lp;
+
+		(void)dmar_pmo_page(dmar_allocation_pmo(al), k, &pages[k]);
+		(void)dmar_adl_page(dmar_allocation_adl(al), k, &lp);
+		if (s->dom_b)
+			TRY("domain B", dmar_domain_map(s->dom_b, lp * K4, pages[k], K4,
+							DMAR_PROT_READ | DMAR_PROT_WRITE));
+	}
+	r.name = "primary-surface";
+	r.path = DMAR_GEN_APERTURE;
+	r.ad = s->ad;
+	r.segment = 1;
+	r.base = 0;
+	r.size = npages * K4;
+	r.writable = false;
+	r.pages = pages;
+	r.cpu = s->sc.data ? op.cpu_visible_address : NULL;
+	r.pattern = s->sc.seed * 31337u;
+	r.guard = (npages + 16) * K4; /* aperture pages past the surface map nothing */
+	TRY("primary surface", dmar_gen_add_region(s->gen, &r, id));
+	free(pages);
+	if (s->sc.data)
+		TRY("primary surface", dmar_gen_fill(s->gen, *id));
+	return 0;
+}
+
+static int add_engine(struct sys *s, dmar_gen_kind k, dmar_gen_path path, unsigned src, unsigned dst)
+{
+	dmar_gen_engine e = { .kind = k, .src = src, .dst = dst, .bad_ppm = s->sc.bad_ppm };
+	unsigned id;
+
+	if (k == DMAR_GEN_COMPUTE)
+		e.zipf_s = s->sc.zipf;
+	if (k == DMAR_GEN_3D)
+		e.width = 1024;
+	TRY(dmar_gen_kind_str(k), dmar_gen_add_engine(s->gen, &e, &id));
+	s->kind[id] = k;
+	s->path[id] = path;
+	s->neng = id + 1;
+	return 0;
+}
+
+static int build(struct sys *s)
+{
+	dmar_physmem_config pc;
+	dmar_iommu_config ic;
+	dmar_adapter_config ac;
+	dmar_gen_config gc;
+	uint64_t bytes = (uint64_t)s->sc.region_mib * MiB, guard = 3 * GiB; /* a hole */
+	unsigned gpu = 0;
+
+	dmar_physmem_config_workstation(&pc);
+	TRY("physical memory", dmar_physmem_create(&pc, &s->pm));
+	dmar_iommu_config_default(&ic);
+	ic.fault_queue = 4096;
+	TRY("IOMMU", dmar_iommu_create(s->pm, &ic, &s->iommu));
+	dmar_adapter_config_default(&ac);
+	ac.nlinked = s->sc.gpus;
+	ac.start.dma_bits = s->sc.dma_bits;
+	if (dmar_adapter_create(s->iommu, &ac, &s->ad, &s->why) != DMAR_OK) {
+		fprintf(stderr, "dmar-sim: the adapter does not start: %s\n",
+			dmar_start_reason_str(s->why.reason));
+		return -1;
+	}
+	TRY("adapter start", dmar_adapter_start(s->ad));
+	if (s->why.mode == DMAR_START_REMAPPED) {
+		dmar_iova_t g;
+
+		/* a logical range that is never mapped: the target of "unmapped" faults */
+		TRY("guard", dmar_iova_alloc(dmar_adapter_iovad(s->ad), 1, &g));
+		guard = g;
+		if (s->sc.do_switch)
+			TRY("domain B", dmar_domain_create(s->iommu, DMAR_DOMAIN_REMAPPED, NULL,
+							   &s->dom_b));
+	}
+	dmar_gen_config_default(&gc);
+	gc.seed = s->sc.seed;
+	gc.pm = s->pm;
+	gc.data = s->sc.data;
+	TRY("generator", dmar_gen_create(&gc, &s->gen));
+
+	for (int k = 0; k < DMAR_GEN_KIND_COUNT; k++) {
+		for (unsigned i = 0; i < s->sc.n[k]; i++, gpu++) {
+			unsigned src, dst = 0;
+			char a[40], b[40];
+
+			snprintf(a, sizeof(a), "%s%u-%s", kind_key[k], i,
+				 k == DMAR_GEN_3D ? "texture" : k == DMAR_GEN_COMPUTE ? "working-set"
+				 : k == DMAR_GEN_COMMAND ? "ring" : "source");
+			snprintf(b, sizeof(b), "%s%u-%s", kind_key[k], i,
+				 k == DMAR_GEN_3D ? "render-target" : k == DMAR_GEN_COMPUTE ? "output"
+				 : "destination");
+			if (k == DMAR_GEN_DISPLAY) {
+				if (i > 0)
+					break; /* one primary surface */
+				if (primary_region(s, &src))
+					return -1;
+				if (add_engine(s, (dmar_gen_kind)k, DMAR_GEN_APERTURE, src, 0))
+					return -1;
+				continue;
+			}
+			if (logical_region(s, a, k == DMAR_GEN_COMMAND ? MiB : bytes, false, gpu, guard,
+					   0, &src))
+				return -1;
+			/* a copy's destination ends up holding its source's content */
+			if (k != DMAR_GEN_COMMAND &&
+			    logical_region(s, b, bytes, true, gpu, guard,
+					   k == DMAR_GEN_COPY ? dmar_gen_region_pattern(s->gen, src) : 0, &dst))
+				return -1;
+			if (add_engine(s, (dmar_gen_kind)k, DMAR_GEN_LOGICAL, src, dst))
+				return -1;
+		}
+	}
+	for (unsigned i = 0; i < s->sc.processes; i++) {
+		unsigned src, dst;
+
+		if (process_regions(s, i, bytes / 2, &src, &dst) ||
+		    add_engine(s, DMAR_GEN_COMPUTE, DMAR_GEN_PASID, src, dst))
+			return -1;
+	}
+	return 0;
+}
+
+static void teardown(struct sys *s)
+{
+	if (s->switched) { /* back to the adapter's own domain, so it can tear itself down */
+		dmar_device *lead = dmar_adapter_device(s->ad, 0);
+
+		(void)dmar_device_begin_exclusive(lead);
+		(void)dmar_device_switch_domain(lead, dmar_adapter_domain(s->ad));
+		(void)dmar_device_end_exclusive(lead);
+	}
+	dmar_gen_destroy(s->gen);
+	if (s->dom_b)
+		(void)dmar_domain_destroy(s->dom_b);
+	dmar_adapter_destroy(s->ad);
+	for (unsigned i = 0; i < MAX_PROCS; i++)
+		dmar_pgtable_destroy(s->proc[i].cpu_pt);
+	dmar_iommu_destroy(s->iommu);
+	dmar_physmem_destroy(s->pm);
+}
+
+/* ---- running ------------------------------------------------------------------------------ */
 
 static double now(void)
 {
@@ -70,6 +486,186 @@ static double now(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
+
+struct phase {
+	struct sys *s;
+	double deadline;     /* time mode */
+	uint64_t batches;    /* batch mode: per engine in this phase */
+	int stop;
+	uint64_t done;       /* requests, for the progress bar */
+};
+
+struct worker {
+	struct phase *ph;
+	unsigned id;
+	pthread_t th;
+};
+
+static void *worker(void *arg)
+{
+	struct worker *w = arg;
+	struct phase *ph = w->ph;
+	struct sys *s = ph->s;
+	dmar_gen_req *req = malloc(s->sc.batch * sizeof(*req));
+	uint64_t rounds = 0;
+
+	if (!req)
+		return NULL;
+	dmar_thread_register();
+	for (;;) {
+		int any = 0;
+
+		if (__atomic_load_n(&ph->stop, __ATOMIC_RELAXED) ||
+		    (!ph->batches && now() >= ph->deadline))
+			break;
+		for (unsigned e = w->id; e < s->neng; e += s->sc.threads) {
+			size_t n;
+
+			if (ph->batches && rounds >= ph->batches)
+				continue;
+			n = dmar_gen_next(s->gen, e, req, s->sc.batch);
+			if (s->trace_out)
+				(void)dmar_trace_write(s->trace_out, DMAR_TRACE_REQUESTS, e, req, n);
+			(void)dmar_gen_execute(s->gen, e, req, n, &s->counts[e]);
+			__atomic_fetch_add(&ph->done, n, __ATOMIC_RELAXED);
+			any = 1;
+		}
+		dmar_thread_quiescent();
+		rounds++;
+		if (!any)
+			break;
+	}
+	dmar_thread_unregister();
+	free(req);
+	return NULL;
+}
+
+static void drain_faults(struct sys *s)
+{
+	dmar_fault_record rec[512];
+	size_t n;
+
+	while ((n = dmar_faultq_drain(dmar_iommu_faults(s->iommu), rec, 512)) > 0)
+		for (size_t i = 0; i < n; i++)
+			s->fault_records[rec[i].reason < DMAR_FAULT_COUNT ? rec[i].reason : 0]++;
+}
+
+static void progress(double t, double total, uint64_t done, double t0)
+{
+	int w = 30, fill = total > 0 ? (int)(w * (t < total ? t : total) / total) : w;
+
+	fprintf(stderr, "\r[%.*s%*s] %5.1f/%.1f s  %6.1f M translations/s ", fill,
+		"##############################", w - fill, "", t, total,
+		t > t0 ? (double)done / (t - t0) / 1e6 : 0.0);
+}
+
+static void run_phase(struct sys *s, double until, uint64_t batches, bool bar, double t0,
+		      uint64_t *done_total)
+{
+	struct phase ph = { .s = s, .deadline = until, .batches = batches };
+	struct worker w[64];
+	int joined[64] = { 0 };
+
+	for (unsigned i = 0; i < s->sc.threads; i++) {
+		w[i] = (struct worker){ .ph = &ph, .id = i };
+		pthread_create(&w[i].th, NULL, worker, &w[i]);
+	}
+	/* the main thread is the OS reading fault records, and the progress bar */
+	for (;;) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		int alive = 0;
+
+		nanosleep(&ts, NULL);
+		drain_faults(s);
+		if (bar)
+			progress(now() - t0, s->sc.batches ? 0 : s->sc.seconds,
+				 *done_total + __atomic_load_n(&ph.done, __ATOMIC_RELAXED), 0);
+		for (unsigned i = 0; i < s->sc.threads; i++) {
+			if (!joined[i])
+				joined[i] = pthread_tryjoin_np(w[i].th, NULL) == 0;
+			alive |= !joined[i];
+		}
+		if (!alive)
+			break;
+	}
+	drain_faults(s);
+	*done_total += ph.done;
+}
+
+/* S18: traffic stopped (the scheduler is suspended), begin exclusive access; what a rogue
+ * engine issues now must be refused; switch to domain B; end. */
+static int domain_switch(struct sys *s)
+{
+	dmar_device *lead = dmar_adapter_device(s->ad, 0);
+	dmar_gen_req req[ROGUE];
+
+	TRY("begin exclusive", dmar_device_begin_exclusive(lead));
+	if (s->trace_out)
+		(void)dmar_trace_write(s->trace_out, DMAR_TRACE_EXCLUSIVE_BEGIN, 0, NULL, 0);
+	for (unsigned e = 0; e < s->neng; e++) {
+		size_t n = dmar_gen_peek(s->gen, e, req, ROGUE), m = 0;
+
+		/* the rogue engine's ordinary requests (an injected one would fault for its own
+		 * reason first on the aperture path) */
+		for (size_t i = 0; i < n; i++)
+			if (req[i].bad == DMAR_GEN_GOOD)
+				req[m++] = req[i];
+		n = m;
+		dmar_gen_mark_exclusive(req, n);
+		if (s->trace_out)
+			(void)dmar_trace_write(s->trace_out, DMAR_TRACE_REQUESTS, e, req, n);
+		(void)dmar_gen_execute(s->gen, e, req, n, &s->counts[e]);
+		s->exclusive_refused += n;
+	}
+	TRY("switch domain", dmar_device_switch_domain(lead, s->dom_b));
+	if (s->trace_out)
+		(void)dmar_trace_write(s->trace_out, DMAR_TRACE_EXCLUSIVE_END, 0, NULL, 0);
+	TRY("end exclusive", dmar_device_end_exclusive(lead));
+	s->switched = 1;
+	drain_faults(s);
+	return 0;
+}
+
+static int replay(struct sys *s, dmar_trace *t)
+{
+	dmar_gen_req *req = malloc(65535 * sizeof(*req));
+	dmar_device *lead = dmar_adapter_device(s->ad, 0);
+	unsigned type, e;
+	size_t n;
+	dmar_status st;
+	int in_window = 0, rc = 0;
+
+	if (!req)
+		return fail("replay", DMAR_E_NOMEM);
+	while ((st = dmar_trace_read(t, &type, &e, req, 65535, &n)) == DMAR_OK &&
+	       type != DMAR_TRACE_END) {
+		if (type == DMAR_TRACE_REQUESTS) {
+			if (e >= s->neng || dmar_gen_execute(s->gen, e, req, n, &s->counts[e]) != DMAR_OK) {
+				rc = fail("replay: a record that does not fit the scenario",
+					  DMAR_E_INVALID);
+				break;
+			}
+			if (in_window)
+				s->exclusive_refused += n;
+		} else if (type == DMAR_TRACE_EXCLUSIVE_BEGIN && s->dom_b) {
+			(void)dmar_device_begin_exclusive(lead);
+			in_window = 1;
+		} else if (type == DMAR_TRACE_EXCLUSIVE_END && in_window) {
+			(void)dmar_device_switch_domain(lead, s->dom_b);
+			(void)dmar_device_end_exclusive(lead);
+			s->switched = 1;
+			in_window = 0;
+		}
+		drain_faults(s);
+	}
+	if (st != DMAR_OK && !rc)
+		rc = fail("replay: damaged or truncated trace", st);
+	drain_faults(s);
+	free(req);
+	return rc;
+}
+
+/* ---- the report ------------------------------------------------------------------------- */
 
 static uint64_t rss_kib(void)
 {
@@ -84,308 +680,467 @@ static uint64_t rss_kib(void)
 	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
 }
 
-#define SIM_BATCH 32
-
-/* One translator: batches of mostly valid accesses (checked against the buffer's known
- * frame, with a data round trip now and then) and some bad ones on purpose, which must
- * fault with the expected reason. */
-static void *translator(void *arg)
+static uint64_t sum_faults(const uint64_t *f)
 {
-	struct worker *w = arg;
-	struct sim *s = w->s;
-	const uint64_t limit = 1ull << s->o.device_bits;
+	uint64_t t = 0;
 
-	dmar_thread_register();
-	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
-		dmar_request req[SIM_BATCH];
-		dmar_result res[SIM_BATCH];
-		const struct buffer *b[SIM_BATCH];
-		dmar_fault want[SIM_BATCH];
-		unsigned n = 0;
-
-		for (unsigned i = 0; i < SIM_BATCH; i++) {
-			const struct buffer *bb = &s->buf[xorshift(&w->seed) % s->nbuf];
-			uint64_t off = xorshift(&w->seed) % bb->size & ~7ull;
-			uint64_t r = xorshift(&w->seed) % 100;
-			dmar_iova_t iova = bb->iova + off;
-			unsigned access = DMAR_ACCESS_READ;
-			dmar_fault f = DMAR_FAULT_NONE;
-
-			if (r < 2) { /* the guard page after a buffer: never mapped */
-				iova = bb->iova + bb->size + off % K4;
-				f = DMAR_FAULT_NOT_PRESENT;
-			} else if (r < 4) {
-				access = DMAR_ACCESS_WRITE;
-				if (!(bb->prot & DMAR_PROT_WRITE))
-					f = DMAR_FAULT_WRITE;
-			} else if (r < 5) { /* beyond the device's reach */
-				iova = limit + off;
-				f = DMAR_FAULT_ADDR_WIDTH;
-			}
-			w->walks++;
-			if (iova >= limit) {
-				/* the device model refuses what its address width cannot carry */
-				if (f == DMAR_FAULT_ADDR_WIDTH)
-					w->faults_expected[f]++;
-				else
-					w->faults_unexpected[DMAR_FAULT_ADDR_WIDTH]++;
-				continue;
-			}
-			req[n].iova = iova;
-			req[n].access = access;
-			req[n].pasid = DMAR_NO_PASID;
-			b[n] = bb;
-			want[n++] = f;
-		}
-		if (dmar_translate_batch(s->sp, req, res, n, NULL) != DMAR_OK) {
-			w->wrong += n;
-			continue;
-		}
-		for (unsigned i = 0; i < n; i++) {
-			const uint64_t off = req[i].iova - b[i]->iova;
-
-			if (res[i].fault != DMAR_FAULT_NONE) {
-				if (res[i].fault == want[i])
-					w->faults_expected[res[i].fault]++;
-				else
-					w->faults_unexpected[res[i].fault]++;
-				continue;
-			}
-			if (want[i] != DMAR_FAULT_NONE || res[i].pa != b[i]->pa + off) {
-				w->wrong++;
-				continue;
-			}
-			w->ok++;
-			if (xorshift(&w->seed) % 10 == 0 && (b[i]->prot & DMAR_PROT_WRITE)) {
-				/* each thread its own 8-byte lane of the page, so that threads
-				 * never overwrite each other's pattern */
-				const uint64_t span = 8ull * s->o.threads;
-				const uint64_t lane = (off & 0xfff) / span * span + 8ull * w->id;
-				uint64_t v = req[i].iova ^ w->seed, back = 0;
-
-				if (lane + 8 > K4)
-					continue;
-				if (dmar_physmem_write(s->pm, (res[i].pa & ~(K4 - 1)) + lane, &v, 8) != DMAR_OK ||
-				    dmar_physmem_read(s->pm, ((b[i]->pa + off) & ~(K4 - 1)) + lane, &back,
-						      8) != DMAR_OK ||
-				    back != v)
-					w->corrupt++;
-				else
-					w->bytes += 8;
-			}
-		}
-	}
-	dmar_thread_unregister();
-	return NULL;
+	for (int i = 1; i < DMAR_FAULT_COUNT; i++)
+		t += f[i];
+	return t;
 }
 
-static void flush_hook(void *ctx, dmar_iova_t iova, uint64_t size)
+struct verdict {
+	uint64_t unexpected, injected, expected, faults_seen, records;
+	int injected_all_reported, records_match, pass;
+};
+
+static struct verdict judge(const struct sys *s, const dmar_gen_counts *t, const dmar_faultq_stats *fq)
 {
-	dmar_space_invalidate_range(ctx, iova, size);
+	struct verdict v = { 0 };
+
+	v.unexpected = sum_faults(t->faults_unexpected);
+	v.expected = sum_faults(t->faults_expected);
+	for (int k = 1; k < DMAR_GEN_BAD_COUNT; k++)
+		v.injected += t->injected[k];
+	v.faults_seen = v.expected + v.unexpected;
+	v.records = sum_faults(s->fault_records);
+	v.injected_all_reported = v.injected == v.expected && t->not_refused == 0;
+	/* every refusal became a fault record, stored and drained or counted as dropped */
+	v.records_match = fq->faults == v.faults_seen && fq->stored == v.records &&
+			  fq->faults == fq->stored + fq->dropped;
+	v.pass = v.unexpected == 0 && t->wrong == 0 && t->not_refused == 0 && t->corrupt == 0 &&
+		 v.injected_all_reported && v.records_match &&
+		 t->requests == t->ok + v.expected + v.unexpected + t->not_refused + t->wrong;
+	return v;
 }
 
-static int setup(struct sim *s)
+static void report_text(const struct sys *s, const dmar_gen_counts *t, const dmar_iommu_stats *is,
+			const struct verdict *v, uint64_t rss, bool replayed)
 {
-	dmar_physmem_config pcfg;
-	dmar_pgtable_config tcfg;
-	uint64_t seed = s->o.seed, iova = 1ull << 30;
-	dmar_status st;
+	dmar_physmem_stats ps;
+	const dmar_iotlb_stats *tl = &is->iotlb;
 
-	dmar_physmem_config_workstation(&pcfg);
-	st = dmar_physmem_create(&pcfg, &s->pm);
-	if (st != DMAR_OK) {
-		fprintf(stderr, "dmar-sim: physical memory: %s\n", dmar_status_str(st));
-		return -1;
-	}
-	dmar_pgtable_config_default(&tcfg);
-	tcfg.format.levels = s->o.levels;
-	st = dmar_pgtable_create(s->pm, &tcfg, &s->pt);
-	if (st != DMAR_OK) {
-		fprintf(stderr, "dmar-sim: page table: %s\n", dmar_status_str(st));
-		return -1;
-	}
-	{
-		dmar_iotlb_config icfg;
-
-		dmar_iotlb_config_default(&icfg);
-		st = dmar_iotlb_create(&icfg, &s->tlb);
-		if (st == DMAR_OK)
-			st = dmar_space_create(s->tlb, s->pm, dmar_pgtable_root(s->pt),
-					       dmar_pgtable_format(s->pt), &s->sp);
-		if (st != DMAR_OK) {
-			fprintf(stderr, "dmar-sim: iotlb: %s\n", dmar_status_str(st));
-			return -1;
-		}
-		dmar_pgtable_set_flush(s->pt, flush_hook, s->sp);
-	}
-	s->buf = calloc(s->o.buffers, sizeof(*s->buf));
-	if (!s->buf)
-		return -1;
-	/* Buffers of 4 KiB .. 4 MiB, physically scattered above 1 TiB, logically packed below
-	 * the device limit with a one-page guard hole after each. */
-	for (unsigned i = 0; i < s->o.buffers; i++) {
-		struct buffer *b = &s->buf[i];
-		uint64_t pages = 1ull << (xorshift(&seed) % 10);
-
-		b->size = pages * K4;
-		b->prot = DMAR_PROT_READ | (i % 4 ? DMAR_PROT_WRITE : 0);
-		st = dmar_physmem_alloc(s->pm, pages, pages >= 512 ? 21 : 12, DMAR_PLACE_ABOVE,
-					TiB, &b->pa);
-		if (st == DMAR_OK) {
-			iova = (iova + b->size - 1) & ~(b->size < M2 ? K4 - 1 : M2 - 1);
-			b->iova = iova;
-			st = dmar_pgtable_map(s->pt, iova, b->pa, b->size, b->prot);
-		}
-		if (st != DMAR_OK || iova + b->size >= (1ull << s->o.device_bits)) {
-			fprintf(stderr, "dmar-sim: buffer %u: %s\n", i, dmar_status_str(st));
-			return -1;
-		}
-		iova += b->size + K4;
-		s->nbuf++;
-	}
-	return 0;
+	dmar_physmem_get_stats(s->pm, &ps);
+	printf("dmar-sim %s%s\n", dmar_version(), replayed ? " (replaying a trace)" : "");
+	printf("system     %.2f TiB installed, highest address %#" PRIx64 "; %u linked %u-bit discrete GPU%s\n",
+	       (double)ps.installed_bytes / (double)TiB, ps.highest_addr, s->sc.gpus, s->sc.dma_bits,
+	       s->sc.gpus > 1 ? "s" : "");
+	printf("start      %s", dmar_start_reason_str(s->why.reason));
+	if (s->why.mode == DMAR_START_REMAPPED)
+		printf(" (memory up to %#" PRIx64 " through logical addresses below %#" PRIx64 ")",
+		       ps.highest_addr, s->why.logical_limit);
+	printf("\ntraffic    %u engines (%u processes with PASIDs) on %u thread%s, seed %" PRIu64
+	       ", %.2f s\n", s->neng, s->sc.processes, replayed ? 1 : s->sc.threads,
+	       (replayed || s->sc.threads == 1) ? "" : "s", s->sc.seed, s->elapsed);
+	printf("throughput %.2f M translations/s (%" PRIu64 " requests)\n",
+	       s->elapsed > 0 ? (double)t->requests / s->elapsed / 1e6 : 0.0, t->requests);
+	printf("IOTLB      hit rate %.1f%% (%" PRIu64 " hits, %" PRIu64 " misses), %" PRIu64
+	       " walks reading %" PRIu64 " entries, %" PRIu64 " from the walk cache\n",
+	       tl->translations ? 100.0 * (double)tl->hits / (double)tl->translations : 0.0,
+	       tl->hits, tl->misses, tl->misses, tl->pte_reads, tl->pwc_hits);
+	printf("faults     %" PRIu64 " injected, %" PRIu64 " refused as expected:", v->injected, v->expected);
+	for (int f = 1; f < DMAR_FAULT_COUNT; f++)
+		if (t->faults_expected[f])
+			printf(" %s %" PRIu64, dmar_fault_str((dmar_fault)f), t->faults_expected[f]);
+	printf("\n           %" PRIu64 " unexpected", v->unexpected);
+	for (int f = 1; f < DMAR_FAULT_COUNT; f++)
+		if (t->faults_unexpected[f])
+			printf(" (%s %" PRIu64 ")", dmar_fault_str((dmar_fault)f), t->faults_unexpected[f]);
+	printf(", %" PRIu64 " bad accesses not refused, %" PRIu64 " wrong translations\n",
+	       t->not_refused, t->wrong);
+	printf("fault queue %" PRIu64 " records: %" PRIu64 " read by the OS, %" PRIu64
+	       " dropped and counted\n", is->fault_queue.faults, v->records, is->fault_queue.dropped);
+	if (s->switched)
+		printf("switch     domain %u -> %u under exclusive access at %.2f s; %" PRIu64
+		       " requests inside the window, all refused: %s\n",
+		       dmar_domain_id(dmar_adapter_domain(s->ad)), dmar_domain_id(s->dom_b), s->switch_at,
+		       s->exclusive_refused,
+		       t->faults_expected[DMAR_FAULT_EXCLUSIVE] == s->exclusive_refused ? "yes" : "NO");
+	if (s->sc.data)
+		printf("data       %.1f MiB written, %.1f MiB read, %.1f MiB verified, %" PRIu64
+		       " corrupt bytes\n", (double)t->bytes_written / MiB, (double)t->bytes_read / MiB,
+		       (double)t->bytes_verified / MiB, t->corrupt);
+	printf("memory     %.1f MiB resident while simulating %.2f TiB\n", (double)rss / 1024.0,
+	       (double)ps.installed_bytes / (double)TiB);
+	printf("engines   ");
+	for (unsigned e = 0; e < s->neng; e++)
+		printf(" %s/%s:%" PRIu64, dmar_gen_kind_str(s->kind[e]),
+		       s->path[e] == DMAR_GEN_PASID ? "pasid" : s->path[e] == DMAR_GEN_APERTURE
+		       ? "aperture" : "logical", s->counts[e].requests);
+	printf("\ndigest     %016" PRIx64 "\n", t->digest);
+	printf("result     %s\n", v->pass ? "PASS" : "FAIL");
 }
+
+static void json_counts(JsonBuilder *b, const char *name, const uint64_t *f)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_begin_object(b);
+	for (int i = 1; i < DMAR_FAULT_COUNT; i++) {
+		json_builder_set_member_name(b, dmar_fault_str((dmar_fault)i));
+		json_builder_add_int_value(b, (gint64)f[i]);
+	}
+	json_builder_end_object(b);
+}
+
+#define JINT(b, k, v) (json_builder_set_member_name(b, k), json_builder_add_int_value(b, (gint64)(v)))
+#define JDBL(b, k, v) (json_builder_set_member_name(b, k), json_builder_add_double_value(b, (v)))
+#define JSTR(b, k, v) (json_builder_set_member_name(b, k), json_builder_add_string_value(b, (v)))
+#define JBOOL(b, k, v) (json_builder_set_member_name(b, k), json_builder_add_boolean_value(b, (v)))
+
+static void report_json(const struct sys *s, const dmar_gen_counts *t, const dmar_iommu_stats *is,
+			const struct verdict *v, uint64_t rss, bool replayed)
+{
+	JsonBuilder *b = json_builder_new();
+	JsonGenerator *gen = json_generator_new();
+	JsonNode *root;
+	dmar_physmem_stats ps;
+	char digest[17];
+	gchar *text;
+
+	dmar_physmem_get_stats(s->pm, &ps);
+	json_builder_begin_object(b);
+	JSTR(b, "version", dmar_version());
+	JBOOL(b, "replayed", replayed);
+	json_builder_set_member_name(b, "system");
+	json_builder_begin_object(b);
+	JINT(b, "installed_bytes", ps.installed_bytes);
+	JINT(b, "highest_address", ps.highest_addr);
+	JINT(b, "gpus", s->sc.gpus);
+	JINT(b, "dma_bits", s->sc.dma_bits);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "start");
+	json_builder_begin_object(b);
+	JSTR(b, "mode", s->why.mode == DMAR_START_REMAPPED ? "remapped"
+	     : s->why.mode == DMAR_START_ISOLATION ? "isolation" : "passthrough");
+	JSTR(b, "reason", dmar_start_reason_str(s->why.reason));
+	JINT(b, "logical_limit", s->why.logical_limit);
+	json_builder_end_object(b);
+	JINT(b, "seed", s->sc.seed);
+	JINT(b, "threads", replayed ? 1 : s->sc.threads);
+	JDBL(b, "seconds", s->elapsed);
+	JINT(b, "requests", t->requests);
+	JDBL(b, "translations_per_second", s->elapsed > 0 ? (double)t->requests / s->elapsed : 0.0);
+	JINT(b, "ok", t->ok);
+	JINT(b, "wrong", t->wrong);
+	JINT(b, "not_refused", t->not_refused);
+	json_builder_set_member_name(b, "injected");
+	json_builder_begin_object(b);
+	for (int k = 1; k < DMAR_GEN_BAD_COUNT; k++) {
+		json_builder_set_member_name(b, dmar_gen_bad_str((dmar_gen_bad)k));
+		json_builder_add_int_value(b, (gint64)t->injected[k]);
+	}
+	json_builder_end_object(b);
+	json_counts(b, "faults_expected", t->faults_expected);
+	json_counts(b, "faults_unexpected", t->faults_unexpected);
+	json_builder_set_member_name(b, "fault_queue");
+	json_builder_begin_object(b);
+	JINT(b, "faults", is->fault_queue.faults);
+	JINT(b, "stored", is->fault_queue.stored);
+	JINT(b, "dropped", is->fault_queue.dropped);
+	JINT(b, "read", v->records);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "iotlb");
+	json_builder_begin_object(b);
+	JINT(b, "translations", is->iotlb.translations);
+	JINT(b, "hits", is->iotlb.hits);
+	JINT(b, "misses", is->iotlb.misses);
+	JINT(b, "walks", is->iotlb.misses);
+	JINT(b, "pte_reads", is->iotlb.pte_reads);
+	JDBL(b, "hit_rate", is->iotlb.translations ? (double)is->iotlb.hits / (double)is->iotlb.translations : 0);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "domain_switch");
+	json_builder_begin_object(b);
+	JBOOL(b, "done", s->switched);
+	JDBL(b, "at_seconds", s->switch_at);
+	JINT(b, "requests_in_window", s->exclusive_refused);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "data");
+	json_builder_begin_object(b);
+	JBOOL(b, "enabled", s->sc.data);
+	JINT(b, "bytes_written", t->bytes_written);
+	JINT(b, "bytes_read", t->bytes_read);
+	JINT(b, "bytes_verified", t->bytes_verified);
+	JINT(b, "corrupt_bytes", t->corrupt);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "engines");
+	json_builder_begin_array(b);
+	for (unsigned e = 0; e < s->neng; e++) {
+		json_builder_begin_object(b);
+		JSTR(b, "kind", dmar_gen_kind_str(s->kind[e]));
+		JSTR(b, "path", s->path[e] == DMAR_GEN_PASID ? "pasid"
+		     : s->path[e] == DMAR_GEN_APERTURE ? "aperture" : "logical");
+		JINT(b, "requests", s->counts[e].requests);
+		JINT(b, "faults_expected", sum_faults(s->counts[e].faults_expected));
+		JINT(b, "faults_unexpected", sum_faults(s->counts[e].faults_unexpected));
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	JINT(b, "resident_bytes", rss * 1024);
+	snprintf(digest, sizeof(digest), "%016" PRIx64, t->digest);
+	JSTR(b, "digest", digest);
+	JBOOL(b, "pass", v->pass);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, NULL);
+	printf("%s\n", text);
+	g_free(text);
+	json_node_unref(root);
+	g_object_unref(gen);
+	g_object_unref(b);
+}
+
+/* ---- main ----------------------------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: dmar-sim [--seconds S] [--threads N] [--levels 4|5] [--device-bits B]\n"
-		   "                [--buffers N] [--seed X]\n"
-		   "Runs the built-in scenario: a 2 TiB workstation, a 40-bit device whose buffers\n"
-		   "live above 1 TiB, translator threads with injected faults, and a report.\n");
-}
-
-static int parse(int argc, char **argv, struct opts *o)
-{
-	static const struct option longopts[] = {
-		{ "seconds", required_argument, NULL, 's' }, { "threads", required_argument, NULL, 't' },
-		{ "levels", required_argument, NULL, 'l' },  { "device-bits", required_argument, NULL, 'd' },
-		{ "buffers", required_argument, NULL, 'b' }, { "seed", required_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "s:t:l:d:b:x:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's': o->seconds = atof(optarg); break;
-		case 't': o->threads = (unsigned)atoi(optarg); break;
-		case 'l': o->levels = (unsigned)atoi(optarg); break;
-		case 'd': o->device_bits = (unsigned)atoi(optarg); break;
-		case 'b': o->buffers = (unsigned)atoi(optarg); break;
-		case 'x': o->seed = strtoull(optarg, NULL, 0); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
-		}
-	}
-	if (optind != argc || o->seconds <= 0 || o->seconds > 3600 || o->threads < 1 ||
-	    o->threads > 64 || (o->levels != 4 && o->levels != 5) || o->device_bits < 32 ||
-	    o->device_bits > 47 || o->buffers < 1 || o->buffers > 100000 || o->seed == 0) {
-		usage(stderr);
-		return -1;
-	}
-	return 0;
+	fprintf(f,
+		"usage: dmar-sim [options]\n"
+		"Runs a simulated workstation (2 TiB installed) with GPUs whose DMA goes through an\n"
+		"emulated IOMMU, and reports.  With no options: the built-in default scenario.\n\n"
+		"  --seconds S        run for S seconds (default 3)\n"
+		"  --batches N        instead, exactly N batches per engine (deterministic)\n"
+		"  --seed N           traffic seed (default 1)\n"
+		"  --threads N        translator threads (default 2)\n"
+		"  --batch N          requests per batch (default 64)\n"
+		"  --gpus N           linked physical GPUs, 1..8 (default 2)\n"
+		"  --dma-bits N       the GPUs' DMA address width (default 40)\n"
+		"  --processes N      processes with PASIDs, each a compute engine (default 3)\n"
+		"  --region-mib N     size of each engine's buffers (default 16)\n"
+		"  --bad-ppm N        deliberate bad accesses per million requests (default 2000)\n"
+		"  --engines K=N,...  engines per kind: copy, 3d, compute, display, command (default 1 each)\n"
+		"  --zipf S           compute engines' Zipf exponent, 0 = uniform (default 1.1)\n"
+		"  --no-data          translate only, move no bytes\n"
+		"  --no-switch        no domain switch half-way\n"
+		"  --scenario FILE    read the scenario from a key file ([run], [system], [engines]);\n"
+		"                     options given after it override it\n"
+		"  --json             a JSON report instead of the text one\n"
+		"  --trace-out FILE   record every request to FILE\n"
+		"  --trace-in FILE    replay FILE (its scenario comes with it), on one thread\n"
+		"  --no-progress      no progress bar (there is none unless stderr is a terminal)\n"
+		"  --help, --version\n"
+		"Exit status: 0 when everything translated, faulted and landed as expected; 1 when\n"
+		"anything did not; 2 for bad usage or a system that cannot be built.\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct sim s = { .o = { .seconds = 1.0, .threads = 2, .levels = 4, .device_bits = 40,
-				.seed = 0x5eed, .buffers = 2000 } };
-	struct worker *w;
-	dmar_physmem_stats ps;
-	uint64_t walks = 0, ok = 0, wrong = 0, corrupt = 0, bytes = 0, unexpected = 0, expected = 0;
-	uint64_t fe[DMAR_FAULT_COUNT] = { 0 }, fu[DMAR_FAULT_COUNT] = { 0 }, mapped = 0;
-	double t0, dt;
+	enum { O_SECONDS = 256, O_BATCHES, O_SEED, O_THREADS, O_BATCH, O_GPUS, O_DMA_BITS,
+	       O_PROCESSES, O_REGION, O_BAD, O_ENGINES, O_ZIPF, O_NO_DATA, O_NO_SWITCH,
+	       O_SCENARIO, O_JSON, O_TRACE_OUT, O_TRACE_IN, O_NO_PROGRESS, O_HELP, O_VERSION };
+	static const struct option opts[] = {
+		{ "seconds", required_argument, NULL, O_SECONDS },
+		{ "batches", required_argument, NULL, O_BATCHES },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "gpus", required_argument, NULL, O_GPUS },
+		{ "dma-bits", required_argument, NULL, O_DMA_BITS },
+		{ "processes", required_argument, NULL, O_PROCESSES },
+		{ "region-mib", required_argument, NULL, O_REGION },
+		{ "bad-ppm", required_argument, NULL, O_BAD },
+		{ "engines", required_argument, NULL, O_ENGINES },
+		{ "zipf", required_argument, NULL, O_ZIPF },
+		{ "no-data", no_argument, NULL, O_NO_DATA },
+		{ "no-switch", no_argument, NULL, O_NO_SWITCH },
+		{ "scenario", required_argument, NULL, O_SCENARIO },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "trace-out", required_argument, NULL, O_TRACE_OUT },
+		{ "trace-in", required_argument, NULL, O_TRACE_IN },
+		{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct sys s;
+	const char *trace_out = NULL, *trace_in = NULL;
+	bool json = false, bar = isatty(2);
+	dmar_trace *tin = NULL;
+	dmar_gen_counts total = { 0 };
+	dmar_iommu_stats is;
+	struct verdict v;
+	uint64_t done = 0;
+	double t0;
+	int c, rc;
+	char *end;
 
-	if (parse(argc, argv, &s.o) != 0)
-		return 2;
-	dmar_thread_register();
-	if (setup(&s) != 0)
-		return 1;
-	dmar_physmem_get_stats(s.pm, &ps);
-	for (unsigned i = 0; i < s.nbuf; i++)
-		mapped += s.buf[i].size;
+	scenario_default(&s.sc);
+#define NUM(dst, conv)                                                                    \
+	do {                                                                              \
+		errno = 0;                                                                \
+		dst = conv;                                                               \
+		if (errno || *end || end == optarg) {                                     \
+			fprintf(stderr, "dmar-sim: bad number '%s'\n", optarg);           \
+			return 2;                                                         \
+		}                                                                         \
+	} while (0)
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_SECONDS: NUM(s.sc.seconds, strtod(optarg, &end)); break;
+		case O_BATCHES: NUM(s.sc.batches, strtoull(optarg, &end, 0)); break;
+		case O_SEED: NUM(s.sc.seed, strtoull(optarg, &end, 0)); break;
+		case O_THREADS: NUM(s.sc.threads, (unsigned)strtoul(optarg, &end, 0)); break;
+		case O_BATCH: NUM(s.sc.batch, (unsigned)strtoul(optarg, &end, 0)); break;
+		case O_GPUS: NUM(s.sc.gpus, (unsigned)strtoul(optarg, &end, 0)); break;
+		case O_DMA_BITS: NUM(s.sc.dma_bits, (unsigned)strtoul(optarg, &end, 0)); break;
+		case O_PROCESSES: NUM(s.sc.processes, (unsigned)strtoul(optarg, &end, 0)); break;
+		case O_REGION: NUM(s.sc.region_mib, (unsigned)strtoul(optarg, &end, 0)); break;
+		case O_BAD: NUM(s.sc.bad_ppm, (uint32_t)strtoul(optarg, &end, 0)); break;
+		case O_ZIPF: NUM(s.sc.zipf, strtod(optarg, &end)); break;
+		case O_ENGINES: {
+			gchar **kv = g_strsplit(optarg, ",", -1);
+			int ok = 1;
 
-	printf("dmar-sim: built-in scenario (RCU flavor %s)\n\n", dmar_rcu_flavor());
-	printf("system     %.2f TiB installed in %u ranges, highest address %#" PRIx64 "\n",
-	       (double)ps.installed_bytes / (double)TiB, ps.nranges, ps.highest_addr);
-	printf("device     %u-bit DMA: reaches %#" PRIx64 "; RAM above that: %s\n",
-	       s.o.device_bits, (uint64_t)((1ull << s.o.device_bits) - 1),
-	       ps.highest_addr >= (1ull << s.o.device_bits) ? "yes" : "no");
-	printf("decision   %s (S14)\n",
-	       ps.highest_addr >= (1ull << s.o.device_bits)
-		       ? "remapped: logical addresses below the device limit, frames anywhere"
-		       : "the device reaches all memory");
-	printf("mappings   %u buffers, %.1f MiB, all frames above 1 TiB, %d-level table, "
-	       "%" PRIu64 " table pages (%.3f%% of mapped bytes)\n",
-	       s.nbuf, (double)mapped / (1 << 20), s.o.levels, dmar_pgtable_table_pages(s.pt),
-	       100.0 * (double)(dmar_pgtable_table_pages(s.pt) * K4) / (double)mapped);
+			for (gchar **p = kv; *p && ok; p++) {
+				gchar **pair = g_strsplit(*p, "=", 2);
+				int found = 0;
 
-	w = calloc(s.o.threads, sizeof(*w));
-	if (!w)
-		return 1;
-	t0 = now();
-	for (unsigned i = 0; i < s.o.threads; i++) {
-		w[i].s = &s;
-		w[i].id = i;
-		w[i].seed = s.o.seed * (i + 1) * 0x9e3779b97f4a7c15ull | 1;
-		if (pthread_create(&w[i].th, NULL, translator, &w[i]) != 0)
-			return 1;
-	}
-	while (now() - t0 < s.o.seconds)
-		usleep(10000);
-	__atomic_store_n(&s.stop, 1, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < s.o.threads; i++) {
-		pthread_join(w[i].th, NULL);
-		walks += w[i].walks;
-		ok += w[i].ok;
-		wrong += w[i].wrong;
-		corrupt += w[i].corrupt;
-		bytes += w[i].bytes;
-		for (int f = 0; f < DMAR_FAULT_COUNT; f++) {
-			fe[f] += w[i].faults_expected[f];
-			fu[f] += w[i].faults_unexpected[f];
+				for (int k = 0; k < DMAR_GEN_KIND_COUNT && pair[0] && pair[1]; k++)
+					if (!strcmp(pair[0], kind_key[k])) {
+						s.sc.n[k] = (unsigned)strtoul(pair[1], &end, 10);
+						found = !*end;
+					}
+				ok = found;
+				g_strfreev(pair);
+			}
+			g_strfreev(kv);
+			if (!ok) {
+				fprintf(stderr, "dmar-sim: --engines wants kind=N,... (copy, 3d, compute, display, command)\n");
+				return 2;
+			}
+			break;
+		}
+		case O_NO_DATA: s.sc.data = false; break;
+		case O_NO_SWITCH: s.sc.do_switch = false; break;
+		case O_SCENARIO: {
+			GKeyFile *k = g_key_file_new();
+			GError *err = NULL;
+
+			if (!g_key_file_load_from_file(k, optarg, G_KEY_FILE_NONE, &err)) {
+				fprintf(stderr, "dmar-sim: %s: %s\n", optarg, err->message);
+				g_error_free(err);
+				g_key_file_free(k);
+				return 2;
+			}
+			rc = scenario_apply(&s.sc, k, optarg);
+			g_key_file_free(k);
+			if (rc)
+				return 2;
+			break;
+		}
+		case O_JSON: json = true; break;
+		case O_TRACE_OUT: trace_out = optarg; break;
+		case O_TRACE_IN: trace_in = optarg; break;
+		case O_NO_PROGRESS: bar = false; break;
+		case O_HELP: usage(stdout); return 0;
+		case O_VERSION: printf("dmar-sim %s\n", dmar_version()); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
-	dt = now() - t0;
-	for (int f = 0; f < DMAR_FAULT_COUNT; f++) {
-		expected += fe[f];
-		unexpected += fu[f];
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (trace_in) { /* the trace brings its own scenario */
+		GKeyFile *k = g_key_file_new();
+		const char *text;
+		dmar_status st = dmar_trace_open(trace_in, &tin);
+
+		if (st != DMAR_OK) {
+			fprintf(stderr, "dmar-sim: %s: not a dmar trace (%s)\n", trace_in, dmar_status_str(st));
+			return 2;
+		}
+		dmar_trace_header(tin, NULL, NULL, &text);
+		if (!g_key_file_load_from_data(k, text, strlen(text), G_KEY_FILE_NONE, NULL) ||
+		    scenario_apply(&s.sc, k, trace_in)) {
+			g_key_file_free(k);
+			fprintf(stderr, "dmar-sim: %s: its scenario cannot be read\n", trace_in);
+			return 2;
+		}
+		g_key_file_free(k);
+		trace_out = NULL;
+	}
+	if (scenario_check(&s.sc))
+		return 2;
+	if (json)
+		bar = false;
+
+	dmar_thread_register();
+	if (build(&s)) {
+		teardown(&s);
+		return 2;
+	}
+	if (trace_out) {
+		GKeyFile *k = scenario_keyfile(&s.sc);
+		gchar *text = g_key_file_to_data(k, NULL, NULL);
+		dmar_status st = dmar_trace_create(trace_out, s.sc.seed, s.sc.data, text, &s.trace_out);
+
+		g_free(text);
+		g_key_file_free(k);
+		if (st != DMAR_OK) {
+			fprintf(stderr, "dmar-sim: %s: cannot write (%s)\n", trace_out, dmar_status_str(st));
+			teardown(&s);
+			return 2;
+		}
 	}
 
-	printf("traffic    %u threads, %.2f s: %" PRIu64 " requests, %.1f M/s\n", s.o.threads,
-	       dt, walks, (double)walks / dt / 1e6);
-	printf("results    %" PRIu64 " translated correctly, %" PRIu64 " wrong\n", ok, wrong);
-	printf("faults     %" PRIu64 " expected, %" PRIu64 " unexpected\n", expected, unexpected);
-	for (int f = 1; f < DMAR_FAULT_COUNT; f++)
-		if (fe[f] || fu[f])
-			printf("           %-22s %10" PRIu64 " expected %6" PRIu64 " unexpected\n",
-			       dmar_fault_str((dmar_fault)f), fe[f], fu[f]);
-	{
-		dmar_iotlb_stats ts;
+	dmar_thread_offline(); /* qsbr: the main thread waits a lot */
+	t0 = now();
+	if (tin) {
+		dmar_thread_online();
+		rc = replay(&s, tin);
+		dmar_thread_offline();
+		dmar_trace_close(tin);
+		if (rc) {
+			dmar_thread_online();
+			teardown(&s);
+			return 2;
+		}
+	} else {
+		bool sw = s.sc.do_switch && s.dom_b;
+		uint64_t half = s.sc.batches / 2;
 
-		dmar_iotlb_get_stats(s.tlb, &ts);
-		printf("iotlb      %s probe, hit rate %.1f%%, %" PRIu64 " walks (%.1f%% from the walk "
-		       "cache), %.2f entries read per walk\n",
-		       dmar_iotlb_simd(), ts.translations ? 100.0 * (double)ts.hits / (double)ts.translations : 0.0,
-		       ts.misses, ts.misses ? 100.0 * (double)ts.pwc_hits / (double)ts.misses : 0.0,
-		       ts.misses ? (double)ts.pte_reads / (double)ts.misses : 0.0);
+		if (s.sc.batches) {
+			run_phase(&s, 0, sw ? half : s.sc.batches, bar, t0, &done);
+		} else {
+			run_phase(&s, t0 + (sw ? s.sc.seconds / 2 : s.sc.seconds), 0, bar, t0, &done);
+		}
+		if (sw) {
+			s.switch_at = now() - t0;
+			dmar_thread_online();
+			rc = domain_switch(&s);
+			dmar_thread_offline();
+			if (rc) {
+				dmar_thread_online();
+				teardown(&s);
+				return 2;
+			}
+			if (s.sc.batches)
+				run_phase(&s, 0, s.sc.batches - half, bar, t0, &done);
+			else
+				run_phase(&s, t0 + s.sc.seconds, 0, bar, t0, &done);
+		}
+		if (bar)
+			fprintf(stderr, "\n");
 	}
-	printf("data       %" PRIu64 " bytes written through translations and verified, %" PRIu64
-	       " corrupted\n", bytes, corrupt);
-	printf("memory     resident %.1f MiB while simulating %.2f TiB\n", (double)rss_kib() / 1024,
-	       (double)ps.installed_bytes / (double)TiB);
+	s.elapsed = now() - t0;
+	dmar_thread_online();
+	if (s.trace_out)
+		dmar_trace_close(s.trace_out);
+	s.trace_out = NULL;
 
-	dmar_pgtable_set_flush(s.pt, NULL, NULL);
-	dmar_space_destroy(s.sp);
-	dmar_iotlb_destroy(s.tlb);
-	dmar_pgtable_destroy(s.pt);
-	dmar_physmem_destroy(s.pm);
-	free(s.buf);
-	free(w);
+	for (unsigned e = 0; e < s.neng; e++)
+		dmar_gen_counts_add(&total, &s.counts[e]);
+	dmar_gen_verify(s.gen, &total);
+	drain_faults(&s);
+	dmar_iommu_get_stats(s.iommu, &is);
+	v = judge(&s, &total, &is.fault_queue);
+	if (json)
+		report_json(&s, &total, &is, &v, rss_kib(), tin != NULL);
+	else
+		report_text(&s, &total, &is, &v, rss_kib(), tin != NULL);
+	teardown(&s);
 	dmar_thread_unregister();
-	if (wrong || unexpected || corrupt) {
-		printf("\nFAIL: unexpected faults, wrong translations or corrupted bytes\n");
-		return 1;
-	}
-	printf("\nOK\n");
-	return 0;
+	return v.pass ? 0 : 1;
 }

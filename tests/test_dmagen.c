@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The DMA generator (S32): engines stay inside their regions with the patterns the issue
+ * names, injected faults are all refused and counted, data lands where the OS mapped it,
+ * traces round-trip, bad input is refused. */
+#include <unistd.h>
+
+#include "check.h"
+
+#define K4 4096ull
+#define MiB (1ull << 20)
+
+struct fx {
+	dmar_physmem *pm;
+	dmar_iommu *iommu;
+	dmar_domain *dom;
+	dmar_device *dev;
+	dmar_gen *g;
+	uint8_t *cpu[4];
+	unsigned reg[4];
+};
+
+/* Four 1 MiB regions at logical 16 MiB + i * 2 MiB (0, 2 read-only; 1, 3 writable), frames
+ * from the allocator, CPU views by the host pointers of the frames (contiguous here). */
+static void setup(struct fx *f, uint32_t bad_ppm)
+{
+	dmar_iommu_config ic;
+	dmar_gen_config gc;
+
+	memset(f, 0, sizeof(*f));
+	f->pm = test_physmem(0);
+	dmar_iommu_config_default(&ic);
+	ic.fault_queue = 1u << 16;
+	REQUIRE(dmar_iommu_create(f->pm, &ic, &f->iommu) == DMAR_OK);
+	REQUIRE(dmar_domain_create(f->iommu, DMAR_DOMAIN_REMAPPED, NULL, &f->dom) == DMAR_OK);
+	REQUIRE(dmar_device_create(f->iommu, 0x100, 40, &f->dev) == DMAR_OK);
+	REQUIRE(dmar_device_attach(f->dev, f->dom) == DMAR_OK);
+	dmar_gen_config_default(&gc);
+	gc.pm = f->pm;
+	gc.seed = 42;
+	REQUIRE(dmar_gen_create(&gc, &f->g) == DMAR_OK);
+	for (unsigned i = 0; i < 4; i++) {
+		dmar_pa_t base, pages[256];
+		dmar_gen_region r = { 0 };
+		bool w = i & 1;
+
+		REQUIRE(dmar_physmem_alloc(f->pm, 256, 12, DMAR_PLACE_ANY, 0, &base) == DMAR_OK);
+		for (unsigned k = 0; k < 256; k++)
+			pages[k] = base + k * K4;
+		REQUIRE(dmar_domain_map(f->dom, (16 + 2 * i) * MiB, base, MiB,
+					DMAR_PROT_READ | (w ? DMAR_PROT_WRITE : 0)) == DMAR_OK);
+		f->cpu[i] = dmar_physmem_host_ptr(f->pm, base, MiB);
+		memset(f->cpu[i], 0, MiB);
+		r.name = "r";
+		r.path = DMAR_GEN_LOGICAL;
+		r.dev = f->dev;
+		r.base = (16 + 2 * i) * MiB;
+		r.size = MiB;
+		r.writable = w;
+		r.pages = pages;
+		r.cpu = f->cpu[i];
+		r.pattern = 1000 + i;
+		r.guard = 64 * MiB;
+		r.dma_bits = 40;
+		REQUIRE(dmar_gen_add_region(f->g, &r, &f->reg[i]) == DMAR_OK);
+		if (!w)
+			REQUIRE(dmar_gen_fill(f->g, f->reg[i]) == DMAR_OK);
+	}
+	(void)bad_ppm;
+}
+
+static void teardown(struct fx *f)
+{
+	dmar_gen_destroy(f->g);
+	dmar_iommu_destroy(f->iommu);
+	dmar_physmem_destroy(f->pm);
+}
+
+static unsigned engine(struct fx *f, dmar_gen_kind k, unsigned src, unsigned dst, uint32_t bad_ppm)
+{
+	dmar_gen_engine e = { .kind = k, .src = src, .dst = dst, .bad_ppm = bad_ppm };
+	unsigned id = ~0u;
+
+	if (k == DMAR_GEN_3D)
+		e.width = 256; /* 256 px wide: 4 tiles per row; 1 MiB = 16 tiles */
+	CHECK_ST(dmar_gen_add_engine(f->g, &e, &id), DMAR_OK);
+	return id;
+}
+
+static void run(struct fx *f, unsigned e, unsigned batches, dmar_gen_counts *c)
+{
+	dmar_gen_req req[64];
+
+	for (unsigned b = 0; b < batches; b++) {
+		size_t n = dmar_gen_next(f->g, e, req, 64);
+
+		CHECK_ST(dmar_gen_execute(f->g, e, req, n, c), DMAR_OK);
+	}
+}
+
+TEST(S32_copy_engine_copies_every_byte_sequentially)
+{
+	struct fx f;
+	dmar_gen_counts c = { 0 };
+	dmar_gen_req req[64];
+	unsigned e;
+
+	setup(&f, 0);
+	e = engine(&f, DMAR_GEN_COPY, f.reg[0], f.reg[1], 0);
+	CHECK_EQ(dmar_gen_peek(f.g, e, req, 64), 64);
+	CHECK_EQ(dmar_gen_next(f.g, e, req, 64), 64);
+	for (unsigned i = 0; i < 64; i += 2) { /* read src, write dst, same offset, in order */
+		CHECK_EQ(req[i].access, DMAR_ACCESS_READ);
+		CHECK(req[i].flags & DMAR_GEN_COPY_SRC);
+		CHECK_EQ(req[i + 1].access, DMAR_ACCESS_WRITE);
+		CHECK_EQ(req[i].offset, (uint64_t)i / 2 * 4096);
+		CHECK_EQ(req[i + 1].offset, req[i].offset);
+		CHECK_EQ(req[i].addr, 16 * MiB + req[i].offset);
+		CHECK_EQ(req[i + 1].addr, 18 * MiB + req[i].offset);
+	}
+	CHECK_ST(dmar_gen_execute(f.g, e, req, 64, &c), DMAR_OK);
+	run(&f, e, 7, &c); /* 8 x 32 pages = all 256 */
+	CHECK_EQ(c.requests, 512);
+	CHECK_EQ(c.ok, 512);
+	CHECK_EQ(c.bytes_written, MiB);
+	/* the destination is now the source, byte for byte */
+	CHECK(memcmp(f.cpu[0], f.cpu[1], MiB) == 0);
+	teardown(&f);
+}
+
+TEST(S32_3d_reads_tiles_in_z_order_and_writes_the_render_target)
+{
+	struct fx f;
+	dmar_gen_req req[64];
+	dmar_gen_counts c = { 0 };
+	uint64_t tiles[4];
+	unsigned e, nt = 0;
+
+	setup(&f, 0);
+	e = engine(&f, DMAR_GEN_3D, f.reg[0], f.reg[1], 0);
+	/* per tile 16 KiB / 256-byte rows = 64 reads; 3 reads per write */
+	for (unsigned b = 0; b < 6 && nt < 4; b++) {
+		size_t n = dmar_gen_next(f.g, e, req, 64);
+
+		for (size_t i = 0; i < n; i++)
+			if (req[i].access == DMAR_ACCESS_READ && req[i].offset % 16384 == 0 && nt < 4)
+				tiles[nt++] = req[i].offset / 16384;
+		CHECK_ST(dmar_gen_execute(f.g, e, req, n, &c), DMAR_OK);
+	}
+	REQUIRE(nt == 4);
+	CHECK_EQ(tiles[0], 0); /* (0,0) (1,0) (0,1) (1,1) of a 4-tile-wide grid */
+	CHECK_EQ(tiles[1], 1);
+	CHECK_EQ(tiles[2], 4);
+	CHECK_EQ(tiles[3], 5);
+	CHECK_EQ(c.corrupt, 0);
+	CHECK(c.bytes_verified > 0);
+	CHECK(c.bytes_written > 0);
+	teardown(&f);
+}
+
+TEST(S32_compute_gathers_follow_zipf_or_uniform)
+{
+	struct fx f;
+	dmar_gen_req req[64];
+	dmar_gen_engine ez = { .kind = DMAR_GEN_COMPUTE, .zipf_s = 1.2 }, eu = { .kind = DMAR_GEN_COMPUTE };
+	unsigned hz[256] = { 0 }, hu[256] = { 0 }, idz, idu, topz = 0, topu = 0;
+
+	setup(&f, 0);
+	ez.src = f.reg[0];
+	ez.dst = f.reg[1];
+	eu.src = f.reg[2];
+	eu.dst = f.reg[3];
+	REQUIRE(dmar_gen_add_engine(f.g, &ez, &idz) == DMAR_OK);
+	REQUIRE(dmar_gen_add_engine(f.g, &eu, &idu) == DMAR_OK);
+	for (int b = 0; b < 200; b++) {
+		size_t n = dmar_gen_next(f.g, idz, req, 64);
+
+		for (size_t i = 0; i < n; i++)
+			if (req[i].access == DMAR_ACCESS_READ)
+				hz[req[i].offset / K4]++;
+		n = dmar_gen_next(f.g, idu, req, 64);
+		for (size_t i = 0; i < n; i++)
+			if (req[i].access == DMAR_ACCESS_READ)
+				hu[req[i].offset / K4]++;
+	}
+	for (int p = 0; p < 256; p++) {
+		topz = hz[p] > topz ? hz[p] : topz;
+		topu = hu[p] > topu ? hu[p] : topu;
+	}
+	/* 10240 gathers over 256 pages: uniform stays near 40 per page, Zipf piles on a few */
+	CHECK(topu < 100);
+	CHECK(topz > 1000);
+	teardown(&f);
+}
+
+TEST(S7_injected_bad_accesses_are_all_refused_and_counted)
+{
+	struct fx f;
+	dmar_gen_counts c = { 0 };
+	dmar_faultq_stats qs;
+	unsigned e;
+	uint64_t inj = 0, exp = 0;
+
+	setup(&f, 0);
+	e = engine(&f, DMAR_GEN_COMMAND, f.reg[0], 0, 200000); /* one in five */
+	run(&f, e, 100, &c);
+	for (int k = 1; k < DMAR_GEN_BAD_COUNT; k++)
+		inj += c.injected[k];
+	for (int r = 1; r < DMAR_FAULT_COUNT; r++) {
+		exp += c.faults_expected[r];
+		CHECK_EQ(c.faults_unexpected[r], 0);
+	}
+	CHECK(inj > 1000 && inj < 1600);
+	CHECK_EQ(exp, inj);
+	CHECK(c.injected[DMAR_GEN_BAD_UNMAPPED] && c.injected[DMAR_GEN_BAD_LIMIT] &&
+	      c.injected[DMAR_GEN_BAD_READONLY]);
+	CHECK_EQ(c.faults_expected[DMAR_FAULT_NOT_PRESENT], c.injected[DMAR_GEN_BAD_UNMAPPED]);
+	CHECK_EQ(c.faults_expected[DMAR_FAULT_DEVICE_WIDTH], c.injected[DMAR_GEN_BAD_LIMIT]);
+	CHECK_EQ(c.faults_expected[DMAR_FAULT_WRITE], c.injected[DMAR_GEN_BAD_READONLY]);
+	CHECK_EQ(c.requests, c.ok + exp);
+	CHECK_EQ(c.not_refused + c.wrong + c.corrupt, 0);
+	dmar_faultq_get_stats(dmar_iommu_faults(f.iommu), &qs);
+	CHECK_EQ(qs.faults, exp);
+	/* the read-only region is untouched by the refused writes */
+	dmar_gen_verify(f.g, &c);
+	CHECK_EQ(c.corrupt, 0);
+	teardown(&f);
+}
+
+TEST(S18_requests_marked_exclusive_must_be_refused)
+{
+	struct fx f;
+	dmar_gen_counts c = { 0 };
+	dmar_gen_req req[16];
+	unsigned e;
+	size_t n;
+
+	setup(&f, 0);
+	e = engine(&f, DMAR_GEN_DISPLAY, f.reg[2], 0, 0);
+	n = dmar_gen_next(f.g, e, req, 16);
+	dmar_gen_mark_exclusive(req, n);
+	CHECK_ST(dmar_device_begin_exclusive(f.dev), DMAR_OK);
+	CHECK_ST(dmar_gen_execute(f.g, e, req, n, &c), DMAR_OK);
+	CHECK_ST(dmar_device_end_exclusive(f.dev), DMAR_OK);
+	CHECK_EQ(c.faults_expected[DMAR_FAULT_EXCLUSIVE], 16);
+	CHECK_EQ(c.injected[DMAR_GEN_BAD_EXCLUSIVE], 16);
+	/* outside the window the same requests would translate: that is a failure to refuse */
+	CHECK_ST(dmar_gen_execute(f.g, e, req, n, &c), DMAR_OK);
+	CHECK_EQ(c.not_refused, 16);
+	teardown(&f);
+}
+
+TEST(a_stale_translation_is_counted_wrong_and_moves_no_data)
+{
+	struct fx f;
+	dmar_gen_counts c = { 0 };
+	dmar_pa_t other;
+	unsigned e;
+
+	setup(&f, 0);
+	e = engine(&f, DMAR_GEN_COMPUTE, f.reg[0], f.reg[1], 0);
+	/* remap one page of the output somewhere else behind the generator's back */
+	REQUIRE(dmar_physmem_alloc(f.pm, 1, 12, DMAR_PLACE_ANY, 0, &other) == DMAR_OK);
+	CHECK_ST(dmar_domain_unmap(f.dom, 18 * MiB, K4, NULL), DMAR_OK);
+	CHECK_ST(dmar_domain_map(f.dom, 18 * MiB, other, K4, DMAR_PROT_READ | DMAR_PROT_WRITE), DMAR_OK);
+	run(&f, e, 10, &c);
+	CHECK(c.wrong > 0);
+	CHECK_EQ(c.requests, c.ok + c.wrong);
+	teardown(&f);
+}
+
+TEST(traces_round_trip_and_damaged_ones_are_refused)
+{
+	char path[] = "/tmp/dmar-trace-XXXXXX";
+	int fd = mkstemp(path);
+	dmar_trace *t;
+	dmar_gen_req a[3] = { { .addr = 0x1234000, .offset = 0x1000, .pasid = 7, .len = 64,
+				.access = DMAR_ACCESS_WRITE, .bad = 0, .region = 513, .engine = 9,
+				.flags = 1, .expect = 0 } }, b[3];
+	unsigned type, e;
+	size_t n;
+	uint64_t seed;
+	bool data;
+	const char *scen;
+	FILE *fp;
+
+	REQUIRE(fd >= 0);
+	close(fd);
+	a[1] = a[0];
+	a[1].addr = ~0ull;
+	a[2] = a[0];
+	a[2].expect = DMAR_FAULT_EXCLUSIVE;
+	CHECK_ST(dmar_trace_create(path, 99, true, "[run]\nseed=99\n", &t), DMAR_OK);
+	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_REQUESTS, 9, a, 3), DMAR_OK);
+	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_EXCLUSIVE_BEGIN, 0, NULL, 0), DMAR_OK);
+	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_EXCLUSIVE_BEGIN, 0, a, 1), DMAR_E_INVALID);
+	CHECK_ST(dmar_trace_write(t, 9, 0, NULL, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_trace_close(t), DMAR_OK);
+
+	CHECK_ST(dmar_trace_open(path, &t), DMAR_OK);
+	dmar_trace_header(t, &seed, &data, &scen);
+	CHECK_EQ(seed, 99);
+	CHECK(data);
+	CHECK(strcmp(scen, "[run]\nseed=99\n") == 0);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 2, &n), DMAR_E_INVALID); /* 3 do not fit in 2 */
+	dmar_trace_close(t);
+	CHECK_ST(dmar_trace_open(path, &t), DMAR_OK);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
+	CHECK_EQ(type, DMAR_TRACE_REQUESTS);
+	CHECK_EQ(e, 9);
+	CHECK_EQ(n, 3);
+	CHECK(memcmp(a, b, sizeof(a)) == 0);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
+	CHECK_EQ(type, DMAR_TRACE_EXCLUSIVE_BEGIN);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
+	CHECK_EQ(type, DMAR_TRACE_END);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_E_RANGE);
+	dmar_trace_close(t);
+
+	fp = fopen(path, "r+b"); /* not a trace any more */
+	REQUIRE(fp);
+	fputs("XXXX", fp);
+	fclose(fp);
+	CHECK_ST(dmar_trace_open(path, &t), DMAR_E_INVALID);
+	CHECK_ST(dmar_trace_open("/nonexistent/x", &t), DMAR_E_NOT_FOUND);
+	unlink(path);
+}
+
+TEST(bad_regions_engines_and_requests_are_refused)
+{
+	struct fx f;
+	dmar_gen_region r = { .path = DMAR_GEN_LOGICAL, .base = 0, .size = K4, .dma_bits = 40 };
+	dmar_gen_engine e = { .kind = DMAR_GEN_COPY };
+	dmar_gen_counts c = { 0 };
+	dmar_gen_req req[4];
+	dmar_pa_t page = 0;
+	unsigned id, ei;
+
+	setup(&f, 0);
+	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_E_INVALID); /* no pages */
+	r.pages = &page;
+	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_E_INVALID); /* no device */
+	r.dev = f.dev;
+	r.size = 100;
+	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_E_INVALID); /* not a page multiple */
+	e.src = f.reg[0];
+	e.dst = f.reg[2]; /* read-only destination */
+	CHECK_ST(dmar_gen_add_engine(f.g, &e, &id), DMAR_E_INVALID);
+	e.dst = f.reg[1];
+	e.burst = 100;
+	CHECK_ST(dmar_gen_add_engine(f.g, &e, &id), DMAR_E_INVALID);
+	e.burst = 0;
+	e.src = 99;
+	CHECK_ST(dmar_gen_add_engine(f.g, &e, &id), DMAR_E_INVALID);
+	e.src = f.reg[0];
+	CHECK_ST(dmar_gen_add_engine(f.g, &e, &ei), DMAR_OK);
+	CHECK_EQ(dmar_gen_next(f.g, ei, req, 4), 4);
+	req[1].offset = MiB; /* outside its region */
+	req[1].addr = 18 * MiB + MiB;
+	CHECK_ST(dmar_gen_execute(f.g, ei, req, 4, &c), DMAR_E_INVALID);
+	CHECK_EQ(c.requests, 0); /* nothing of the batch ran */
+	CHECK_ST(dmar_gen_execute(f.g, 7, req, 1, &c), DMAR_E_INVALID);
+	dmar_thread_unregister();
+	CHECK_ST(dmar_gen_execute(f.g, ei, req, 1, &c), DMAR_E_THREAD);
+	dmar_thread_register();
+	teardown(&f);
+}
+
+RUN_TESTS(T(S32_copy_engine_copies_every_byte_sequentially),
+	  T(S32_3d_reads_tiles_in_z_order_and_writes_the_render_target),
+	  T(S32_compute_gathers_follow_zipf_or_uniform),
+	  T(S7_injected_bad_accesses_are_all_refused_and_counted),
+	  T(S18_requests_marked_exclusive_must_be_refused),
+	  T(a_stale_translation_is_counted_wrong_and_moves_no_data),
+	  T(traces_round_trip_and_damaged_ones_are_refused),
+	  T(bad_regions_engines_and_requests_are_refused))
