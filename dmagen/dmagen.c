@@ -22,6 +22,8 @@ struct engine {
 	dmar_gen_engine e;
 	uint64_t rng, pos, step;
 	double *zipf_cdf;   /* COMPUTE with zipf_s > 0: ZIPF_BUCKETS cumulative weights */
+	uint32_t *zorder;   /* 3D: tile indices in Z order */
+	uint64_t ntiles;
 	uint8_t copy[4096]; /* a copy engine's last read */
 	unsigned copy_len;
 	int copy_ok;
@@ -125,8 +127,10 @@ void dmar_gen_destroy(dmar_gen *g)
 		free(g->reg[i].name);
 		free(g->reg[i].pages);
 	}
-	for (unsigned i = 0; i < g->neng; i++)
+	for (unsigned i = 0; i < g->neng; i++) {
 		free(g->eng[i].zipf_cdf);
+		free(g->eng[i].zorder);
+	}
 	free(g->reg);
 	free(g->eng);
 	free(g);
@@ -167,6 +171,8 @@ dmar_status dmar_gen_add_region(dmar_gen *g, const dmar_gen_region *r, unsigned 
 	*id = g->nreg++;
 	return DMAR_OK;
 }
+
+static int make_zorder(struct engine *en, uint64_t size);
 
 static unsigned default_burst(dmar_gen_kind k)
 {
@@ -226,6 +232,10 @@ dmar_status dmar_gen_add_engine(dmar_gen *g, const dmar_gen_engine *e, unsigned 
 			ne->zipf_cdf[k] = sum += 1.0 / pow(k + 1.0, e->zipf_s);
 		for (unsigned k = 0; k < ZIPF_BUCKETS; k++)
 			ne->zipf_cdf[k] /= sum;
+	}
+	if (e->kind == DMAR_GEN_3D && make_zorder(ne, g->reg[e->src].r.size) != 0) {
+		free(ne->zipf_cdf);
+		return DMAR_E_NOMEM;
 	}
 	*id = g->neng++;
 	return DMAR_OK;
@@ -300,26 +310,51 @@ static int bad(dmar_gen_req *q, const struct region *r, struct engine *en, unsig
 }
 
 /* 3D: the offset of texel read `step`: tiles of 64x64 pixels of 4 bytes (16 KiB, rows of a
- * tile contiguous, tiles stored row-major) visited in Z order, each tile read row by row. */
-static uint64_t tiled_offset(const struct engine *en, uint64_t size, uint64_t step)
+ * tile contiguous, tiles stored row-major) visited in Z order (en->zorder, made when the
+ * engine was added), each tile read row by row. */
+static uint64_t tiled_offset(const struct engine *en, uint64_t step)
 {
-	uint64_t tiles_x = en->e.width / 64, tiles_y = size / (64 * 64 * 4) / tiles_x;
-	uint64_t per_tile = 64 * 64 * 4 / en->e.burst, side = 1, z, tx, ty;
+	uint64_t per_tile = 64 * 64 * 4 / en->e.burst;
 
-	while (side < tiles_x || side < tiles_y)
-		side <<= 1;
-	z = (step / per_tile) % (side * side);
-	for (;;) { /* positions of the Z curve outside the grid are skipped */
-		tx = ty = 0;
-		for (unsigned b = 0; b < 32; b++) {
-			tx |= ((z >> (2 * b)) & 1) << b;
-			ty |= ((z >> (2 * b + 1)) & 1) << b;
-		}
-		if (tx < tiles_x && ty < tiles_y)
-			break;
-		z = (z + 1) % (side * side);
+	return (uint64_t)en->zorder[(step / per_tile) % en->ntiles] * 64 * 64 * 4 +
+	       (step % per_tile) * en->e.burst;
+}
+
+static uint64_t morton(uint32_t x, uint32_t y)
+{
+	uint64_t z = 0;
+
+	for (unsigned b = 0; b < 32; b++)
+		z |= (uint64_t)((x >> b) & 1) << (2 * b) | (uint64_t)((y >> b) & 1) << (2 * b + 1);
+	return z;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The tiles of the texture in Z order: sort (morton code << 24 | index). */
+static int make_zorder(struct engine *en, uint64_t size)
+{
+	uint64_t tiles_x = en->e.width / 64, n = size / (64 * 64 * 4) / tiles_x * tiles_x;
+	uint64_t *keys = malloc(n * sizeof(*keys));
+
+	en->zorder = malloc(n * sizeof(*en->zorder));
+	if (!keys || !en->zorder || n >= (1u << 24)) {
+		free(keys);
+		return -1;
 	}
-	return (ty * tiles_x + tx) * 64 * 64 * 4 + (step % per_tile) * en->e.burst;
+	for (uint64_t t = 0; t < n; t++)
+		keys[t] = morton((uint32_t)(t % tiles_x), (uint32_t)(t / tiles_x)) << 24 | t;
+	qsort(keys, n, sizeof(*keys), cmp_u64);
+	for (uint64_t t = 0; t < n; t++)
+		en->zorder[t] = (uint32_t)(keys[t] & 0xffffff);
+	en->ntiles = n;
+	free(keys);
+	return 0;
 }
 
 size_t dmar_gen_next(dmar_gen *g, unsigned ei, dmar_gen_req *req, size_t max)
@@ -362,7 +397,7 @@ size_t dmar_gen_next(dmar_gen *g, unsigned ei, dmar_gen_req *req, size_t max)
 				     en->e.dst);
 				en->pos += b;
 			} else {
-				good(&req[n++], src, ei, tiled_offset(en, src->r.size, step - step / 4),
+				good(&req[n++], src, ei, tiled_offset(en, step - step / 4),
 				     b, DMAR_ACCESS_READ, en->e.src);
 			}
 			break;
