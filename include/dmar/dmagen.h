@@ -49,6 +49,7 @@
 extern "C" {
 #endif
 
+/** A traffic generator (opaque): its regions, engines and their streams. */
 typedef struct dmar_gen dmar_gen;
 
 /** How a region is reached. */
@@ -62,7 +63,7 @@ typedef enum dmar_gen_path {
 /** Memory a device may reach. */
 typedef struct dmar_gen_region {
 	const char *name;         /**< for reports (copied) */
-	dmar_gen_path path;
+	dmar_gen_path path;       /**< how the device reaches it */
 	dmar_device *dev;         /**< LOGICAL, PASID: the device that issues */
 	dmar_adapter *ad;         /**< APERTURE: the adapter */
 	uint32_t pasid;           /**< PASID: the process's PASID */
@@ -79,17 +80,17 @@ typedef struct dmar_gen_region {
 
 /** Engine kinds. */
 typedef enum dmar_gen_kind {
-	DMAR_GEN_COPY = 0,
-	DMAR_GEN_3D,
-	DMAR_GEN_COMPUTE,
-	DMAR_GEN_DISPLAY,
-	DMAR_GEN_COMMAND,
+	DMAR_GEN_COPY = 0, /**< copy engine: sequential read/write pairs */
+	DMAR_GEN_3D,       /**< 3D: tiled texture reads, sequential render-target writes */
+	DMAR_GEN_COMPUTE,  /**< compute: random gathers (uniform or Zipf), sequential writes */
+	DMAR_GEN_DISPLAY,  /**< display: scanout reads through the aperture */
+	DMAR_GEN_COMMAND,  /**< command processor: ring-buffer reads */
 	DMAR_GEN_KIND_COUNT
 } dmar_gen_kind;
 
 /** An engine. */
 typedef struct dmar_gen_engine {
-	dmar_gen_kind kind;
+	dmar_gen_kind kind; /**< its traffic pattern */
 	unsigned src;       /**< region read (every kind) */
 	unsigned dst;       /**< region written (COPY, 3D, COMPUTE) */
 	unsigned burst;     /**< bytes per request, 16..4096, a power of two (0: 64) */
@@ -100,14 +101,14 @@ typedef struct dmar_gen_engine {
 
 /** How the generator runs. */
 typedef struct dmar_gen_config {
-	uint64_t seed;
+	uint64_t seed;      /**< every engine's stream derives from it and the engine's index */
 	dmar_physmem *pm;   /**< the memory the translated addresses point into */
 	bool data;          /**< move and check bytes (data mode) */
 } dmar_gen_config;
 
 /** Kinds of deliberate bad access. */
 typedef enum dmar_gen_bad {
-	DMAR_GEN_GOOD = 0,
+	DMAR_GEN_GOOD = 0,      /**< not a bad access */
 	DMAR_GEN_BAD_UNMAPPED,  /**< an address that maps nothing (S7) */
 	DMAR_GEN_BAD_LIMIT,     /**< beyond the device's DMA width (S14) */
 	DMAR_GEN_BAD_READONLY,  /**< a write to a read-only region */
@@ -127,7 +128,7 @@ typedef struct dmar_gen_req {
 	uint8_t engine;    /**< index of the engine */
 	uint8_t flags;     /**< ::dmar_gen_req_flags */
 	uint8_t expect;    /**< ::dmar_fault it must end with (::DMAR_FAULT_NONE: translated) */
-	uint8_t pad[3];
+	uint8_t pad[3];    /**< zero */
 } dmar_gen_req;
 
 /** Request flags. */
@@ -138,75 +139,140 @@ enum dmar_gen_req_flags {
 /** What happened, per engine or summed.  Counts add up:
  *  requests = ok + faults_expected total + faults_unexpected total + not_refused. */
 typedef struct dmar_gen_counts {
-	uint64_t requests;
+	uint64_t requests;                            /**< requests executed */
 	uint64_t ok;                                  /**< translated where expected */
 	uint64_t wrong;                               /**< translated, to another address (stale) */
 	uint64_t injected[DMAR_GEN_BAD_COUNT];        /**< bad requests issued, by kind */
 	uint64_t faults_expected[DMAR_FAULT_COUNT];   /**< refused as expected, by reason */
 	uint64_t faults_unexpected[DMAR_FAULT_COUNT]; /**< refused though good, or for another reason */
 	uint64_t not_refused;                         /**< bad requests that translated (S7 broken) */
-	uint64_t bytes_read, bytes_written;           /**< data mode: moved through translations */
+	/** Data mode: bytes read and written through translations. */
+	/**@{*/
+	uint64_t bytes_read, bytes_written;
+	/**@}*/
 	uint64_t bytes_verified;                      /**< compared against the expected content */
 	uint64_t corrupt;                             /**< bytes that differed */
 	uint64_t digest;                              /**< hash of every result in order */
 } dmar_gen_counts;
 
-/** Defaults: seed 1, data mode on. */
+/** Defaults: seed 1, data mode on (set @c pm before dmar_gen_create()).
+ *  @param cfg  filled in
+ *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_gen_config_default(dmar_gen_config *cfg);
 
-/** Create a generator.  ::DMAR_E_INVALID for a NULL pm, ::DMAR_E_NOMEM.  Thread-safe. */
+/** Create a generator with no regions and no engines.
+ *  @param cfg  how it runs
+ *  @param out  receives the generator
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments or a NULL pm; ::DMAR_E_NOMEM.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_gen_create(const dmar_gen_config *cfg, dmar_gen **out);
-/** Destroy.  NULL is ignored. */
+/** Destroy a generator.
+ *  @param g  the generator; NULL is ignored
+ *  @threadsafety Nothing may use @p g any more. */
 DMAR_API void dmar_gen_destroy(dmar_gen *g);
 
-/** Add a region; @p id receives its index.  ::DMAR_E_INVALID for a bad region (size, path
- *  without its device/adapter, NULL pages).  Before the run, from one thread. */
+/** Add a region.
+ *  @param g   the generator
+ *  @param r   the region (its name and pages are copied)
+ *  @param id  receives its index
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for a bad region (size, path without its
+ *          device/adapter, NULL pages); ::DMAR_E_NOMEM.
+ *  @threadsafety Before the run, from one thread (not concurrently with anything on @p g). */
 DMAR_API dmar_status dmar_gen_add_region(dmar_gen *g, const dmar_gen_region *r, unsigned *id);
-/** Add an engine; @p id receives its index (at most 255 engines).  ::DMAR_E_INVALID when its
- *  regions do not exist, a destination is read-only or the parameters are out of range.
- *  Before the run, from one thread. */
+/** Add an engine (at most 255).
+ *  @param g   the generator
+ *  @param e   the engine
+ *  @param id  receives its index
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID when its regions do not exist, a destination is
+ *          read-only, the parameters are out of range or 255 engines exist; ::DMAR_E_NOMEM.
+ *  @threadsafety Before the run, from one thread (not concurrently with anything on @p g). */
 DMAR_API dmar_status dmar_gen_add_engine(dmar_gen *g, const dmar_gen_engine *e, unsigned *id);
 
-/** Write a read-only region's pattern through its CPU mapping (::DMAR_E_INVALID without
- *  one).  Before the run. */
+/** Write a read-only region's pattern through its CPU mapping.
+ *  @param g       the generator
+ *  @param region  the region's index
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for an unknown region or one without a CPU mapping.
+ *  @threadsafety Before the run, from one thread (not concurrently with anything on @p g). */
 DMAR_API dmar_status dmar_gen_fill(dmar_gen *g, unsigned region);
 
-/** The pattern seed of a region (0 for an unknown one). */
+/** The pattern seed of a region.
+ *  @param g       the generator
+ *  @param region  the region's index
+ *  @return its seed; 0 for an unknown region.
+ *  @threadsafety Thread-safe once the regions are added. */
 DMAR_API uint64_t dmar_gen_region_pattern(const dmar_gen *g, unsigned region);
 
-/** Byte @p offset of pattern @p seed. */
+/** Byte @p offset of pattern @p seed: the expected content of a region.
+ *  @param seed    the pattern's seed
+ *  @param offset  byte offset in the region
+ *  @return the byte.
+ *  @threadsafety Pure function: thread-safe. */
 DMAR_API uint8_t dmar_gen_pattern(uint64_t seed, uint64_t offset);
 
-/** The next up to @p max requests of engine @p e (a copy engine gives read/write pairs: an
- *  even count).  Returns how many.  The engine's thread only. */
+/** The next requests of an engine (a copy engine gives read/write pairs: an even count).
+ *  @param g    the generator
+ *  @param e    the engine's index
+ *  @param req  receives the requests
+ *  @param max  room in @p req
+ *  @return how many requests were written (0 for an unknown engine).
+ *  @threadsafety The engine's thread only; different engines on different threads at once. */
 DMAR_API size_t dmar_gen_next(dmar_gen *g, unsigned e, dmar_gen_req *req, size_t max);
 
 /** The requests dmar_gen_next() would give, without moving the engine on: what a rogue
- *  engine would issue now (the engine's stream carries on as if they were not). */
+ *  engine would issue now (the engine's stream carries on as if they were not).
+ *  @param g    the generator
+ *  @param e    the engine's index
+ *  @param req  receives the requests
+ *  @param max  room in @p req
+ *  @return how many requests were written.
+ *  @threadsafety The engine's thread only. */
 DMAR_API size_t dmar_gen_peek(dmar_gen *g, unsigned e, dmar_gen_req *req, size_t max);
 
 /** Turn the requests into ones issued inside an exclusive window: each expects
- *  ::DMAR_FAULT_EXCLUSIVE (S18). */
+ *  ::DMAR_FAULT_EXCLUSIVE (S18).
+ *  @param req  the requests, changed in place
+ *  @param n    how many
+ *  @threadsafety Thread-safe (touches only @p req). */
 DMAR_API void dmar_gen_mark_exclusive(dmar_gen_req *req, size_t n);
 
 /**
  * Translate @p n requests of engine @p e (all of one engine), check each against its
- * expectation, move bytes in data mode, and add to @p c (the engine's own counters; not
- * shared with other threads).  ::DMAR_E_INVALID for a bad engine or request,
- * ::DMAR_E_THREAD for an unregistered thread.
+ * expectation, move bytes in data mode, and add to @p c.
+ * @param g    the generator
+ * @param e    the engine's index
+ * @param req  @p n requests of that engine
+ * @param n    how many
+ * @param c    the engine's own counters (not shared with other threads), added to
+ * @return ::DMAR_OK (wrong or unexpected outcomes are counted in @p c, not returned);
+ *         ::DMAR_E_INVALID for a bad engine or request; ::DMAR_E_THREAD for an
+ *         unregistered thread.
+ * @threadsafety The engine's thread only, registered; different engines on different
+ * threads at once.
  */
 DMAR_API dmar_status dmar_gen_execute(dmar_gen *g, unsigned e, const dmar_gen_req *req, size_t n,
 				      dmar_gen_counts *c);
 
-/** Read every region with a CPU mapping back and compare it with its expected content;
- *  adds to c->bytes_verified and c->corrupt.  After the run, from one thread. */
+/** Read every region with a CPU mapping back and compare it with its expected content.
+ *  @param g  the generator
+ *  @param c  c->bytes_verified and c->corrupt are added to
+ *  @threadsafety After the run, from one thread. */
 DMAR_API void dmar_gen_verify(dmar_gen *g, dmar_gen_counts *c);
 
-/** Add @p b into @p a (the digest is combined order-independently across engines). */
+/** Add @p b into @p a (the digest is combined order-independently across engines).
+ *  @param a  the sum, added to
+ *  @param b  the counts to add
+ *  @threadsafety Thread-safe for distinct @p a. */
 DMAR_API void dmar_gen_counts_add(dmar_gen_counts *a, const dmar_gen_counts *b);
 
-/** Readable names.  Never NULL. */
+/** Readable name of an engine kind.
+ *  @param k  the kind
+ *  @return a static string, never NULL.
+ *  @threadsafety Thread-safe. */
 DMAR_API const char *dmar_gen_kind_str(dmar_gen_kind k);
+/** Readable name of a kind of bad access.
+ *  @param b  the kind
+ *  @return a static string, never NULL.
+ *  @threadsafety Thread-safe. */
 DMAR_API const char *dmar_gen_bad_str(dmar_gen_bad b);
 
 /* ---- traces ---------------------------------------------------------------------------- */
@@ -224,27 +290,65 @@ typedef struct dmar_trace dmar_trace;
 
 /** Trace record types. */
 enum dmar_trace_type {
-	DMAR_TRACE_REQUESTS = 1,
-	DMAR_TRACE_EXCLUSIVE_BEGIN = 2,
-	DMAR_TRACE_EXCLUSIVE_END = 3,
-	DMAR_TRACE_END = 4,
+	DMAR_TRACE_REQUESTS = 1,        /**< requests of one engine */
+	DMAR_TRACE_EXCLUSIVE_BEGIN = 2, /**< an exclusive-access window begins */
+	DMAR_TRACE_EXCLUSIVE_END = 3,   /**< it ends */
+	DMAR_TRACE_END = 4,             /**< end of trace */
 };
 
-/** Open @p path for writing, with the seed and scenario text a replay needs. */
+/** Create a trace file, with the seed and scenario text a replay needs.
+ *  @param path      the file (created or truncated)
+ *  @param seed      the generator's seed
+ *  @param data      whether the run is in data mode
+ *  @param scenario  the scenario text (may be NULL: empty)
+ *  @param out       receives the trace, open for writing
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments; ::DMAR_E_NOT_FOUND when the file
+ *          cannot be created; ::DMAR_E_NOMEM when out of memory or the header cannot be
+ *          written.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_trace_create(const char *path, uint64_t seed, bool data,
 				       const char *scenario, dmar_trace **out);
-/** Open @p path for reading: ::DMAR_E_INVALID for a file that is not a trace. */
+/** Open a trace file for reading.
+ *  @param path  the file
+ *  @param out   receives the trace
+ *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND when the file cannot be opened; ::DMAR_E_INVALID
+ *          for a file that is not a trace; ::DMAR_E_NOMEM.
+ *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_trace_open(const char *path, dmar_trace **out);
-/** The header of an opened trace (the scenario text stays owned by the trace). */
+/** The header of an opened trace.
+ *  @param t         the trace
+ *  @param seed      receives the seed
+ *  @param data      receives the data-mode flag
+ *  @param scenario  receives the scenario text, owned by the trace
+ *  @threadsafety Thread-safe (the header does not change). */
 DMAR_API void dmar_trace_header(const dmar_trace *t, uint64_t *seed, bool *data, const char **scenario);
-/** Append a record (thread-safe: records of several threads are serialised). */
+/** Append a record.
+ *  @param t       a trace open for writing
+ *  @param type    ::dmar_trace_type
+ *  @param engine  the engine's index
+ *  @param req     the requests of a ::DMAR_TRACE_REQUESTS record
+ *  @param n       how many (0 for the other types)
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for bad arguments or a trace open for reading;
+ *          ::DMAR_E_NOMEM when the file cannot be written.
+ *  @threadsafety Thread-safe: records of several threads are serialised. */
 DMAR_API dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned engine,
 				      const dmar_gen_req *req, size_t n);
-/** Read the next record: its type, engine and up to @p max requests (@p n receives how many).
- *  ::DMAR_E_RANGE at the end of the file, ::DMAR_E_INVALID for a damaged record. */
+/** Read the next record.
+ *  @param t       a trace open for reading
+ *  @param type    receives its ::dmar_trace_type
+ *  @param engine  receives its engine
+ *  @param req     receives up to @p max requests
+ *  @param max     room in @p req
+ *  @param n       receives how many requests were read
+ *  @return ::DMAR_OK; ::DMAR_E_RANGE at the end of the file; ::DMAR_E_INVALID for a damaged
+ *          record or bad arguments.
+ *  @threadsafety One reader at a time. */
 DMAR_API dmar_status dmar_trace_read(dmar_trace *t, unsigned *type, unsigned *engine,
 				     dmar_gen_req *req, size_t max, size_t *n);
-/** Close (a writer writes the end record and flushes).  NULL is ignored. */
+/** Close a trace (a writer writes the end record and flushes).
+ *  @param t  the trace; NULL is ignored
+ *  @return ::DMAR_OK; ::DMAR_E_NOMEM when the end record or the flush failed.
+ *  @threadsafety Nothing may use @p t any more. */
 DMAR_API dmar_status dmar_trace_close(dmar_trace *t);
 
 #ifdef __cplusplus
