@@ -246,8 +246,10 @@ static dmar_status split_leaf(struct dmar_pgtable *pt, uint64_t *slot, uint64_t 
 }
 
 /* Make @va the first byte of a leaf (or of an unmapped slot) by splitting the large leaves
- * around it.  Changes representation only, never a translation. */
-static dmar_status split_at(struct dmar_pgtable *pt, uint64_t va)
+ * around it.  Changes representation only, never a translation, but a cached translation
+ * of any page of a split leaf still names the old leaf size: *split_lg2 receives the size
+ * of the largest leaf split (0 if none), whose whole span the caller flushes (S28, S30). */
+static dmar_status split_at(struct dmar_pgtable *pt, uint64_t va, unsigned *split_lg2)
 {
 	dmar_pa_t table = pt->root;
 
@@ -262,6 +264,8 @@ static dmar_status split_at(struct dmar_pgtable *pt, uint64_t va)
 
 			if (!(va & ((1ull << pt_shift(level)) - 1)))
 				return DMAR_OK;
+			if (!*split_lg2) /* the first split, from the top, is the largest */
+				*split_lg2 = pt_shift(level);
 			st = split_leaf(pt, slot, e, level, &table);
 			if (st != DMAR_OK)
 				return st;
@@ -457,6 +461,7 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 {
 	struct freelist fl = { 0 };
 	uint64_t done = 0, split;
+	unsigned lg2_first = 0, lg2_end = 0;
 	dmar_status st;
 
 	if (unmapped)
@@ -469,14 +474,19 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 
 	pthread_mutex_lock(&pt->lock);
 	split = dmar_pgtable_table_pages(pt);
-	st = split_at(pt, iova);
+	st = split_at(pt, iova, &lg2_first);
 	if (st == DMAR_OK && iova + size != 0)
-		st = split_at(pt, iova + size);
+		st = split_at(pt, iova + size, &lg2_end);
 	split = dmar_pgtable_table_pages(pt) != split;
 	if (st == DMAR_OK)
 		unmap_locked(pt, iova, size, &done, &fl);
 	if (done || split || fl.n)
 		flush_range(pt, iova, size);
+	/* the pages of a split leaf that stay mapped were cached with the leaf's old size */
+	if (lg2_first)
+		flush_range(pt, iova & ~((1ull << lg2_first) - 1), 1ull << lg2_first);
+	if (lg2_end)
+		flush_range(pt, (iova + size) & ~((1ull << lg2_end) - 1), 1ull << lg2_end);
 	pthread_mutex_unlock(&pt->lock);
 	fl_flush(pt, &fl);
 	if (unmapped)
