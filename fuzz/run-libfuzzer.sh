@@ -1,0 +1,17 @@
+#!/bin/sh
+# A bounded libFuzzer run (a meson test of suite 'libfuzzer'):
+#   run-libfuzzer.sh EXE WORKDIR SECONDS DICT CORPUS_DIR...
+# New inputs go to WORKDIR/corpus (never into the source tree), a crash to WORKDIR/artifacts;
+# FUZZ_SECONDS overrides SECONDS.  Exit status non-zero on any finding.
+set -eu
+exe=$1 work=$2 secs=${FUZZ_SECONDS:-$3} dict=$4
+shift 4
+rm -rf "$work"
+mkdir -p "$work/corpus" "$work/artifacts"
+dirs=""
+for d in "$@"; do
+	[ -d "$d" ] && dirs="$dirs $d"
+done
+# shellcheck disable=SC2086
+exec "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	-dict="$dict" -artifact_prefix="$work/artifacts/" "$work/corpus" $dirs
