@@ -33,6 +33,7 @@ struct dmar_pgtable {
 	/* what writers write, away from what walkers read */
 	pthread_mutex_t lock __attribute__((aligned(64))); /* one writer at a time */
 	uint64_t table_pages; /* atomic: pages linked in the tree */
+	const struct pm_range *hint; /* atomic: the RAM range of the last table page looked up */
 };
 
 /* Table pages unlinked by one writer call, freed together after a grace period. */
@@ -50,10 +51,17 @@ void dmar_pgtable_config_default(dmar_pgtable_config *cfg)
 	cfg->place = DMAR_PLACE_ANY;
 }
 
-static uint64_t *tbl(const struct dmar_pgtable *pt, dmar_pa_t pa)
+static inline uint64_t *tbl(const struct dmar_pgtable *pt, dmar_pa_t pa)
 {
-	/* Our own table pages come from pm's allocator: always RAM. */
-	return dmar_physmem_host_ptr(pt->pm, pa, DMAR_PAGE_SIZE);
+	struct dmar_pgtable *w = (struct dmar_pgtable *)(uintptr_t)pt;
+	const struct pm_range *h = __atomic_load_n(&w->hint, __ATOMIC_RELAXED), *r;
+
+	/* Our own table pages come from pm's allocator: always RAM, nearly always in the
+	 * range of the previous one (any range is a valid hint: ranges never move). */
+	r = dmar__pm_find(pt->pm, pa, DMAR_PAGE_SIZE, h);
+	if (r != h)
+		__atomic_store_n(&w->hint, r, __ATOMIC_RELAXED);
+	return (uint64_t *)(void *)(r->host + (pa - r->base));
 }
 
 static dmar_status alloc_table(struct dmar_pgtable *pt, dmar_pa_t *out)
@@ -112,6 +120,13 @@ static int range_mapped(const struct dmar_pgtable *pt, dmar_pa_t table, unsigned
 {
 	const uint64_t *t = tbl(pt, table);
 
+	if (level == 1) { /* the leaf table: one pass over the entries */
+		uint64_t any = 0;
+
+		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); i <= end; i++)
+			any |= t[i];
+		return (any & DMAR_PTE_P) != 0;
+	}
 	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
 	{
 		uint64_t e = t[pt_index(cur, level)];
@@ -173,6 +188,17 @@ static dmar_status map_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned 
 	uint64_t *t = tbl(pt, table);
 	const uint64_t span = 1ull << pt_shift(level);
 
+	if (level == 1) { /* 4 KiB leaves: one entry template, consecutive frames */
+		const unsigned i0 = pt_index(va, 1), end = pt_index(last, 1);
+		const uint64_t e0 = leaf_entry(pa, prot, 1);
+
+		for (unsigned i = i0; i <= end; i++)
+			if (t[i] & DMAR_PTE_P)
+				return DMAR_E_EXISTS; /* (the caller checked ranges of several) */
+		for (unsigned i = i0; i <= end; i++)
+			pte_store(&t[i], e0 + (uint64_t)(i - i0) * DMAR_PAGE_SIZE);
+		return DMAR_OK;
+	}
 	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
 	{
 		uint64_t *slot = &t[pt_index(cur, level)];
@@ -281,6 +307,17 @@ static void unmap_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level
 {
 	uint64_t *t = tbl(pt, table);
 
+	if (level == 1) { /* 4 KiB leaves */
+		uint64_t n = 0;
+
+		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); i <= end; i++)
+			if (t[i] & DMAR_PTE_P) {
+				pte_store(&t[i], 0);
+				n++;
+			}
+		*unmapped += n << DMAR_PAGE_4K_LG2;
+		return;
+	}
 	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
 	{
 		uint64_t *slot = &t[pt_index(cur, level)];
