@@ -18,7 +18,8 @@
  * Tables: T0 remapped domain, 4 levels; T1 remapped domain, 5 levels, page sizes from the
  * input; T2 identity domain (S8); T3 a process table, 4 levels with the upper half; T4 a
  * process table, 5 levels, MAXPHYADDR 40.  Domains D0-D2 own T0-T2, D3 is pass-through.
- * Input: [iotlb geometry:1][dev0 width:1][dev1 width:1], then ops (see run_op). */
+ * Input: [config:1][dev0 width:1][dev1 width:1], then ops (see run_op); config bits 0-1
+ * pick the IOTLB geometry (1 set x 4 ways .. 256 x 8), bits 6-7 the page sizes of T1. */
 #include "fuzz_common.h"
 
 #define NT 5
@@ -65,7 +66,14 @@ struct mdev {
 	uint64_t translations, faults[DMAR_FAULT_COUNT];
 };
 
-static struct {
+/* A world: the engine's objects and the model of them.  Creating and destroying one per
+ * input would cost an RCU barrier per table destroyed (pgtable.h), up to 10 ms each with
+ * liburcu's call_rcu thread, so a world lives on: each input starts from the state the
+ * previous one's clean-up left (nothing mapped, bound, allocated or attached, fresh
+ * devices, the IOTLB invalidated) and checks that clean-up as it goes.  What differs from a
+ * fresh world is invisible to the model (ASID and domain numbers, where table pages lie).
+ * FUZZ_FRESH_WORLD=1 in the environment builds a fresh world for every input. */
+struct world {
 	dmar_physmem *pm;
 	dmar_iommu *iommu;
 	dmar_domain *dom[ND];
@@ -79,8 +87,11 @@ static struct {
 	uint32_t last_alloc;
 	uint64_t fault_seq;
 	unsigned pt1_sizes;
-	int burned;
-} S;
+	int burned, destroyed; /* once per input: ASID rollover, domain destroy */
+};
+
+static struct world *cur;
+#define S (*cur)
 
 static size_t mt_upper(const struct mtable *t, uint64_t va) /* first leaf with iova > va */
 {
@@ -801,10 +812,15 @@ static void op_link(int a)
 	}
 }
 
-static void op_destroy(int what)
+static void op_destroy(struct fz *f, int what)
 {
 	if (what < ND) { /* a domain, then a fresh one in its place */
 		const dmar_status want = attached(what) ? DMAR_E_BUSY : DMAR_OK;
+
+		/* its table's destruction waits for an RCU barrier (up to 10 ms): once per input,
+		 * behind a magic byte, so that it does not slow every input that mutates into it */
+		if (fz_u8(f) != 0xd0 || (want == DMAR_OK && S.destroyed++))
+			return;
 
 		FZ_CHECK_ST(dmar_domain_destroy(S.dom[what]), want);
 		if (want == DMAR_OK)
@@ -864,7 +880,7 @@ static void run_op(struct fz *f)
 		op_link(hi & 1);
 		break;
 	case 14:
-		op_destroy(hi % (ND + NDEV));
+		op_destroy(f, hi % (ND + NDEV));
 		break;
 	default:
 		op_pasid(f);
@@ -872,25 +888,27 @@ static void run_op(struct fz *f)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void world_create(unsigned geometry, unsigned pt1_sizes)
 {
 	static const dmar_ram_range ram = { .base = 0, .size = 256ull << 20 };
-	struct fz f = { data, size };
-	const uint8_t geo = fz_u8(&f), w0 = fz_u8(&f), w1 = fz_u8(&f);
+	static const dmar_iotlb_config geo[4] = {
+		{ .sets = 1, .ways = 4, .pwc_sets = 1 },
+		{ .sets = 8, .ways = 4, .pwc_sets = 2 },
+		{ .sets = 16, .ways = 8, .pwc_sets = 4 },
+		{ .sets = 256, .ways = 8, .pwc_sets = 16 },
+	};
 	dmar_physmem_config pc = { .ranges = &ram, .nranges = 1, .pa_bits = 52 };
 	dmar_iommu_config ic;
-	unsigned ops = 0;
 
-	fz_thread();
-	memset(&S, 0, sizeof(S));
+	cur = calloc(1, sizeof(*cur));
+	if (!cur)
+		abort();
 	FZ_CHECK_ST(dmar_physmem_create(&pc, &S.pm), DMAR_OK);
 	dmar_iommu_config_default(&ic);
-	ic.iotlb.sets = 1u << (geo & 7);
-	ic.iotlb.ways = (geo & 8) ? 8 : 4;
-	ic.iotlb.pwc_sets = 1u << ((geo >> 4) & 3);
+	ic.iotlb = geo[geometry];
 	ic.fault_queue = 256;
 	FZ_CHECK_ST(dmar_iommu_create(S.pm, &ic, &S.iommu), DMAR_OK);
-	S.pt1_sizes = geo >> 6;
+	S.pt1_sizes = pt1_sizes;
 	for (int d = 0; d < ND; d++)
 		domain_create(d);
 	for (int k = 0; k < 2; k++) {
@@ -908,11 +926,77 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		t->upper = !k;
 		t->pgsizes = pc2.pgsizes;
 	}
+}
+
+static void world_destroy(void)
+{
+	dmar_iommu_destroy(S.iommu);
+	for (int k = 0; k < 2; k++)
+		dmar_pgtable_destroy(S.ptab[k]);
+	dmar_physmem_destroy(S.pm);
+	for (int t = 0; t < NT; t++)
+		free(S.t[t].v);
+	free(cur);
+	cur = NULL;
+}
+
+/* Back to the state every input starts from, checking the engine on the way. */
+static void world_clean(void)
+{
+	for (int pass = 0; pass < 2; pass++) /* members before their lead */
+		for (int dv = 0; dv < NDEV; dv++)
+			if (S.dev[dv] && (pass || S.v[dv].lead != dv)) {
+				FZ_CHECK_ST(dmar_device_destroy(S.dev[dv]), DMAR_OK);
+				S.dev[dv] = NULL;
+			}
+	for (int d = 0; d < ND; d++) {
+		while (S.d[d].nbind) {
+			const uint32_t pasid = S.d[d].bind[--S.d[d].nbind].pasid;
+
+			FZ_CHECK_ST(dmar_domain_unbind_pasid(S.dom[d], pasid), DMAR_OK);
+		}
+	}
+	for (int t = 0; t < NT; t++) { /* everything unmapped, and exactly what was mapped */
+		const uint64_t half = 1ull << ((S.t[t].levels == 5 ? 57 : 48) - 1);
+		uint64_t want = 0, lo = 0, hi = 0;
+
+		for (size_t i = 0; i < S.t[t].n; i++)
+			want += 1ull << S.t[t].v[i].lg2;
+		if (t < 3)
+			FZ_CHECK_ST(dmar_domain_unmap(S.dom[t], 0, half, &lo), DMAR_OK);
+		else
+			FZ_CHECK_ST(dmar_pgtable_unmap(S.ptab[t - 3], 0, half, &lo), DMAR_OK);
+		if (S.t[t].upper)
+			FZ_CHECK_ST(dmar_pgtable_unmap(S.ptab[t - 3], 0 - half, half, &hi), DMAR_OK);
+		FZ_CHECK_EQ(lo + hi, want);
+		mt_reset(&S.t[t]);
+	}
+	for (int i = 0; i < S.nalloc; i++)
+		FZ_CHECK_ST(dmar_pasid_free(S.iommu, S.alloc[i]), DMAR_OK);
+	S.nalloc = 0;
+	dmar_iotlb_invalidate_all(dmar_iommu_iotlb(S.iommu));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct world *worlds[16];
+	struct fz f = { data, size };
+	const uint8_t geo = fz_u8(&f), w0 = fz_u8(&f), w1 = fz_u8(&f);
+	const unsigned key = (geo & 3) | (unsigned)(geo >> 6) << 2;
+	unsigned ops = 0;
+
+	fz_thread();
+	cur = worlds[key];
+	if (!cur)
+		world_create(geo & 3, geo >> 6);
+	worlds[key] = cur;
 	S.v[0] = (struct mdev){ .rid = 0x100, .bits = 32 + w0 % 33 };
 	S.v[1] = (struct mdev){ .rid = 0x101, .bits = 32 + w1 % 33 };
 	for (int dv = 0; dv < NDEV; dv++)
 		device_create(dv);
 	S.last_alloc = 1;
+	S.burned = 0;
+	S.destroyed = 0;
 
 	while (f.n && ops++ < OPS_MAX)
 		run_op(&f);
@@ -933,12 +1017,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK_EQ(qs.faults, S.fault_seq);
 		FZ_CHECK_EQ(qs.dropped, 0);
 	}
-
-	dmar_iommu_destroy(S.iommu);
-	for (int k = 0; k < 2; k++)
-		dmar_pgtable_destroy(S.ptab[k]);
-	dmar_physmem_destroy(S.pm);
-	for (int t = 0; t < NT; t++)
-		free(S.t[t].v);
+	world_clean();
+	if (getenv("FUZZ_FRESH_WORLD")) {
+		world_destroy();
+		worlds[key] = NULL;
+	}
 	return 0;
 }

@@ -91,8 +91,8 @@ def m_link(a):
     return bytes([0x0d | a << 4])
 
 
-def m_destroy(what):  # 0..3 domains, 4..5 devices
-    return bytes([0x0e | what << 4])
+def m_destroy(what):  # 0..3 domains (behind a magic byte), 4..5 devices
+    return bytes([0x0e | what << 4]) + (b"\xd0" if what < 4 else b"")
 
 
 def m_pasid(alloc, pasid=P1):
@@ -100,7 +100,7 @@ def m_pasid(alloc, pasid=P1):
 
 
 def map_seeds():
-    hdr = bytes([0x03, 32, 16])  # 8 sets x 4 ways; dev0 64-bit, dev1 48-bit
+    hdr = bytes([0x01, 32, 16])  # 8 sets x 4 ways; dev0 64-bit, dev1 48-bit
     s = {}
     s["split-2m"] = hdr + m_attach(0, 0) + m_map(0, addr("2M"), 512, 0x06) + \
         m_xlate(0, addr("2M", 5), W) + m_unmap(0, addr("2M", 3), 1) + \
