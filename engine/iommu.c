@@ -740,3 +740,72 @@ dmar_status dmar_device_translate(dmar_device *dev, const dmar_request *req, dma
 	st = dmar_device_translate_batch(dev, req, res, 1, &nf);
 	return st == DMAR_OK && nf ? DMAR_E_FAULT : st;
 }
+
+/* ---- DMA: translate and copy in one read section ------------------------------------ */
+
+#define DMA_PAGES 64
+
+dmar_status dmar_device_dma(dmar_device *dev, dmar_iova_t iova, uint32_t pasid, dmar_dma_dir dir,
+			    void *buf, size_t len, size_t *done, dmar_result *fault)
+{
+	const unsigned access = dir == DMAR_DMA_WRITE ? DMAR_ACCESS_WRITE : DMAR_ACCESS_READ;
+	dmar_request req[DMA_PAGES];
+	dmar_result res[DMA_PAGES];
+	uint8_t *b = buf;
+	size_t moved = 0;
+	dmar_status st = DMAR_OK;
+
+	if (done)
+		*done = 0;
+	if (!dev || (!buf && len) || (unsigned)dir > DMAR_DMA_WRITE || iova + len < iova)
+		return DMAR_E_INVALID;
+	if (!dmar__thread_ok())
+		return DMAR_E_THREAD;
+	dmar__rcu_read_lock(); /* the translations and the copies: one section (nests inside) */
+	while (moved < len && st == DMAR_OK) {
+		const uint64_t first = (iova + moved) & ~(DMAR_PAGE_SIZE - 1);
+		size_t n = 0, nf;
+
+		for (uint64_t a = first; n < DMA_PAGES && a < iova + len; a += DMAR_PAGE_SIZE, n++) {
+			req[n].iova = n ? a : iova + moved;
+			req[n].access = access;
+			req[n].pasid = pasid;
+		}
+		st = dmar_device_translate_batch(dev, req, res, n, &nf);
+		for (size_t i = 0; i < n && st == DMAR_OK; i++) {
+			const uint64_t at = iova + moved;
+			const size_t chunk = (size_t)(DMAR_PAGE_SIZE - (at & (DMAR_PAGE_SIZE - 1))) <
+						     len - moved
+						     ? (size_t)(DMAR_PAGE_SIZE - (at & (DMAR_PAGE_SIZE - 1)))
+						     : len - moved;
+			uint8_t *host;
+
+			if (res[i].fault != DMAR_FAULT_NONE) {
+				if (fault)
+					*fault = res[i];
+				st = DMAR_E_FAULT;
+				break;
+			}
+			host = dmar_physmem_host_ptr(dev->iommu->pm, res[i].pa, chunk);
+			if (!host) {
+				if (fault)
+					*fault = res[i];
+				st = DMAR_E_RANGE;
+				break;
+			}
+			if (dir == DMAR_DMA_WRITE) {
+				if (dmar_physmem_write(dev->iommu->pm, res[i].pa, b + moved, chunk) != DMAR_OK) {
+					st = DMAR_E_READONLY;
+					break;
+				}
+			} else {
+				memcpy(b + moved, host, chunk);
+			}
+			moved += chunk;
+		}
+	}
+	dmar__rcu_read_unlock();
+	if (done)
+		*done = moved;
+	return st;
+}

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* IOMMUs, domains, devices, PASIDs, exclusive access: S2, S3, S6-S8, S13-S15, S18, S29. */
+#include <pthread.h>
+#include <time.h>
+
 #include "check.h"
 
 #define K4 (1ull << 12)
@@ -352,7 +355,113 @@ TEST(bad_configuration_calls_get_a_status)
 	teardown(&f);
 }
 
+
+TEST(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault)
+{
+	struct fx f;
+	uint8_t out[3 * 4096], in[3 * 4096];
+	dmar_result r;
+	size_t done;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	/* logical 0x200000..0x203000 over three frames in reverse order, then nothing */
+	for (int i = 0; i < 3; i++)
+		CHECK_ST(dmar_domain_map(f.dom, 0x200000 + (uint64_t)i * K4, TiB + (uint64_t)(9 - i) * K4, K4, RW),
+			 DMAR_OK);
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + 1);
+	CHECK_ST(dmar_device_dma(f.dev, 0x200100, DMAR_NO_PASID, DMAR_DMA_WRITE, out, 2 * 4096, &done, &r),
+		 DMAR_OK);
+	CHECK_EQ(done, 2 * 4096);
+	/* the bytes landed where the table says: page 0 at frame 9, page 1 at frame 8 ... */
+	CHECK_ST(dmar_physmem_read(f.pm, TiB + 9 * K4 + 0x100, in, 4096 - 0x100), DMAR_OK);
+	CHECK(memcmp(in, out, 4096 - 0x100) == 0);
+	CHECK_ST(dmar_physmem_read(f.pm, TiB + 8 * K4, in, 4096), DMAR_OK);
+	CHECK(memcmp(in, out + 4096 - 0x100, 4096) == 0);
+	memset(in, 0, sizeof(in));
+	CHECK_ST(dmar_device_dma(f.dev, 0x200100, DMAR_NO_PASID, DMAR_DMA_READ, in, 2 * 4096, NULL, NULL),
+		 DMAR_OK);
+	CHECK(memcmp(in, out, 2 * 4096) == 0);
+	/* into the unmapped fourth page: the first three pages move, then the fault */
+	{
+		static uint8_t big[4 * 4096];
+
+		CHECK_ST(dmar_device_dma(f.dev, 0x200000, DMAR_NO_PASID, DMAR_DMA_READ, big, sizeof(big),
+					 &done, &r), DMAR_E_FAULT);
+		CHECK_EQ(done, 3 * 4096);
+		CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	}
+	CHECK_ST(dmar_device_dma(f.dev, 0, DMAR_NO_PASID, (dmar_dma_dir)5, in, 1, &done, &r), DMAR_E_INVALID);
+	CHECK_ST(dmar_device_dma(f.dev, ~0ull, DMAR_NO_PASID, DMAR_DMA_READ, in, 2, &done, &r), DMAR_E_INVALID);
+	teardown(&f);
+}
+
+/* A DMA engine writing a counter into one page over and over, while the main thread unmaps
+ * the page: once the unmap and dmar_sync() returned, the page must never change again. */
+struct dma_writer {
+	dmar_device *dev;
+	int stop;
+	uint64_t writes;
+};
+
+static void *dma_writer(void *arg)
+{
+	struct dma_writer *w = arg;
+	uint64_t v[64];
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		for (int i = 0; i < 64; i++)
+			v[i] = w->writes;
+		if (dmar_device_dma(w->dev, 0x300000, DMAR_NO_PASID, DMAR_DMA_WRITE, v, sizeof(v), NULL,
+				    NULL) == DMAR_OK)
+			w->writes++;
+		dmar_thread_quiescent();
+	}
+	dmar_thread_unregister();
+	return NULL;
+}
+
+TEST(S28_no_dma_lands_after_unmap_and_sync_return)
+{
+	struct fx f;
+	struct dma_writer w = { 0 };
+	pthread_t th;
+	uint8_t a[512], b[512];
+	int late = 0;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	w.dev = f.dev;
+	pthread_create(&th, NULL, dma_writer, &w);
+	for (int round = 0; round < 200; round++) {
+		struct timespec ts = { 0, 200 * 1000 };
+		uint64_t before;
+
+		CHECK_ST(dmar_domain_map(f.dom, 0x300000, TiB + 0x40000, K4, RW), DMAR_OK);
+		before = __atomic_load_n(&w.writes, __ATOMIC_RELAXED);
+		while (__atomic_load_n(&w.writes, __ATOMIC_RELAXED) < before + 3)
+			; /* let it write a few times */
+		CHECK_ST(dmar_domain_unmap(f.dom, 0x300000, K4, NULL), DMAR_OK);
+		dmar_thread_offline();
+		dmar_sync();
+		dmar_thread_online();
+		CHECK_ST(dmar_physmem_read(f.pm, TiB + 0x40000, a, sizeof(a)), DMAR_OK);
+		nanosleep(&ts, NULL);
+		CHECK_ST(dmar_physmem_read(f.pm, TiB + 0x40000, b, sizeof(b)), DMAR_OK);
+		late += memcmp(a, b, sizeof(a)) != 0;
+	}
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELAXED);
+	dmar_thread_offline();
+	pthread_join(th, NULL);
+	dmar_thread_online();
+	CHECK_EQ(late, 0);
+	CHECK(w.writes > 600);
+	teardown(&f);
+}
+
 RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),
+	  T(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault),
+	  T(S28_no_dma_lands_after_unmap_and_sync_return),
 	  T(S8_identity_domain_maps_page_to_same_page_only_where_mapped),
 	  T(passthrough_domain_translates_nothing_and_isolates_nothing),
 	  T(S13_logically_contiguous_over_scattered_physical_pages),

@@ -303,6 +303,41 @@ DMAR_API dmar_status dmar_device_end_exclusive(dmar_device *dev);
  */
 DMAR_API dmar_status dmar_device_translate(dmar_device *dev, const dmar_request *req, dmar_result *res);
 
+/** Direction of a DMA: what the device does to memory. */
+typedef enum dmar_dma_dir {
+	DMAR_DMA_READ = 0,  /**< the device reads memory into the buffer */
+	DMAR_DMA_WRITE = 1, /**< the device writes the buffer into memory */
+} dmar_dma_dir;
+
+/**
+ * A DMA of @p dev: @p len bytes between device address @p iova (with @p pasid, or
+ * ::DMAR_NO_PASID) and the host buffer @p buf, every page translated and its bytes moved
+ * inside ONE RCU read section.  So, unlike dmar_device_translate() followed by a copy of the
+ * embedder's own, a DMA can never land on a page after it was unmapped and dmar_sync()
+ * returned, or after dmar_device_begin_exclusive() returned (S18: nothing in flight): what
+ * QEMU gets by holding its RCU lock across translate and copy.  The access is checked per
+ * page (a write needs a writable mapping); the first page that faults stops the DMA.
+ * @param dev   the device
+ * @param iova  the first byte (any alignment)
+ * @param pasid the PASID of the request, or ::DMAR_NO_PASID
+ * @param dir   ::DMAR_DMA_READ or ::DMAR_DMA_WRITE
+ * @param buf   @p len bytes
+ * @param len   bytes to move (0 is a no-op)
+ * @param done  receives the bytes moved before a fault (may be NULL)
+ * @param fault receives the faulting page's result (may be NULL)
+ * @return ::DMAR_OK when every byte moved; ::DMAR_E_FAULT at the first refused page (counted
+ *         and queued like any fault; the bytes before it did move: @p done says how many);
+ *         ::DMAR_E_RANGE when a translation points outside RAM (an IO-space page: nothing to
+ *         copy); ::DMAR_E_READONLY for a write into read-only RAM; ::DMAR_E_INVALID for NULL
+ *         arguments, an unknown direction or a range that wraps; ::DMAR_E_THREAD from an
+ *         unregistered thread.
+ * @threadsafety Lock-free; registered thread; concurrently with any configuration call.
+ *         Holds an RCU read section for the whole copy: keep @p len moderate (it delays
+ *         writers' grace periods), and do not call it inside a fault callback.
+ */
+DMAR_API dmar_status dmar_device_dma(dmar_device *dev, dmar_iova_t iova, uint32_t pasid, dmar_dma_dir dir,
+				     void *buf, size_t len, size_t *done, dmar_result *fault);
+
 /**
  * Translate @p n requests of @p dev, all through ONE snapshot of its state (domain and
  * exclusive flag), so a batch never mixes two domains.  Runs of requests with the same PASID
