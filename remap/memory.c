@@ -644,8 +644,8 @@ dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_t page_co
 	struct adl_box *b;
 	dmar_status st = DMAR_OK;
 
-	if (!ad || !out || page_count == 0 || page_count > (1ull << 32) ||
-	    flags & ~(uint32_t)(DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL))
+	if (!ad || !out || page_count == 0 || flags & ~(uint32_t)(DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL) ||
+	    page_count > (flags & DMAR_ADL_CONTIGUOUS ? DMAR_ADL_MAX_PAGES : DMAR_ADL_MAX_ARRAY))
 		return DMAR_E_INVALID;
 	LOCK_AND_CHECK(ad, irql, "AllocateAdl");
 	b = adl_box_new(page_count, !(flags & DMAR_ADL_CONTIGUOUS));

@@ -115,6 +115,11 @@ typedef struct dmar_adl {
 	};
 } dmar_adl;
 
+/** Most pages one ADL describes (PageCount is 32 bits in DXGK_ADL). */
+#define DMAR_ADL_MAX_PAGES (1ull << 32)
+/** Most entries of an ADL in array form (2^24 entries: 128 MiB of array, 64 GiB described). */
+#define DMAR_ADL_MAX_ARRAY (1ull << 24)
+
 /** Page number @p i of an ADL, whichever form.
  *  @param adl   the ADL
  *  @param i     entry index
@@ -450,7 +455,7 @@ DMAR_API dmar_status dmar_pmo_page(dmar_pmo *pmo, uint64_t i, dmar_pa_t *pa);
  *  contiguous).
  *  @param ad          the adapter
  *  @param irql  the caller's IRQL (S26)
- *  @param page_count  entries
+ *  @param page_count  entries: 1 .. ::DMAR_ADL_MAX_PAGES contiguous, 1 .. ::DMAR_ADL_MAX_ARRAY as an array
  *  @param flags       ::dmar_adl_flags
  *  @param out         receives the ADL, owned by the adapter until dmar_adl_free()
  *  @return ::DMAR_OK; ::DMAR_E_INVALID; ::DMAR_E_NOMEM; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
