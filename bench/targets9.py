@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Issue 9's targets, from the Google Benchmark JSON of bench_map, bench_iova, bench_writer
+and bench_replay (any subset; medians when the runs have repetitions).
+
+    BUILD/bench/bench_map --benchmark_repetitions=3 --benchmark_out=map.json \\
+        --benchmark_out_format=json            # likewise bench_iova, bench_writer, bench_replay
+    python3 bench/targets9.py map.json iova.json writer.json replay.json [--strict]
+
+Prints each target with the measured value and PASS or MISS, and the figures that have no
+target (replay, readers beside the writer) for information.  Single-thread times are the
+thread's CPU time (cpu_time: robust to other work on a shared machine) with the wall time
+beside them; two-thread times are wall time.  Exit status 0, or with --strict 1 when a
+target is missed; 2 when a file cannot be read.
+"""
+import json
+import re
+import statistics
+import sys
+
+
+def norm(b):
+    name = b.get("run_name") or b["name"]
+    m = re.search(r"/threads:(\d+)", name)
+    threads = int(m.group(1)) if m else int(b.get("threads", 1))
+    name = re.sub(r"/(real_time|threads:\d+|repeats:\d+|min_time:[0-9.]+s?|iterations:\d+)",
+                  "", name)
+    return name + ("@%d" % threads if threads > 1 else "")
+
+
+NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def load(paths):
+    runs = {}
+    for p in paths:
+        with open(p, encoding="utf-8") as f:
+            doc = json.load(f)
+        for b in doc.get("benchmarks", []):
+            if b.get("run_type", "iteration") != "iteration":
+                continue
+            if b.get("error_occurred"):
+                print("ERROR in %s: %s" % (b.get("name"), b.get("error_message")))
+                continue
+            runs.setdefault(norm(b), []).append(b)
+    return runs
+
+
+def med(runs, name, metric):
+    bs = runs.get(name)
+    if not bs:
+        return None
+    vals = []
+    for b in bs:
+        if metric in ("real_time", "cpu_time"):
+            vals.append(float(b[metric]) * NS.get(b.get("time_unit", "ns"), 1.0))
+        elif metric in b:
+            vals.append(float(b[metric]))
+    return statistics.median(vals) if vals else None
+
+
+class Report:
+    def __init__(self):
+        self.passed = self.missed = 0
+
+    def target(self, label, value, goal, higher, unit, extra=""):
+        if value is None:
+            return
+        ok = value >= goal if higher else value <= goal
+        print("  %-52s %9.3f %-4s target %s %g %-4s %s%s" %
+              (label, value, unit, ">=" if higher else "<=", goal, unit,
+               "PASS" if ok else "MISS", extra))
+        self.passed += ok
+        self.missed += not ok
+
+
+def main(argv):
+    files = [a for a in argv[1:] if not a.startswith("--")]
+    if not files:
+        print(__doc__.strip().splitlines()[0])
+        print("usage: targets9.py FILE.json ... [--strict]")
+        return 2
+    try:
+        runs = load(files)
+    except (OSError, ValueError) as e:
+        print("targets9.py: %s" % e)
+        return 2
+    reps = max((len(v) for v in runs.values()), default=0)
+    print("issue 9 targets (%s%s)" % (", ".join(files),
+                                      ", medians of %d" % reps if reps > 1 else ""))
+    r = Report()
+
+    print("\nmapping (bench_map; thread CPU time, wall time in brackets)")
+    for name, goal in (("map/4k", 70), ("unmap/4k", 80), ("map/256x4k", 400),
+                       ("unmap/256x4k", 250)):
+        wall = med(runs, name, "real_time")
+        r.target(name, med(runs, name, "cpu_time"), goal, False, "ns",
+                 "   (wall %.1f ns)" % wall if wall is not None else "")
+    a, b = med(runs, "switch/pages:1024", "real_time"), med(runs, "switch/pages:1048576",
+                                                                 "real_time")
+    if a and b:
+        r.target("domain switch: 1 M pages / 1 K pages", b / a, 2.0, False, "x",
+                 "   (%.1f / %.1f us)" % (b / 1e3, a / 1e3))
+    r.target("page-table memory, 4 KiB pages", med(runs, "table_memory/page_lg2:12",
+                                                   "table_percent_of_mapped"), 0.2, False, "%")
+
+    print("\nlogical address allocator (bench_iova; ns per alloc+free pair per thread: 1 thread CPU "
+          "time, 2 threads wall)")
+    for t in (1, 2):
+        for n in (1, 4, 32):
+            name = "iova/engine/pair/pages:%d%s" % (n, "@2" if t == 2 else "")
+            wall = med(runs, name, "real_time")
+            # one thread: its CPU time (wall beside it); two: wall (a mutex wait is no CPU)
+            r.target("fast path, %d page%s, %d thread%s" % (n, "s" if n > 1 else "", t,
+                                                           "s" if t > 1 else ""),
+                     med(runs, name, "cpu_time") if t == 1 else wall, 10, False, "ns",
+                     "   (wall %.2f ns)" % wall if t == 1 and wall is not None else "")
+    for t in (1, 2):
+        sfx = "@2" if t == 2 else ""
+        e, m = med(runs, "iova/engine/mixed" + sfx, "real_time"), med(
+            runs, "iova/mutex_list/mixed" + sfx, "real_time")
+        p = med(runs, "iova/mutex_list/pair/pages:1" + sfx, "real_time")
+        if e is not None and m is not None:
+            print("  %-52s %9.2f ns   mutex free list %.2f ns (pairs of 1 page: %s ns)" %
+                  ("mixed sizes, %d thread%s" % (t, "s" if t > 1 else ""), e, m,
+                   "%.2f" % p if p is not None else "-"))
+    for name in sorted(n for n in runs if n.startswith("iova/engine/long/")):
+        pairs = med(runs, name, "pairs")
+        r.target("%s: slowdown, last vs first 10%%" % name[len("iova/engine/"):],
+                 med(runs, name, "slowdown_pct"), 10, False, "%",
+                 "   (%.2f -> %.2f ns, %.3g pairs)" % (med(runs, name, "ns_first10"),
+                                                       med(runs, name, "ns_last10"), pairs or 0))
+
+    print("\nreaders beside a writer in the same domain (bench_writer; M translations/s)")
+    for rd in (1, 2):
+        name = "writer/readers" + ("@2" if rd == 2 else "")
+        if name not in runs:
+            continue
+        w = med(runs, name, "writer_Mops_s")
+        r.target("%d reader%s: writer map/unmap calls" % (rd, "s" if rd > 1 else ""), w, 1.0,
+                 True, "M/s")
+        print("  %-52s alone %.1f, beside a spinner %.1f, beside the writer %.1f\n"
+              "  %-52s kept: writer/alone %.2f, spin/alone %.2f, writer/spin %.2f" %
+              ("", med(runs, name, "Mxlate_s_idle"), med(runs, name, "Mxlate_s_spin"),
+               med(runs, name, "Mxlate_s_writer"), "", med(runs, name, "kept_writer"),
+               med(runs, name, "kept_spin"), med(runs, name, "writer_vs_spin")))
+
+    print("\nreplayed dmagen trace (bench_replay; M requests/s, all threads)")
+    for d in (0, 1):
+        for t in (1, 2):
+            name = "replay/data:%d%s" % (d, "@2" if t == 2 else "")
+            v = med(runs, name, "Mxlate_s")
+            if v is not None:
+                print("  %-52s %9.2f      hit rate %.1f%%%s" %
+                      ("%s, %d thread%s" % ("data moved" if d else "translate + check", t,
+                                            "s" if t > 1 else ""), v,
+                       100 * med(runs, name, "hit_rate"),
+                       ", %.0f MiB/s" % med(runs, name, "MiB_s") if d else ""))
+
+    print("\n%d PASS, %d MISS" % (r.passed, r.missed))
+    return 1 if "--strict" in argv and r.missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
