@@ -198,6 +198,25 @@ dmar_status dmar__pmo_destroy(dmar_adapter *ad, dmar_pmo *o)
 		pthread_mutex_lock(&(ad)->lock);                                        \
 	} while (0)
 
+/* The entry of a callback on a memory object: arguments, IRQL (S26), the lock, the handle.
+ * DMAR_OK with the adapter's lock held; anything else without it. */
+static dmar_status pmo_enter(dmar_adapter *ad, dmar_irql irql, const dmar_pmo *o, const char *what)
+{
+	dmar_status st;
+
+	if (!ad || !o)
+		return DMAR_E_INVALID;
+	st = dmar__irql_check(ad, irql, what);
+	if (st != DMAR_OK)
+		return st;
+	pthread_mutex_lock(&ad->lock);
+	if (ptrset_get(&ad->handles, o) != H_PMO) {
+		pthread_mutex_unlock(&ad->lock);
+		return DMAR_E_INVALID;
+	}
+	return DMAR_OK;
+}
+
 dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_params *p, dmar_pmo **out)
 {
 	dmar_status st;
@@ -212,14 +231,11 @@ dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_par
 
 dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st = DMAR_OK;
+	dmar_status st = pmo_enter(ad, irql, o, "OpenPhysicalMemoryObject");
 
-	if (!ad || !o)
-		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "OpenPhysicalMemoryObject");
-	if (ptrset_get(&ad->handles, o) != H_PMO)
-		st = DMAR_E_INVALID;
-	else if (o->opens == UINT32_MAX)
+	if (st != DMAR_OK)
+		return st;
+	if (o->opens == UINT32_MAX)
 		st = DMAR_E_BUSY;
 	else
 		o->opens++;
@@ -229,12 +245,11 @@ dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 
 dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st = DMAR_OK;
+	dmar_status st = pmo_enter(ad, irql, o, "ClosePhysicalMemoryObject");
 
-	if (!ad || !o)
-		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "ClosePhysicalMemoryObject");
-	if (ptrset_get(&ad->handles, o) != H_PMO || o->opens == 0)
+	if (st != DMAR_OK)
+		return st;
+	if (o->opens == 0)
 		st = DMAR_E_INVALID;
 	else
 		o->opens--;
@@ -244,15 +259,11 @@ dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 
 dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st;
+	dmar_status st = pmo_enter(ad, irql, o, "DestroyPhysicalMemoryObject");
 
-	if (!ad || !o)
-		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "DestroyPhysicalMemoryObject");
-	if (ptrset_get(&ad->handles, o) != H_PMO)
-		st = DMAR_E_INVALID;
-	else
-		st = dmar__pmo_destroy(ad, o);
+	if (st != DMAR_OK)
+		return st;
+	st = dmar__pmo_destroy(ad, o);
 	pthread_mutex_unlock(&ad->lock);
 	return st;
 }
@@ -489,13 +500,12 @@ dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 {
 	dmar_status st;
 
-	if (!ad || !o || !adl)
+	if (!adl)
 		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "MapPhysicalMemory");
-	if (ptrset_get(&ad->handles, o) != H_PMO)
-		st = DMAR_E_INVALID;
-	else
-		st = dmar__pmo_map_gpu(ad, o, first, npages, prot, 0, adl);
+	st = pmo_enter(ad, irql, o, "MapPhysicalMemory");
+	if (st != DMAR_OK)
+		return st;
+	st = dmar__pmo_map_gpu(ad, o, first, npages, prot, 0, adl);
 	pthread_mutex_unlock(&ad->lock);
 	return st;
 }
@@ -528,9 +538,10 @@ dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 	if (!ad || !o || !va || (unsigned)mode > DMAR_CPU_USER ||
 	    (unsigned)cache > DMAR_CACHE_WRITE_COMBINED)
 		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "MapPhysicalMemory");
-	if (ptrset_get(&ad->handles, o) != H_PMO || npages == 0 || first >= o->npages ||
-	    npages > o->npages - first) {
+	st = pmo_enter(ad, irql, o, "MapPhysicalMemory");
+	if (st != DMAR_OK)
+		return st;
+	if (npages == 0 || first >= o->npages || npages > o->npages - first) {
 		st = DMAR_E_INVALID;
 		goto out;
 	}
@@ -565,15 +576,14 @@ out:
 
 dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, void *va)
 {
-	dmar_status st = DMAR_E_NOT_FOUND;
+	dmar_status st;
 
-	if (!ad || !o || !va)
+	if (!va)
 		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "UnmapPhysicalMemory");
-	if (ptrset_get(&ad->handles, o) != H_PMO) {
-		st = DMAR_E_INVALID;
-		goto out;
-	}
+	st = pmo_enter(ad, irql, o, "UnmapPhysicalMemory");
+	if (st != DMAR_OK)
+		return st;
+	st = DMAR_E_NOT_FOUND;
 	for (struct cpu_map **q = &o->cpu; *q; q = &(*q)->next) {
 		struct cpu_map *c = *q;
 
@@ -587,21 +597,17 @@ dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, vo
 		st = DMAR_OK;
 		break;
 	}
-out:
 	pthread_mutex_unlock(&ad->lock);
 	return st;
 }
 
 dmar_status dmar_pmo_trim(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st = DMAR_OK;
+	dmar_status st = pmo_enter(ad, irql, o, "TrimPhysicalMemoryObject");
 
-	if (!ad || !o)
-		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "TrimPhysicalMemoryObject");
-	if (ptrset_get(&ad->handles, o) != H_PMO)
-		st = DMAR_E_INVALID;
-	else if (o->kind != DMAR_PMO_SECTION)
+	if (st != DMAR_OK)
+		return st;
+	if (o->kind != DMAR_PMO_SECTION)
 		st = DMAR_E_NOT_SUPPORTED;
 	else if (o->locks)
 		st = DMAR_E_BUSY; /* S24: locked while mapped */
