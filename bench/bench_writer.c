@@ -29,6 +29,8 @@
  *   writer_vs_spin Mxlate_s_writer / Mxlate_s_spin  (the writer's own cost beyond that)
  *   writer_Mops_s  the writer's map and unmap calls per second (each call one operation,
  *                  a 4 KiB page) while its phase ran; writer_Mpairs_s = half of it
+ *   writer_cpu_share, spin_cpu_share   the CPU time the writer (spinner) got during its
+ *                  phases, as a fraction of their wall time (1: a whole core)
  *   hit_rate       IOTLB hits / translations over the run
  * With R = 2 the readers and the writer (or spinner) are three threads on a 2-core machine:
  * oversubscribed, so kept_spin is about 2/3 by construction; R = 1 gives the writer a core.
@@ -80,6 +82,14 @@ static uint64_t now_ns(void)
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
@@ -147,6 +157,8 @@ struct run {
 	dmar_status werr;  /* the writer's first failure */
 	uint64_t wops;     /* writer: map and unmap calls in its phases */
 	uint64_t wns;      /* writer: nanoseconds of its phases */
+	uint64_t wcpu;     /* writer: its CPU time in them */
+	uint64_t sns, scpu; /* spinner: the same */
 	pthread_t ctl, wr, sp;
 	/* readers' results, for thread 0 */
 	uint64_t items[MAX_READERS][PH_COUNT], ns[MAX_READERS][PH_COUNT];
@@ -220,14 +232,21 @@ static void *controller_main(void *arg)
 static void *spinner_main(void *arg)
 {
 	struct run *r = arg;
-	uint64_t x = 1;
+	uint64_t x = 1, ns = 0, cpu = 0;
 
-	while (wait_phase(r, PH_SPIN) == 0)
+	while (wait_phase(r, PH_SPIN) == 0) {
+		const uint64_t t0 = now_ns(), c0 = cpu_ns();
+
 		while (__atomic_load_n(&r->phase, __ATOMIC_RELAXED) == PH_SPIN) {
 			for (int i = 0; i < 256; i++)
 				x = x * 6364136223846793005ull + 1442695040888963407ull;
 			BENCH_USE(x);
 		}
+		ns += now_ns() - t0;
+		cpu += cpu_ns() - c0;
+	}
+	r->sns = ns;
+	r->scpu = cpu;
 	return NULL;
 }
 
@@ -235,12 +254,12 @@ static void *writer_main(void *arg)
 {
 	const unsigned prot = DMAR_PROT_READ | DMAR_PROT_WRITE;
 	struct run *r = arg;
-	uint64_t ops = 0, ns = 0, page = 0;
+	uint64_t ops = 0, ns = 0, cpu = 0, page = 0;
 
 	dmar_thread_register();
 	dmar_thread_offline(); /* qsbr: asleep between its phases */
 	while (wait_phase(r, PH_WRITER) == 0) {
-		const uint64_t t0 = now_ns();
+		const uint64_t t0 = now_ns(), c0 = cpu_ns();
 
 		dmar_thread_online();
 		while (__atomic_load_n(&r->phase, __ATOMIC_RELAXED) == PH_WRITER) {
@@ -258,11 +277,13 @@ static void *writer_main(void *arg)
 		}
 		dmar_thread_offline();
 		ns += now_ns() - t0;
+		cpu += cpu_ns() - c0;
 	}
 	dmar_thread_online();
 	dmar_thread_unregister();
 	r->wops = ops;
 	r->wns = ns;
+	r->wcpu = cpu;
 	return NULL;
 }
 
@@ -271,7 +292,7 @@ static int start_others(struct run *r)
 	r->phase = PH_IDLE;
 	r->stop = 0;
 	r->werr = DMAR_OK;
-	r->wops = r->wns = 0;
+	r->wops = r->wns = r->wcpu = r->sns = r->scpu = 0;
 	if (pthread_create(&r->wr, NULL, writer_main, r) != 0)
 		return -1;
 	if (pthread_create(&r->sp, NULL, spinner_main, r) != 0) {
@@ -409,6 +430,10 @@ static void bm_writer(bench_state *st, void *arg)
 			      r->wns ? (double)r->wops * 1e3 / (double)r->wns : 0.0, BENCH_CTR_DEFAULT);
 		bench_counter(st, "writer_Mpairs_s",
 			      r->wns ? (double)r->wops * 0.5e3 / (double)r->wns : 0.0, BENCH_CTR_DEFAULT);
+		bench_counter(st, "writer_cpu_share", r->wns ? (double)r->wcpu / (double)r->wns : 0.0,
+			      BENCH_CTR_DEFAULT);
+		bench_counter(st, "spin_cpu_share", r->sns ? (double)r->scpu / (double)r->sns : 0.0,
+			      BENCH_CTR_DEFAULT);
 		bench_counter(st, "hit_rate", s1.translations > s0.translations ?
 			      (double)(s1.hits - s0.hits) / (double)(s1.translations - s0.translations)
 			      : 0.0, BENCH_CTR_DEFAULT);

@@ -171,11 +171,16 @@ CHARTS = [
         "kind": "bar",
         "match": r"^replay/data:(?P<d>[01])(?:@(?P<t>\d+))?$",
         "defaults": {"t": "1"},
-        "x": "{d}", "series": "threads: {t}", "metric": "Mxlate_s",
+        "x": "data:{d}", "series": "threads: {t}, {metric}",
+        "metrics": [["wall time", "Mxlate_s"], ["thread CPU time", "Mxlate_cpu_s"]],
+        "xorder": ["data:0", "data:1"],
+        "order": ["threads: 1, wall time", "threads: 2, wall time",
+                  "threads: 1, thread CPU time", "threads: 2, thread CPU time"],
         "ylabel": "M requests/s (all threads)", "logy": True,
-        "xlabel": "0: translate + check every outcome; 1: also move the bytes (data mode)",
+        "xlabel": "data:0: translate and check every outcome; data:1: also move the bytes",
         "note": "dmar-sim's default system and engines; trace recorded with dmar_trace_*, "
-                "replayed from memory through dmar_gen_execute",
+                "replayed from memory through dmar_gen_execute; CPU time: the rate had each "
+                "thread a core of its own",
     },
     # bench_writer
     {

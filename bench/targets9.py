@@ -145,16 +145,17 @@ def main(argv):
                med(runs, name, "Mxlate_s_writer"), "", med(runs, name, "kept_writer"),
                med(runs, name, "kept_spin"), med(runs, name, "writer_vs_spin")))
 
-    print("\nreplayed dmagen trace (bench_replay; M requests/s, all threads)")
+    print("\nreplayed dmagen trace (bench_replay; M requests/s, all threads, wall and CPU time)")
     for d in (0, 1):
         for t in (1, 2):
             name = "replay/data:%d%s" % (d, "@2" if t == 2 else "")
             v = med(runs, name, "Mxlate_s")
             if v is not None:
-                print("  %-52s %9.2f      hit rate %.1f%%%s" %
+                c = med(runs, name, "Mxlate_cpu_s")
+                print("  %-52s %9.2f      per CPU-second %s, hit rate %.1f%%%s" %
                       ("%s, %d thread%s" % ("data moved" if d else "translate + check", t,
                                             "s" if t > 1 else ""), v,
-                       100 * med(runs, name, "hit_rate"),
+                       "%.2f" % c if c is not None else "-", 100 * med(runs, name, "hit_rate"),
                        ", %.0f MiB/s" % med(runs, name, "MiB_s") if d else ""))
 
     print("\n%d PASS, %d MISS" % (r.passed, r.missed))
