@@ -11,6 +11,7 @@
 
 __thread int dmar__tls_registered __attribute__((tls_model("initial-exec")));
 __thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
+__thread struct dmar_l0 *dmar__tls_l0 __attribute__((tls_model("initial-exec")));
 
 /* Which statistics slots registered threads own (process-wide, like liburcu's registry). */
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -57,6 +58,8 @@ void dmar_thread_unregister(void)
 		dmar__rcu_unregister();
 		slot_give(dmar__tls_slot);
 		dmar__tls_registered = 0;
+		free(dmar__tls_l0);
+		dmar__tls_l0 = NULL;
 	}
 }
 

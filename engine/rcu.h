@@ -51,6 +51,11 @@ static inline int dmar__thread_ok(void)
 #define DMAR_MAX_THREADS 256
 extern __thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
 
+/* The thread's L0 translation cache (iotlb/cache.h), made on its first translation and
+ * freed when it unregisters. */
+struct dmar_l0;
+extern __thread struct dmar_l0 *dmar__tls_l0 __attribute__((tls_model("initial-exec")));
+
 static inline int dmar__thread_slot(void)
 {
 	return dmar__tls_slot;

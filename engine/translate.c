@@ -6,6 +6,7 @@
  * request and many, which is what makes them bit-identical (S30). */
 #include "rcu.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <dmar/fault.h>
@@ -225,6 +226,14 @@ static void walk_misses(struct xctx *x, const dmar_request *req, dmar_result *re
 	}
 }
 
+/* The calling (registered) thread's L0, made on first use; NULL without memory. */
+static struct dmar_l0 *thread_l0(void)
+{
+	if (__builtin_expect(dmar__tls_l0 == NULL, 0))
+		dmar__tls_l0 = calloc(1, sizeof(struct dmar_l0));
+	return dmar__tls_l0;
+}
+
 static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				  size_t n, size_t *nfaults)
 {
@@ -236,7 +245,13 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 	int walked = 0;
 	uint64_t asid, root, nmiss_total = 0;
 
+	struct dmar_l0 *const l0 = dmar_l0_use(thread_l0());
+	uint64_t gen;
+
 	dmar__rcu_read_lock();
+	/* the L0's generation first: whatever this batch takes from the IOTLB is at least as
+	 * new, so an L0 entry filled now is dropped by any invalidation after this load */
+	gen = __atomic_load_n(&tlb->gen, __ATOMIC_ACQUIRE);
 	/* ASID before root: a new root is published before its ASID (dmar_space_set_root) */
 	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
 	root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
@@ -245,7 +260,8 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 		size_t nmiss;
 
 		if (asid) {
-			nmiss = ops->probe_batch(&tlb->tlb, asid, req + base, res + base, m, miss);
+			nmiss = ops->probe_batch(&tlb->tlb, asid, req + base, res + base, m, miss, l0,
+						 gen);
 		} else {
 			for (size_t j = 0; j < m; j++)
 				miss[j] = (uint32_t)j;
@@ -271,6 +287,11 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 
 	{
 		const int slot = dmar__thread_slot();
+
+		if (l0) {
+			dmar__stat_add(tlb, slot, ST_L0_HIT, l0->hits);
+			dmar_l0_after(l0, n);
+		}
 
 		dmar__stat_add(tlb, slot, ST_XLATE, n);
 		dmar__stat_add(tlb, slot, ST_HIT, n - nmiss_total);
@@ -319,13 +340,34 @@ dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_r
 static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
 {
 	const struct dmar_cache *c = &sp->tlb->tlb;
+	struct dmar_l0 *l0 = dmar_l0_use(thread_l0());
+	const uint64_t gen = l0 ? __atomic_load_n(&sp->tlb->gen, __ATOMIC_ACQUIRE) : 0;
 	const uint64_t asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
-	const uint64_t vpn = iova >> 12;
+	const uint64_t vpn = iova >> 12, tag = dmar_cache_tag(asid, vpn);
 	uint64_t d;
 
-	if (!asid || !dmar_cache_iova_ok(iova) ||
-	    !dmar_cache_lookup(c, dmar_cache_set(c, asid, vpn), dmar_cache_tag(asid, vpn), &d) ||
-	    (access & ~d & 0xf))
+	if (!asid || !dmar_cache_iova_ok(iova))
+		return 0;
+	if (l0) {
+		const unsigned k = dmar_l0_index(vpn);
+
+		if (l0->e[k].tag == tag && l0->e[k].gen == gen) {
+			d = l0->e[k].data;
+			l0->hits++;
+			dmar__stat_add(sp->tlb, dmar__thread_slot(), ST_L0_HIT, 1);
+		} else if (dmar_cache_lookup(c, dmar_cache_set(c, asid, vpn), tag, &d)) {
+			l0->e[k].tag = tag;
+			l0->e[k].data = d;
+			l0->e[k].gen = gen;
+		} else {
+			dmar_l0_after(l0, 1);
+			return 0;
+		}
+		dmar_l0_after(l0, 1);
+	} else if (!dmar_cache_lookup(c, dmar_cache_set(c, asid, vpn), tag, &d)) {
+		return 0;
+	}
+	if (access & ~d & 0xf)
 		return 0;
 	dmar_cache_hit_result(d, iova, res);
 	return 1;

@@ -114,6 +114,48 @@ void dmar_cache_inval_tag(struct dmar_cache *c, uint32_t set, uint64_t tag);
 /* Invalidate everything (bumps every sequence).  Writers only. */
 void dmar_cache_inval_all(struct dmar_cache *c);
 
+/* ---- the per-thread L0: a tiny translation cache in front of the shared IOTLB ------- */
+
+/* A registered thread's own direct-mapped cache of IOTLB hits (tag, data word, and the
+ * IOTLB's invalidation generation when the hit was seen).  Only its thread reads or writes
+ * it, so it needs no atomics; an entry counts only while its generation is the IOTLB's
+ * current one, and every invalidation bumps the generation after it has cleared the IOTLB,
+ * so an entry can never outlive an invalidation that returned before the batch began. */
+#define DMAR_L0_ENTRIES 256
+struct dmar_l0 {
+	/* The L0 pays only when it answers more lookups than it misses (a miss costs a look and
+	 * a fill): a thread whose L0 missed more than it hit over a batch goes without it for
+	 * DMAR_L0_SKIP batches, then tries again. */
+	uint32_t hits, skip;
+	/* (entries of another IOTLB never match: each IOTLB's generations are its own range) */
+	struct {
+		uint64_t tag, data, gen;
+	} e[DMAR_L0_ENTRIES];
+};
+
+#define DMAR_L0_SKIP 64
+
+/* Whether this batch uses the L0 (NULL: no), and the bookkeeping after it. */
+static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0)
+{
+	if (!l0 || l0->skip == 0)
+		return l0;
+	l0->skip--;
+	return NULL;
+}
+
+static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
+{
+	if (2 * (size_t)l0->hits < n)
+		l0->skip = DMAR_L0_SKIP;
+	l0->hits = 0;
+}
+
+static inline unsigned dmar_l0_index(uint64_t vpn)
+{
+	return (unsigned)vpn & (DMAR_L0_ENTRIES - 1);
+}
+
 /* ---- probes: one implementation per ISA (probe_c.c, probe_sse42.c, probe_avx2.c) ---- */
 
 /* Way of @set whose tag is @tag (the lowest if several), or -1. */
@@ -121,10 +163,11 @@ typedef int (*dmar_find_way_fn)(const uint64_t *set, unsigned ways, uint64_t tag
 
 /* The hit pass of a batch: for each request, a hit whose permissions allow the access fills
  * res[i]; every other index (miss, not allowed, non-canonical) is appended to miss[].
- * Returns the number of misses.  @asid != 0. */
+ * Returns the number of misses.  @asid != 0.  @l0 (may be NULL) is the calling thread's L0,
+ * looked up first and filled with the IOTLB's hits, valid for generation @gen. */
 typedef size_t (*dmar_probe_batch_fn)(const struct dmar_cache *c, uint64_t asid,
 				      const dmar_request *req, dmar_result *res, size_t n,
-				      uint32_t *miss);
+				      uint32_t *miss, struct dmar_l0 *l0, uint64_t gen);
 
 struct dmar_probe_ops {
 	const char *name;

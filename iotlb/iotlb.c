@@ -46,6 +46,13 @@ dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out)
 			goto nomem;
 	pthread_mutex_init(&tlb->lock, NULL);
 	tlb->next_asid = 1;
+	{
+		/* each IOTLB's generations are its own range, so that an L0 entry left by another
+		 * IOTLB (one since destroyed, at the same address too) never matches */
+		static uint64_t ids;
+
+		tlb->gen = (__atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED) & 0xffffff) << 40;
+	}
 	*out = tlb;
 	return DMAR_OK;
 nomem:
@@ -93,6 +100,7 @@ static void rollover_locked(struct dmar_iotlb *tlb)
 		__atomic_store_n(&sp->asid, 0, __ATOMIC_RELEASE);
 	dmar__rcu_synchronize();
 	flush_caches(tlb);
+	__atomic_fetch_add(&tlb->gen, 1, __ATOMIC_SEQ_CST);
 	tlb->next_asid = 1;
 	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
 		__atomic_store_n(&sp->asid, tlb->next_asid++, __ATOMIC_RELEASE);
@@ -114,6 +122,7 @@ static void retire_asid(struct dmar_space *sp)
 	pthread_mutex_lock(&tlb->lock);
 	__atomic_store_n(&sp->asid, asid_alloc_locked(tlb), __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&tlb->lock);
+	__atomic_fetch_add(&tlb->gen, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
 
@@ -125,6 +134,7 @@ void dmar_iotlb_invalidate_all(dmar_iotlb *tlb)
 	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
 		__atomic_store_n(&sp->asid, asid_alloc_locked(tlb), __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&tlb->lock);
+	__atomic_fetch_add(&tlb->gen, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
 
@@ -152,6 +162,7 @@ void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st)
 	st->pte_reads = sum[ST_PTE_READS];
 	st->faults = sum[ST_FAULT];
 	st->fills_dropped = sum[ST_FILL_DROP];
+	st->l0_hits = sum[ST_L0_HIT];
 	st->invalidations = __atomic_load_n(&tlb->invalidations, __ATOMIC_RELAXED);
 	st->asid_rollovers = __atomic_load_n(&tlb->rollovers, __ATOMIC_RELAXED);
 }
@@ -249,6 +260,7 @@ dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64
 			dmar_cache_inval_tag(&tlb->tlb, dmar_cache_set(&tlb->tlb, asid, vpn),
 					     dmar_cache_tag(asid, vpn));
 	}
+	__atomic_fetch_add(&tlb->gen, 1, __ATOMIC_SEQ_CST); /* the L0s (cache.h) */
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 	return DMAR_OK;
 }

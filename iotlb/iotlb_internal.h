@@ -19,6 +19,7 @@ enum dmar_stat_id {
 	ST_PTE_READS,
 	ST_FAULT,
 	ST_FILL_DROP,
+	ST_L0_HIT,
 	ST_COUNT
 };
 
@@ -38,6 +39,10 @@ struct dmar_iotlb {
 	uint64_t next_asid;
 	struct dmar_space *spaces;
 	uint64_t invalidations;  /* atomic (writers only) */
+	/* bumped by every invalidation after it cleared what it clears: the threads' L0 entries
+	 * of older generations stop counting (cache.h).  Read once per batch, written once per
+	 * invalidation: a line of its own */
+	uint64_t gen __attribute__((aligned(64)));
 	uint64_t rollovers;      /* atomic */
 };
 

@@ -6,8 +6,37 @@
 /* Chunk of requests whose sets are computed and prefetched before any is compared. */
 #define PROBE_CHUNK 32
 
+/* The IOTLB stage for request @i whose set is @sp: a hit whose permissions allow the access
+ * fills res[i] (and the L0, if any); anything else goes to the miss list. */
+#define PROBE_ONE(i, sp)                                                                   \
+	do {                                                                               \
+		const uint64_t iova_ = req[i].iova;                                        \
+		const uint64_t tag_ = atag | ((iova_ >> 12) & DMAR_VPN_MASK);              \
+		const int w_ = FIND_WAY((sp), ways, tag_);                                 \
+		uint64_t d_;                                                               \
+                                                                                           \
+		if (w_ < 0 || !dmar_cache_iova_ok(iova_))                                  \
+			goto missed_##i;                                                   \
+		d_ = __atomic_load_n(&(sp)[ways + (unsigned)w_], __ATOMIC_ACQUIRE);        \
+		if (__atomic_load_n(&(sp)[w_], __ATOMIC_ACQUIRE) != tag_)                  \
+			goto missed_##i;                                                   \
+		if (l0) { /* a checked (tag, data) pair: kept whatever the access */       \
+			const unsigned k_ = dmar_l0_index(iova_ >> 12);                    \
+                                                                                           \
+			l0->e[k_].tag = tag_;                                              \
+			l0->e[k_].data = d_;                                               \
+			l0->e[k_].gen = gen;                                               \
+		}                                                                          \
+		if (req[i].access & ~d_ & 0xf)                                             \
+			goto missed_##i;                                                   \
+		dmar_cache_hit_result(d_, iova_, &res[i]);                                 \
+		break;                                                                     \
+missed_##i:                                                                                \
+		miss[nmiss++] = (uint32_t)(i);                                             \
+	} while (0)
+
 static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_request *req,
-			  dmar_result *res, size_t n, uint32_t *miss)
+			  dmar_result *res, size_t n, uint32_t *miss, struct dmar_l0 *l0, uint64_t gen)
 {
 	/* locals: the result stores may alias anything, so nothing is reloaded from *c */
 	const uint64_t atag = dmar_cache_tag(asid, 0), ahash = asid * 0x9E3779B1u;
@@ -20,31 +49,43 @@ static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_
 	for (size_t base = 0; base < n; base += PROBE_CHUNK) {
 		const size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
 		const uint64_t *setp[PROBE_CHUNK];
+		uint8_t todo[PROBE_CHUNK];
+		size_t nt = 0;
 
-		for (size_t j = 0; j < m; j++) {
-			const uint64_t vpn = req[base + j].iova >> 12;
+		if (!l0) { /* sets computed and fetched for all, then compared */
+			for (size_t j = 0; j < m; j++) {
+				setp[j] = slots + (size_t)((uint32_t)((req[base + j].iova >> 12) ^ ahash) &
+							   mask) * stride;
+				__builtin_prefetch(setp[j]);
+			}
+			for (size_t j = 0; j < m; j++) {
+				const size_t i = base + j;
 
-			setp[j] = slots + (size_t)((uint32_t)(vpn ^ ahash) & mask) * stride;
-			__builtin_prefetch(setp[j]);
-		}
-		for (size_t j = 0; j < m; j++) {
-			const size_t i = base + j;
-			const uint64_t iova = req[i].iova;
-			const uint64_t tag = atag | ((iova >> 12) & DMAR_VPN_MASK);
-			const int w = FIND_WAY(setp[j], ways, tag);
-			uint64_t d;
-
-			if (w < 0 || !dmar_cache_iova_ok(iova))
-				goto missed;
-			d = __atomic_load_n(&setp[j][ways + (unsigned)w], __ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&setp[j][w], __ATOMIC_ACQUIRE) != tag ||
-			    (req[i].access & ~d & 0xf))
-				goto missed;
-			dmar_cache_hit_result(d, iova, &res[i]);
+				PROBE_ONE(i, setp[j]);
+			}
 			continue;
-missed:
-			miss[nmiss++] = (uint32_t)i;
+		}
+		/* the thread's L0 first; what it does not answer gets its set fetched */
+		for (size_t j = 0; j < m; j++) {
+			const uint64_t iova = req[base + j].iova, vpn = iova >> 12;
+			const unsigned k = dmar_l0_index(vpn);
+
+			if (l0->e[k].tag == (atag | (vpn & DMAR_VPN_MASK)) && l0->e[k].gen == gen &&
+			    !(req[base + j].access & ~l0->e[k].data & 0xf) && dmar_cache_iova_ok(iova)) {
+				dmar_cache_hit_result(l0->e[k].data, iova, &res[base + j]);
+				l0->hits++;
+				continue;
+			}
+			setp[nt] = slots + (size_t)((uint32_t)(vpn ^ ahash) & mask) * stride;
+			__builtin_prefetch(setp[nt]);
+			todo[nt++] = (uint8_t)j;
+		}
+		for (size_t t = 0; t < nt; t++) {
+			const size_t k = base + todo[t];
+
+			PROBE_ONE(k, setp[t]);
 		}
 	}
 	return nmiss;
 }
+#undef PROBE_ONE

@@ -220,19 +220,46 @@ TEST(S30_every_simd_probe_matches_scalar)
 		}
 		asid = f.sp->asid;
 		for (size_t n = 1; n <= N; n = n * 4 + 1) {
-			size_t kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, n, mref);
+			size_t kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, n, mref, NULL, 0);
 
 			for (size_t i = 1; i < nv; i++) {
 				size_t k;
 
 				memset(got, 0xcc, sizeof(got));
 				memcpy(got, ref, sizeof(ref)); /* misses keep whatever was there */
-				k = v[i]->probe_batch(&f.tlb->tlb, asid, req, got, n, mgot);
+				k = v[i]->probe_batch(&f.tlb->tlb, asid, req, got, n, mgot, NULL, 0);
 				CHECK_EQ(k, kref);
 				CHECK(memcmp(mgot, mref, k * sizeof(mref[0])) == 0);
 				CHECK(memcmp(got, ref, n * sizeof(ref[0])) == 0);
 			}
 			CHECK(kref < n || n < 16); /* there were hits to compare */
+		}
+		/* and with a thread L0 in front: every variant starts from the same L0 (a copy
+		 * half filled by a first pass) and must answer, miss and fill it identically */
+		{
+			static struct dmar_l0 l0ref, l0got, l0start;
+			const uint64_t gen = f.tlb->gen;
+			size_t kref, k;
+
+			memset(&l0start, 0, sizeof(l0start));
+			(void)dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, N / 2, mref, &l0start, gen);
+			l0ref = l0start;
+			kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, N, mref, &l0ref, gen);
+			CHECK(l0ref.hits > 0);
+			for (size_t i = 1; i < nv; i++) {
+				memcpy(got, ref, sizeof(ref));
+				l0got = l0start;
+				k = v[i]->probe_batch(&f.tlb->tlb, asid, req, got, N, mgot, &l0got, gen);
+				CHECK_EQ(k, kref);
+				CHECK(memcmp(mgot, mref, k * sizeof(mref[0])) == 0);
+				CHECK(memcmp(got, ref, N * sizeof(ref[0])) == 0);
+				CHECK(memcmp(&l0got, &l0ref, sizeof(l0ref)) == 0);
+			}
+			/* with the L0 or without: the same answers */
+			memcpy(got, ref, sizeof(ref));
+			k = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, got, N, mgot, NULL, 0);
+			CHECK_EQ(k, kref);
+			CHECK(memcmp(got, ref, N * sizeof(ref[0])) == 0);
 		}
 		/* find_way on random sets, duplicates and empty ways included */
 		for (int t = 0; t < 20000; t++) {
@@ -274,6 +301,61 @@ TEST(S28_stale_until_invalidated_then_gone)
 	CHECK_ST(dmar_translate(f.sp, 0x20000, DMAR_ACCESS_WRITE, &r), DMAR_E_FAULT);
 	CHECK_EQ(r.fault, DMAR_FAULT_WRITE);
 	teardown(&f);
+}
+
+/* The thread L0 (cache.h) in front of the IOTLB: an entry never outlives an invalidation,
+ * and what one IOTLB left in it is never an answer of another (even at the same address). */
+TEST(S28_thread_l0_never_outlives_an_invalidation)
+{
+	struct fixture f;
+	dmar_result r;
+	dmar_request q[8];
+	dmar_result rs[8];
+
+	setup(&f, 4, 128, 8);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x10000000, K4, RW), DMAR_OK);
+	for (int i = 0; i < 8; i++) {
+		q[i] = (dmar_request){ .iova = 0x40000000 + 8u * (unsigned)i, .access = DMAR_ACCESS_READ,
+				       .pasid = DMAR_NO_PASID };
+	}
+	for (int round = 0; round < 3; round++) { /* walk, IOTLB hit (fills the L0), L0 hit */
+		CHECK_ST(dmar_translate(f.sp, 0x40000000, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(r.pa, 0x10000000);
+		CHECK_ST(dmar_translate_batch(f.sp, q, rs, 8, NULL), DMAR_OK);
+		CHECK_EQ(rs[7].pa, 0x10000038);
+	}
+	for (int round = 0; round < 2 * DMAR_L0_SKIP; round++) /* past any skip: the L0 answers */
+		CHECK_ST(dmar_translate_batch(f.sp, q, rs, 8, NULL), DMAR_OK);
+	{
+		dmar_iotlb_stats st;
+
+		dmar_iotlb_get_stats(f.tlb, &st);
+		CHECK(st.l0_hits > 8 * DMAR_L0_SKIP / 2);
+	}
+	/* remapped elsewhere: the unmap invalidates (flush hook), the L0 entry must go too */
+	CHECK_ST(dmar_pgtable_unmap(f.pt, 0x40000000, K4, NULL), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x40000000, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_ST(dmar_translate_batch(f.sp, q, rs, 8, NULL), DMAR_OK);
+	CHECK_EQ(rs[0].fault, DMAR_FAULT_NOT_PRESENT);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x20000000, K4, RW), DMAR_OK);
+	for (int round = 0; round < 2 * DMAR_L0_SKIP; round++) {
+		CHECK_ST(dmar_translate(f.sp, 0x40000000, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+		CHECK_EQ(r.pa, 0x20000000);
+	}
+	teardown(&f);
+
+	/* a new IOTLB (at the old one's address, likely) with another table: never the old pa */
+	for (int t = 0; t < 4; t++) {
+		setup(&f, 4, 128, 8);
+		CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x10000000 + (uint64_t)t * K4, K4, RW), DMAR_OK);
+		for (int round = 0; round < 2 * DMAR_L0_SKIP; round++) {
+			CHECK_ST(dmar_translate(f.sp, 0x40000000, DMAR_ACCESS_READ, &r), DMAR_OK);
+			CHECK_EQ(r.pa, 0x10000000 + (uint64_t)t * K4);
+			CHECK_ST(dmar_translate_batch(f.sp, q, rs, 8, NULL), DMAR_OK);
+			CHECK_EQ(rs[1].pa, 0x10000008 + (uint64_t)t * K4);
+		}
+		teardown(&f);
+	}
 }
 
 TEST(S28_range_invalidation_any_alignment_and_large_pages)
@@ -466,6 +548,7 @@ TEST(bad_arguments_get_a_status)
 }
 
 RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
+	  T(S28_thread_l0_never_outlives_an_invalidation),
 	  T(S30_every_simd_probe_matches_scalar), T(S28_stale_until_invalidated_then_gone),
 	  T(S28_range_invalidation_any_alignment_and_large_pages),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),

@@ -79,6 +79,7 @@ typedef struct dmar_iotlb_stats {
 	uint64_t pte_reads;      /**< entries read from simulated memory by walks */
 	uint64_t faults;         /**< requests refused */
 	uint64_t fills_dropped;  /**< fills abandoned because an invalidation raced them */
+	uint64_t l0_hits;        /**< hits answered by a thread's own L0 (counted in @c hits too) */
 	uint64_t invalidations;  /**< invalidation calls of any kind */
 	uint64_t asid_rollovers; /**< times the ASID space wrapped (a full flush each) */
 } dmar_iotlb_stats;
