@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dmar/thread.h>
+
 #include "remap_internal.h"
 #include "iommu_internal.h"
 
@@ -107,6 +109,17 @@ void ptrset_fini(struct ptrset *s)
 	free(s->keys);
 	free(s->kinds);
 	memset(s, 0, sizeof(*s));
+}
+
+void dmar__adapter_lock(dmar_adapter *ad)
+{
+	const int online = dmar_thread_registered();
+
+	if (online)
+		dmar_thread_offline();
+	pthread_mutex_lock(&ad->lock);
+	if (online)
+		dmar_thread_online();
 }
 
 /* ---- IRQL (S26) ------------------------------------------------------------------------ */
@@ -295,7 +308,7 @@ dmar_status dmar_adapter_start(dmar_adapter *ad)
 
 	if (!ad)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ad->started) {
 		pthread_mutex_unlock(&ad->lock);
 		return DMAR_E_BUSY;
@@ -344,7 +357,7 @@ void dmar_adapter_destroy(dmar_adapter *ad)
 {
 	if (!ad)
 		return;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	while (ad->allocs)
 		dmar__allocation_teardown(ad, ad->allocs);
 	while (ad->pmos)
@@ -389,7 +402,7 @@ dmar_iovad *dmar_adapter_iovad(dmar_adapter *ad)
 
 void dmar_adapter_get_stats(dmar_adapter *ad, dmar_adapter_stats *st)
 {
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	*st = ad->st;
 	pthread_mutex_unlock(&ad->lock);
 	st->aperture_faults = __atomic_load_n(&ad->st.aperture_faults, __ATOMIC_RELAXED);
@@ -412,7 +425,7 @@ dmar_status dmar_process_create(dmar_adapter *ad, dmar_pa_t root, const dmar_pt_
 		return DMAR_E_NOMEM;
 	p->ad = ad;
 	p->pasid = DMAR_NO_PASID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ad->cfg.start.iommu_supported) {
 		/* S3: registered with the IOMMU automatically, with a PASID of its own */
 		st = dmar_pasid_alloc(ad->iommu, &p->pasid);
@@ -451,7 +464,7 @@ dmar_status dmar_process_destroy(dmar_adapter *ad, dmar_process *p)
 
 	if (!ad || !p)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, p) != H_PROCESS) {
 		st = DMAR_E_INVALID;
 	} else if (p->contexts) {
@@ -490,7 +503,7 @@ dmar_status dmar_gpu_context_create(dmar_adapter *ad, dmar_process *p, dmar_gpu_
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return DMAR_E_NOMEM;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, p) != H_PROCESS)
 		st = DMAR_E_INVALID;
 	else if (ptrset_add(&ad->handles, c, H_CONTEXT) != 0)
@@ -518,7 +531,7 @@ dmar_status dmar_gpu_context_destroy(dmar_adapter *ad, dmar_gpu_context *c)
 {
 	if (!ad || !c)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, c) != H_CONTEXT) {
 		pthread_mutex_unlock(&ad->lock);
 		return DMAR_E_INVALID;

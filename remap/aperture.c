@@ -52,7 +52,7 @@ dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_
 	pp.size = p->npages * PAGE;
 	pp.place = p->place;
 	pp.limit = p->limit;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (!ad->started) {
 		st = DMAR_E_BUSY;
 		goto fail;
@@ -122,7 +122,7 @@ dmar_status dmar_allocation_destroy(dmar_adapter *ad, dmar_irql irql, dmar_alloc
 	st = dmar__irql_check(ad, irql, "DestroyAllocation");
 	if (st != DMAR_OK)
 		return st;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, al) != H_ALLOCATION)
 		st = DMAR_E_INVALID;
 	else if (al->ap.live)
@@ -186,7 +186,7 @@ dmar_status dmar_map_aperture_segment2(dmar_adapter *ad, dmar_irql irql, dmar_op
 	    op->adl.flags & ~(uint32_t)(DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL) ||
 	    (!(op->adl.flags & DMAR_ADL_CONTIGUOUS) && !op->adl.pages))
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	al = op->h_allocation;
 	st = check_target(ad, op->h_device, al, op->segment_id, op->offset_in_pages,
 			  op->number_of_pages);
@@ -265,7 +265,7 @@ dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
 	st = dmar__irql_check(ad, irql, "UnmapApertureSegment");
 	if (st != DMAR_OK)
 		return st;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	al = op->h_allocation;
 	st = check_target(ad, op->h_device, al, op->segment_id, op->offset_in_pages,
 			  op->number_of_pages);
@@ -295,7 +295,7 @@ dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql, dmar
 	/* S20: a MapAperture2 driver never gets it; remapped pages have no MDL */
 	if (ad->cfg.map_aperture2 || ad->dec.mode == DMAR_START_REMAPPED)
 		return DMAR_E_NOT_SUPPORTED;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	st = check_target(ad, NULL, al, seg, off, n);
 	if (st != DMAR_OK)
 		goto out;

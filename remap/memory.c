@@ -195,7 +195,7 @@ dmar_status dmar__pmo_destroy(dmar_adapter *ad, dmar_pmo *o)
 		dmar_status st_ = dmar__irql_check((ad), (irql), (what));               \
 		if (st_ != DMAR_OK)                                                     \
 			return st_;                                                     \
-		pthread_mutex_lock(&(ad)->lock);                                        \
+		dmar__adapter_lock(ad);                                        \
 	} while (0)
 
 /* The entry of a callback on a memory object: arguments, IRQL (S26), the lock, the handle.
@@ -209,7 +209,7 @@ static dmar_status pmo_enter(dmar_adapter *ad, dmar_irql irql, const dmar_pmo *o
 	st = dmar__irql_check(ad, irql, what);
 	if (st != DMAR_OK)
 		return st;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, o) != H_PMO) {
 		pthread_mutex_unlock(&ad->lock);
 		return DMAR_E_INVALID;
@@ -274,7 +274,7 @@ dmar_status dmar_pmo_page(dmar_pmo *o, uint64_t i, dmar_pa_t *pa)
 
 	if (!o || !pa)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&o->ad->lock);
+	dmar__adapter_lock(o->ad);
 	if (i >= o->npages)
 		st = DMAR_E_RANGE;
 	else if (!o->pages)
@@ -704,7 +704,7 @@ static dmar_status legacy_check(dmar_adapter *ad, dmar_irql irql, const char *wh
 	if (st != DMAR_OK)
 		return st;
 	if (ad->dec.mode == DMAR_START_REMAPPED) {
-		pthread_mutex_lock(&ad->lock);
+		dmar__adapter_lock(ad);
 		ad->st.deprecated_calls++;
 		pthread_mutex_unlock(&ad->lock);
 		return DMAR_E_DEPRECATED;
@@ -722,7 +722,7 @@ dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql,
 		return st;
 	if (!out)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	st = dmar__pmo_create(ad, &p, out);
 	pthread_mutex_unlock(&ad->lock);
 	return st;
@@ -739,7 +739,7 @@ dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql i
 		return st;
 	if (!out)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	st = dmar__pmo_create(ad, &p, out);
 	pthread_mutex_unlock(&ad->lock);
 	return st;
@@ -755,7 +755,7 @@ dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_
 		return st;
 	if (!o || !logical)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, o) != H_PMO) {
 		st = DMAR_E_INVALID;
 	} else {
@@ -780,7 +780,7 @@ dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, d
 		return st;
 	if (!o)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&ad->lock);
+	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, o) != H_PMO) {
 		st = DMAR_E_INVALID;
 	} else {
