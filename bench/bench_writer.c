@@ -31,6 +31,9 @@
  *                  a 4 KiB page) while its phase ran; writer_Mpairs_s = half of it
  *   writer_cpu_share, spin_cpu_share   the CPU time the writer (spinner) got during its
  *                  phases, as a fraction of their wall time (1: a whole core)
+ *   l0_share_idle, l0_share_spin, l0_share_writer   the fraction of translations answered
+ *                  by the readers' per-thread L0 in front of the IOTLB, by phase (an
+ *                  invalidation empties every L0, so the writer's unmaps defeat it)
  *   hit_rate       IOTLB hits / translations over the run
  * With R = 2 the readers and the writer (or spinner) are three threads on a 2-core machine:
  * oversubscribed, so kept_spin is about 2/3 by construction; R = 1 gives the writer a core.
@@ -159,6 +162,7 @@ struct run {
 	uint64_t wns;      /* writer: nanoseconds of its phases */
 	uint64_t wcpu;     /* writer: its CPU time in them */
 	uint64_t sns, scpu; /* spinner: the same */
+	uint64_t xl[PH_COUNT], l0[PH_COUNT]; /* controller: IOTLB translations, L0 hits by phase */
 	pthread_t ctl, wr, sp;
 	/* readers' results, for thread 0 */
 	uint64_t items[MAX_READERS][PH_COUNT], ns[MAX_READERS][PH_COUNT];
@@ -217,12 +221,19 @@ static void set_phase(struct run *r, int p)
 static void *controller_main(void *arg)
 {
 	struct run *r = arg;
+	const dmar_iotlb *tlb = dmar_iommu_iotlb(iommu);
+	dmar_iotlb_stats a, b;
 	int p = PH_IDLE;
 
+	dmar_iotlb_get_stats(tlb, &a);
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		struct timespec ts = { 0, PHASE_MS * 1000000L };
 
 		nanosleep(&ts, NULL);
+		dmar_iotlb_get_stats(tlb, &b); /* what the phase that ends saw */
+		r->xl[p] += b.translations - a.translations;
+		r->l0[p] += b.l0_hits - a.l0_hits;
+		a = b;
 		p = (p + 1) % PH_COUNT;
 		set_phase(r, p);
 	}
@@ -293,6 +304,8 @@ static int start_others(struct run *r)
 	r->stop = 0;
 	r->werr = DMAR_OK;
 	r->wops = r->wns = r->wcpu = r->sns = r->scpu = 0;
+	memset(r->xl, 0, sizeof(r->xl));
+	memset(r->l0, 0, sizeof(r->l0));
 	if (pthread_create(&r->wr, NULL, writer_main, r) != 0)
 		return -1;
 	if (pthread_create(&r->sp, NULL, spinner_main, r) != 0) {
@@ -419,6 +432,9 @@ static void bm_writer(bench_state *st, void *arg)
 					rate[p] += (double)r->items[t][p] * 1e3 / (double)r->ns[t][p];
 			snprintf(name, sizeof(name), "Mxlate_s_%s", phase_name[p]);
 			bench_counter(st, name, rate[p], BENCH_CTR_DEFAULT);
+			snprintf(name, sizeof(name), "l0_share_%s", phase_name[p]);
+			bench_counter(st, name, r->xl[p] ? (double)r->l0[p] / (double)r->xl[p] : 0.0,
+				      BENCH_CTR_DEFAULT);
 		}
 		if (rate[PH_IDLE] > 0 && rate[PH_SPIN] > 0) {
 			bench_counter(st, "kept_writer", rate[PH_WRITER] / rate[PH_IDLE], BENCH_CTR_DEFAULT);

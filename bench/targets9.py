@@ -8,9 +8,9 @@ and bench_replay (any subset; medians when the runs have repetitions).
     python3 bench/targets9.py map.json iova.json writer.json replay.json [--strict]
 
 Prints each target with the measured value and PASS or MISS, and the figures that have no
-target (replay, readers beside the writer) for information.  Single-thread times are the
-thread's CPU time (cpu_time: robust to other work on a shared machine) with the wall time
-beside them; two-thread times are wall time.  Exit status 0, or with --strict 1 when a
+target (replay, readers beside the writer) for information.  Times are each thread's CPU
+time per operation (cpu_time: robust to other work on a shared machine; but a thread asleep
+on a mutex uses none) with its wall time beside them.  Exit status 0, or with --strict 1 when a
 target is missed; 2 when a file cannot be read.
 """
 import json
@@ -42,7 +42,10 @@ def load(paths):
             if b.get("error_occurred"):
                 print("ERROR in %s: %s" % (b.get("name"), b.get("error_message")))
                 continue
-            runs.setdefault(norm(b), []).append(b)
+            name = norm(b)
+            if "pairs" in b:  # the long allocator runs: a 2e7 run and a 1e9 run stay apart
+                name += " (%.3g pairs)" % float(b["pairs"])
+            runs.setdefault(name, []).append(b)
     return runs
 
 
@@ -67,7 +70,7 @@ class Report:
         if value is None:
             return
         ok = value >= goal if higher else value <= goal
-        print("  %-52s %9.3f %-4s target %s %g %-4s %s%s" %
+        print("  %-58s %9.3f %-4s target %s %g %-4s %s%s" %
               (label, value, unit, ">=" if higher else "<=", goal, unit,
                "PASS" if ok else "MISS", extra))
         self.passed += ok
@@ -104,32 +107,35 @@ def main(argv):
     r.target("page-table memory, 4 KiB pages", med(runs, "table_memory/page_lg2:12",
                                                    "table_percent_of_mapped"), 0.2, False, "%")
 
-    print("\nlogical address allocator (bench_iova; ns per alloc+free pair per thread: 1 thread CPU "
-          "time, 2 threads wall)")
+    print("\nlogical address allocator (bench_iova; ns per alloc+free pair per thread: its CPU "
+          "time, its wall time in brackets)")
+    # Google Benchmark's real_time of a run on T threads is the threads' average wall time
+    # divided by the iterations of all of them: T times less than one thread's wall time per
+    # pair.  cpu_time is the CPU time of all of them over all iterations: per thread.
+    def per_thread(name, t):
+        c, w = med(runs, name, "cpu_time"), med(runs, name, "real_time")
+        return c, (w * t if w is not None else None)
+
     for t in (1, 2):
         for n in (1, 4, 32):
-            name = "iova/engine/pair/pages:%d%s" % (n, "@2" if t == 2 else "")
-            wall = med(runs, name, "real_time")
-            # one thread: its CPU time (wall beside it); two: wall (a mutex wait is no CPU)
+            c, w = per_thread("iova/engine/pair/pages:%d%s" % (n, "@2" if t == 2 else ""), t)
             r.target("fast path, %d page%s, %d thread%s" % (n, "s" if n > 1 else "", t,
                                                            "s" if t > 1 else ""),
-                     med(runs, name, "cpu_time") if t == 1 else wall, 10, False, "ns",
-                     "   (wall %.2f ns)" % wall if t == 1 and wall is not None else "")
+                     c, 10, False, "ns", "   (wall %.2f ns)" % w if w is not None else "")
     for t in (1, 2):
         sfx = "@2" if t == 2 else ""
-        e, m = med(runs, "iova/engine/mixed" + sfx, "real_time"), med(
-            runs, "iova/mutex_list/mixed" + sfx, "real_time")
-        p = med(runs, "iova/mutex_list/pair/pages:1" + sfx, "real_time")
-        if e is not None and m is not None:
-            print("  %-52s %9.2f ns   mutex free list %.2f ns (pairs of 1 page: %s ns)" %
-                  ("mixed sizes, %d thread%s" % (t, "s" if t > 1 else ""), e, m,
-                   "%.2f" % p if p is not None else "-"))
+        vals = [per_thread(n + sfx, t) for n in ("iova/engine/mixed", "iova/mutex_list/mixed",
+                                                 "iova/mutex_list/pair/pages:1")]
+        if all(c is not None for c, _ in vals):
+            print("  %-58s %9.2f ns (wall %.2f)   mutex free list %.2f (wall %.2f), "
+                  "its 1-page pairs %.2f (wall %.2f)" %
+                  (("mixed sizes, %d thread%s" % (t, "s" if t > 1 else ""),) +
+                   tuple(x for cw in vals for x in cw)))
     for name in sorted(n for n in runs if n.startswith("iova/engine/long/")):
-        pairs = med(runs, name, "pairs")
         r.target("%s: slowdown, last vs first 10%%" % name[len("iova/engine/"):],
                  med(runs, name, "slowdown_pct"), 10, False, "%",
-                 "   (%.2f -> %.2f ns, %.3g pairs)" % (med(runs, name, "ns_first10"),
-                                                       med(runs, name, "ns_last10"), pairs or 0))
+                 "   (%.2f -> %.2f ns)" % (med(runs, name, "ns_first10"),
+                                           med(runs, name, "ns_last10")))
 
     print("\nreaders beside a writer in the same domain (bench_writer; M translations/s)")
     for rd in (1, 2):
@@ -139,8 +145,8 @@ def main(argv):
         w = med(runs, name, "writer_Mops_s")
         r.target("%d reader%s: writer map/unmap calls" % (rd, "s" if rd > 1 else ""), w, 1.0,
                  True, "M/s")
-        print("  %-52s alone %.1f, beside a spinner %.1f, beside the writer %.1f\n"
-              "  %-52s kept: writer/alone %.2f, spin/alone %.2f, writer/spin %.2f" %
+        print("  %-58s alone %.1f, beside a spinner %.1f, beside the writer %.1f\n"
+              "  %-58s kept: writer/alone %.2f, spin/alone %.2f, writer/spin %.2f" %
               ("", med(runs, name, "Mxlate_s_idle"), med(runs, name, "Mxlate_s_spin"),
                med(runs, name, "Mxlate_s_writer"), "", med(runs, name, "kept_writer"),
                med(runs, name, "kept_spin"), med(runs, name, "writer_vs_spin")))
@@ -152,7 +158,7 @@ def main(argv):
             v = med(runs, name, "Mxlate_s")
             if v is not None:
                 c = med(runs, name, "Mxlate_cpu_s")
-                print("  %-52s %9.2f      per CPU-second %s, hit rate %.1f%%%s" %
+                print("  %-58s %9.2f      per CPU-second %s, hit rate %.1f%%%s" %
                       ("%s, %d thread%s" % ("data moved" if d else "translate + check", t,
                                             "s" if t > 1 else ""), v,
                        "%.2f" % c if c is not None else "-", 100 * med(runs, name, "hit_rate"),
