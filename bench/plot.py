@@ -136,7 +136,7 @@ CHARTS = [
         "metric": "real_time", "scale": "ns_to_us", "xorder": ["1024", "32768", "1048576"],
         "ylabel": "us per switch (wall)", "xlabel": "pages mapped in each domain",
         "note": "issue 9 target: O(1) in mapped pages (within 2x from 1 K to 1 M pages); "
-                "the time is mostly the grace period begin_exclusive waits for",
+                "both domains' pages cached in the IOTLB before timing",
     },
     # bench_iova
     {
