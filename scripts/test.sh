@@ -31,6 +31,33 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 setup build-qsbr -Dwerror=true -Drcu_flavor=qsbr -Dbenchmarks=disabled
 meson test -C build-qsbr --print-errorlogs || status=1
 
+# the fuzzing harnesses (fuzz/): every build above replays their corpora and regression
+# inputs (suite fuzz); here clang builds them for libFuzzer with ASan+UBSan and runs each
+# for 10 s (suite libfuzzer).  Only the harnesses and the library are built in build-fuzz.
+fuzz_opts="-Dfuzzing=enabled -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+	-Dc_args=-fsanitize=fuzzer-no-link -Dbenchmarks=disabled -Djemalloc=disabled"
+if [ -f build-fuzz/build.ninja ]; then
+	# shellcheck disable=SC2086
+	meson setup --reconfigure build-fuzz $fuzz_opts >/dev/null
+else
+	# shellcheck disable=SC2086
+	CC=clang meson setup build-fuzz $fuzz_opts >/dev/null
+fi
+fuzz_targets=$(meson introspect build-fuzz --tests | python3 -c 'import json, os, sys
+print(" ".join(sorted({os.path.relpath(t["cmd"][1], os.path.abspath("build-fuzz"))
+                       if os.path.isabs(t["cmd"][1]) else t["cmd"][1]
+                       for t in json.load(sys.stdin)
+                       if any(s.split(":")[-1] == "libfuzzer" for s in t["suite"])})))')
+# shellcheck disable=SC2086
+if ninja -C build-fuzz $fuzz_targets; then
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-fuzz --no-rebuild --suite libfuzzer --print-errorlogs || status=1
+else
+	status=1
+	rm -f build-fuzz/meson-logs/testlog.json
+fi
+
 python3 scripts/summarize.py build-test/meson-logs/testlog.json build-test/meson-logs/benchlog.json \
-	build-asan/meson-logs/testlog.json build-qsbr/meson-logs/testlog.json
+	build-asan/meson-logs/testlog.json build-qsbr/meson-logs/testlog.json \
+	build-fuzz/meson-logs/testlog.json
 exit $status
