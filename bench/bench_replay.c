@@ -11,8 +11,7 @@
  * workers).  Thread 0 also drains the IOMMU's fault queue every 64 records, as the OS
  * thread of dmar-sim does.
  *
- * The system is built the way sim/dmar-sim.c builds it (the code below is a copy of its
- * set-up, minus domain B and the trace writer): the 2 TiB workstation, a linked pair of 40-bit
+ * The system is the one dmar-sim builds (sim/system.c, shared), without domain B: the 2 TiB workstation, a linked pair of 40-bit
  * discrete GPUs started remapped, memory objects mapped for the devices and the CPU, three
  * processes with PASIDs, eight engines (copy, 3D, compute, display through the aperture,
  * command ring, three compute engines over PASIDs), 2000 bad accesses per million.
@@ -52,426 +51,11 @@
 #include <dmar.h>
 
 #include "bench.h"
+#include "system.h"
 
-#define K4 4096ull
-#define MiB (1ull << 20)
-#define GiB (1ull << 30)
-#define P DMAR_PASSIVE_LEVEL
-#define MAX_ENGINES 64
-#define MAX_PROCS 16
 #define MAX_THREADS 2
 #define DRAIN_EVERY 64          /* records between fault-queue drains */
 #define MAX_TRACE_REQS (1u << 23) /* 256 MiB of requests in memory at most */
-
-/* ---- the scenario (as dmar-sim's) ------------------------------------------------------ */
-
-struct scenario {
-	double seconds;
-	uint64_t batches;
-	uint64_t seed;
-	unsigned threads, batch, gpus, dma_bits, processes, region_mib;
-	uint32_t bad_ppm;
-	bool data, do_switch;
-	double zipf;
-	unsigned n[DMAR_GEN_KIND_COUNT];
-};
-
-static void scenario_default(struct scenario *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->seconds = 3;
-	s->seed = 1;
-	s->threads = 2;
-	s->batch = 64;
-	s->gpus = 2;
-	s->dma_bits = 40;
-	s->processes = 3;
-	s->region_mib = 16;
-	s->bad_ppm = 2000;
-	s->data = true;
-	s->do_switch = true;
-	s->zipf = 1.1;
-	for (int k = 0; k < DMAR_GEN_KIND_COUNT; k++)
-		s->n[k] = 1;
-}
-
-static const char *const kind_key[DMAR_GEN_KIND_COUNT] = {
-	"copy", "3d", "compute", "display", "command",
-};
-
-static GKeyFile *scenario_keyfile(const struct scenario *s)
-{
-	GKeyFile *k = g_key_file_new();
-
-	g_key_file_set_double(k, "run", "seconds", s->seconds);
-	g_key_file_set_uint64(k, "run", "batches", s->batches);
-	g_key_file_set_uint64(k, "run", "seed", s->seed);
-	g_key_file_set_integer(k, "run", "threads", (int)s->threads);
-	g_key_file_set_integer(k, "run", "batch", (int)s->batch);
-	g_key_file_set_integer(k, "run", "bad_ppm", (int)s->bad_ppm);
-	g_key_file_set_boolean(k, "run", "data", s->data);
-	g_key_file_set_boolean(k, "run", "domain_switch", s->do_switch);
-	g_key_file_set_integer(k, "system", "gpus", (int)s->gpus);
-	g_key_file_set_integer(k, "system", "dma_bits", (int)s->dma_bits);
-	g_key_file_set_integer(k, "system", "processes", (int)s->processes);
-	g_key_file_set_integer(k, "system", "region_mib", (int)s->region_mib);
-	g_key_file_set_double(k, "engines", "zipf", s->zipf);
-	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++)
-		g_key_file_set_integer(k, "engines", kind_key[i], (int)s->n[i]);
-	return k;
-}
-
-static int scenario_apply(struct scenario *s, GKeyFile *k, const char *what)
-{
-	GError *err = NULL;
-
-#define GET(group, key, type, dst)                                                         \
-	do {                                                                               \
-		if (g_key_file_has_key(k, group, key, NULL)) {                             \
-			dst = g_key_file_get_##type(k, group, key, &err);                  \
-			if (err)                                                           \
-				goto bad;                                                  \
-		}                                                                          \
-	} while (0)
-	int iv;
-	GET("run", "seconds", double, s->seconds);
-	GET("run", "batches", uint64, s->batches);
-	GET("run", "seed", uint64, s->seed);
-	iv = (int)s->threads; GET("run", "threads", integer, iv); s->threads = (unsigned)iv;
-	iv = (int)s->batch; GET("run", "batch", integer, iv); s->batch = (unsigned)iv;
-	iv = (int)s->bad_ppm; GET("run", "bad_ppm", integer, iv); s->bad_ppm = (uint32_t)iv;
-	GET("run", "data", boolean, s->data);
-	GET("run", "domain_switch", boolean, s->do_switch);
-	iv = (int)s->gpus; GET("system", "gpus", integer, iv); s->gpus = (unsigned)iv;
-	iv = (int)s->dma_bits; GET("system", "dma_bits", integer, iv); s->dma_bits = (unsigned)iv;
-	iv = (int)s->processes; GET("system", "processes", integer, iv); s->processes = (unsigned)iv;
-	iv = (int)s->region_mib; GET("system", "region_mib", integer, iv); s->region_mib = (unsigned)iv;
-	GET("engines", "zipf", double, s->zipf);
-	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++) {
-		iv = (int)s->n[i];
-		GET("engines", kind_key[i], integer, iv);
-		s->n[i] = (unsigned)iv;
-	}
-#undef GET
-	return 0;
-bad:
-	fprintf(stderr, "bench_replay: %s: %s\n", what, err->message);
-	g_error_free(err);
-	return -1;
-}
-
-static int scenario_check(const struct scenario *s)
-{
-	unsigned engines = s->processes;
-
-	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++)
-		engines += s->n[i];
-	if (s->batch < 2 || s->batch > 4096 || s->gpus < 1 || s->gpus > DMAR_MAX_LINKED ||
-	    s->dma_bits < 32 || s->dma_bits > 64 || s->processes > MAX_PROCS ||
-	    s->region_mib < 1 || s->region_mib > 4096 || s->bad_ppm > 1000000 ||
-	    !(s->zipf >= 0 && s->zipf <= 4) || engines == 0 || engines > MAX_ENGINES) {
-		fprintf(stderr, "bench_replay: scenario out of range\n");
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- the system (a copy of dmar-sim's set-up, without domain B) -------------------------- */
-
-struct proc {
-	dmar_pgtable *cpu_pt;
-	dmar_process *p;
-	dmar_gpu_context *ctx;
-};
-
-struct sys {
-	struct scenario sc;
-	dmar_physmem *pm;
-	dmar_iommu *iommu;
-	dmar_adapter *ad;
-	dmar_start_decision why;
-	dmar_gen *gen;
-	struct proc proc[MAX_PROCS];
-	unsigned neng;
-	dmar_gen_kind kind[MAX_ENGINES];
-};
-
-static int fail(const char *what, dmar_status st)
-{
-	fprintf(stderr, "bench_replay: %s: %s\n", what, dmar_status_str(st));
-	return -1;
-}
-
-#define TRY(what, expr)                                                                   \
-	do {                                                                              \
-		dmar_status st_ = (expr);                                                 \
-		if (st_ != DMAR_OK)                                                       \
-			return fail(what, st_);                                           \
-	} while (0)
-
-static int logical_region(struct sys *s, const char *name, uint64_t bytes, bool writable,
-			  unsigned gpu, uint64_t guard, uint64_t pattern, unsigned *id)
-{
-	dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = bytes };
-	dmar_gen_region r = { 0 };
-	const dmar_adl *adl;
-	dmar_pmo *o;
-	dmar_pa_t *pages;
-	uint64_t first;
-	void *cpu = NULL;
-
-	TRY(name, dmar_pmo_create(s->ad, P, &pp, &o));
-	TRY(name, dmar_pmo_map_gpu(s->ad, P, o, 0, bytes / K4,
-				   DMAR_PROT_READ | (writable ? DMAR_PROT_WRITE : 0), &adl));
-	if (s->sc.data)
-		TRY(name, dmar_pmo_map_cpu(s->ad, P, o, 0, bytes / K4, DMAR_CPU_KERNEL,
-					   DMAR_CACHE_CACHED, &cpu));
-	pages = malloc(bytes / K4 * sizeof(*pages));
-	if (!pages)
-		return fail(name, DMAR_E_NOMEM);
-	for (uint64_t i = 0; i < bytes / K4; i++)
-		(void)dmar_pmo_page(o, i, &pages[i]);
-	(void)dmar_adl_page(adl, 0, &first);
-	r.name = name;
-	r.path = DMAR_GEN_LOGICAL;
-	r.dev = dmar_adapter_device(s->ad, gpu % s->sc.gpus);
-	r.base = first * K4;
-	r.size = bytes;
-	r.writable = writable;
-	r.pages = pages;
-	r.cpu = cpu;
-	r.pattern = pattern ? pattern : s->sc.seed * 1000003u + (uint64_t)r.base;
-	r.guard = guard;
-	r.dma_bits = s->sc.dma_bits;
-	for (uint64_t i = 1; i < bytes / K4; i++) {
-		uint64_t pg;
-
-		(void)dmar_adl_page(adl, i, &pg);
-		if (pg != first + i) {
-			free(pages);
-			fprintf(stderr, "bench_replay: %s: logical pages not contiguous\n", name);
-			return -1;
-		}
-	}
-	if (dmar_gen_add_region(s->gen, &r, id) != DMAR_OK) {
-		free(pages);
-		return fail(name, DMAR_E_INVALID);
-	}
-	free(pages);
-	if (!writable && s->sc.data)
-		TRY(name, dmar_gen_fill(s->gen, *id));
-	return 0;
-}
-
-static int process_regions(struct sys *s, unsigned i, uint64_t bytes, unsigned *src, unsigned *dst)
-{
-	const uint64_t va_ws = 0x10000000ull, va_out = 0x50000000ull, va_guard = 0x90000000ull;
-	struct proc *pr = &s->proc[i];
-	dmar_pgtable_config ptc;
-
-	dmar_pgtable_config_default(&ptc);
-	TRY("process table", dmar_pgtable_create(s->pm, &ptc, &pr->cpu_pt));
-	TRY("process", dmar_process_create(s->ad, dmar_pgtable_root(pr->cpu_pt),
-					   dmar_pgtable_format(pr->cpu_pt), &pr->p));
-	TRY("gpu context", dmar_gpu_context_create(s->ad, pr->p, &pr->ctx));
-	if (dmar_gpu_context_pasid(pr->ctx) == DMAR_NO_PASID) {
-		fprintf(stderr, "bench_replay: no PASIDs without IoMmuSupported\n");
-		return -1;
-	}
-	for (int w = 0; w < 2; w++) {
-		dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = bytes };
-		dmar_gen_region r = { 0 };
-		uint64_t va = w ? va_out : va_ws;
-		dmar_pa_t *pages = malloc(bytes / K4 * sizeof(*pages));
-		char name[32];
-		dmar_pmo *o;
-		void *cpu = NULL;
-		dmar_status st;
-
-		if (!pages)
-			return fail("process", DMAR_E_NOMEM);
-		snprintf(name, sizeof(name), "pasid%u-%s", dmar_gpu_context_pasid(pr->ctx),
-			 w ? "output" : "working-set");
-		st = dmar_pmo_create(s->ad, P, &pp, &o);
-		if (st == DMAR_OK && s->sc.data)
-			st = dmar_pmo_map_cpu(s->ad, P, o, 0, bytes / K4, DMAR_CPU_USER,
-					      DMAR_CACHE_CACHED, &cpu);
-		for (uint64_t k = 0; st == DMAR_OK && k < bytes / K4; k++) {
-			(void)dmar_pmo_page(o, k, &pages[k]);
-			st = dmar_pgtable_map(pr->cpu_pt, va + k * K4, pages[k], K4,
-					      DMAR_PROT_READ | DMAR_PROT_USER |
-					      (w ? DMAR_PROT_WRITE : 0));
-		}
-		r.name = name;
-		r.path = DMAR_GEN_PASID;
-		r.dev = dmar_adapter_device(s->ad, i % s->sc.gpus);
-		r.pasid = dmar_gpu_context_pasid(pr->ctx);
-		r.base = va;
-		r.size = bytes;
-		r.writable = w;
-		r.pages = pages;
-		r.cpu = cpu;
-		r.pattern = s->sc.seed * 7919u + va + i;
-		r.guard = va_guard;
-		r.dma_bits = s->sc.dma_bits;
-		if (st == DMAR_OK)
-			st = dmar_gen_add_region(s->gen, &r, w ? dst : src);
-		free(pages);
-		if (st != DMAR_OK)
-			return fail(name, st);
-		if (!w && s->sc.data)
-			TRY(name, dmar_gen_fill(s->gen, *src));
-	}
-	return 0;
-}
-
-static int primary_region(struct sys *s, unsigned *id)
-{
-	const uint64_t npages = 1920 * 1080 * 4 / K4 + 1;
-	dmar_allocation_params ap = { .npages = npages, .segment_set = 1u << 1,
-		.flags = DMAR_ALLOC_ACCESSED_PHYSICALLY | DMAR_ALLOC_PRIMARY |
-			 DMAR_ALLOC_MAP_APERTURE_CPU_VISIBLE };
-	dmar_op_map_aperture_segment2 op = { 0 };
-	dmar_gen_region r = { 0 };
-	dmar_allocation *al;
-	dmar_pa_t *pages = malloc(npages * sizeof(*pages));
-	dmar_status st;
-
-	if (!pages)
-		return fail("primary", DMAR_E_NOMEM);
-	st = dmar_allocation_create(s->ad, P, &ap, &al);
-	if (st == DMAR_OK) {
-		op.h_allocation = al;
-		op.segment_id = 1;
-		op.number_of_pages = npages;
-		op.adl = *dmar_allocation_adl(al);
-		op.flags = DMAR_MAPAP_READ_ONLY;
-		st = dmar_map_aperture_segment2(s->ad, P, &op);
-	}
-	for (uint64_t k = 0; st == DMAR_OK && k < npages; k++)
-		(void)dmar_pmo_page(dmar_allocation_pmo(al), k, &pages[k]);
-	r.name = "primary-surface";
-	r.path = DMAR_GEN_APERTURE;
-	r.ad = s->ad;
-	r.segment = 1;
-	r.base = 0;
-	r.size = npages * K4;
-	r.writable = false;
-	r.pages = pages;
-	r.cpu = s->sc.data ? op.cpu_visible_address : NULL;
-	r.pattern = s->sc.seed * 31337u;
-	r.guard = (npages + 16) * K4;
-	if (st == DMAR_OK)
-		st = dmar_gen_add_region(s->gen, &r, id);
-	free(pages);
-	if (st != DMAR_OK)
-		return fail("primary surface", st);
-	if (s->sc.data)
-		TRY("primary surface", dmar_gen_fill(s->gen, *id));
-	return 0;
-}
-
-static int add_engine(struct sys *s, dmar_gen_kind k, unsigned src, unsigned dst)
-{
-	dmar_gen_engine e = { .kind = k, .src = src, .dst = dst, .bad_ppm = s->sc.bad_ppm };
-	unsigned id;
-
-	if (k == DMAR_GEN_COMPUTE)
-		e.zipf_s = s->sc.zipf;
-	if (k == DMAR_GEN_3D)
-		e.width = 1024;
-	TRY(dmar_gen_kind_str(k), dmar_gen_add_engine(s->gen, &e, &id));
-	s->kind[id] = k;
-	s->neng = id + 1;
-	return 0;
-}
-
-static int build(struct sys *s)
-{
-	dmar_physmem_config pc;
-	dmar_iommu_config ic;
-	dmar_adapter_config ac;
-	dmar_gen_config gc;
-	uint64_t bytes = (uint64_t)s->sc.region_mib * MiB, guard = 3 * GiB;
-	unsigned gpu = 0;
-
-	dmar_physmem_config_workstation(&pc);
-	TRY("physical memory", dmar_physmem_create(&pc, &s->pm));
-	dmar_iommu_config_default(&ic);
-	ic.fault_queue = 4096;
-	TRY("IOMMU", dmar_iommu_create(s->pm, &ic, &s->iommu));
-	dmar_adapter_config_default(&ac);
-	ac.nlinked = s->sc.gpus;
-	ac.start.dma_bits = s->sc.dma_bits;
-	if (dmar_adapter_create(s->iommu, &ac, &s->ad, &s->why) != DMAR_OK) {
-		fprintf(stderr, "bench_replay: the adapter does not start: %s\n",
-			dmar_start_reason_str(s->why.reason));
-		return -1;
-	}
-	TRY("adapter start", dmar_adapter_start(s->ad));
-	if (s->why.mode == DMAR_START_REMAPPED) {
-		dmar_iova_t g;
-
-		TRY("guard", dmar_iova_alloc(dmar_adapter_iovad(s->ad), 1, &g));
-		guard = g;
-	}
-	dmar_gen_config_default(&gc);
-	gc.seed = s->sc.seed;
-	gc.pm = s->pm;
-	gc.data = s->sc.data;
-	TRY("generator", dmar_gen_create(&gc, &s->gen));
-
-	for (int k = 0; k < DMAR_GEN_KIND_COUNT; k++) {
-		for (unsigned i = 0; i < s->sc.n[k]; i++, gpu++) {
-			unsigned src, dst = 0;
-			char a[40], b[40];
-
-			snprintf(a, sizeof(a), "%s%u-%s", kind_key[k], i,
-				 k == DMAR_GEN_3D ? "texture" : k == DMAR_GEN_COMPUTE ? "working-set"
-				 : k == DMAR_GEN_COMMAND ? "ring" : "source");
-			snprintf(b, sizeof(b), "%s%u-%s", kind_key[k], i,
-				 k == DMAR_GEN_3D ? "render-target" : k == DMAR_GEN_COMPUTE ? "output"
-				 : "destination");
-			if (k == DMAR_GEN_DISPLAY) {
-				if (i > 0)
-					break;
-				if (primary_region(s, &src) || add_engine(s, (dmar_gen_kind)k, src, 0))
-					return -1;
-				continue;
-			}
-			if (logical_region(s, a, k == DMAR_GEN_COMMAND ? MiB : bytes, false, gpu, guard,
-					   0, &src))
-				return -1;
-			if (k != DMAR_GEN_COMMAND &&
-			    logical_region(s, b, bytes, true, gpu, guard,
-					   k == DMAR_GEN_COPY ? dmar_gen_region_pattern(s->gen, src) : 0, &dst))
-				return -1;
-			if (add_engine(s, (dmar_gen_kind)k, src, dst))
-				return -1;
-		}
-	}
-	for (unsigned i = 0; i < s->sc.processes; i++) {
-		unsigned src, dst;
-
-		if (process_regions(s, i, bytes / 2, &src, &dst) ||
-		    add_engine(s, DMAR_GEN_COMPUTE, src, dst))
-			return -1;
-	}
-	return 0;
-}
-
-static void teardown(struct sys *s)
-{
-	dmar_gen_destroy(s->gen);
-	dmar_adapter_destroy(s->ad);
-	for (unsigned i = 0; i < MAX_PROCS; i++)
-		dmar_pgtable_destroy(s->proc[i].cpu_pt);
-	dmar_iommu_destroy(s->iommu);
-	dmar_physmem_destroy(s->pm);
-	memset(s, 0, sizeof(*s));
-}
-
-/* ---- the trace, in memory --------------------------------------------------------------- */
 
 struct record {
 	uint32_t first; /* index of its first request in g_req */
@@ -502,7 +86,7 @@ static int load_trace(const char *path)
 	g_req = malloc(cap_req * sizeof(*g_req));
 	g_rec = malloc(cap_rec * sizeof(*g_rec));
 	if (!buf || !g_req || !g_rec)
-		return fail("trace", DMAR_E_NOMEM);
+		return sim_fail("trace", DMAR_E_NOMEM);
 	st = dmar_trace_open(path, &t);
 	if (st != DMAR_OK) {
 		free(buf);
@@ -535,7 +119,7 @@ static int load_trace(const char *path)
 		if (!g_req || !g_rec) {
 			dmar_trace_close(t);
 			free(buf);
-			return fail("trace", DMAR_E_NOMEM);
+			return sim_fail("trace", DMAR_E_NOMEM);
 		}
 		memcpy(g_req + g_nreq, buf, n * sizeof(*buf));
 		g_rec[g_nrec++] = (struct record){ .first = (uint32_t)g_nreq, .n = (uint16_t)n,
@@ -545,7 +129,7 @@ static int load_trace(const char *path)
 	dmar_trace_close(t);
 	free(buf);
 	if (st != DMAR_OK && st != DMAR_E_RANGE)
-		return fail("trace: damaged", st);
+		return sim_fail("trace: damaged", st);
 	if (!g_nrec) {
 		fprintf(stderr, "bench_replay: %s: no requests\n", path);
 		return -1;
@@ -554,7 +138,7 @@ static int load_trace(const char *path)
 		for (int th = 0; th < T; th++) {
 			g_idx[T - 1][th] = malloc(g_nrec * sizeof(uint32_t));
 			if (!g_idx[T - 1][th])
-				return fail("trace", DMAR_E_NOMEM);
+				return sim_fail("trace", DMAR_E_NOMEM);
 			for (uint64_t i = 0; i < g_nrec; i++)
 				if (g_rec[i].engine % T == (unsigned)th)
 					g_idx[T - 1][th][g_nidx[T - 1][th]++] = (uint32_t)i;
@@ -577,11 +161,11 @@ static int trace_scenario(const char *path)
 	}
 	dmar_trace_header(t, NULL, NULL, &text);
 	if (!g_key_file_load_from_data(k, text, strlen(text), G_KEY_FILE_NONE, NULL) ||
-	    scenario_apply(&g_sc, k, path))
+	    sim_scenario_apply(&g_sc, k, path))
 		rc = -1;
 	g_key_file_free(k);
 	dmar_trace_close(t);
-	return rc ? rc : scenario_check(&g_sc);
+	return rc ? rc : sim_scenario_check(&g_sc);
 }
 
 /* dmar-sim's default scenario, ROUNDS rounds of one batch per engine, recorded to a file. */
@@ -597,11 +181,12 @@ static int record_trace(const char *path, uint64_t rounds)
 
 	s.sc = g_sc;
 	s.sc.data = false; /* the requests do not depend on it; building is faster */
-	if (build(&s)) {
-		teardown(&s);
+	s.sc.do_switch = false; /* no domain B: exclusive windows are not replayed */
+	if (sim_build(&s)) {
+		sim_teardown(&s);
 		return -1;
 	}
-	k = scenario_keyfile(&g_sc);
+	k = sim_scenario_keyfile(&g_sc);
 	text = g_key_file_to_data(k, NULL, NULL);
 	st = dmar_trace_create(path, g_sc.seed, g_sc.data, text, &t);
 	g_free(text);
@@ -609,20 +194,20 @@ static int record_trace(const char *path, uint64_t rounds)
 	req = malloc(g_sc.batch * sizeof(*req));
 	if (st != DMAR_OK || !req) {
 		free(req);
-		teardown(&s);
-		return fail("trace create", st != DMAR_OK ? st : DMAR_E_NOMEM);
+		sim_teardown(&s);
+		return sim_fail("trace create", st != DMAR_OK ? st : DMAR_E_NOMEM);
 	}
 	for (uint64_t r = 0; r < rounds && !rc; r++)
 		for (unsigned e = 0; e < s.neng && !rc; e++) {
 			size_t n = dmar_gen_next(s.gen, e, req, g_sc.batch);
 
 			if (dmar_trace_write(t, DMAR_TRACE_REQUESTS, e, req, n) != DMAR_OK)
-				rc = fail("trace write", DMAR_E_NOMEM);
+				rc = sim_fail("trace write", DMAR_E_NOMEM);
 		}
 	if (dmar_trace_close(t) != DMAR_OK && !rc)
-		rc = fail("trace close", DMAR_E_NOMEM);
+		rc = sim_fail("trace close", DMAR_E_NOMEM);
 	free(req);
-	teardown(&s);
+	sim_teardown(&s);
 	return rc;
 }
 
@@ -715,8 +300,9 @@ static int mode_get(struct mode *m)
 
 		m->s.sc = g_sc;
 		m->s.sc.data = m->data;
+		m->s.sc.do_switch = false;
 		m->state = -1;
-		if (build(&m->s) == 0) {
+		if (sim_build(&m->s) == 0) {
 			uint64_t i;
 
 			for (i = 0; i < g_nrec; i++) {
@@ -844,7 +430,8 @@ int main(int argc, char **argv)
 	char buf[200];
 	int rc;
 
-	scenario_default(&g_sc);
+	sim_prog = "bench_replay";
+	sim_scenario_default(&g_sc);
 	dmar_thread_register();
 	if (path && *path) {
 		if (trace_scenario(path) != 0 || load_trace(path) != 0)
@@ -886,7 +473,7 @@ int main(int argc, char **argv)
 	dmar_thread_register();
 	for (int d = 0; d < 2; d++)
 		if (g_mode[d].state != 0)
-			teardown(&g_mode[d].s);
+			sim_teardown(&g_mode[d].s);
 	dmar_thread_unregister();
 	for (int T = 0; T < MAX_THREADS; T++)
 		for (int th = 0; th < MAX_THREADS; th++)
