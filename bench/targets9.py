@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Issue 9's targets, from the Google Benchmark JSON of bench_map, bench_iova, bench_writer
-and bench_replay (any subset; medians when the runs have repetitions).
+"""Issue 9's targets, from the Google Benchmark JSON of bench_map, bench_iova, bench_writer,
+bench_replay and bench_devmodel (any subset; medians when the runs have repetitions).
 
     BUILD/bench/bench_map --benchmark_repetitions=3 --benchmark_out=map.json \\
-        --benchmark_out_format=json            # likewise bench_iova, bench_writer, bench_replay
-    python3 bench/targets9.py map.json iova.json writer.json replay.json [--strict]
+        --benchmark_out_format=json   # likewise bench_iova, bench_writer, bench_replay, bench_devmodel
+    python3 bench/targets9.py map.json iova.json writer.json replay.json devmodel.json [--strict]
 
 Prints each target with the measured value and PASS or MISS, and the figures that have no
-target (replay, readers beside the writer) for information.  Times are each thread's CPU
+target (replay, readers beside the writer) for information.  The device model's ratio is
+of descriptors/s (items_per_second, wall time: the device runs on its own thread), medians.  Times are each thread's CPU
 time per operation (cpu_time: robust to other work on a shared machine; but a thread asleep
 on a mutex uses none) with its wall time beside them.  Exit status 0, or with --strict 1 when a
 target is missed; 2 when a file cannot be read.
@@ -163,6 +164,40 @@ def main(argv):
                                             "s" if t > 1 else ""), v,
                        "%.2f" % c if c is not None else "-", 100 * med(runs, name, "hit_rate"),
                        ", %.0f MiB/s" % med(runs, name, "MiB_s") if d else ""))
+
+    print("\nthe examples/ device model (bench_devmodel; M descriptors/s, wall time, medians)")
+    sizes = sorted({n.split("/")[2] for n in runs if n.startswith("devmodel/")},
+                   key=lambda x: int(x.split("-")[0]))
+    for size in sizes:
+        rate = {m: med(runs, "devmodel/%s/%s" % (m, size), "items_per_second")
+                for m in ("remapped", "passthrough", "no_iommu")}
+        if rate["remapped"] is None or rate["passthrough"] is None:
+            continue
+        ratio = 100.0 * rate["remapped"] / rate["passthrough"]
+        ok = ratio >= 95.0
+        # the same ratio per repetition (random interleaving runs them close in time)
+        pairs = {}
+        for m in ("remapped", "passthrough"):
+            for b in runs["devmodel/%s/%s" % (m, size)]:
+                pairs.setdefault(b.get("repetition_index", 0), {})[m] = b["items_per_second"]
+        per = sorted(100.0 * p["remapped"] / p["passthrough"] for p in pairs.values()
+                     if len(p) == 2)
+        print("  copies of %s bytes: device model remapped / pass-through = %.1f%% "
+              "(target >= 95%%) %s" % (size, ratio, "PASS" if ok else "MISS"))
+        print("      remapped %.2f, pass-through %.2f%s M/s; per repetition %s" %
+              (rate["remapped"] / 1e6, rate["passthrough"] / 1e6,
+               ", no IOMMU %.2f" % (rate["no_iommu"] / 1e6) if rate["no_iommu"] else "",
+               ", ".join("%.0f%%" % x for x in per)))
+        c_re = med(runs, "devmodel/remapped/%s" % size, "dev_cpu_ns")
+        c_pt = med(runs, "devmodel/passthrough/%s" % size, "dev_cpu_ns")
+        if c_re and c_pt:
+            # the device thread's CPU time per descriptor: less disturbed by other work on
+            # the machine than the wall-time rate; pass-through / remapped is a rate ratio
+            print("      device thread CPU per descriptor: remapped %.1f ns, pass-through %.1f ns"
+                  " (pass-through / remapped = %.1f%%, for information)" %
+                  (c_re, c_pt, 100.0 * c_pt / c_re))
+        r.passed += ok
+        r.missed += not ok
 
     print("\n%d PASS, %d MISS" % (r.passed, r.missed))
     return 1 if "--strict" in argv and r.missed else 0
