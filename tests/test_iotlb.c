@@ -358,6 +358,37 @@ TEST(S28_thread_l0_never_outlives_an_invalidation)
 	}
 }
 
+/* Found by fuzz_map and fuzz_batch: an unmap that splits a large leaf must flush the leaf's
+ * whole span, or the IOTLB keeps its other pages with the old size (page_lg2 21 for pages
+ * a 4 KiB leaf now maps), and cached and walked translations disagree (S28, S30). */
+TEST(S28_splitting_a_large_leaf_flushes_its_other_pages)
+{
+	struct fixture f;
+	dmar_result r, w;
+	dmar_walk_result wr;
+
+	setup(&f, 4, 128, 8);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x10000000, 1ull << 21, RW), DMAR_OK);
+	for (int round = 0; round < 3; round++) { /* cached, L0 included */
+		CHECK_ST(dmar_translate(f.sp, 0x40001000, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(r.page_lg2, 21);
+	}
+	CHECK_ST(dmar_pgtable_unmap(f.pt, 0x40100000, K4, NULL), DMAR_OK); /* splits the leaf */
+	CHECK_ST(dmar_translate(f.sp, 0x40001000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_pgtable_walk(f.pt, 0x40001000, DMAR_ACCESS_READ, &wr), DMAR_OK);
+	CHECK_EQ(r.page_lg2, wr.page_lg2);
+	CHECK_EQ(r.page_lg2, 12);
+	CHECK_EQ(r.pa, 0x10001000);
+	{
+		dmar_request q = { .iova = 0x40001000, .access = DMAR_ACCESS_READ, .pasid = DMAR_NO_PASID };
+
+		CHECK_ST(dmar_translate_batch(f.sp, &q, &w, 1, NULL), DMAR_OK);
+		CHECK_EQ(w.page_lg2, 12);
+	}
+	CHECK_ST(dmar_translate(f.sp, 0x40100000, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	teardown(&f);
+}
+
 TEST(S28_range_invalidation_any_alignment_and_large_pages)
 {
 	struct fixture f;
@@ -549,6 +580,7 @@ TEST(bad_arguments_get_a_status)
 
 RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_thread_l0_never_outlives_an_invalidation),
+	  T(S28_splitting_a_large_leaf_flushes_its_other_pages),
 	  T(S30_every_simd_probe_matches_scalar), T(S28_stale_until_invalidated_then_gone),
 	  T(S28_range_invalidation_any_alignment_and_large_pages),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
