@@ -348,10 +348,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				int reused = 0;
 
 				q.iova = dead[page % ndead];
-				for (int i = 0; i < MAXH; i++) /* its range may belong to a newer one */
+				for (int i = 0; i < MAXH; i++) { /* its range may belong to a newer one */
+					const dmar_adl *a = al[i] ? dmar_allocation_adl(al[i]) : NULL;
+
 					if (gm[i].adl && (gm[i].adl->flags & DMAR_ADL_LOGICAL) &&
 					    q.iova / 4096 - gm[i].adl->base_page < gm[i].n)
 						reused = 1;
+					/* (an allocation's own GPU mapping takes logical ranges too) */
+					if (a && (a->flags & DMAR_ADL_LOGICAL) &&
+					    q.iova / 4096 - a->base_page < a->page_count)
+						reused = 1;
+				}
 				if (!reused)
 					FZ_CHECK_ST(dmar_device_translate(dmar_adapter_device(ad, 0), &q, &r),
 						    DMAR_E_FAULT);
