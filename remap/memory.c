@@ -125,10 +125,11 @@ dmar_status dmar__pmo_create(dmar_adapter *ad, const dmar_pmo_params *p, dmar_pm
 
 	dmar_physmem_get_stats(ad->pm, &ps);
 	if ((unsigned)p->kind >= DMAR_PMO_KIND_COUNT || p->size == 0 || p->size & (PAGE - 1) ||
-	    (unsigned)p->place > DMAR_PLACE_ABOVE || align < 12 || align > 30)
+	    p->size > DMAR_PMO_MAX_SIZE || (unsigned)p->place > DMAR_PLACE_ABOVE || align < 12 ||
+	    align > 30)
 		return DMAR_E_INVALID;
 	if (p->kind == DMAR_PMO_IO_SPACE) {
-		if (p->io_base & (PAGE - 1) || p->size > (64ull << 30) ||
+		if (p->io_base & (PAGE - 1) ||
 		    p->io_base + p->size > (1ull << ps.pa_bits))
 			return DMAR_E_INVALID;
 		if (io_overlaps_ram(ad->pm, p->io_base, p->size))

@@ -1135,8 +1135,15 @@ TEST(bad_input_gets_a_status_everywhere)
 	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);
 	pp.size = 0;
 	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);
-	pp.size = 8 * TiB;
+	pp.size = 8 * TiB; /* beyond DMAR_PMO_MAX_SIZE */
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);
+	pp.size = DMAR_PMO_MAX_SIZE;
+	pp.kind = DMAR_PMO_CONTIGUOUS;
+	pp.place = DMAR_PLACE_BELOW; /* 64 GiB contiguous below 32 GiB: not there */
+	pp.limit = 32 * GiB;
 	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_NOMEM);
+	pp.kind = DMAR_PMO_NONPAGED;
+	pp.place = DMAR_PLACE_ANY;
 	pp.size = K4;
 	pp.kind = (dmar_pmo_kind)9;
 	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);

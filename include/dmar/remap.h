@@ -319,10 +319,13 @@ typedef enum dmar_pmo_kind {
 	DMAR_PMO_KIND_COUNT
 } dmar_pmo_kind;
 
+/** The largest memory object (64 GiB: its page list is 128 MiB). */
+#define DMAR_PMO_MAX_SIZE (64ull << 30)
+
 /** How to create a memory object. */
 typedef struct dmar_pmo_params {
 	dmar_pmo_kind kind;     /**< what it is made of */
-	uint64_t size;          /**< bytes, a 4 KiB multiple, > 0 */
+	uint64_t size;          /**< bytes, a 4 KiB multiple, 1 page .. ::DMAR_PMO_MAX_SIZE */
 	dmar_placement place;   /**< where its frames go (not IO space) */
 	dmar_pa_t limit;        /**< for ::DMAR_PLACE_BELOW / ::DMAR_PLACE_ABOVE */
 	unsigned align_lg2;     /**< contiguous: alignment, 12..30 (0 = 12) */
