@@ -316,7 +316,10 @@ typedef enum dmar_dma_dir {
  * embedder's own, a DMA can never land on a page after it was unmapped and dmar_sync()
  * returned, or after dmar_device_begin_exclusive() returned (S18: nothing in flight): what
  * QEMU gets by holding its RCU lock across translate and copy.  The access is checked per
- * page (a write needs a writable mapping); the first page that faults stops the DMA.
+ * page (a write needs a writable mapping); the first page that faults stops the DMA.  Pages
+ * are translated 64 at a time, like the outstanding requests of a real DMA engine, so a page
+ * after the faulting one in the same group may have been translated (and, if it faults
+ * too, reported) although no byte of it moved.
  * @param dev   the device
  * @param iova  the first byte (any alignment)
  * @param pasid the PASID of the request, or ::DMAR_NO_PASID
