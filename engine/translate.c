@@ -336,38 +336,20 @@ dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_r
 	return st == DMAR_OK ? translate_many(sp, req, res, n, nfaults) : st;
 }
 
-/* The hit path of one request, without the batch machinery: 1 if answered. */
+/* The hit path of one request, without the batch machinery: 1 if answered.  No L0 here: it
+ * would read the IOTLB's generation on every call, a line a busy writer keeps taking away
+ * (measured: single readers beside a writer fell from 87% to 63% of their rate), for 1 ns on
+ * small working sets; batches read it once per batch. */
 static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
 {
 	const struct dmar_cache *c = &sp->tlb->tlb;
-	struct dmar_l0 *l0 = dmar_l0_use(thread_l0());
-	const uint64_t gen = l0 ? __atomic_load_n(&sp->tlb->gen, __ATOMIC_ACQUIRE) : 0;
 	const uint64_t asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
-	const uint64_t vpn = iova >> 12, tag = dmar_cache_tag(asid, vpn);
+	const uint64_t vpn = iova >> 12;
 	uint64_t d;
 
-	if (!asid || !dmar_cache_iova_ok(iova))
-		return 0;
-	if (l0) {
-		const unsigned k = dmar_l0_index(vpn);
-
-		if (l0->e[k].tag == tag && l0->e[k].gen == gen) {
-			d = l0->e[k].data;
-			l0->hits++;
-			dmar__stat_add(sp->tlb, dmar__thread_slot(), ST_L0_HIT, 1);
-		} else if (dmar_cache_lookup(c, dmar_cache_set(c, asid, vpn), tag, &d)) {
-			l0->e[k].tag = tag;
-			l0->e[k].data = d;
-			l0->e[k].gen = gen;
-		} else {
-			dmar_l0_after(l0, 1);
-			return 0;
-		}
-		dmar_l0_after(l0, 1);
-	} else if (!dmar_cache_lookup(c, dmar_cache_set(c, asid, vpn), tag, &d)) {
-		return 0;
-	}
-	if (access & ~d & 0xf)
+	if (!asid || !dmar_cache_iova_ok(iova) ||
+	    !dmar_cache_lookup(c, dmar_cache_set(c, asid, vpn), dmar_cache_tag(asid, vpn), &d) ||
+	    (access & ~d & 0xf))
 		return 0;
 	dmar_cache_hit_result(d, iova, res);
 	return 1;
