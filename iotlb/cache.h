@@ -76,10 +76,15 @@ static inline uint64_t *dmar_cache_setp(const struct dmar_cache *c, uint32_t set
 
 /* The result of an IOTLB hit whose data word is @d: the second word (fault = none, page_lg2,
  * prot, flags = hit) is written at once. */
+static inline uint64_t dmar_cache_hit_meta(uint64_t d)
+{
+	return (d & DMAR_DATA_LG2_MASK) << (8 - DMAR_DATA_LG2_SHIFT) |
+	       (d & DMAR_DATA_PROT_MASK) << 16 | (uint64_t)DMAR_RESULT_HIT << 32;
+}
+
 static inline void dmar_cache_hit_result(uint64_t d, uint64_t iova, dmar_result *res)
 {
-	const uint64_t meta = (d & DMAR_DATA_LG2_MASK) << (8 - DMAR_DATA_LG2_SHIFT) |
-			      (d & DMAR_DATA_PROT_MASK) << 16 | (uint64_t)DMAR_RESULT_HIT << 32;
+	const uint64_t meta = dmar_cache_hit_meta(d);
 
 	res->pa = (d & DMAR_PTE_ADDR_MASK) | (iova & 0xfff);
 	memcpy(&res->fault, &meta, 8);
@@ -116,8 +121,8 @@ void dmar_cache_inval_all(struct dmar_cache *c);
 
 /* ---- the per-thread L0: a tiny translation cache in front of the shared IOTLB ------- */
 
-/* A registered thread's own direct-mapped cache of IOTLB hits (tag, data word, and the
- * IOTLB's invalidation generation when the hit was seen).  Only its thread reads or writes
+/* A registered thread's own direct-mapped cache of IOTLB hits (tag, the IOTLB's invalidation
+ * generation when the hit was seen, and the result it gives, ready to store).  Only its thread reads or writes
  * it, so it needs no atomics; an entry counts only while its generation is the IOTLB's
  * current one, and every invalidation bumps the generation after it has cleared the IOTLB,
  * so an entry can never outlive an invalidation that returned before the batch began. */
@@ -129,7 +134,9 @@ struct dmar_l0 {
 	uint32_t hits, skip;
 	/* (entries of another IOTLB never match: each IOTLB's generations are its own range) */
 	struct {
-		uint64_t tag, data, gen;
+		uint64_t tag, gen;
+		uint64_t page; /* the frame (dmar_result.pa without the offset) */
+		uint64_t meta; /* the result's second word (dmar_cache_hit_meta): prot at bit 16 */
 	} e[DMAR_L0_ENTRIES];
 };
 

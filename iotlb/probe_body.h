@@ -24,8 +24,9 @@
 			const unsigned k_ = dmar_l0_index(iova_ >> 12);                    \
                                                                                            \
 			l0->e[k_].tag = tag_;                                              \
-			l0->e[k_].data = d_;                                               \
 			l0->e[k_].gen = gen;                                               \
+			l0->e[k_].page = d_ & DMAR_PTE_ADDR_MASK;                          \
+			l0->e[k_].meta = dmar_cache_hit_meta(d_);                          \
 		}                                                                          \
 		if (req[i].access & ~d_ & 0xf)                                             \
 			goto missed_##i;                                                   \
@@ -69,17 +70,19 @@ static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_
 		for (size_t j = 0; j < m; j++) {
 			const uint64_t iova = req[base + j].iova, vpn = iova >> 12;
 			const unsigned k = dmar_l0_index(vpn);
+			const uint64_t meta = l0->e[k].meta;
 
 			if (l0->e[k].tag == (atag | (vpn & DMAR_VPN_MASK)) && l0->e[k].gen == gen &&
-			    !(req[base + j].access & ~l0->e[k].data & 0xf) && dmar_cache_iova_ok(iova)) {
-				dmar_cache_hit_result(l0->e[k].data, iova, &res[base + j]);
-				l0->hits++;
+			    !(req[base + j].access & ~(meta >> 16) & 0xf) && dmar_cache_iova_ok(iova)) {
+				res[base + j].pa = l0->e[k].page | (iova & 0xfff);
+				memcpy(&res[base + j].fault, &meta, 8);
 				continue;
 			}
 			setp[nt] = slots + (size_t)((uint32_t)(vpn ^ ahash) & mask) * stride;
 			__builtin_prefetch(setp[nt]);
 			todo[nt++] = (uint8_t)j;
 		}
+		l0->hits += (uint32_t)(m - nt);
 		for (size_t t = 0; t < nt; t++) {
 			const size_t k = base + todo[t];
 
