@@ -41,8 +41,10 @@
  *    through the aperture goes segment page -> logical page -> IOMMU -> physical page.
  *
  * Threads: configuration calls on one adapter are serialised by its lock and may come from
- * any thread.  dmar_aperture_translate() is a translation call: lock-free, from registered
- * threads (dmar_thread_register()).  Bad input gets a status and changes nothing.
+ * any thread; a registered thread goes offline while it waits for the lock (under the qsbr
+ * flavor the holder may be waiting for a grace period).  dmar_aperture_translate() is a
+ * translation call: lock-free, from registered threads (dmar_thread_register()).  Bad input
+ * gets a status and changes nothing.
  */
 #ifndef DMAR_REMAP_H
 #define DMAR_REMAP_H
