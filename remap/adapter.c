@@ -150,6 +150,15 @@ dmar_status dmar__irql_check(dmar_adapter *ad, dmar_irql irql, const char *what)
 	return DMAR_OK;
 }
 
+dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what)
+{
+	dmar_status st = dmar__irql_check(ad, irql, what);
+
+	if (st == DMAR_OK)
+		dmar__adapter_lock(ad);
+	return st;
+}
+
 /* ---- ADL helpers -------------------------------------------------------------------------- */
 
 dmar_status dmar_adl_page(const dmar_adl *adl, uint64_t i, uint64_t *page)

@@ -119,10 +119,9 @@ dmar_status dmar_allocation_destroy(dmar_adapter *ad, dmar_irql irql, dmar_alloc
 
 	if (!ad || !al)
 		return DMAR_E_INVALID;
-	st = dmar__irql_check(ad, irql, "DestroyAllocation");
+	st = dmar__callback_enter(ad, irql, "DestroyAllocation");
 	if (st != DMAR_OK)
 		return st;
-	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, al) != H_ALLOCATION)
 		st = DMAR_E_INVALID;
 	else if (al->ap.live)
@@ -262,10 +261,9 @@ dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
 
 	if (!ad || !op)
 		return DMAR_E_INVALID;
-	st = dmar__irql_check(ad, irql, "UnmapApertureSegment");
+	st = dmar__callback_enter(ad, irql, "UnmapApertureSegment");
 	if (st != DMAR_OK)
 		return st;
-	dmar__adapter_lock(ad);
 	al = op->h_allocation;
 	st = check_target(ad, op->h_device, al, op->segment_id, op->offset_in_pages,
 			  op->number_of_pages);

@@ -191,14 +191,6 @@ dmar_status dmar__pmo_destroy(dmar_adapter *ad, dmar_pmo *o)
 	return DMAR_OK;
 }
 
-#define LOCK_AND_CHECK(ad, irql, what)                                                  \
-	do {                                                                            \
-		dmar_status st_ = dmar__irql_check((ad), (irql), (what));               \
-		if (st_ != DMAR_OK)                                                     \
-			return st_;                                                     \
-		dmar__adapter_lock(ad);                                        \
-	} while (0)
-
 /* The entry of a callback on a memory object: arguments, IRQL (S26), the lock, the handle.
  * DMAR_OK with the adapter's lock held; anything else without it. */
 static dmar_status pmo_enter(dmar_adapter *ad, dmar_irql irql, const dmar_pmo *o, const char *what)
@@ -207,10 +199,9 @@ static dmar_status pmo_enter(dmar_adapter *ad, dmar_irql irql, const dmar_pmo *o
 
 	if (!ad || !o)
 		return DMAR_E_INVALID;
-	st = dmar__irql_check(ad, irql, what);
+	st = dmar__callback_enter(ad, irql, what);
 	if (st != DMAR_OK)
 		return st;
-	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, o) != H_PMO) {
 		pthread_mutex_unlock(&ad->lock);
 		return DMAR_E_INVALID;
@@ -224,7 +215,9 @@ dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_par
 
 	if (!ad || !p || !out)
 		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "CreatePhysicalMemoryObject");
+	st = dmar__callback_enter(ad, irql, "CreatePhysicalMemoryObject");
+	if (st != DMAR_OK)
+		return st;
 	st = dmar__pmo_create(ad, p, out);
 	pthread_mutex_unlock(&ad->lock);
 	return st;
@@ -517,7 +510,9 @@ dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl 
 
 	if (!ad || !adl)
 		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "UnmapPhysicalMemory");
+	st = dmar__callback_enter(ad, irql, "UnmapPhysicalMemory");
+	if (st != DMAR_OK)
+		return st;
 	if (ptrset_get(&ad->handles, adl) != H_ADL_MAPPING)
 		st = DMAR_E_NOT_FOUND;
 	else if (dmar__device_exclusive(ad->dev[0]))
@@ -654,7 +649,9 @@ dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_t page_co
 	if (!ad || !out || page_count == 0 || flags & ~(uint32_t)(DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL) ||
 	    page_count > (flags & DMAR_ADL_CONTIGUOUS ? DMAR_ADL_MAX_PAGES : DMAR_ADL_MAX_ARRAY))
 		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "AllocateAdl");
+	st = dmar__callback_enter(ad, irql, "AllocateAdl");
+	if (st != DMAR_OK)
+		return st;
 	b = adl_box_new(page_count, !(flags & DMAR_ADL_CONTIGUOUS));
 	if (!b) {
 		st = DMAR_E_NOMEM;
@@ -676,7 +673,9 @@ dmar_status dmar_adl_free(dmar_adapter *ad, dmar_irql irql, dmar_adl *adl)
 
 	if (!ad || !adl)
 		return DMAR_E_INVALID;
-	LOCK_AND_CHECK(ad, irql, "FreeAdl");
+	st = dmar__callback_enter(ad, irql, "FreeAdl");
+	if (st != DMAR_OK)
+		return st;
 	switch (ptrset_get(&ad->handles, adl)) {
 	case H_ADL:
 		ptrset_del(&ad->handles, adl);

@@ -137,6 +137,10 @@ void dmar__adapter_lock(dmar_adapter *ad);
 /* IRQL check of a callback (S26); DMAR_OK when the call may proceed. */
 dmar_status dmar__irql_check(dmar_adapter *ad, dmar_irql irql, const char *what);
 
+/* The entry of a callback: its IRQL checked (S26), then the adapter's lock taken.  DMAR_OK
+ * with the lock held; anything else without it. */
+dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what);
+
 /* Memory objects (memory.c), called with ad->lock held. */
 dmar_status dmar__pmo_create(dmar_adapter *ad, const dmar_pmo_params *p, dmar_pmo **out);
 dmar_status dmar__pmo_destroy(dmar_adapter *ad, dmar_pmo *pmo);
