@@ -43,21 +43,24 @@ static dmar_domain *new_domain(unsigned pgsizes_mask_4k_only)
 	return d;
 }
 
-static void bm_map4k(bench_state *st, void *arg)
+/* Map @arg's pages (1: map/4k, 256: map/256x4k) per call, the next range each time; 1 GiB
+ * mapped, everything is unmapped with the timer paused and it starts over. */
+static void bm_map(bench_state *st, void *arg)
 {
-	dmar_domain *d = new_domain(0);
+	const uint64_t pages = *(const unsigned *)arg, slots = (GiB / K4) / pages;
+	dmar_domain *d = new_domain(pages > 1);
 	uint64_t i = 0;
 
-	(void)arg;
 	dmar_thread_register();
-	while (bench_keep_running_batch(st, ROUND)) {
-		for (int k = 0; k < ROUND; k++, i++)
-			if (dmar_domain_map(d, (i % (1u << 18)) * K4 + GiB, frames + (i % 4096) * K4, K4,
+	while (bench_keep_running_batch(st, ROUND / (int64_t)pages)) {
+		for (uint64_t k = 0; k < ROUND / pages; k++, i++)
+			if (dmar_domain_map(d, GiB + (i % slots) * pages * K4,
+					    frames + (pages == 1 ? (i % 4096) * K4 : 0), pages * K4,
 					    DMAR_PROT_READ | DMAR_PROT_WRITE) != DMAR_OK) {
 				bench_skip_with_error(st, "map failed");
 				goto out;
 			}
-		if (i % (1u << 18) == 0) { /* 1 GiB mapped: start over */
+		if (i % slots == 0) {
 			bench_pause_timing(st);
 			(void)dmar_domain_unmap(d, GiB, GiB, NULL);
 			bench_resume_timing(st);
@@ -97,32 +100,6 @@ static void bm_unmap4k(bench_state *st, void *arg)
 	}
 	bench_set_items_processed(st, bench_iterations_done(st));
 	(void)dmar_device_destroy(dev);
-	dmar_thread_unregister();
-	(void)dmar_domain_destroy(d);
-}
-
-static void bm_map256(bench_state *st, void *arg)
-{
-	dmar_domain *d = new_domain(1);
-	uint64_t i = 0;
-
-	(void)arg;
-	dmar_thread_register();
-	while (bench_keep_running_batch(st, 256)) {
-		for (int k = 0; k < 256; k++, i++)
-			if (dmar_domain_map(d, GiB + (i % 1024) * MiB, frames, MiB,
-					    DMAR_PROT_READ | DMAR_PROT_WRITE) != DMAR_OK) {
-				bench_skip_with_error(st, "map failed");
-				goto out;
-			}
-		if (i % 1024 == 0) {
-			bench_pause_timing(st);
-			(void)dmar_domain_unmap(d, GiB, GiB, NULL);
-			bench_resume_timing(st);
-		}
-	}
-out:
-	bench_set_items_processed(st, bench_iterations_done(st));
 	dmar_thread_unregister();
 	(void)dmar_domain_destroy(d);
 }
@@ -225,6 +202,8 @@ static void bm_table_memory(bench_state *st, void *arg)
 		      BENCH_CTR_DEFAULT);
 }
 
+static const unsigned one = 1, range = 256; /* pages per call of map/4k, map/256x4k */
+
 int main(int argc, char **argv)
 {
 	dmar_iommu_config ic;
@@ -238,9 +217,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_map: setup failed\n");
 		return 1;
 	}
-	bench_register("map/4k", bm_map4k, NULL);
+	bench_register("map/4k", bm_map, (void *)&one);
 	bench_register("unmap/4k", bm_unmap4k, NULL);
-	bench_register("map/256x4k", bm_map256, NULL);
+	bench_register("map/256x4k", bm_map, (void *)&range);
 	bench_register("unmap/256x4k", bm_unmap256, NULL);
 	bench_use_real_time(bench_arg(bench_arg(bench_arg(bench_arg_name(
 		bench_register("switch", bm_switch, NULL), "pages"), 1024), 32768), 1 << 20));
