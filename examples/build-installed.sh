@@ -6,15 +6,7 @@
 set -eu
 build=$1
 src=$2
-dest=$(mktemp -d)
-trap 'rm -rf "$dest"' EXIT
-meson install -C "$build" --no-rebuild --quiet --destdir "$dest"
-pc=$(find "$dest" -name dmar.pc | head -n 1)
-[ -n "$pc" ] || { echo "no dmar.pc installed"; exit 1; }
-export PKG_CONFIG_PATH="$(dirname "$pc")"
-export PKG_CONFIG_SYSROOT_DIR="$dest" # the .pc names the real prefix; $dest holds it
-libdir=$(pkg-config --variable=libdir dmar)
-case "$libdir" in "$dest"/*) ;; *) libdir="$dest$libdir" ;; esac
+. "$src/tests/stage-install.sh"
 cmd="cc -std=c11 -O2 -Wall -Wextra -Werror $(pkg-config --cflags dmar) \
 $src/examples/ring_demo.c $src/examples/ring_dev.c -o $dest/ring_demo -pthread $(pkg-config --libs dmar)"
 echo "$cmd"

@@ -5,20 +5,10 @@
 set -eu
 build=$1
 src=$2
-dest=$(mktemp -d)
-trap 'rm -rf "$dest"' EXIT
-meson install -C "$build" --no-rebuild --quiet --destdir "$dest"
-pc=$(find "$dest" -name dmar.pc | head -n 1)
-[ -n "$pc" ] || { echo "no dmar.pc installed"; exit 1; }
-export PKG_CONFIG_PATH="$(dirname "$pc")"
-# the .pc file names the real prefix; the sysroot puts it under $dest, as a packager's
-# staging directory would be
-export PKG_CONFIG_SYSROOT_DIR="$dest"
+. "$src/tests/stage-install.sh"
 cflags=$(pkg-config --cflags dmar)
 libs=$(pkg-config --libs dmar)
 static_libs=$(pkg-config --static --libs dmar)
-libdir=$(pkg-config --variable=libdir dmar)
-case "$libdir" in "$dest"/*) ;; *) libdir="$dest$libdir" ;; esac # pkgconf adds the sysroot itself
 echo "pkg-config --cflags --libs dmar: $cflags $libs"
 cc -std=c11 -Wall -Werror $cflags "$src/tests/consumer/consumer.c" -o "$dest/consumer" $libs
 LD_LIBRARY_PATH="$libdir" "$dest/consumer"
