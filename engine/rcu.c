@@ -42,6 +42,17 @@ static void slot_give(int slot)
 	pthread_mutex_unlock(&slot_lock);
 }
 
+void dmar__mutex_lock_offline(pthread_mutex_t *m)
+{
+	const int online = dmar__tls_registered;
+
+	if (online)
+		dmar__rcu_offline();
+	pthread_mutex_lock(m);
+	if (online)
+		dmar__rcu_online();
+}
+
 dmar_status dmar_thread_register(void)
 {
 	if (!dmar__tls_registered) {

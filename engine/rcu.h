@@ -61,6 +61,12 @@ static inline int dmar__thread_slot(void)
 	return dmar__tls_slot;
 }
 
+/* Take @m; a registered thread goes offline while it waits, so that under qsbr a holder
+ * that waits for a grace period (synchronize_rcu under the lock) is not held up for ever by
+ * the waiters (a no-op with memb). */
+#include <pthread.h>
+void dmar__mutex_lock_offline(pthread_mutex_t *m);
+
 /* Free @n frames of @pm after a grace period (or at once after synchronize_rcu when the
  * calling thread is not registered).  The array is copied; it may live on the stack. */
 struct dmar_physmem;

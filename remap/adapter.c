@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The WDDM layer: adapters (S9-S17, S27), processes and PASIDs (S1-S3), IRQL (S26). */
+#include "rcu.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <dmar/thread.h>
 
 #include "remap_internal.h"
 #include "iommu_internal.h"
@@ -113,13 +113,7 @@ void ptrset_fini(struct ptrset *s)
 
 void dmar__adapter_lock(dmar_adapter *ad)
 {
-	const int online = dmar_thread_registered();
-
-	if (online)
-		dmar_thread_offline();
-	pthread_mutex_lock(&ad->lock);
-	if (online)
-		dmar_thread_online();
+	dmar__mutex_lock_offline(&ad->lock);
 }
 
 /* ---- IRQL (S26) ------------------------------------------------------------------------ */

@@ -154,15 +154,9 @@ static void mag_release(dmar_iovad *a, struct mag *m, unsigned order)
 static void drain_all(dmar_iovad *a)
 {
 	struct slot_cache *sc[NSLOTS];
-	int online = dmar__thread_ok();
 
-	/* qsbr: a thread that blocks here behind another drainer's grace period must not hold
-	 * that grace period up (a no-op with memb) */
-	if (online)
-		dmar__rcu_offline();
-	pthread_mutex_lock(&a->drain_lock);
-	if (online)
-		dmar__rcu_online();
+	/* a thread waiting here behind another drainer's grace period must not hold it up */
+	dmar__mutex_lock_offline(&a->drain_lock);
 	for (unsigned s = 0; s < NSLOTS; s++) {
 		sc[s] = __atomic_load_n(&a->slots[s], __ATOMIC_ACQUIRE);
 		if (sc[s])

@@ -129,9 +129,8 @@ struct dmar_adapter {
 	dmar_adapter_stats st; /* under lock, except aperture_faults (atomic) */
 };
 
-/* Take the adapter's lock.  A registered thread goes offline while it waits: under the qsbr
- * flavor the holder may be waiting for a grace period (an attach, an unbind), which a thread
- * blocked here, online, would hold up for ever (a no-op with memb). */
+/* Take the adapter's lock, offline while waiting (dmar__mutex_lock_offline(): the holder may
+ * be waiting for a grace period: an attach, an unbind). */
 void dmar__adapter_lock(dmar_adapter *ad);
 
 /* IRQL check of a callback (S26); DMAR_OK when the call may proceed. */
