@@ -254,15 +254,6 @@ static void barrier_wait(struct mode *m, int n)
 	pthread_mutex_unlock(&m->bar_lock);
 }
 
-static uint64_t sum_faults(const uint64_t *f)
-{
-	uint64_t t = 0;
-
-	for (int i = 1; i < DMAR_FAULT_COUNT; i++)
-		t += f[i];
-	return t;
-}
-
 /* What a correct replay must show; 0, or -1 with a message in @err. */
 static int judge(const dmar_gen_counts *c, char *err, size_t errsz)
 {
@@ -270,23 +261,15 @@ static int judge(const dmar_gen_counts *c, char *err, size_t errsz)
 
 	for (int k = 1; k < DMAR_GEN_BAD_COUNT; k++)
 		injected += c->injected[k];
-	if (c->wrong || c->not_refused || c->corrupt || sum_faults(c->faults_unexpected) ||
-	    injected != sum_faults(c->faults_expected)) {
+	if (c->wrong || c->not_refused || c->corrupt || sim_sum_faults(c->faults_unexpected) ||
+	    injected != sim_sum_faults(c->faults_expected)) {
 		snprintf(err, errsz, "replay: %" PRIu64 " wrong, %" PRIu64 " not refused, %" PRIu64
 			 " unexpected faults, %" PRIu64" corrupt bytes, %" PRIu64 " injected / %"
-			 PRIu64 " refused", c->wrong, c->not_refused, sum_faults(c->faults_unexpected),
-			 c->corrupt, injected, sum_faults(c->faults_expected));
+			 PRIu64 " refused", c->wrong, c->not_refused, sim_sum_faults(c->faults_unexpected),
+			 c->corrupt, injected, sim_sum_faults(c->faults_expected));
 		return -1;
 	}
 	return 0;
-}
-
-static void drain(struct sys *s)
-{
-	dmar_fault_record rec[512];
-
-	while (dmar_faultq_drain(dmar_iommu_faults(s->iommu), rec, 512) == 512)
-		;
 }
 
 /* Build the mode's system and replay the trace once through it (checked). */
@@ -312,9 +295,9 @@ static int mode_get(struct mode *m)
 				    dmar_gen_execute(m->s.gen, r->engine, g_req + r->first, r->n, &c) != DMAR_OK)
 					break;
 				if (i % DRAIN_EVERY == 0)
-					drain(&m->s);
+					sim_drain_faults(&m->s);
 			}
-			drain(&m->s);
+			sim_drain_faults(&m->s);
 			dmar_gen_verify(m->s.gen, &c);
 			if (i < g_nrec)
 				snprintf(m->err, sizeof(m->err), "record %" PRIu64 " does not fit the scenario", i);
@@ -374,7 +357,7 @@ static void bm_replay(bench_state *st, void *arg)
 		if (++k == nidx)
 			k = 0;
 		if (tidx == 0 && k % DRAIN_EVERY == 0)
-			drain(&m->s);
+			sim_drain_faults(&m->s);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - t0;
@@ -384,7 +367,7 @@ static void bm_replay(bench_state *st, void *arg)
 	if (tidx == 0) {
 		dmar_gen_counts total = { 0 };
 
-		drain(&m->s);
+		sim_drain_faults(&m->s);
 		dmar_iommu_get_stats(m->s.iommu, &s1);
 		for (int t = 0; t < nthr; t++)
 			dmar_gen_counts_add(&total, &m->counts[t]);
@@ -399,7 +382,7 @@ static void bm_replay(bench_state *st, void *arg)
 			      (double)(s1.iotlb.translations - s0.iotlb.translations) : 0.0,
 			      BENCH_CTR_DEFAULT);
 		bench_counter(st, "faults_per_M", total.requests ?
-			      1e6 * (double)(sum_faults(total.faults_expected)) / (double)total.requests
+			      1e6 * (double)(sim_sum_faults(total.faults_expected)) / (double)total.requests
 			      : 0.0, BENCH_CTR_DEFAULT);
 	}
 	bench_set_items_processed(st, (int64_t)items);

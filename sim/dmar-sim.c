@@ -89,16 +89,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void drain_faults(struct sys *s)
-{
-	dmar_fault_record rec[512];
-	size_t n;
-
-	while ((n = dmar_faultq_drain(dmar_iommu_faults(s->iommu), rec, 512)) > 0)
-		for (size_t i = 0; i < n; i++)
-			s->fault_records[rec[i].reason < DMAR_FAULT_COUNT ? rec[i].reason : 0]++;
-}
-
 static void progress(double t, double total, uint64_t done, double t0)
 {
 	int w = 30, fill = total > 0 ? (int)(w * (t < total ? t : total) / total) : w;
@@ -125,7 +115,7 @@ static void run_phase(struct sys *s, double until, uint64_t batches, bool bar, d
 		int alive = 0;
 
 		nanosleep(&ts, NULL);
-		drain_faults(s);
+		sim_drain_faults(s);
 		if (bar)
 			progress(now() - t0, s->sc.batches ? 0 : s->sc.seconds,
 				 *done_total + __atomic_load_n(&ph.done, __ATOMIC_RELAXED), 0);
@@ -137,7 +127,7 @@ static void run_phase(struct sys *s, double until, uint64_t batches, bool bar, d
 		if (!alive)
 			break;
 	}
-	drain_faults(s);
+	sim_drain_faults(s);
 	*done_total += ph.done;
 }
 
@@ -171,7 +161,7 @@ static int domain_switch(struct sys *s)
 		(void)dmar_trace_write(s->trace_out, DMAR_TRACE_EXCLUSIVE_END, 0, NULL, 0);
 	TRY("end exclusive", dmar_device_end_exclusive(lead));
 	s->switched = 1;
-	drain_faults(s);
+	sim_drain_faults(s);
 	return 0;
 }
 
@@ -205,11 +195,11 @@ static int replay(struct sys *s, dmar_trace *t)
 			s->switched = 1;
 			in_window = 0;
 		}
-		drain_faults(s);
+		sim_drain_faults(s);
 	}
 	if (st != DMAR_OK && !rc)
 		rc = sim_fail("replay: damaged or truncated trace", st);
-	drain_faults(s);
+	sim_drain_faults(s);
 	free(req);
 	return rc;
 }
@@ -229,15 +219,6 @@ static uint64_t rss_kib(void)
 	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
 }
 
-static uint64_t sum_faults(const uint64_t *f)
-{
-	uint64_t t = 0;
-
-	for (int i = 1; i < DMAR_FAULT_COUNT; i++)
-		t += f[i];
-	return t;
-}
-
 struct verdict {
 	uint64_t unexpected, injected, expected, faults_seen, records;
 	int injected_all_reported, records_match, pass;
@@ -247,12 +228,12 @@ static struct verdict judge(const struct sys *s, const dmar_gen_counts *t, const
 {
 	struct verdict v = { 0 };
 
-	v.unexpected = sum_faults(t->faults_unexpected);
-	v.expected = sum_faults(t->faults_expected);
+	v.unexpected = sim_sum_faults(t->faults_unexpected);
+	v.expected = sim_sum_faults(t->faults_expected);
 	for (int k = 1; k < DMAR_GEN_BAD_COUNT; k++)
 		v.injected += t->injected[k];
 	v.faults_seen = v.expected + v.unexpected;
-	v.records = sum_faults(s->fault_records);
+	v.records = sim_sum_faults(s->fault_records);
 	v.injected_all_reported = v.injected == v.expected && t->not_refused == 0;
 	/* every refusal became a fault record, stored and drained or counted as dropped */
 	v.records_match = fq->faults == v.faults_seen && fq->stored == v.records &&
@@ -419,8 +400,8 @@ static void report_json(const struct sys *s, const dmar_gen_counts *t, const dma
 		JSTR(b, "path", s->path[e] == DMAR_GEN_PASID ? "pasid"
 		     : s->path[e] == DMAR_GEN_APERTURE ? "aperture" : "logical");
 		JINT(b, "requests", s->counts[e].requests);
-		JINT(b, "faults_expected", sum_faults(s->counts[e].faults_expected));
-		JINT(b, "faults_unexpected", sum_faults(s->counts[e].faults_unexpected));
+		JINT(b, "faults_expected", sim_sum_faults(s->counts[e].faults_expected));
+		JINT(b, "faults_unexpected", sim_sum_faults(s->counts[e].faults_unexpected));
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -682,7 +663,7 @@ int main(int argc, char **argv)
 	for (unsigned e = 0; e < s.neng; e++)
 		dmar_gen_counts_add(&total, &s.counts[e]);
 	dmar_gen_verify(s.gen, &total);
-	drain_faults(&s);
+	sim_drain_faults(&s);
 	dmar_iommu_get_stats(s.iommu, &is);
 	v = judge(&s, &total, &is.fault_queue);
 	if (json)

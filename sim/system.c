@@ -410,3 +410,22 @@ void sim_teardown(struct sys *s)
 	dmar_iommu_destroy(s->iommu);
 	dmar_physmem_destroy(s->pm);
 }
+
+uint64_t sim_sum_faults(const uint64_t *f)
+{
+	uint64_t t = 0;
+
+	for (int i = 1; i < DMAR_FAULT_COUNT; i++)
+		t += f[i];
+	return t;
+}
+
+void sim_drain_faults(struct sys *s)
+{
+	dmar_fault_record rec[512];
+	size_t n;
+
+	while ((n = dmar_faultq_drain(dmar_iommu_faults(s->iommu), rec, 512)) > 0)
+		for (size_t i = 0; i < n; i++)
+			s->fault_records[rec[i].reason < DMAR_FAULT_COUNT ? rec[i].reason : 0]++;
+}

@@ -86,4 +86,10 @@ int sim_scenario_check(const struct scenario *s);
 int sim_build(struct sys *s);
 void sim_teardown(struct sys *s);
 
+/* Faults counted by reason, reason 0 left out. */
+uint64_t sim_sum_faults(const uint64_t *f);
+/* Read the IOMMU's fault queue empty, as the OS would, counting the records by reason in
+ * s->fault_records. */
+void sim_drain_faults(struct sys *s);
+
 #endif
