@@ -226,12 +226,43 @@ static void walk_misses(struct xctx *x, const dmar_request *req, dmar_result *re
 	}
 }
 
-/* The calling (registered) thread's L0, made on first use; NULL without memory. */
-static struct dmar_l0 *thread_l0(void)
+/* A new L0 bank for the calling thread (row @row of dmar__l0_table), or NULL without memory. */
+static struct dmar_l0 *l0_bank_new(struct dmar_l0 **row, unsigned bank)
 {
-	if (__builtin_expect(dmar__tls_l0 == NULL, 0))
-		dmar__tls_l0 = calloc(1, sizeof(struct dmar_l0));
-	return dmar__tls_l0;
+	const int slots = (int)(row - dmar__l0_table[0]) / DMAR_L0_BANKS + 1;
+	struct dmar_l0 *l0;
+	int seen;
+
+	if (posix_memalign((void **)&l0, 64, sizeof(*l0)) != 0)
+		return NULL;
+	memset(l0, 0, sizeof(*l0));
+	dmar_l0_rebind(l0, 0);
+	__atomic_store_n(&row[bank], l0, __ATOMIC_RELEASE);
+	/* invalidators scan slots below dmar__l0_slots: raise it past ours */
+	seen = __atomic_load_n(&dmar__l0_slots, __ATOMIC_RELAXED);
+	while (seen < slots && !__atomic_compare_exchange_n(&dmar__l0_slots, &seen, slots, 0,
+							     __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		;
+	return l0;
+}
+
+/* The calling thread's L0 bank for @sp bound to @key, or NULL (unregistered or overflow
+ * thread, no memory, or the bank stands aside this batch). */
+static struct dmar_l0 *thread_l0(const struct dmar_space *sp, uint64_t key, size_t n)
+{
+	struct dmar_l0 **const row = dmar__tls_l0;
+	struct dmar_l0 *l0;
+
+	if (__builtin_expect(row == NULL, 0))
+		return NULL;
+	l0 = row[sp->l0bank];
+	if (__builtin_expect(l0 == NULL, 0) && !(l0 = l0_bank_new(row, sp->l0bank)))
+		return NULL;
+	if (__builtin_expect(__atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key, 0)) {
+		dmar_l0_rebind(l0, key);
+		l0->skip = l0->hits = l0->looks = 0;
+	}
+	return dmar_l0_use(l0, n);
 }
 
 static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_result *res,
@@ -243,25 +274,25 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 	uint32_t miss[BATCH_CHUNK];
 	struct xctx x;
 	int walked = 0;
-	uint64_t asid, root, nmiss_total = 0;
-
-	struct dmar_l0 *const l0 = dmar_l0_use(thread_l0());
-	uint64_t gen;
+	uint64_t asid, root, key, nmiss_total = 0;
+	struct dmar_l0 *l0;
+	uint32_t l0_hits0;
 
 	dmar__rcu_read_lock();
-	/* the L0's generation first: whatever this batch takes from the IOTLB is at least as
-	 * new, so an L0 entry filled now is dropped by any invalidation after this load */
-	gen = __atomic_load_n(&tlb->gen, __ATOMIC_ACQUIRE);
+	/* the L0 key first, then the ASID: a key is published after its ASID, so entries filled
+	 * under this key never come from an ASID older than it (iotlb.c, l0_rekey) */
+	key = __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE);
 	/* ASID before root: a new root is published before its ASID (dmar_space_set_root) */
 	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
 	root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
+	l0 = asid ? thread_l0(sp, key, n) : NULL;
+	l0_hits0 = l0 ? l0->hits : 0;
 	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
 		const size_t m = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
 		size_t nmiss;
 
 		if (asid) {
-			nmiss = ops->probe_batch(&tlb->tlb, asid, req + base, res + base, m, miss, l0,
-						 gen);
+			nmiss = ops->probe_batch(&tlb->tlb, asid, req + base, res + base, m, miss, l0);
 		} else {
 			for (size_t j = 0; j < m; j++)
 				miss[j] = (uint32_t)j;
@@ -289,7 +320,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 		const int slot = dmar__thread_slot();
 
 		if (l0) {
-			dmar__stat_add(tlb, slot, ST_L0_HIT, l0->hits);
+			dmar__stat_add(tlb, slot, ST_L0_HIT, l0->hits - l0_hits0);
 			dmar_l0_after(l0, n);
 		}
 
@@ -316,12 +347,15 @@ dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
 			      const dmar_result *res, size_t n, size_t *nfaults)
 {
 	uint32_t acc = 0;
+	size_t i = 0;
 
 	if (nfaults)
 		*nfaults = 0;
 	if (!owner || (n && (!req || !res)))
 		return DMAR_E_INVALID;
-	for (size_t i = 0; i < n; i++)
+	for (; i + 4 <= n; i += 4) /* (four at a time: this loop is a fair part of a hit batch) */
+		acc |= req[i].access | req[i + 1].access | req[i + 2].access | req[i + 3].access;
+	for (; i < n; i++)
 		acc |= req[i].access;
 	if (acc & ~0xfu)
 		return DMAR_E_INVALID;

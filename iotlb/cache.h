@@ -32,6 +32,8 @@
 
 #include <dmar/iotlb.h>
 
+#include "rcu.h" /* DMAR_L0_BANKS */
+
 #define DMAR_VPN_BITS 45
 #define DMAR_VPN_MASK ((1ull << DMAR_VPN_BITS) - 1)
 #define DMAR_ASID_BITS 17
@@ -119,48 +121,175 @@ void dmar_cache_inval_tag(struct dmar_cache *c, uint32_t set, uint64_t tag);
 /* Invalidate everything (bumps every sequence).  Writers only. */
 void dmar_cache_inval_all(struct dmar_cache *c);
 
-/* ---- the per-thread L0: a tiny translation cache in front of the shared IOTLB ------- */
+/* ---- the per-thread L0: a small translation cache in front of the shared IOTLB ------- */
 
-/* A registered thread's own direct-mapped cache of IOTLB hits (tag, the IOTLB's invalidation
- * generation when the hit was seen, and the result it gives, ready to store).  Only its thread reads or writes
- * it, so it needs no atomics; an entry counts only while its generation is the IOTLB's
- * current one, and every invalidation bumps the generation after it has cleared the IOTLB,
- * so an entry can never outlive an invalidation that returned before the batch began. */
-#define DMAR_L0_ENTRIES 256
-struct dmar_l0 {
-	/* The L0 pays only when it answers more lookups than it misses (a miss costs a look and
-	 * a fill): a thread whose L0 missed more than it hit over a batch goes without it for
-	 * DMAR_L0_SKIP batches, then tries again. */
-	uint32_t hits, skip;
-	/* (entries of another IOTLB never match: each IOTLB's generations are its own range) */
-	struct {
-		uint64_t tag, gen;
-		uint64_t page; /* the frame (dmar_result.pa without the offset) */
-		uint64_t meta; /* the result's second word (dmar_cache_hit_meta): prot at bit 16 */
-	} e[DMAR_L0_ENTRIES];
+/* Each registered thread has DMAR_L0_BANKS banks (engine/rcu.c keeps them per thread slot);
+ * a bank is bound to one key at a time.  A space's key (dmar_space.l0key, from a global
+ * counter, never reused) changes whenever its ASID does, so what a bank cached under an
+ * ASID since retired is dropped by the first batch that sees the new key (it rewinds the
+ * bank).  Entries are direct-mapped by page number and keyed by the whole of iova >> 12.
+ *
+ * Concurrency (nothing shared is written on a hit):
+ *  - only the owning thread fills or reads a bank's entries; invalidators only read vpn
+ *    and clear it with a CAS (dmar_l0_shootdown: a page-selective invalidation clears the
+ *    pages it invalidated from every bank bound to the space's key);
+ *  - a fill copies an IOTLB hit.  After its fills the owner issues a full fence and reads
+ *    each source way again; an entry whose way no longer holds the same (tag, data) is
+ *    cleared.  The invalidator clears the way, issues a full fence and then scans the
+ *    banks.  So either the owner sees the cleared way, or the invalidator sees the entry
+ *    (Dekker): no entry outlives an invalidation that returned;
+ *  - the bank's key is read by invalidators, written only by the owner when it rebinds
+ *    (on a line of its own); the owner's counters sit on another line. */
+#define DMAR_L0_ENTRIES 512
+#define DMAR_L0_EMPTY (~0ull) /* no page number: they have at most 52 bits */
+
+struct dmar_l0_entry {
+	uint64_t vpn;   /* atomic: iova >> 12, or DMAR_L0_EMPTY */
+	uint64_t deny;  /* the access bits the page refuses (~prot & 0xf) */
+	uint64_t delta; /* frame - (iova & ~0xfff), modulo 2^64: pa = iova + delta */
+	uint64_t meta;  /* the result's second word (dmar_cache_hit_meta) */
 };
 
-#define DMAR_L0_SKIP 64
+struct dmar_l0 {
+	uint64_t key __attribute__((aligned(64))); /* atomic: the binding; 0 while rebinding */
+	/* the owner's: the L0 pays only when it answers more lookups than it misses (a miss
+	 * costs a look and a fill), so a bank that missed more than it hit over a window of
+	 * DMAR_L0_WINDOW lookups stands aside for the next DMAR_L0_SKIP requests, then tries
+	 * again (what it filled stays: a working set that fits warms up over a few tries) */
+	uint32_t hits __attribute__((aligned(64)));
+	uint32_t looks, skip;
+	struct dmar_l0_entry e[DMAR_L0_ENTRIES] __attribute__((aligned(64)));
+};
 
-/* Whether this batch uses the L0 (NULL: no), and the bookkeeping after it. */
-static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0)
+#define DMAR_L0_WINDOW 512
+#define DMAR_L0_SKIP 8192
+#define DMAR_L0_PASS_MAX 256 /* requests per L0 pass (its miss list is on the stack) */
+
+/* A fill to check once the chunk's fills are done (the way it was copied from). */
+struct dmar_l0_fill {
+	const uint64_t *way; /* the tag word; the data word is way[ways] */
+	uint64_t tag, data;
+	uint32_t k;
+};
+
+static inline unsigned dmar_l0_index(uint64_t vpn)
 {
-	if (!l0 || l0->skip == 0)
+	return (unsigned)vpn & (DMAR_L0_ENTRIES - 1);
+}
+
+/* Empty every entry and bind the bank to @key. */
+static inline void dmar_l0_rebind(struct dmar_l0 *l0, uint64_t key)
+{
+	__atomic_store_n(&l0->key, 0, __ATOMIC_RELAXED);
+	for (unsigned k = 0; k < DMAR_L0_ENTRIES; k++)
+		__atomic_store_n(&l0->e[k].vpn, DMAR_L0_EMPTY, __ATOMIC_RELAXED);
+	__atomic_store_n(&l0->key, key, __ATOMIC_RELEASE);
+}
+
+/* Whether a batch of @n requests uses the bank (NULL: no), and the bookkeeping after it. */
+static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0, size_t n)
+{
+	if (l0->skip == 0)
 		return l0;
-	l0->skip--;
+	l0->skip = l0->skip > n ? l0->skip - (uint32_t)n : 0;
 	return NULL;
 }
 
 static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 {
-	if (2 * (size_t)l0->hits < n)
+	l0->looks += (uint32_t)(n < (1u << 30) ? n : (1u << 30));
+	if (l0->looks < DMAR_L0_WINDOW)
+		return;
+	if (2 * (uint64_t)l0->hits < l0->looks)
 		l0->skip = DMAR_L0_SKIP;
-	l0->hits = 0;
+	l0->hits = l0->looks = 0;
 }
 
-static inline unsigned dmar_l0_index(uint64_t vpn)
+/* The L0 pass of a batch: each request the bank answers (the entry holds its page and allows
+ * the access) gets its result; the index of every other one is appended to @todo.  Returns
+ * how many were appended.  Kept out of line: its loop keeps everything in registers. */
+static __attribute__((noinline, unused)) size_t
+dmar_l0_pass(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_result *res,
+	     size_t n, uint16_t *todo)
 {
-	return (unsigned)vpn & (DMAR_L0_ENTRIES - 1);
+	size_t nt = 0, j = 0;
+
+	/* four at a time, then the rest: written out so that the loop is about 16 instructions
+	 * a request (one load and compare of the tag, one of the access, two result stores) */
+#define L0_ONE(i)                                                                              \
+	do {                                                                                   \
+		const uint64_t iova_ = req[i].iova, vpn_ = iova_ >> 12;                        \
+		const struct dmar_l0_entry *e_ = e0 + dmar_l0_index(vpn_);                     \
+                                                                                               \
+		if (__builtin_expect(__atomic_load_n(&e_->vpn, __ATOMIC_RELAXED) != vpn_, 0) ||  \
+		    __builtin_expect((req[i].access & e_->deny) != 0, 0)) {                    \
+			todo[nt++] = (uint16_t)(i);                                            \
+		} else {                                                                       \
+			res[i].pa = iova_ + e_->delta;                                         \
+			memcpy(&res[i].fault, &e_->meta, 8);                                   \
+		}                                                                              \
+	} while (0)
+	for (; j + 4 <= n; j += 4) {
+		L0_ONE(j);
+		L0_ONE(j + 1);
+		L0_ONE(j + 2);
+		L0_ONE(j + 3);
+	}
+	for (; j < n; j++)
+		L0_ONE(j);
+#undef L0_ONE
+	return nt;
+}
+
+/* Copy the IOTLB hit (@tag, @d) of @iova, found in the way whose tag word is @way, into the
+ * L0, and note it in @f for dmar_l0_check. */
+static inline void dmar_l0_fill(struct dmar_l0 *l0, uint64_t iova, const uint64_t *way,
+				uint64_t tag, uint64_t d, struct dmar_l0_fill *f)
+{
+	const unsigned k = dmar_l0_index(iova >> 12);
+
+	l0->e[k].deny = ~d & 0xf;
+	l0->e[k].delta = (d & DMAR_PTE_ADDR_MASK) - (iova & ~0xfffull);
+	l0->e[k].meta = dmar_cache_hit_meta(d);
+	__atomic_store_n(&l0->e[k].vpn, iova >> 12, __ATOMIC_RELAXED);
+	f->way = way;
+	f->tag = tag;
+	f->data = d;
+	f->k = k;
+}
+
+/* After fills: keep only those whose way still holds what was copied (see above). */
+static inline void dmar_l0_check(struct dmar_l0 *l0, const struct dmar_l0_fill *f, size_t nf,
+				 unsigned ways)
+{
+	if (!nf)
+		return;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < nf; i++) {
+		/* data, then the tag: the data changes only while the tag is someone's pending tag */
+		const uint64_t d = __atomic_load_n(&f[i].way[ways], __ATOMIC_ACQUIRE);
+
+		if (__atomic_load_n(&f[i].way[0], __ATOMIC_ACQUIRE) != f[i].tag || d != f[i].data)
+			__atomic_store_n(&l0->e[f[i].k].vpn, DMAR_L0_EMPTY, __ATOMIC_RELAXED);
+	}
+}
+
+/* Invalidator side: clear pages [first, last] (at most a few) from @l0 if it is bound to
+ * @key.  Call after clearing the IOTLB and a full fence. */
+static inline void dmar_l0_shootdown(struct dmar_l0 *l0, uint64_t key, uint64_t first,
+				     uint64_t last)
+{
+	if (__atomic_load_n(&l0->key, __ATOMIC_ACQUIRE) != key)
+		return;
+	for (uint64_t vpn = first; vpn <= last; vpn++) {
+		uint64_t *p = &l0->e[dmar_l0_index(vpn)].vpn;
+		uint64_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+		/* a failed CAS means the owner refilled it since: that fill has its own check */
+		if (v == vpn)
+			__atomic_compare_exchange_n(p, &v, DMAR_L0_EMPTY, 0, __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED);
+	}
 }
 
 /* ---- probes: one implementation per ISA (probe_c.c, probe_sse42.c, probe_avx2.c) ---- */
@@ -170,11 +299,11 @@ typedef int (*dmar_find_way_fn)(const uint64_t *set, unsigned ways, uint64_t tag
 
 /* The hit pass of a batch: for each request, a hit whose permissions allow the access fills
  * res[i]; every other index (miss, not allowed, non-canonical) is appended to miss[].
- * Returns the number of misses.  @asid != 0.  @l0 (may be NULL) is the calling thread's L0,
- * looked up first and filled with the IOTLB's hits, valid for generation @gen. */
+ * Returns the number of misses.  @asid != 0.  @l0 (may be NULL) is the calling thread's L0
+ * bank, bound to the space's current key: looked up first, filled with the IOTLB's hits. */
 typedef size_t (*dmar_probe_batch_fn)(const struct dmar_cache *c, uint64_t asid,
 				      const dmar_request *req, dmar_result *res, size_t n,
-				      uint32_t *miss, struct dmar_l0 *l0, uint64_t gen);
+				      uint32_t *miss, struct dmar_l0 *l0);
 
 struct dmar_probe_ops {
 	const char *name;

@@ -20,7 +20,8 @@ size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max)
 		out[n++] = &dmar_probe_c;
 	if (n < max && __builtin_cpu_supports("sse4.2"))
 		out[n++] = &dmar_probe_sse42;
-	if (n < max && __builtin_cpu_supports("avx2"))
+	if (n < max && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	    __builtin_cpu_supports("bmi2"))
 		out[n++] = &dmar_probe_avx2;
 	return n;
 }

@@ -46,13 +46,6 @@ dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out)
 			goto nomem;
 	pthread_mutex_init(&tlb->lock, NULL);
 	tlb->next_asid = 1;
-	{
-		/* each IOTLB's generations are its own range, so that an L0 entry left by another
-		 * IOTLB (one since destroyed, at the same address too) never matches */
-		static uint64_t ids;
-
-		tlb->gen = (__atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED) & 0xffffff) << 40;
-	}
 	*out = tlb;
 	return DMAR_OK;
 nomem:
@@ -83,6 +76,21 @@ dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb)
 	return DMAR_OK;
 }
 
+/* A key for the threads' L0 banks (cache.h): never 0, never handed out twice. */
+static uint64_t l0_key_new(void)
+{
+	static uint64_t keys;
+
+	return __atomic_add_fetch(&keys, 1, __ATOMIC_RELAXED);
+}
+
+/* @sp's ASID changed (stored before): what the L0 banks hold under its old key is dropped
+ * by the first batch that sees the new one. */
+static void l0_rekey(struct dmar_space *sp)
+{
+	__atomic_store_n(&sp->l0key, l0_key_new(), __ATOMIC_RELEASE);
+}
+
 static void flush_caches(struct dmar_iotlb *tlb)
 {
 	dmar_cache_inval_all(&tlb->tlb);
@@ -100,10 +108,11 @@ static void rollover_locked(struct dmar_iotlb *tlb)
 		__atomic_store_n(&sp->asid, 0, __ATOMIC_RELEASE);
 	dmar__rcu_synchronize();
 	flush_caches(tlb);
-	__atomic_fetch_add(&tlb->gen, 1, __ATOMIC_SEQ_CST);
 	tlb->next_asid = 1;
-	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next) {
 		__atomic_store_n(&sp->asid, tlb->next_asid++, __ATOMIC_RELEASE);
+		l0_rekey(sp);
+	}
 	__atomic_fetch_add(&tlb->rollovers, 1, __ATOMIC_RELAXED);
 }
 
@@ -121,8 +130,8 @@ static void retire_asid(struct dmar_space *sp)
 
 	pthread_mutex_lock(&tlb->lock);
 	__atomic_store_n(&sp->asid, asid_alloc_locked(tlb), __ATOMIC_RELEASE);
+	l0_rekey(sp);
 	pthread_mutex_unlock(&tlb->lock);
-	__atomic_fetch_add(&tlb->gen, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
 
@@ -131,10 +140,11 @@ void dmar_iotlb_invalidate_all(dmar_iotlb *tlb)
 	if (!tlb)
 		return;
 	pthread_mutex_lock(&tlb->lock);
-	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next) {
 		__atomic_store_n(&sp->asid, asid_alloc_locked(tlb), __ATOMIC_RELEASE);
+		l0_rekey(sp);
+	}
 	pthread_mutex_unlock(&tlb->lock);
-	__atomic_fetch_add(&tlb->gen, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
 
@@ -183,6 +193,12 @@ dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t
 	if (!sp->fmt.pa_bits)
 		sp->fmt.pa_bits = DMAR_PA_BITS_MAX;
 	sp->root = root;
+	sp->l0key = l0_key_new();
+	{
+		static unsigned banks;
+
+		sp->l0bank = __atomic_fetch_add(&banks, 1, __ATOMIC_RELAXED) % DMAR_L0_BANKS;
+	}
 	pthread_mutex_lock(&tlb->lock);
 	sp->asid = asid_alloc_locked(tlb);
 	sp->next = tlb->spaces;
@@ -244,23 +260,44 @@ dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64
 		retire_asid(sp);
 		return DMAR_OK;
 	}
-	/* With ASID 0 a rollover is under way and will flush everything. */
-	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
-	if (asid) {
-		/* top down: walk-cache levels from the highest, the IOTLB last (cache.h) */
-		for (unsigned k = DMAR_PWC_MIN_LEVEL + DMAR_PWC_LEVELS; k-- > DMAR_PWC_MIN_LEVEL;) {
-			struct dmar_cache *c = &tlb->pwc[k - DMAR_PWC_MIN_LEVEL];
-			unsigned sh = pt_shift(k);
+	for (;;) {
+		/* key before ASID: a key is published after its ASID (l0_rekey) */
+		const uint64_t key = __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE);
+		int nslots;
 
-			for (uint64_t b = iova >> sh; b <= last >> sh; b++)
-				dmar_cache_inval_tag(c, dmar_cache_set(c, asid, b),
-						     dmar_cache_tag(asid, b));
+		/* With ASID 0 a rollover is under way and will flush everything. */
+		asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
+		if (asid) {
+			/* top down: walk-cache levels from the highest, the IOTLB last (cache.h) */
+			for (unsigned k = DMAR_PWC_MIN_LEVEL + DMAR_PWC_LEVELS; k-- > DMAR_PWC_MIN_LEVEL;) {
+				struct dmar_cache *c = &tlb->pwc[k - DMAR_PWC_MIN_LEVEL];
+				unsigned sh = pt_shift(k);
+
+				for (uint64_t b = iova >> sh; b <= last >> sh; b++)
+					dmar_cache_inval_tag(c, dmar_cache_set(c, asid, b),
+							     dmar_cache_tag(asid, b));
+			}
+			for (uint64_t vpn = iova >> 12; vpn <= last >> 12; vpn++)
+				dmar_cache_inval_tag(&tlb->tlb, dmar_cache_set(&tlb->tlb, asid, vpn),
+						     dmar_cache_tag(asid, vpn));
 		}
-		for (uint64_t vpn = iova >> 12; vpn <= last >> 12; vpn++)
-			dmar_cache_inval_tag(&tlb->tlb, dmar_cache_set(&tlb->tlb, asid, vpn),
-					     dmar_cache_tag(asid, vpn));
+		/* then the threads' L0 banks bound to the space (cache.h: after the IOTLB and a
+		 * full fence) */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		nslots = __atomic_load_n(&dmar__l0_slots, __ATOMIC_ACQUIRE);
+		for (int t = 0; t < nslots; t++) {
+			struct dmar_l0 *l0 = __atomic_load_n(&dmar__l0_table[t][sp->l0bank],
+							     __ATOMIC_ACQUIRE);
+
+			if (l0)
+				dmar_l0_shootdown(l0, key, iova >> 12, last >> 12);
+		}
+		/* an ASID retired meanwhile (another invalidator): what a reader filled under the
+		 * new one may come from a walk that raced this change, so clear it there too */
+		if (__atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE) == asid &&
+		    __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE) == key)
+			break;
 	}
-	__atomic_fetch_add(&tlb->gen, 1, __ATOMIC_SEQ_CST); /* the L0s (cache.h) */
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 	return DMAR_OK;
 }

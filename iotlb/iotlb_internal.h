@@ -39,10 +39,6 @@ struct dmar_iotlb {
 	uint64_t next_asid;
 	struct dmar_space *spaces;
 	uint64_t invalidations;  /* atomic (writers only) */
-	/* bumped by every invalidation after it cleared what it clears: the threads' L0 entries
-	 * of older generations stop counting (cache.h).  Read once per batch, written once per
-	 * invalidation: a line of its own */
-	uint64_t gen __attribute__((aligned(64)));
 	uint64_t rollovers;      /* atomic */
 };
 
@@ -52,6 +48,10 @@ struct dmar_space {
 	dmar_pt_format fmt;
 	uint64_t root; /* atomic; published before a new asid */
 	uint64_t asid; /* atomic; 0 while an ASID rollover is in progress: do not cache */
+	/* atomic: the key the threads' L0 banks bind to (cache.h), a new one whenever the
+	 * ASID changes, published after it */
+	uint64_t l0key;
+	unsigned l0bank; /* which of a thread's L0 banks this space uses */
 	struct dmar_space *next, *prev;
 };
 

@@ -20,14 +20,8 @@
 		d_ = __atomic_load_n(&(sp)[ways + (unsigned)w_], __ATOMIC_ACQUIRE);        \
 		if (__atomic_load_n(&(sp)[w_], __ATOMIC_ACQUIRE) != tag_)                  \
 			goto missed_##i;                                                   \
-		if (l0) { /* a checked (tag, data) pair: kept whatever the access */       \
-			const unsigned k_ = dmar_l0_index(iova_ >> 12);                    \
-                                                                                           \
-			l0->e[k_].tag = tag_;                                              \
-			l0->e[k_].gen = gen;                                               \
-			l0->e[k_].page = d_ & DMAR_PTE_ADDR_MASK;                          \
-			l0->e[k_].meta = dmar_cache_hit_meta(d_);                          \
-		}                                                                          \
+		if (l0) /* a checked (tag, data) pair: kept whatever the access */         \
+			dmar_l0_fill(l0, iova_, &(sp)[w_], tag_, d_, &fills[nfill++]);     \
 		if (req[i].access & ~d_ & 0xf)                                             \
 			goto missed_##i;                                                   \
 		dmar_cache_hit_result(d_, iova_, &res[i]);                                 \
@@ -37,7 +31,7 @@ missed_##i:                                                                     
 	} while (0)
 
 static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_request *req,
-			  dmar_result *res, size_t n, uint32_t *miss, struct dmar_l0 *l0, uint64_t gen)
+			  dmar_result *res, size_t n, uint32_t *miss, struct dmar_l0 *l0)
 {
 	/* locals: the result stores may alias anything, so nothing is reloaded from *c */
 	const uint64_t atag = dmar_cache_tag(asid, 0), ahash = asid * 0x9E3779B1u;
@@ -45,15 +39,17 @@ static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_
 	const size_t stride = 2 * (size_t)ways;
 	const uint32_t mask = c->mask;
 	const uint64_t *const slots = c->slots;
+	const uint64_t *setp[PROBE_CHUNK];
 	size_t nmiss = 0;
 
-	for (size_t base = 0; base < n; base += PROBE_CHUNK) {
-		const size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
-		const uint64_t *setp[PROBE_CHUNK];
-		uint8_t todo[PROBE_CHUNK];
-		size_t nt = 0;
+	if (!l0) {
+		struct dmar_l0_fill *const fills = NULL; /* (l0 is NULL: nothing is filled) */
+		size_t nfill = 0;
 
-		if (!l0) { /* sets computed and fetched for all, then compared */
+		for (size_t base = 0; base < n; base += PROBE_CHUNK) {
+			const size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
+
+			/* sets computed and fetched for all, then compared */
 			for (size_t j = 0; j < m; j++) {
 				setp[j] = slots + (size_t)((uint32_t)((req[base + j].iova >> 12) ^ ahash) &
 							   mask) * stride;
@@ -64,29 +60,35 @@ static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_
 
 				PROBE_ONE(i, setp[j]);
 			}
-			continue;
 		}
-		/* the thread's L0 first; what it does not answer gets its set fetched */
-		for (size_t j = 0; j < m; j++) {
-			const uint64_t iova = req[base + j].iova, vpn = iova >> 12;
-			const unsigned k = dmar_l0_index(vpn);
-			const uint64_t meta = l0->e[k].meta;
+		(void)fills;
+		(void)nfill;
+		return nmiss;
+	}
+	/* the thread's L0 first, the whole batch; what it does not answer gets its set fetched,
+	 * a chunk at a time, and its IOTLB hits go to the L0 (checked per chunk) */
+	for (size_t base = 0; base < n; base += DMAR_L0_PASS_MAX) {
+		const size_t m = n - base < DMAR_L0_PASS_MAX ? n - base : DMAR_L0_PASS_MAX;
+		uint16_t todo[DMAR_L0_PASS_MAX];
+		const size_t nt = dmar_l0_pass(l0->e, req + base, res + base, m, todo);
 
-			if (l0->e[k].tag == (atag | (vpn & DMAR_VPN_MASK)) && l0->e[k].gen == gen &&
-			    !(req[base + j].access & ~(meta >> 16) & 0xf) && dmar_cache_iova_ok(iova)) {
-				res[base + j].pa = l0->e[k].page | (iova & 0xfff);
-				memcpy(&res[base + j].fault, &meta, 8);
-				continue;
-			}
-			setp[nt] = slots + (size_t)((uint32_t)(vpn ^ ahash) & mask) * stride;
-			__builtin_prefetch(setp[nt]);
-			todo[nt++] = (uint8_t)j;
-		}
 		l0->hits += (uint32_t)(m - nt);
-		for (size_t t = 0; t < nt; t++) {
-			const size_t k = base + todo[t];
+		for (size_t tb = 0; tb < nt; tb += PROBE_CHUNK) {
+			const size_t mt = nt - tb < PROBE_CHUNK ? nt - tb : PROBE_CHUNK;
+			struct dmar_l0_fill fills[PROBE_CHUNK];
+			size_t nfill = 0;
 
-			PROBE_ONE(k, setp[t]);
+			for (size_t t = 0; t < mt; t++) {
+				setp[t] = slots + (size_t)((uint32_t)((req[base + todo[tb + t]].iova >> 12) ^
+								  ahash) & mask) * stride;
+				__builtin_prefetch(setp[t]);
+			}
+			for (size_t t = 0; t < mt; t++) {
+				const size_t k = base + todo[tb + t];
+
+				PROBE_ONE(k, setp[t]);
+			}
+			dmar_l0_check(l0, fills, nfill, ways);
 		}
 	}
 	return nmiss;

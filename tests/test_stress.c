@@ -35,6 +35,11 @@
 
 enum reader_mode { WALK, SINGLE, BATCHED };
 static enum reader_mode mode;
+/* Small world: readers and writer stay within the first SMALL_PAGES pages and the writer maps
+ * and unmaps 1-4 pages at a time, so the readers' L0 banks hold every page and every unmap is
+ * a page-selective invalidation that must clear them (iotlb/cache.h). */
+#define SMALL_PAGES 64
+static int small_world;
 static dmar_space *space;
 static uint64_t *state;      /* per page, atomically accessed */
 static uint8_t *big;         /* writer only: per 2 MiB block, leaf size lg2 or 0 */
@@ -100,7 +105,9 @@ static void *reader(void *arg)
 		dmar_status st[BATCH];
 
 		for (unsigned i = 0; i < k; i++) {
-			if (test_xorshift(&seed) % 4 == 0) {
+			if (small_world) {
+				page[i] = test_xorshift(&seed) % SMALL_PAGES;
+			} else if (test_xorshift(&seed) % 4 == 0) {
 				page[i] = test_xorshift(&seed) % NPAGES;
 			} else {
 				uint64_t h = test_xorshift(&seed) % HOT;
@@ -186,7 +193,7 @@ static void flush_hook(void *ctx, dmar_iova_t iova, uint64_t size)
 	dmar_space_invalidate_range(ctx, iova, size);
 }
 
-static void run(enum reader_mode m)
+static void run(enum reader_mode m, int small)
 {
 	const char *env = getenv("DMAR_STRESS_SECONDS");
 	const double seconds = env ? atof(env) : 2.0;
@@ -199,6 +206,7 @@ static void run(enum reader_mode m)
 	dmar_physmem_stats st;
 
 	mode = m;
+	small_world = small;
 	stop = 0;
 	fails = stable_mapped = stable_unmapped = racy = 0;
 	state = calloc(NPAGES, sizeof(*state));
@@ -224,7 +232,10 @@ static void run(enum reader_mode m)
 		int kind = (int)(r % 100);
 
 		/* size class: 1 GiB slot, 2 MiB block, unaligned 2 MiB span, or 1-64 pages */
-		if (kind < 4) {
+		if (small_world) {
+			first = test_xorshift(&seed) % (SMALL_PAGES - 4);
+			n = 1 + test_xorshift(&seed) % 4;
+		} else if (kind < 4) {
 			first = test_xorshift(&seed) % SLOTS * (G1 / K4);
 			n = G1 / K4;
 		} else if (kind < 30) {
@@ -291,7 +302,7 @@ static void run(enum reader_mode m)
 		printf("#   %" PRIu64 " failures, first: %s\n", fails, first_failure);
 	CHECK_EQ(fails, 0);
 	/* the run must have exercised what it claims */
-	CHECK(maps > 50 && unmaps > 50 && exists > 10 && splits > 5);
+	CHECK(maps > 50 && unmaps > 50 && exists > 10 && (small_world || splits > 5));
 	CHECK(stable_mapped > 1000 && stable_unmapped > 1000);
 
 	if (tlb) {
@@ -302,6 +313,10 @@ static void run(enum reader_mode m)
 		       " fills dropped for racing an invalidation, %" PRIu64 " invalidations\n",
 		       ts.translations, ts.hits, ts.fills_dropped, ts.invalidations);
 		CHECK(ts.hits > 1000);
+		if (small_world) { /* the L0 banks answered, and were shot down, all along */
+			printf("# l0: %" PRIu64 " hits\n", ts.l0_hits);
+			CHECK(ts.l0_hits > 1000);
+		}
 	}
 	CHECK_ST(dmar_pgtable_unmap(pt, IOVA_BASE, REGION, NULL), DMAR_OK);
 	if (tlb) {
@@ -319,17 +334,24 @@ static void run(enum reader_mode m)
 
 TEST(S31_walkers_vs_writer_map_unmap_split)
 {
-	run(WALK);
+	run(WALK, 0);
 }
 
 TEST(S28_iotlb_translate_vs_writer_unmap_invalidate)
 {
-	run(SINGLE);
+	run(SINGLE, 0);
 }
 
 TEST(S28_iotlb_batches_vs_writer_unmap_invalidate)
 {
-	run(BATCHED);
+	run(BATCHED, 0);
+}
+
+/* The threads' L0 banks (iotlb/cache.h) against page-selective invalidations: a warm L0
+ * never answers with a page whose unmap has returned. */
+TEST(S28_l0_banks_vs_page_invalidations)
+{
+	run(BATCHED, 1);
 }
 
 /* Static mappings, an IOTLB of 8 sets x 4 ways and two threads whose working set is far
@@ -574,4 +596,4 @@ TEST(S18_domain_switches_under_load_never_mix)
 }
 
 RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
-	  T(S28_iotlb_batches_vs_writer_unmap_invalidate))
+	  T(S28_iotlb_batches_vs_writer_unmap_invalidate), T(S28_l0_banks_vs_page_invalidations))
