@@ -36,6 +36,13 @@ struct dmar_domain {
 	struct dmar_domain *next;
 };
 
+/* One thread's count of a device's requests, alone on its cache line: a batch adds to its
+ * own thread's slot (as the IOTLB's statistics, iotlb_internal.h), so devices driven from
+ * several threads share no written line; readers sum the slots. */
+struct dev_tstat {
+	uint64_t translations;
+} __attribute__((aligned(64)));
+
 struct dmar_device {
 	struct dmar_iommu *iommu;
 	uint16_t rid;
@@ -45,8 +52,9 @@ struct dmar_device {
 	struct adapter_state *state;     /* leader only; RCU */
 	int pinned;                      /* leader only: attach/detach refused (S12) */
 	struct dmar_device *next;
-	uint64_t translations, switches; /* atomic */
-	uint64_t faults[DMAR_FAULT_COUNT];
+	struct dev_tstat *tstat;         /* DMAR_MAX_THREADS, by dmar__thread_slot() */
+	uint64_t switches;               /* atomic */
+	uint64_t faults[DMAR_FAULT_COUNT]; /* atomic (faults only) */
 };
 
 struct dmar_iommu {
@@ -386,6 +394,13 @@ dmar_status dmar_device_create(dmar_iommu *m, uint16_t rid, unsigned dma_bits, d
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return DMAR_E_NOMEM;
+	dev->tstat = aligned_alloc(sizeof(struct dev_tstat),
+				   DMAR_MAX_THREADS * sizeof(struct dev_tstat));
+	if (!dev->tstat) {
+		free(dev);
+		return DMAR_E_NOMEM;
+	}
+	memset(dev->tstat, 0, DMAR_MAX_THREADS * sizeof(struct dev_tstat));
 	dev->iommu = m;
 	dev->rid = rid;
 	dev->dma_bits = dma_bits;
@@ -400,6 +415,7 @@ dmar_status dmar_device_create(dmar_iommu *m, uint16_t rid, unsigned dma_bits, d
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (st != DMAR_OK) {
+		free(dev->tstat);
 		free(dev);
 		return st;
 	}
@@ -579,6 +595,7 @@ dmar_status dmar_device_destroy(dmar_device *dev)
 	pthread_mutex_unlock(&m->lock);
 	dmar__rcu_synchronize(); /* no translation of it still running */
 	free(old);
+	free(dev->tstat);
 	free(dev);
 	return DMAR_OK;
 }
@@ -608,7 +625,8 @@ void dmar_iommu_destroy(dmar_iommu *m)
 void dmar_device_get_stats(const dmar_device *dev, dmar_device_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->translations = __atomic_load_n(&dev->translations, __ATOMIC_RELAXED);
+	for (int t = 0; t < DMAR_MAX_THREADS; t++)
+		st->translations += __atomic_load_n(&dev->tstat[t].translations, __ATOMIC_RELAXED);
 	st->switches = __atomic_load_n(&dev->switches, __ATOMIC_RELAXED);
 	for (int f = 1; f < DMAR_FAULT_COUNT; f++)
 		st->faults[f] = __atomic_load_n(&dev->faults[f], __ATOMIC_RELAXED);
@@ -659,11 +677,36 @@ void dmar__device_pin(dmar_device *dev, int pinned)
 
 /* ---- translation ------------------------------------------------------------------- */
 
+/* Add @n to the calling thread's count of @dev's requests. */
+static void count_translations(struct dmar_device *dev, size_t n)
+{
+	const int slot = dmar__thread_slot();
+	uint64_t *p = &dev->tstat[slot].translations;
+
+	if (slot == DMAR_MAX_THREADS - 1) /* the shared overflow slot */
+		__atomic_fetch_add(p, n, __ATOMIC_RELAXED);
+	else /* our own slot: no other writer; readers sum with relaxed loads */
+		__atomic_store_n(p, *p + n, __ATOMIC_RELAXED);
+}
+
+/* End of the run of requests from @i on that one call to the space can take: same PASID,
+ * within the device's reach (@limit is 2^k - 1, so beyond it means a bit of ~limit set). */
+static size_t run_end(const dmar_request *req, size_t i, size_t n, uint64_t limit)
+{
+	const uint32_t pasid = req[i].pasid;
+	size_t j = i + 1;
+
+	while (j < n && !((req[j].iova & ~limit) | (uint64_t)(req[j].pasid ^ pasid)))
+		j++;
+	return j;
+}
+
 dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *req,
 					dmar_result *res, size_t n, size_t *nfaults)
 {
 	const struct adapter_state *s;
 	const struct dmar_device *lead;
+	const struct dmar_domain *d;
 	uint64_t limit;
 	size_t faults = 0;
 	dmar_status st = dmar__check_batch(dev, req, res, n, nfaults);
@@ -675,17 +718,21 @@ dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *re
 	dmar__rcu_read_lock();
 	lead = __atomic_load_n(&dev->lead, __ATOMIC_ACQUIRE);
 	s = __atomic_load_n(&lead->state, __ATOMIC_ACQUIRE); /* one snapshot for the batch */
-	for (size_t i = 0; i < n;) {
-		const struct dmar_domain *d = s ? s->domain : NULL;
-		dmar_space *sp;
-		size_t j;
+	d = s && !s->exclusive ? s->domain : NULL;
+	if (!d) {
+		const dmar_fault why = s && s->domain ? DMAR_FAULT_EXCLUSIVE : DMAR_FAULT_NO_DOMAIN;
 
-		if (!d || s->exclusive) {
-			dmar__result_fault(&res[i++], !d ? DMAR_FAULT_NO_DOMAIN : DMAR_FAULT_EXCLUSIVE);
-			continue;
-		}
+		for (size_t i = 0; i < n; i++)
+			dmar__result_fault(&res[i], why);
+		faults = n;
+	}
+	for (size_t i = 0; d && i < n;) {
+		dmar_space *sp;
+		size_t j, nf;
+
 		if (req[i].iova > limit) { /* S14: beyond what the device can put on the bus */
 			dmar__result_fault(&res[i++], DMAR_FAULT_DEVICE_WIDTH);
+			faults++;
 			continue;
 		}
 		if (d->kind == DMAR_DOMAIN_PASSTHROUGH && req[i].pasid == DMAR_NO_PASID) {
@@ -701,29 +748,36 @@ dmar_status dmar_device_translate_batch(dmar_device *dev, const dmar_request *re
 			: (req[i].pasid < (1u << 20) ? pasid_space(d, req[i].pasid) : NULL);
 		if (!sp) {
 			dmar__result_fault(&res[i++], DMAR_FAULT_PASID);
+			faults++;
 			continue;
 		}
-		for (j = i + 1; j < n && req[j].pasid == req[i].pasid && req[j].iova <= limit; j++)
-			;
-		(void)dmar__translate_space(sp, req + i, res + i, j - i, NULL);
+		j = run_end(req, i, n, limit);
+		/* nf: the requests it refused (dmar_translate_batch's contract), so that a batch
+		 * without a fault can skip the scan below */
+		(void)dmar__translate_space(sp, req + i, res + i, j - i, &nf);
+		faults += nf;
 		i = j;
 	}
 	dmar__rcu_read_unlock();
 
-	__atomic_fetch_add(&dev->translations, n, __ATOMIC_RELAXED);
-	for (size_t i = 0; i < n; i++) {
-		dmar_fault_record rec;
+	if (n)
+		count_translations(dev, n);
+	if (faults) { /* count and queue them; a batch without a fault skips this scan */
+		faults = 0;
+		for (size_t i = 0; i < n; i++) {
+			dmar_fault_record rec;
 
-		if (res[i].fault == DMAR_FAULT_NONE)
-			continue;
-		faults++;
-		__atomic_fetch_add(&dev->faults[res[i].fault], 1, __ATOMIC_RELAXED);
-		rec.addr = req[i].iova;
-		rec.pasid = req[i].pasid;
-		rec.requester = dev->rid;
-		rec.access = (uint8_t)req[i].access;
-		rec.reason = res[i].fault;
-		(void)dmar_faultq_push(dev->iommu->fq, &rec); /* a full queue counts it */
+			if (res[i].fault == DMAR_FAULT_NONE)
+				continue;
+			faults++;
+			__atomic_fetch_add(&dev->faults[res[i].fault], 1, __ATOMIC_RELAXED);
+			rec.addr = req[i].iova;
+			rec.pasid = req[i].pasid;
+			rec.requester = dev->rid;
+			rec.access = (uint8_t)req[i].access;
+			rec.reason = res[i].fault;
+			(void)dmar_faultq_push(dev->iommu->fq, &rec); /* a full queue counts it */
+		}
 	}
 	if (nfaults)
 		*nfaults = faults;

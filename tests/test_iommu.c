@@ -144,6 +144,127 @@ TEST(S14_request_beyond_device_width_faults)
 	teardown(&f);
 }
 
+/* A batch with runs broken by refusals of every origin: the device's own checks (width,
+ * PASID) and the space's walks (not present, and a write the cached entry does not allow);
+ * each refusal counted once and queued in order, a batch without one queues nothing. */
+TEST(S29_batch_counts_and_queues_every_fault_whatever_refused_it)
+{
+	struct fx f;
+	dmar_fault_record rec[16];
+	dmar_device_stats ds;
+	dmar_faultq_stats qs;
+	dmar_result res[8];
+	size_t nf = 99;
+	const dmar_request req[8] = {
+		{ 0x1000, DMAR_ACCESS_READ, DMAR_NO_PASID },
+		{ TiB, DMAR_ACCESS_READ, DMAR_NO_PASID },          /* beyond 40 bits */
+		{ 0x2000, DMAR_ACCESS_READ, DMAR_NO_PASID },       /* cached read-only */
+		{ 0x3000, DMAR_ACCESS_WRITE, DMAR_NO_PASID },      /* not mapped */
+		{ 0x1000, DMAR_ACCESS_READ, 5 },                   /* no such PASID */
+		{ 0x2000, DMAR_ACCESS_WRITE, DMAR_NO_PASID },      /* read-only, cached */
+		{ 0x1008, DMAR_ACCESS_WRITE, DMAR_NO_PASID },
+		{ TiB - K4, DMAR_ACCESS_READ, DMAR_NO_PASID },
+	};
+	static const uint8_t want[8] = { DMAR_FAULT_NONE, DMAR_FAULT_DEVICE_WIDTH,
+					 DMAR_FAULT_NONE, DMAR_FAULT_NOT_PRESENT,
+					 DMAR_FAULT_PASID, DMAR_FAULT_WRITE,
+					 DMAR_FAULT_NONE, DMAR_FAULT_NONE };
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	CHECK_ST(dmar_domain_map(f.dom, 0x1000, 0x11000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_domain_map(f.dom, 0x2000, 0x12000, K4, DMAR_PROT_READ), DMAR_OK);
+	CHECK_ST(dmar_domain_map(f.dom, TiB - K4, 0x13000, K4, RW), DMAR_OK);
+	/* a batch that all goes through: nothing queued (and the IOTLB now holds 0x2000) */
+	CHECK_ST(dmar_device_translate_batch(f.dev, req + 6, res, 2, &nf), DMAR_OK);
+	CHECK_EQ(nf, 0);
+	CHECK_ST(dmar_device_translate_batch(f.dev, req + 2, res, 1, &nf), DMAR_OK);
+	CHECK_EQ(nf, 0);
+	dmar_faultq_get_stats(dmar_iommu_faults(f.mmu), &qs);
+	CHECK_EQ(qs.faults, 0);
+	CHECK_ST(dmar_device_translate_batch(f.dev, req, res, 8, &nf), DMAR_OK);
+	CHECK_EQ(nf, 4);
+	for (unsigned i = 0; i < 8; i++)
+		CHECK_EQ(res[i].fault, want[i]);
+	CHECK_EQ(res[0].pa, 0x11000);
+	CHECK_EQ(res[6].pa, 0x11008);
+	CHECK_EQ(res[7].pa, 0x13000);
+	REQUIRE(dmar_faultq_drain(dmar_iommu_faults(f.mmu), rec, 16) == 4);
+	for (unsigned i = 0, k = 0; i < 8; i++) {
+		if (want[i] == DMAR_FAULT_NONE)
+			continue;
+		CHECK_EQ(rec[k].addr, req[i].iova);
+		CHECK_EQ(rec[k].pasid, req[i].pasid);
+		CHECK_EQ(rec[k].access, req[i].access);
+		CHECK_EQ(rec[k].reason, want[i]);
+		CHECK_EQ(rec[k].seq, k + 1);
+		k++;
+	}
+	dmar_device_get_stats(f.dev, &ds);
+	CHECK_EQ(ds.translations, 2 + 1 + 8);
+	CHECK_EQ(ds.faults[DMAR_FAULT_DEVICE_WIDTH], 1);
+	CHECK_EQ(ds.faults[DMAR_FAULT_NOT_PRESENT], 1);
+	CHECK_EQ(ds.faults[DMAR_FAULT_PASID], 1);
+	CHECK_EQ(ds.faults[DMAR_FAULT_WRITE], 1);
+	teardown(&f);
+}
+
+struct counter_thread {
+	dmar_device *dev;
+	unsigned batches;
+};
+
+/* Batches of 8 requests, the last one unmapped. */
+static void *count_requests(void *arg)
+{
+	const struct counter_thread *t = arg;
+	dmar_request req[8];
+	dmar_result res[8];
+	size_t nf;
+
+	dmar_thread_register();
+	for (unsigned i = 0; i < 8; i++) {
+		req[i].iova = i < 7 ? 0x1000 + 8 * i : 0x9000;
+		req[i].access = DMAR_ACCESS_READ;
+		req[i].pasid = DMAR_NO_PASID;
+	}
+	for (unsigned b = 0; b < t->batches; b++)
+		(void)dmar_device_translate_batch(t->dev, req, res, 8, &nf);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+/* Each thread counts its requests in its own slot; the device's and the IOMMU's counters
+ * are the sums, also over threads that came and went and whose slots were taken again. */
+TEST(device_requests_are_counted_from_every_thread)
+{
+	struct fx f;
+	struct counter_thread ct;
+	pthread_t th[4];
+	dmar_device_stats ds;
+	dmar_iommu_stats is;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	CHECK_ST(dmar_domain_map(f.dom, 0x1000, 0x11000, K4, RW), DMAR_OK);
+	ct.dev = f.dev;
+	ct.batches = 2000;
+	for (unsigned wave = 0; wave < 2; wave++) {
+		for (unsigned i = 0; i < 4; i++)
+			REQUIRE(pthread_create(&th[i], NULL, count_requests, &ct) == 0);
+		dmar_thread_offline();
+		for (unsigned i = 0; i < 4; i++)
+			pthread_join(th[i], NULL);
+		dmar_thread_online();
+	}
+	dmar_device_get_stats(f.dev, &ds);
+	dmar_iommu_get_stats(f.mmu, &is);
+	CHECK_EQ(ds.translations, 2 * 4 * 2000 * 8);
+	CHECK_EQ(ds.faults[DMAR_FAULT_NOT_PRESENT], 2 * 4 * 2000);
+	CHECK_EQ(is.translations, ds.translations);
+	CHECK_EQ(is.faults[DMAR_FAULT_NOT_PRESENT], 2 * 4 * 2000);
+	CHECK_EQ(is.fault_queue.faults, 2 * 4 * 2000); /* every one pushed, stored or dropped */
+	teardown(&f);
+}
+
 TEST(S15_linked_adapters_share_one_domain)
 {
 	struct fx f;
@@ -465,7 +586,9 @@ RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),
 	  T(S8_identity_domain_maps_page_to_same_page_only_where_mapped),
 	  T(passthrough_domain_translates_nothing_and_isolates_nothing),
 	  T(S13_logically_contiguous_over_scattered_physical_pages),
-	  T(S14_request_beyond_device_width_faults), T(S15_linked_adapters_share_one_domain),
+	  T(S14_request_beyond_device_width_faults),
+	  T(S29_batch_counts_and_queues_every_fault_whatever_refused_it),
+	  T(device_requests_are_counted_from_every_thread), T(S15_linked_adapters_share_one_domain),
 	  T(S2_S3_pasid_requests_walk_the_process_table),
 	  T(S18_exclusive_access_blocks_dma_and_switches_domains),
 	  T(several_iommus_in_one_process_are_independent), T(bad_configuration_calls_get_a_status))
