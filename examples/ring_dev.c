@@ -9,7 +9,11 @@
  * turns a refused permission into a decode error (MEMTX_ERROR for the device).  ringdev does
  * the same per 4 KiB page, but asks for all pages of up to RINGDEV_GROUP descriptors in one
  * dmar_device_translate_batch() call, so the IOTLB probes and any page walks overlap and the
- * whole group is translated through one snapshot of the device's domain.
+ * whole group is translated through one snapshot of the device's domain.  Descriptors are
+ * fetched the way devices fetch them, in a burst of up to RINGDEV_GROUP: one translation per
+ * ring page the burst touches, not one per slot.  No translation outlives its round: every
+ * byte (descriptor, data, status) moves through a translation of the batch made for it in
+ * that round, so an unmap or a domain switch between rounds is seen by the next one.
  *
  * Fault handling: a descriptor any of whose pages faults completes with an error status
  * and copies nothing (every host pointer is obtained before the first byte moves).  A batch
@@ -51,6 +55,10 @@ struct ringdev {
 	unsigned nlogged;
 	struct ringdev_desc desc[RINGDEV_GROUP];
 	uint32_t *status_ptr[RINGDEV_GROUP];
+	/* the fetch: per request (ring page), its first slot in the burst and the span of the
+	 * burst's slots in the page (offsets lo..hi) */
+	unsigned fetch_first[RINGDEV_GROUP + 1];
+	uint32_t span_lo[RINGDEV_GROUP], span_hi[RINGDEV_GROUP];
 	unsigned first[RINGDEV_GROUP + 1]; /* each descriptor's requests: [first[k], first[k+1]) */
 	dmar_request req[MAX_REQ];
 	dmar_result res[MAX_REQ];
@@ -219,6 +227,11 @@ static int desc_ok(const struct ringdev_desc *ds)
 
 enum { RUN_IDLE = -1, RUN_RETRY = -2, RUN_HALTED = -3 };
 
+static uint64_t slot_addr(uint64_t base, uint64_t idx, uint64_t mask)
+{
+	return base + (idx & mask) * RINGDEV_DESC_SIZE;
+}
+
 /* One round: fetch up to RINGDEV_GROUP descriptors, translate all their pages in one batch,
  * execute them in order.  Returns the number completed or a RUN_* value. */
 static int run_once(struct ringdev *d)
@@ -242,35 +255,61 @@ static int run_once(struct ringdev *d)
 	if (n > RINGDEV_GROUP)
 		n = RINGDEV_GROUP;
 
-	/* 1. Fetch: one request per slot, read and write (the status is written back there). */
-	for (unsigned i = 0; i < n; i++) {
-		d->req[i].iova = base + ((head + i) & mask) * RINGDEV_DESC_SIZE;
-		d->req[i].access = DMAR_ACCESS_READ | DMAR_ACCESS_WRITE;
-		d->req[i].pasid = DMAR_NO_PASID;
+	/* 1. Fetch, as devices fetch descriptors: a burst, with one request per ring page it
+	 *    touches (read and write: the statuses are written back there).  Slots are 32-byte
+	 *    aligned, so none crosses a page.  The burst's slots run to the end of a page or of
+	 *    the ring, then on from the next page or the ring's start; a ring within one page
+	 *    that wraps asks for its page once. */
+	for (unsigned i = 0; i < n;) {
+		const uint64_t idx = (head + i) & mask, a = base + idx * RINGDEV_DESC_SIZE;
+		const uint32_t off = (uint32_t)(a & (PAGE - 1));
+		uint64_t c = (PAGE - off) / RINGDEV_DESC_SIZE; /* slots to the end of the page */
+
+		if (c > mask + 1 - idx)
+			c = mask + 1 - idx; /* ... or of the ring */
+		if (c > n - i)
+			c = n - i;
+		if (r && !((a ^ d->req[r - 1].iova) & ~(PAGE - 1))) { /* wrapped in one page */
+			d->span_lo[r - 1] = off;
+		} else {
+			d->req[r].iova = a;
+			d->req[r].access = DMAR_ACCESS_READ | DMAR_ACCESS_WRITE;
+			d->req[r].pasid = DMAR_NO_PASID;
+			d->span_lo[r] = off;
+			d->span_hi[r] = off + (uint32_t)c * RINGDEV_DESC_SIZE;
+			d->fetch_first[r++] = i;
+		}
+		i += (unsigned)c;
 	}
-	if (translate(d, n)) {
+	d->fetch_first[r] = (unsigned)n;
+	if (translate(d, r)) {
 		halt(d, d->req[0].iova);
 		return RUN_HALTED;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		uint8_t *slot;
+	/* the descriptors, read through their page's translation of this round */
+	for (unsigned k = 0; k < r; k++) {
+		const unsigned lo = d->span_lo[k];
+		uint8_t *const host = d->res[k].fault == DMAR_FAULT_NONE
+			? dmar_physmem_host_ptr(d->pm, (d->res[k].pa & ~(PAGE - 1)) + lo,
+						d->span_hi[k] - lo)
+			: NULL;
 
-		if (d->res[i].fault == DMAR_FAULT_EXCLUSIVE) {
-			n = i;
-			break;
-		}
-		slot = d->res[i].fault == DMAR_FAULT_NONE
-			? dmar_physmem_host_ptr(d->pm, d->res[i].pa, RINGDEV_DESC_SIZE) : NULL;
-		if (!slot) { /* the ring itself faults: nothing to report a status into */
-			n = i;
-			if (!n) {
-				halt(d, d->req[i].iova);
+		if (!host) { /* refused, or not RAM */
+			n = d->fetch_first[k];
+			if (!n && d->res[k].fault != DMAR_FAULT_EXCLUSIVE) {
+				/* the ring itself faults: nothing to report a status into */
+				halt(d, d->req[k].iova);
 				return RUN_HALTED;
 			}
 			break;
 		}
-		memcpy(&d->desc[i], slot, RINGDEV_DESC_SIZE); /* the DMA read of the descriptor */
-		d->status_ptr[i] = (uint32_t *)(slot + offsetof(struct ringdev_desc, status));
+		for (unsigned i = d->fetch_first[k]; i < d->fetch_first[k + 1]; i++) {
+			const uint64_t off = slot_addr(base, head + i, mask) & (PAGE - 1);
+			uint8_t *const slot = host + (off - lo);
+
+			memcpy(&d->desc[i], slot, RINGDEV_DESC_SIZE); /* the DMA read of the descriptor */
+			d->status_ptr[i] = (uint32_t *)(slot + offsetof(struct ringdev_desc, status));
+		}
 	}
 	if (!n) {
 		d->st.retries++;
@@ -278,6 +317,7 @@ static int run_once(struct ringdev *d)
 	}
 
 	/* 2. Every page of every descriptor, in one batch. */
+	r = 0;
 	for (unsigned k = 0; k < n; k++) {
 		const struct ringdev_desc *ds = &d->desc[k];
 		uint64_t ps, pd;
