@@ -241,6 +241,20 @@ dmar_l0_pass(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_resul
 	return nt;
 }
 
+/* The L0 answer for one request, if the bank holds it (dmar_l0_pass for one). */
+static inline int dmar_l0_lookup(const struct dmar_l0 *l0, uint64_t iova, unsigned access,
+				 dmar_result *res)
+{
+	const uint64_t vpn = iova >> 12;
+	const struct dmar_l0_entry *e = &l0->e[dmar_l0_index(vpn)];
+
+	if (__atomic_load_n(&e->vpn, __ATOMIC_RELAXED) != vpn || (access & e->deny))
+		return 0;
+	res->pa = iova + e->delta;
+	memcpy(&res->fault, &e->meta, 8);
+	return 1;
+}
+
 /* Copy the IOTLB hit (@tag, @d) of @iova, found in the way whose tag word is @way, into the
  * L0, and note it in @f for dmar_l0_check. */
 static inline void dmar_l0_fill(struct dmar_l0 *l0, uint64_t iova, const uint64_t *way,

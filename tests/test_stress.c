@@ -354,6 +354,11 @@ TEST(S28_l0_banks_vs_page_invalidations)
 	run(BATCHED, 1);
 }
 
+TEST(S28_l0_banks_vs_page_invalidations_single)
+{
+	run(SINGLE, 1);
+}
+
 /* Static mappings, an IOTLB of 8 sets x 4 ways and two threads whose working set is far
  * bigger: every translation misses and fills, fillers collide on the same ways all the
  * time, and every result must still be exactly the page's frame (no torn tag/data pair). */
@@ -596,4 +601,5 @@ TEST(S18_domain_switches_under_load_never_mix)
 }
 
 RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
-	  T(S28_iotlb_batches_vs_writer_unmap_invalidate), T(S28_l0_banks_vs_page_invalidations))
+	  T(S28_iotlb_batches_vs_writer_unmap_invalidate), T(S28_l0_banks_vs_page_invalidations),
+	  T(S28_l0_banks_vs_page_invalidations_single))
