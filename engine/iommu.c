@@ -689,14 +689,31 @@ static void count_translations(struct dmar_device *dev, size_t n)
 		__atomic_store_n(p, *p + n, __ATOMIC_RELAXED);
 }
 
-/* End of the run of requests from @i on that one call to the space can take: same PASID,
- * within the device's reach (@limit is 2^k - 1, so beyond it means a bit of ~limit set). */
-static size_t run_end(const dmar_request *req, size_t i, size_t n, uint64_t limit)
+/* Whether request @r breaks a run of @pasid within the device's reach (@limit is 2^k - 1,
+ * so beyond it means a bit of ~limit set): nonzero if so. */
+static inline uint64_t run_breaks(const dmar_request *r, uint32_t pasid, uint64_t limit)
+{
+	return (r->iova & ~limit) | (uint64_t)(r->pasid ^ pasid);
+}
+
+/* End of the run of requests from @i that one call to the space can take: same PASID, within
+ * the device's reach.  Eight at a time with one branch (the compiler vectorises the block),
+ * then one at a time in the block that ends the run. */
+static __attribute__((noinline)) size_t run_end(const dmar_request *req, size_t i, size_t n,
+						   uint64_t limit)
 {
 	const uint32_t pasid = req[i].pasid;
 	size_t j = i + 1;
 
-	while (j < n && !((req[j].iova & ~limit) | (uint64_t)(req[j].pasid ^ pasid)))
+	for (; j + 8 <= n; j += 8) {
+		uint64_t brk = 0;
+
+		for (unsigned k = 0; k < 8; k++)
+			brk |= run_breaks(&req[j + k], pasid, limit);
+		if (brk)
+			break;
+	}
+	while (j < n && !run_breaks(&req[j], pasid, limit))
 		j++;
 	return j;
 }

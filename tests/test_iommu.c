@@ -205,6 +205,31 @@ TEST(S29_batch_counts_and_queues_every_fault_whatever_refused_it)
 	CHECK_EQ(ds.faults[DMAR_FAULT_NOT_PRESENT], 1);
 	CHECK_EQ(ds.faults[DMAR_FAULT_PASID], 1);
 	CHECK_EQ(ds.faults[DMAR_FAULT_WRITE], 1);
+	/* long runs, broken anywhere in a block of eight (the device scans runs eight at a time):
+	 * every request refused that must be, every other one translated */
+	for (unsigned brk = 1; brk < 40; brk += 3) {
+		dmar_request lr[40];
+		dmar_result lres[40];
+
+		for (unsigned i = 0; i < 40; i++) {
+			lr[i].iova = 0x1000 + 8 * i;
+			lr[i].access = DMAR_ACCESS_READ;
+			lr[i].pasid = DMAR_NO_PASID;
+		}
+		lr[brk].iova = TiB + 8 * brk;                  /* beyond the width */
+		lr[(brk + 11) % 40].pasid = 7;                 /* an unbound PASID */
+		CHECK_ST(dmar_device_translate_batch(f.dev, lr, lres, 40, &nf), DMAR_OK);
+		CHECK_EQ(nf, 2);
+		for (unsigned i = 0; i < 40; i++) {
+			const unsigned w = i == brk ? DMAR_FAULT_DEVICE_WIDTH
+				: i == (brk + 11) % 40 ? DMAR_FAULT_PASID : DMAR_FAULT_NONE;
+
+			CHECK_EQ(lres[i].fault, w);
+			if (w == DMAR_FAULT_NONE)
+				CHECK_EQ(lres[i].pa, 0x11000 + 8 * i);
+		}
+		CHECK_EQ(dmar_faultq_drain(dmar_iommu_faults(f.mmu), rec, 16), 2);
+	}
 	teardown(&f);
 }
 
