@@ -22,6 +22,8 @@ static int find_way_avx2(const uint64_t *set, unsigned ways, uint64_t tag)
 
 #define FIND_WAY find_way_avx2
 #define PROBE_BATCH probe_batch_avx2
+#define PROBE_LIST probe_list_avx2
 #include "probe_body.h"
 
-const struct dmar_probe_ops dmar_probe_avx2 = { "avx2", find_way_avx2, probe_batch_avx2 };
+const struct dmar_probe_ops dmar_probe_avx2 = { "avx2", find_way_avx2, probe_batch_avx2,
+						    probe_list_avx2 };

@@ -14,6 +14,7 @@ static int find_way_c(const uint64_t *set, unsigned ways, uint64_t tag)
 
 #define FIND_WAY find_way_c
 #define PROBE_BATCH probe_batch_c
+#define PROBE_LIST probe_list_c
 #include "probe_body.h"
 
-const struct dmar_probe_ops dmar_probe_c = { "c", find_way_c, probe_batch_c };
+const struct dmar_probe_ops dmar_probe_c = { "c", find_way_c, probe_batch_c, probe_list_c };

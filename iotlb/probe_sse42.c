@@ -21,6 +21,8 @@ static int find_way_sse42(const uint64_t *set, unsigned ways, uint64_t tag)
 
 #define FIND_WAY find_way_sse42
 #define PROBE_BATCH probe_batch_sse42
+#define PROBE_LIST probe_list_sse42
 #include "probe_body.h"
 
-const struct dmar_probe_ops dmar_probe_sse42 = { "sse42", find_way_sse42, probe_batch_sse42 };
+const struct dmar_probe_ops dmar_probe_sse42 = { "sse42", find_way_sse42, probe_batch_sse42,
+						    probe_list_sse42 };
