@@ -133,11 +133,11 @@ void dmar_cache_inval_all(struct dmar_cache *c);
  *  - only the owning thread fills or reads a bank's entries; invalidators only read vpn
  *    and clear it with a CAS (dmar_l0_shootdown: a page-selective invalidation clears the
  *    pages it invalidated from every bank bound to the space's key);
- *  - a fill copies an IOTLB hit.  After its fills the owner issues a full fence and reads
- *    each source way again; an entry whose way no longer holds the same (tag, data) is
- *    cleared.  The invalidator clears the way, issues a full fence and then scans the
- *    banks.  So either the owner sees the cleared way, or the invalidator sees the entry
- *    (Dekker): no entry outlives an invalidation that returned;
+ *  - a fill copies an IOTLB hit.  After its fills the owner issues a seq_cst fence and
+ *    reads each source way again; an entry whose way no longer holds the same (tag, data)
+ *    is cleared.  The invalidator clears the way (a seq_cst CAS) and then scans the banks
+ *    with seq_cst loads.  So either the owner sees the cleared way, or the invalidator sees
+ *    the entry (Dekker): no entry outlives an invalidation that returned;
  *  - the bank's key is read by invalidators, written only by the owner when it rebinds
  *    (on a line of its own); the owner's counters sit on another line. */
 /* 64 KiB a bank: a device model's descriptor ring, source pool and destinations (1800 pages in
@@ -293,15 +293,16 @@ static inline void dmar_l0_check(struct dmar_l0 *l0, const struct dmar_l0_fill *
 }
 
 /* Invalidator side: clear pages [first, last] (at most a few) from @l0 if it is bound to
- * @key.  Call after clearing the IOTLB and a full fence. */
+ * @key.  Call after clearing the IOTLB (seq_cst read-modify-writes); the loads here are
+ * seq_cst, which is what makes the pair with dmar_l0_check's fence (plain moves on x86). */
 static inline void dmar_l0_shootdown(struct dmar_l0 *l0, uint64_t key, uint64_t first,
 				     uint64_t last)
 {
-	if (__atomic_load_n(&l0->key, __ATOMIC_ACQUIRE) != key)
+	if (__atomic_load_n(&l0->key, __ATOMIC_SEQ_CST) != key)
 		return;
 	for (uint64_t vpn = first; vpn <= last; vpn++) {
 		uint64_t *p = &l0->e[dmar_l0_index(vpn)].vpn;
-		uint64_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
+		uint64_t v = __atomic_load_n(p, __ATOMIC_SEQ_CST);
 
 		/* a failed CAS means the owner refilled it since: that fill has its own check */
 		if (v == vpn)

@@ -281,13 +281,14 @@ dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64
 				dmar_cache_inval_tag(&tlb->tlb, dmar_cache_set(&tlb->tlb, asid, vpn),
 						     dmar_cache_tag(asid, vpn));
 		}
-		/* then the threads' L0 banks bound to the space (cache.h: after the IOTLB and a
-		 * full fence) */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		nslots = __atomic_load_n(&dmar__l0_slots, __ATOMIC_ACQUIRE);
+		/* then the threads' L0 banks bound to the space (cache.h).  No fence: the IOTLB
+		 * clears above are seq_cst read-modify-writes and the scan's loads are seq_cst, so
+		 * against the filler's seq_cst fence either side sees the other (with a way
+		 * another filler evicted, its seq_cst CAS plays the clear's part) */
+		nslots = __atomic_load_n(&dmar__l0_slots, __ATOMIC_SEQ_CST);
 		for (int t = 0; t < nslots; t++) {
 			struct dmar_l0 *l0 = __atomic_load_n(&dmar__l0_table[t][sp->l0bank],
-							     __ATOMIC_ACQUIRE);
+							     __ATOMIC_SEQ_CST);
 
 			if (l0)
 				dmar_l0_shootdown(l0, key, iova >> 12, last >> 12);
