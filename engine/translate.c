@@ -261,7 +261,7 @@ static struct dmar_l0 *thread_l0(const struct dmar_space *sp, uint64_t key, size
 		return NULL;
 	if (__builtin_expect(__atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key, 0)) {
 		dmar_l0_rebind(l0, key);
-		l0->skip = l0->hits = l0->looks = 0;
+		l0->skip = l0->hits = l0->looks = l0->backoff = 0;
 	}
 	return dmar_l0_use(l0, n);
 }

@@ -158,10 +158,12 @@ struct dmar_l0 {
 	uint64_t key __attribute__((aligned(64))); /* atomic: the binding; 0 while rebinding */
 	/* the owner's: the L0 pays only when it answers more lookups than it misses (a miss
 	 * costs a look and a fill), so a bank that missed more than it hit over a window of
-	 * DMAR_L0_WINDOW lookups stands aside for the next DMAR_L0_SKIP requests, then tries
-	 * again (what it filled stays: a working set that fits warms up over a few tries) */
+	 * DMAR_L0_WINDOW lookups stands aside for the next DMAR_L0_SKIP requests (twice as many
+	 * after each window that failed again, up to 128 times), then tries again (what it
+	 * filled stays: a working set that fits warms up over a few tries) */
 	uint32_t hits __attribute__((aligned(64)));
 	uint32_t looks, skip;
+	uint32_t backoff; /* windows failed in a row (the skip doubles with each, up to 2^7) */
 	struct dmar_l0_entry e[DMAR_L0_ENTRIES] __attribute__((aligned(64)));
 };
 
@@ -204,8 +206,12 @@ static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 	l0->looks += (uint32_t)(n < (1u << 30) ? n : (1u << 30));
 	if (l0->looks < DMAR_L0_WINDOW)
 		return;
-	if (2 * (uint64_t)l0->hits < l0->looks)
-		l0->skip = DMAR_L0_SKIP;
+	if (2 * (uint64_t)l0->hits < l0->looks) {
+		l0->skip = DMAR_L0_SKIP << l0->backoff;
+		l0->backoff += l0->backoff < 7;
+	} else {
+		l0->backoff = 0;
+	}
 	l0->hits = l0->looks = 0;
 }
 
