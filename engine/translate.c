@@ -249,7 +249,8 @@ static struct dmar_l0 *l0_bank_new(struct dmar_l0 **row, unsigned bank)
 
 /* The calling thread's L0 bank for @sp bound to @key, or NULL (unregistered or overflow
  * thread, no memory, or the bank stands aside this batch). */
-static struct dmar_l0 *thread_l0(const struct dmar_space *sp, uint64_t key, size_t n)
+static inline __attribute__((always_inline)) struct dmar_l0 *
+thread_l0(const struct dmar_space *sp, uint64_t key, size_t n)
 {
 	struct dmar_l0 **const row = dmar__tls_l0;
 	struct dmar_l0 *l0;
@@ -430,7 +431,6 @@ out:
 
 dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
 {
-	dmar_request r = { .iova = iova, .access = access, .pasid = DMAR_NO_PASID };
 	size_t nf;
 	dmar_status st;
 	int hit, l0hit;
@@ -444,14 +444,25 @@ dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dm
 	dmar__rcu_read_unlock();
 	if (hit) {
 		const int slot = dmar__thread_slot();
+		struct dmar_tstat *t = &sp->tlb->stats[slot];
 
-		dmar__stat_add(sp->tlb, slot, ST_XLATE, 1);
-		dmar__stat_add(sp->tlb, slot, ST_HIT, 1);
-		if (l0hit)
-			dmar__stat_add(sp->tlb, slot, ST_L0_HIT, 1);
+		if (__builtin_expect(slot != DMAR_MAX_THREADS - 1, 1)) { /* our own slot */
+			__atomic_store_n(&t->v[ST_XLATE], t->v[ST_XLATE] + 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&t->v[ST_HIT], t->v[ST_HIT] + 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&t->v[ST_L0_HIT], t->v[ST_L0_HIT] + (unsigned)l0hit,
+					 __ATOMIC_RELAXED);
+		} else {
+			dmar__stat_add(sp->tlb, slot, ST_XLATE, 1);
+			dmar__stat_add(sp->tlb, slot, ST_HIT, 1);
+			dmar__stat_add(sp->tlb, slot, ST_L0_HIT, (unsigned)l0hit);
+		}
 		return DMAR_OK;
 	}
 	/* a miss (or a request the IOTLB must not answer): the whole path, same as a batch */
-	st = translate_many(sp, &r, res, 1, &nf);
+	{
+		const dmar_request r = { .iova = iova, .access = access, .pasid = DMAR_NO_PASID };
+
+		st = translate_many(sp, &r, res, 1, &nf);
+	}
 	return st == DMAR_OK && nf ? DMAR_E_FAULT : st;
 }
