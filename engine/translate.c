@@ -295,7 +295,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 
 		if (l0) { /* the L0 pass here, so that a batch it answers whole goes no further */
 			uint16_t todo[BATCH_CHUNK];
-			const size_t nt = dmar_l0_pass(l0->e, req + base, res + base, m, todo);
+			const size_t nt = dmar_l0_pass(l0, req + base, res + base, m, todo);
 
 			l0->hits += (uint32_t)(m - nt);
 			if (!nt)

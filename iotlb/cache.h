@@ -164,6 +164,8 @@ struct dmar_l0 {
 	uint32_t hits __attribute__((aligned(64)));
 	uint32_t looks, skip;
 	uint32_t backoff; /* windows failed in a row (the skip doubles with each, up to 2^7) */
+	uint32_t used;    /* fills into empty entries since the bank was bound (shootdowns not
+			   * counted: an estimate of the bank's size, for dmar_l0_pass) */
 	struct dmar_l0_entry e[DMAR_L0_ENTRIES] __attribute__((aligned(64)));
 };
 
@@ -187,6 +189,7 @@ static inline unsigned dmar_l0_index(uint64_t vpn)
 static inline void dmar_l0_rebind(struct dmar_l0 *l0, uint64_t key)
 {
 	__atomic_store_n(&l0->key, 0, __ATOMIC_RELAXED);
+	l0->used = 0;
 	for (unsigned k = 0; k < DMAR_L0_ENTRIES; k++)
 		__atomic_store_n(&l0->e[k].vpn, DMAR_L0_EMPTY, __ATOMIC_RELAXED);
 	__atomic_store_n(&l0->key, key, __ATOMIC_RELEASE);
@@ -217,15 +220,27 @@ static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 
 /* The L0 pass of a batch: each request the bank answers (the entry holds its page and allows
  * the access) gets its result; the index of every other one is appended to @todo.  Returns
- * how many were appended.  Kept out of line: its loop keeps everything in registers. */
-static __attribute__((noinline, unused)) size_t
-dmar_l0_pass(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_result *res,
-	     size_t n, uint16_t *todo)
-{
-	size_t nt = 0, j = 0;
+ * how many were appended.  Kept out of line: its loop keeps everything in registers.  Four
+ * at a time, then the rest: written out so that the loop is about 16 instructions a request
+ * (one load and compare of the tag, one of the access, two result stores).  The _pf variant
+ * prefetches the entry 16 requests on, for banks that hold more than L1 does (dmar_l0_pass
+ * chooses): 5% slower on a bank that fits, up to 7% faster a descriptor (bench_devmodel's
+ * 4-16 KiB copies, 1800 pages) on one that does not. */
+#define DMAR_L0_PASS_BODY(PF)                                                                  \
+	size_t nt = 0, j = 0;                                                                  \
+                                                                                               \
+	for (; j + 4 <= n; j += 4) {                                                           \
+		if (PF && j + 16 < n)                                                          \
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 16].iova >> 12)]);        \
+		L0_ONE(j);                                                                     \
+		L0_ONE(j + 1);                                                                 \
+		L0_ONE(j + 2);                                                                 \
+		L0_ONE(j + 3);                                                                 \
+	}                                                                                      \
+	for (; j < n; j++)                                                                     \
+		L0_ONE(j);                                                                     \
+	return nt
 
-	/* four at a time, then the rest: written out so that the loop is about 16 instructions
-	 * a request (one load and compare of the tag, one of the access, two result stores) */
 #define L0_ONE(i)                                                                              \
 	do {                                                                                   \
 		const uint64_t iova_ = req[i].iova, vpn_ = iova_ >> 12;                        \
@@ -239,16 +254,31 @@ dmar_l0_pass(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_resul
 			memcpy(&res[i].fault, &e_->meta, 8);                                   \
 		}                                                                              \
 	} while (0)
-	for (; j + 4 <= n; j += 4) {
-		L0_ONE(j);
-		L0_ONE(j + 1);
-		L0_ONE(j + 2);
-		L0_ONE(j + 3);
-	}
-	for (; j < n; j++)
-		L0_ONE(j);
+
+static __attribute__((noinline, unused)) size_t
+dmar_l0_pass_l1(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_result *res,
+		size_t n, uint16_t *todo)
+{
+	DMAR_L0_PASS_BODY(0);
+}
+
+static __attribute__((noinline, unused)) size_t
+dmar_l0_pass_pf(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_result *res,
+		size_t n, uint16_t *todo)
+{
+	DMAR_L0_PASS_BODY(1);
+}
 #undef L0_ONE
-	return nt;
+#undef DMAR_L0_PASS_BODY
+
+/* Entries in use beyond which a bank is bigger than L1 (32 KiB of them). */
+#define DMAR_L0_PREFETCH_AT 1024
+
+static inline size_t dmar_l0_pass(const struct dmar_l0 *l0, const dmar_request *req,
+				  dmar_result *res, size_t n, uint16_t *todo)
+{
+	return l0->used > DMAR_L0_PREFETCH_AT ? dmar_l0_pass_pf(l0->e, req, res, n, todo)
+					       : dmar_l0_pass_l1(l0->e, req, res, n, todo);
 }
 
 /* The L0 answer for one request, if the bank holds it (dmar_l0_pass for one). */
@@ -272,6 +302,7 @@ static inline void dmar_l0_fill(struct dmar_l0 *l0, uint64_t iova, const uint64_
 {
 	const unsigned k = dmar_l0_index(iova >> 12);
 
+	l0->used += __atomic_load_n(&l0->e[k].vpn, __ATOMIC_RELAXED) == DMAR_L0_EMPTY;
 	l0->e[k].deny = ~d & 0xf;
 	l0->e[k].delta = (d & DMAR_PTE_ADDR_MASK) - (iova & ~0xfffull);
 	l0->e[k].meta = dmar_cache_hit_meta(d);

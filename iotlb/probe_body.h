@@ -82,7 +82,7 @@ static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_
 		for (size_t base = 0; base < n; base += DMAR_L0_PASS_MAX) {
 			const size_t m = n - base < DMAR_L0_PASS_MAX ? n - base : DMAR_L0_PASS_MAX;
 			uint16_t todo[DMAR_L0_PASS_MAX];
-			const size_t nt = dmar_l0_pass(l0->e, req + base, res + base, m, todo);
+			const size_t nt = dmar_l0_pass(l0, req + base, res + base, m, todo);
 			const size_t k = PROBE_LIST(c, asid, req + base, res + base, todo, nt,
 						    miss + nmiss, l0);
 
