@@ -6,6 +6,8 @@
  * request and many, which is what makes them bit-identical (S30). */
 #include "rcu.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,14 +229,34 @@ static __attribute__((noinline)) void walk_misses(struct xctx *x, const dmar_req
 	}
 }
 
-/* A new L0 bank for the calling thread (row @row of dmar__l0_table), or NULL without memory. */
+int dmar__l0_mode = DMAR_L0_ADAPTIVE;
+
+static void l0_mode_read(void)
+{
+	const char *m = getenv("DMAR_L0");
+
+	if (!m || !*m || strcmp(m, "adaptive") == 0)
+		return;
+	if (strcmp(m, "always") == 0)
+		dmar__l0_mode = DMAR_L0_ALWAYS;
+	else if (strcmp(m, "off") == 0)
+		dmar__l0_mode = DMAR_L0_OFF;
+	else
+		fprintf(stderr, "dmar: DMAR_L0=%s is not adaptive, always or off; using adaptive\n", m);
+}
+
+/* A new L0 bank for the calling thread (row @row of dmar__l0_table), or NULL without memory
+ * or with DMAR_L0=off. */
 static struct dmar_l0 *l0_bank_new(struct dmar_l0 **row, unsigned bank)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const int slots = (int)(row - dmar__l0_table[0]) / DMAR_L0_BANKS + 1;
 	struct dmar_l0 *l0;
 	int seen;
 
-	if (posix_memalign((void **)&l0, 64, sizeof(*l0)) != 0)
+	pthread_once(&once, l0_mode_read);
+	if (dmar__l0_mode == DMAR_L0_OFF ||
+	    posix_memalign((void **)&l0, 64, sizeof(*l0)) != 0)
 		return NULL;
 	memset(l0, 0, sizeof(*l0));
 	dmar_l0_rebind(l0, 0);

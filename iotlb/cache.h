@@ -204,12 +204,17 @@ static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0, size_t n)
 	return NULL;
 }
 
+/* DMAR_L0=adaptive (default: the above), always (a bank never stands aside: for tests and
+ * measurements) or off (no L0 at all), read once when the first bank is made. */
+enum { DMAR_L0_ADAPTIVE, DMAR_L0_ALWAYS, DMAR_L0_OFF };
+extern int dmar__l0_mode;
+
 static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 {
 	l0->looks += (uint32_t)(n < (1u << 30) ? n : (1u << 30));
 	if (l0->looks < DMAR_L0_WINDOW)
 		return;
-	if (2 * (uint64_t)l0->hits < l0->looks) {
+	if (2 * (uint64_t)l0->hits < l0->looks && dmar__l0_mode != DMAR_L0_ALWAYS) {
 		l0->skip = DMAR_L0_SKIP << l0->backoff;
 		l0->backoff += l0->backoff < 7;
 	} else {

@@ -313,9 +313,14 @@ static void run(enum reader_mode m, int small)
 		       " fills dropped for racing an invalidation, %" PRIu64 " invalidations\n",
 		       ts.translations, ts.hits, ts.fills_dropped, ts.invalidations);
 		CHECK(ts.hits > 1000);
-		if (small_world) { /* the L0 banks answered, and were shot down, all along */
+		if (small_world) {
+			/* under this churn an adaptive bank mostly stands aside; the stress-l0 run
+			 * (DMAR_L0=always) keeps the banks answering, and shot down, all along */
+			const char *m = getenv("DMAR_L0");
+
 			printf("# l0: %" PRIu64 " hits\n", ts.l0_hits);
-			CHECK(ts.l0_hits > 1000);
+			if (m && strcmp(m, "always") == 0)
+				CHECK(ts.l0_hits > 100000);
 		}
 	}
 	CHECK_ST(dmar_pgtable_unmap(pt, IOVA_BASE, REGION, NULL), DMAR_OK);
