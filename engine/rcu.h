@@ -56,7 +56,7 @@ extern __thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
  * threads (what they hold stays exact whoever owns them).  Invalidators scan the slots
  * below dmar__l0_slots (atomic).  dmar__tls_l0 is the calling thread's row, or NULL. */
 struct dmar_l0;
-#define DMAR_L0_BANKS 4
+#define DMAR_L0_BANKS 16
 extern struct dmar_l0 *dmar__l0_table[DMAR_MAX_THREADS - 1][DMAR_L0_BANKS];
 extern int dmar__l0_slots;
 extern __thread struct dmar_l0 **dmar__tls_l0 __attribute__((tls_model("initial-exec")));
