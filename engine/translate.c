@@ -202,8 +202,9 @@ static void walk_finish(struct xctx *x, struct walk *w, unsigned access, dmar_re
 }
 
 /* (out of line: the hit path's frame stays small) */
-static __attribute__((noinline)) void walk_misses(struct xctx *x, const dmar_request *req, dmar_result *res,
-			const uint32_t *miss, size_t nmiss)
+static __attribute__((noinline)) void walk_misses(struct xctx *x, const dmar_request *req,
+						  dmar_result *res, const uint32_t *miss,
+						  size_t nmiss)
 {
 	for (size_t g = 0; g < nmiss; g += WALK_GROUP) {
 		const size_t m = nmiss - g < WALK_GROUP ? nmiss - g : WALK_GROUP;
