@@ -553,6 +553,37 @@ static void *unregistered(void *arg)
 	return (void *)(uintptr_t)dmar_translate(arg, 0, DMAR_ACCESS_READ, &r);
 }
 
+/* DMAR_L0 (cache.h) is honoured: off, the L0 never answers; always, it answers every repeat
+ * (the meson runs iotlb-l0-off and iotlb-l0-always; adaptive: the same answers either way). */
+TEST(l0_mode_is_honoured)
+{
+	const char *m = getenv("DMAR_L0");
+	struct fixture f;
+	dmar_request q[8];
+	dmar_result rs[8];
+	dmar_iotlb_stats st;
+
+	setup(&f, 4, 128, 8);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x10000000, 8 * K4, RW), DMAR_OK);
+	for (int i = 0; i < 8; i++)
+		q[i] = (dmar_request){ .iova = 0x40000000 + K4 * (unsigned)i + 8,
+				       .access = DMAR_ACCESS_READ, .pasid = DMAR_NO_PASID };
+	for (int round = 0; round < 200; round++) {
+		CHECK_ST(dmar_translate_batch(f.sp, q, rs, 8, NULL), DMAR_OK);
+		CHECK_EQ(rs[7].pa, 0x10000000 + 7 * K4 + 8);
+		CHECK_ST(dmar_translate(f.sp, q[3].iova, DMAR_ACCESS_READ, &rs[0]), DMAR_OK);
+		CHECK_EQ(rs[0].pa, 0x10000000 + 3 * K4 + 8);
+	}
+	dmar_iotlb_get_stats(f.tlb, &st);
+	printf("# DMAR_L0=%s: %" PRIu64 " of %" PRIu64 " translations from the L0\n",
+	       m ? m : "(adaptive)", st.l0_hits, st.translations);
+	if (m && strcmp(m, "off") == 0)
+		CHECK_EQ(st.l0_hits, 0);
+	if (m && strcmp(m, "always") == 0) /* all but the first two rounds (walk, IOTLB hit) */
+		CHECK(st.l0_hits >= 198 * 9);
+	teardown(&f);
+}
+
 TEST(bad_arguments_get_a_status)
 {
 	struct fixture f;
@@ -588,4 +619,4 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_range_invalidation_any_alignment_and_large_pages),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
-	  T(bad_arguments_get_a_status))
+	  T(l0_mode_is_honoured), T(bad_arguments_get_a_status))
