@@ -14,6 +14,8 @@ __thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
 __thread struct dmar_l0 **dmar__tls_l0 __attribute__((tls_model("initial-exec")));
 struct dmar_l0 *dmar__l0_table[DMAR_MAX_THREADS - 1][DMAR_L0_BANKS];
 int dmar__l0_slots;
+/* Depth of the thread's dmar_read_begin() sections. */
+static __thread unsigned read_depth;
 
 /* Which statistics slots registered threads own (process-wide, like liburcu's registry). */
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -46,7 +48,8 @@ static void slot_give(int slot)
 
 void dmar__mutex_lock_offline(pthread_mutex_t *m)
 {
-	const int online = dmar__tls_registered;
+	/* (not inside an embedder's dmar_read_begin() section: going offline would end it) */
+	const int online = dmar__tls_registered && read_depth == 0;
 
 	if (online)
 		dmar__rcu_offline();
@@ -70,6 +73,8 @@ dmar_status dmar_thread_register(void)
 void dmar_thread_unregister(void)
 {
 	if (dmar__tls_registered) {
+		for (; read_depth; read_depth--) /* sections left open end here */
+			dmar__rcu_read_unlock();
 		dmar__rcu_unregister();
 		slot_give(dmar__tls_slot);
 		dmar__tls_registered = 0;
@@ -82,21 +87,38 @@ int dmar_thread_registered(void)
 	return dmar__tls_registered;
 }
 
+dmar_status dmar_read_begin(void)
+{
+	if (!dmar__tls_registered)
+		return DMAR_E_THREAD;
+	dmar__rcu_read_lock();
+	read_depth++;
+	return DMAR_OK;
+}
+
+void dmar_read_end(void)
+{
+	if (!dmar__tls_registered || read_depth == 0)
+		return;
+	read_depth--;
+	dmar__rcu_read_unlock();
+}
+
 void dmar_thread_quiescent(void)
 {
-	if (dmar__tls_registered)
+	if (dmar__tls_registered && read_depth == 0) /* not inside a read section */
 		dmar__rcu_quiescent();
 }
 
 void dmar_thread_offline(void)
 {
-	if (dmar__tls_registered)
+	if (dmar__tls_registered && read_depth == 0) /* inside a read section: ignored */
 		dmar__rcu_offline();
 }
 
 void dmar_thread_online(void)
 {
-	if (dmar__tls_registered)
+	if (dmar__tls_registered && read_depth == 0)
 		dmar__rcu_online();
 }
 

@@ -13,7 +13,9 @@
  * fetched the way devices fetch them, in a burst of up to RINGDEV_GROUP: one translation per
  * ring page the burst touches, not one per slot.  No translation outlives its round: every
  * byte (descriptor, data, status) moves through a translation of the batch made for it in
- * that round, so an unmap or a domain switch between rounds is seen by the next one.
+ * that round, so an unmap or a domain switch between rounds is seen by the next one.  A
+ * round is one read section (dmar_read_begin/end): an unmap followed by dmar_sync() returns
+ * only after every copy that used the old translation is done, as with dmar_device_dma().
  *
  * Fault handling: a descriptor any of whose pages faults completes with an error status
  * and copies nothing (every host pointer is obtained before the first byte moves).  A batch
@@ -405,8 +407,17 @@ static void *device_thread(void *arg)
 		return NULL;
 	}
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
-		const int r = run_once(d);
+		int r;
 
+		/* a round translates and then copies through the results: one read section, so
+		 * that an unmap followed by dmar_sync() returns only once no copy of this round
+		 * can still reach the old page (dmar_read_begin; a round never blocks) */
+		if (dmar_read_begin() != DMAR_OK) {
+			halt(d, 0);
+			break;
+		}
+		r = run_once(d);
+		dmar_read_end();
 		/* between rounds the thread holds no translation: a quiescent state (qsbr) */
 		dmar_thread_quiescent();
 		if (r == RUN_RETRY) {

@@ -546,6 +546,7 @@ TEST(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault)
  * the page: once the unmap and dmar_sync() returned, the page must never change again. */
 struct dma_writer {
 	dmar_device *dev;
+	dmar_physmem *pm;
 	int stop;
 	uint64_t writes;
 };
@@ -566,6 +567,114 @@ static void *dma_writer(void *arg)
 	}
 	dmar_thread_unregister();
 	return NULL;
+}
+
+/* The same writer as a device model that batches its translations writes: translate, then
+ * copy through the frame's host pointer, both inside one dmar_read_begin() section. */
+static void *section_writer(void *arg)
+{
+	struct dma_writer *w = arg;
+	dmar_physmem *pm = w->pm;
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		dmar_request q = { .iova = 0x300000, .access = DMAR_ACCESS_WRITE,
+				   .pasid = DMAR_NO_PASID };
+		dmar_result r;
+		uint64_t *p;
+
+		if (dmar_read_begin() != DMAR_OK)
+			break;
+		if (dmar_device_translate_batch(w->dev, &q, &r, 1, NULL) == DMAR_OK && !r.fault &&
+		    (p = dmar_physmem_host_ptr(pm, r.pa, 4096)) != NULL) {
+			/* a device takes a while between translating and writing (30 us here:
+			 * longer than an unmap plus dmar_sync, so a write outside the section
+			 * lands after them) */
+			struct timespec t0, t;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			do
+				clock_gettime(CLOCK_MONOTONIC, &t);
+			while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 30000);
+			for (int i = 0; i < 512; i++)
+				__atomic_store_n(&p[i], w->writes, __ATOMIC_RELAXED);
+			w->writes++;
+		}
+		dmar_read_end();
+		dmar_thread_quiescent();
+	}
+	dmar_thread_unregister();
+	return NULL;
+}
+
+/* Round after round: map the page, let the writer write, unmap, dmar_sync(): the page must
+ * not change afterwards.  Returns the rounds in which it did. */
+static int late_writes(struct fx *f, struct dma_writer *w, void *(*writer)(void *))
+{
+	pthread_t th;
+	int late = 0;
+
+	w->dev = f->dev;
+	w->pm = f->pm;
+	pthread_create(&th, NULL, writer, w);
+	for (int round = 0; round < 200; round++) {
+		struct timespec ts = { 0, 200 * 1000 };
+		uint8_t a[512], b[512];
+		uint64_t before;
+
+		CHECK_ST(dmar_domain_map(f->dom, 0x300000, TiB + 0x40000, K4, RW), DMAR_OK);
+		before = __atomic_load_n(&w->writes, __ATOMIC_RELAXED);
+		while (__atomic_load_n(&w->writes, __ATOMIC_RELAXED) < before + 3)
+			; /* let it write a few times */
+		CHECK_ST(dmar_domain_unmap(f->dom, 0x300000, K4, NULL), DMAR_OK);
+		dmar_thread_offline();
+		dmar_sync();
+		dmar_thread_online();
+		CHECK_ST(dmar_physmem_read(f->pm, TiB + 0x40000, a, sizeof(a)), DMAR_OK);
+		nanosleep(&ts, NULL);
+		CHECK_ST(dmar_physmem_read(f->pm, TiB + 0x40000, b, sizeof(b)), DMAR_OK);
+		late += memcmp(a, b, sizeof(a)) != 0;
+	}
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+	dmar_thread_offline();
+	pthread_join(th, NULL);
+	dmar_thread_online();
+	return late;
+}
+
+TEST(S28_no_write_in_a_read_section_lands_after_unmap_and_sync_return)
+{
+	struct fx f;
+	struct dma_writer w = { 0 };
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	CHECK_EQ(late_writes(&f, &w, section_writer), 0);
+	CHECK(w.writes > 600);
+	teardown(&f);
+}
+
+/* dmar_read_begin/end: nest, refuse an unregistered thread, ignore an end without a begin. */
+static void *unregistered_begin(void *arg)
+{
+	*(dmar_status *)arg = dmar_read_begin();
+	dmar_read_end(); /* nothing to end: harmless */
+	return NULL;
+}
+
+TEST(read_sections_nest_and_check_their_thread)
+{
+	pthread_t th;
+	dmar_status st = DMAR_OK;
+
+	CHECK_ST(dmar_read_begin(), DMAR_OK);
+	CHECK_ST(dmar_read_begin(), DMAR_OK);
+	dmar_thread_quiescent(); /* ignored inside a section */
+	dmar_read_end();
+	dmar_read_end();
+	dmar_read_end(); /* one too many: ignored */
+	pthread_create(&th, NULL, unregistered_begin, &st);
+	pthread_join(th, NULL);
+	CHECK_ST(st, DMAR_E_THREAD);
 }
 
 TEST(S28_no_dma_lands_after_unmap_and_sync_return)
@@ -608,6 +717,8 @@ TEST(S28_no_dma_lands_after_unmap_and_sync_return)
 RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),
 	  T(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault),
 	  T(S28_no_dma_lands_after_unmap_and_sync_return),
+	  T(S28_no_write_in_a_read_section_lands_after_unmap_and_sync_return),
+	  T(read_sections_nest_and_check_their_thread),
 	  T(S8_identity_domain_maps_page_to_same_page_only_where_mapped),
 	  T(passthrough_domain_translates_nothing_and_isolates_nothing),
 	  T(S13_logically_contiguous_over_scattered_physical_pages),

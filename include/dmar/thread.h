@@ -62,6 +62,27 @@ DMAR_API void dmar_thread_online(void);
  */
 DMAR_API void dmar_sync(void);
 
+/**
+ * Begin a read section: until the matching dmar_read_end(), every translation the thread
+ * makes counts as in flight, so dmar_sync() (after an unmap) waits for the section to end.
+ * Use it to translate and then use the results (copy through the host pointers of their
+ * frames) without a window in which an unmap and dmar_sync() can return while the thread
+ * still writes to an old page: what dmar_device_dma() does for one buffer, for a device model
+ * that batches its translations.  Sections nest; calls inside one nest in it.  Keep them
+ * short: no blocking, no dmar_sync() and no table changes inside one (dmar_thread_quiescent(),
+ * dmar_thread_offline() and dmar_thread_online() inside one are ignored; unregistering ends
+ * the sections left open).
+ * @return ::DMAR_OK; ::DMAR_E_THREAD from an unregistered thread (no section begun: do not
+ *         call dmar_read_end() for it).
+ * @threadsafety Any registered thread, for itself.
+ */
+DMAR_API dmar_status dmar_read_begin(void);
+
+/** End the read section the last successful dmar_read_begin() began.  Without one (or on an
+ *  unregistered thread) it does nothing.
+ *  @threadsafety Any thread, for itself. */
+DMAR_API void dmar_read_end(void);
+
 /** The RCU flavor this library was built with.
  *  @return "memb" or "qsbr" (a static string).
  *  @threadsafety Thread-safe. */
