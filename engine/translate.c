@@ -239,9 +239,9 @@ static void l0_mode_read(void)
 	if (!m || !*m || strcmp(m, "adaptive") == 0)
 		return;
 	if (strcmp(m, "always") == 0)
-		dmar__l0_mode = DMAR_L0_ALWAYS;
+		__atomic_store_n(&dmar__l0_mode, DMAR_L0_ALWAYS, __ATOMIC_RELAXED);
 	else if (strcmp(m, "off") == 0)
-		dmar__l0_mode = DMAR_L0_OFF;
+		__atomic_store_n(&dmar__l0_mode, DMAR_L0_OFF, __ATOMIC_RELAXED);
 	else
 		fprintf(stderr, "dmar: DMAR_L0=%s is not adaptive, always or off; using adaptive\n", m);
 }
@@ -256,7 +256,7 @@ static struct dmar_l0 *l0_bank_new(struct dmar_l0 **row, unsigned bank)
 	int seen;
 
 	pthread_once(&once, l0_mode_read);
-	if (dmar__l0_mode == DMAR_L0_OFF ||
+	if (__atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) == DMAR_L0_OFF ||
 	    posix_memalign((void **)&l0, 64, sizeof(*l0)) != 0)
 		return NULL;
 	memset(l0, 0, sizeof(*l0));
@@ -281,7 +281,9 @@ thread_l0(const struct dmar_space *sp, uint64_t key, size_t n)
 	if (__builtin_expect(row == NULL, 0))
 		return NULL;
 	l0 = row[sp->l0bank];
-	if (__builtin_expect(l0 == NULL, 0) && !(l0 = l0_bank_new(row, sp->l0bank)))
+	if (__builtin_expect(l0 == NULL, 0) &&
+	    (__atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) == DMAR_L0_OFF ||
+	     !(l0 = l0_bank_new(row, sp->l0bank))))
 		return NULL;
 	if (__builtin_expect(__atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key, 0)) {
 		dmar_l0_rebind(l0, key);

@@ -214,7 +214,8 @@ static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 	l0->looks += (uint32_t)(n < (1u << 30) ? n : (1u << 30));
 	if (l0->looks < DMAR_L0_WINDOW)
 		return;
-	if (2 * (uint64_t)l0->hits < l0->looks && dmar__l0_mode != DMAR_L0_ALWAYS) {
+	if (2 * (uint64_t)l0->hits < l0->looks &&
+	    __atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) != DMAR_L0_ALWAYS) {
 		l0->skip = DMAR_L0_SKIP << l0->backoff;
 		l0->backoff += l0->backoff < 7;
 	} else {
