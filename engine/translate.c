@@ -423,7 +423,7 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 	uint64_t d;
 
 	*l0hit = 0;
-	if (l0 && dmar_l0_lookup(l0, iova, access, res)) {
+	if (l0 && dmar_l0_lookup(l0->e, iova, access, res)) {
 		l0->hits++;
 		dmar_l0_after(l0, 1);
 		*l0hit = 1;

@@ -224,6 +224,22 @@ static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 	l0->hits = l0->looks = 0;
 }
 
+/* The L0 answer for one request from the entries @e0 of a bank, if the entry holds its
+ * page and allows the access: 1 with *res filled, else 0. */
+static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint64_t iova, unsigned access,
+				 dmar_result *res)
+{
+	const uint64_t vpn = iova >> 12;
+	const struct dmar_l0_entry *e = e0 + dmar_l0_index(vpn);
+
+	if (__builtin_expect(__atomic_load_n(&e->vpn, __ATOMIC_RELAXED) != vpn, 0) ||
+	    __builtin_expect((access & e->deny) != 0, 0))
+		return 0;
+	res->pa = iova + e->delta;
+	memcpy(&res->fault, &e->meta, 8);
+	return 1;
+}
+
 /* The L0 pass of a batch: each request the bank answers (the entry holds its page and allows
  * the access) gets its result; the index of every other one is appended to @todo.  Returns
  * how many were appended.  Kept out of line: its loop keeps everything in registers.  Four
@@ -249,16 +265,8 @@ static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 
 #define L0_ONE(i)                                                                              \
 	do {                                                                                   \
-		const uint64_t iova_ = req[i].iova, vpn_ = iova_ >> 12;                        \
-		const struct dmar_l0_entry *e_ = e0 + dmar_l0_index(vpn_);                     \
-                                                                                               \
-		if (__builtin_expect(__atomic_load_n(&e_->vpn, __ATOMIC_RELAXED) != vpn_, 0) ||  \
-		    __builtin_expect((req[i].access & e_->deny) != 0, 0)) {                    \
+		if (!dmar_l0_lookup(e0, req[i].iova, req[i].access, &res[i]))                  \
 			todo[nt++] = (uint16_t)(i);                                            \
-		} else {                                                                       \
-			res[i].pa = iova_ + e_->delta;                                         \
-			memcpy(&res[i].fault, &e_->meta, 8);                                   \
-		}                                                                              \
 	} while (0)
 
 static __attribute__((noinline, unused)) size_t
@@ -285,20 +293,6 @@ static inline size_t dmar_l0_pass(const struct dmar_l0 *l0, const dmar_request *
 {
 	return l0->used > DMAR_L0_PREFETCH_AT ? dmar_l0_pass_pf(l0->e, req, res, n, todo)
 					       : dmar_l0_pass_l1(l0->e, req, res, n, todo);
-}
-
-/* The L0 answer for one request, if the bank holds it (dmar_l0_pass for one). */
-static inline int dmar_l0_lookup(const struct dmar_l0 *l0, uint64_t iova, unsigned access,
-				 dmar_result *res)
-{
-	const uint64_t vpn = iova >> 12;
-	const struct dmar_l0_entry *e = &l0->e[dmar_l0_index(vpn)];
-
-	if (__atomic_load_n(&e->vpn, __ATOMIC_RELAXED) != vpn || (access & e->deny))
-		return 0;
-	res->pa = iova + e->delta;
-	memcpy(&res->fault, &e->meta, 8);
-	return 1;
 }
 
 /* Copy the IOTLB hit (@tag, @d) of @iova, found in the way whose tag word is @way, into the
