@@ -418,8 +418,8 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 	const uint64_t vpn = iova >> 12;
 	struct dmar_l0 *const l0 = asid ? thread_l0(sp, key, 1) : NULL;
 	const uint64_t tag = dmar_cache_tag(asid, vpn);
-	const uint64_t *set;
-	int w, hit = 0;
+	const uint64_t *way;
+	int hit = 0;
 	uint64_t d;
 
 	*l0hit = 0;
@@ -431,17 +431,13 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 	}
 	if (!asid || !dmar_cache_iova_ok(iova))
 		goto out;
-	set = dmar_cache_setp(c, dmar_cache_set(c, asid, vpn));
-	w = dmar_probe_ops()->find_way(set, c->ways, tag);
-	if (w < 0)
-		goto out;
-	d = __atomic_load_n(&set[c->ways + (unsigned)w], __ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&set[w], __ATOMIC_ACQUIRE) != tag)
+	way = dmar_cache_lookup_way(c, dmar_cache_set(c, asid, vpn), tag, &d);
+	if (!way)
 		goto out;
 	if (l0) {
 		struct dmar_l0_fill f;
 
-		dmar_l0_fill(l0, iova, &set[w], tag, d, &f);
+		dmar_l0_fill(l0, iova, way, tag, d, &f);
 		dmar_l0_check(l0, &f, 1, c->ways);
 	}
 	if (!(access & ~d & 0xf)) {

@@ -383,22 +383,30 @@ const struct dmar_probe_ops *dmar_probe_ops(void);
 /* All variants this CPU can run, for tests (checkasm habit); returns how many. */
 size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max);
 
-/* Look @tag up in @set: 1 with its data in *data, or 0 on a miss.  Uses the selected
- * probe; the tag is read again after the data, so the pair is never torn. */
-static inline int dmar_cache_lookup(const struct dmar_cache *c, uint32_t set, uint64_t tag,
-				    uint64_t *data)
+/* Look @tag up in @set: the way holding it (its tag word; the data word is way[ways]) with
+ * its data in *data, or NULL on a miss.  Uses the selected probe; the tag is read again after
+ * the data, so the pair is never torn. */
+static inline const uint64_t *dmar_cache_lookup_way(const struct dmar_cache *c, uint32_t set,
+						    uint64_t tag, uint64_t *data)
 {
 	const uint64_t *s = dmar_cache_setp(c, set);
 	const int w = dmar_probe_ops()->find_way(s, c->ways, tag);
 	uint64_t d;
 
 	if (w < 0)
-		return 0;
+		return NULL;
 	d = __atomic_load_n(&s[c->ways + (unsigned)w], __ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&s[w], __ATOMIC_ACQUIRE) != tag)
-		return 0;
+		return NULL;
 	*data = d;
-	return 1;
+	return &s[w];
+}
+
+/* dmar_cache_lookup_way when the way does not matter: 1 with the data in *data, or 0. */
+static inline int dmar_cache_lookup(const struct dmar_cache *c, uint32_t set, uint64_t tag,
+				    uint64_t *data)
+{
+	return dmar_cache_lookup_way(c, set, tag, data) != NULL;
 }
 
 #endif
