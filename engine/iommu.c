@@ -681,12 +681,8 @@ void dmar__device_pin(dmar_device *dev, int pinned)
 static void count_translations(struct dmar_device *dev, size_t n)
 {
 	const int slot = dmar__thread_slot();
-	uint64_t *p = &dev->tstat[slot].translations;
 
-	if (slot == DMAR_MAX_THREADS - 1) /* the shared overflow slot */
-		__atomic_fetch_add(p, n, __ATOMIC_RELAXED);
-	else /* our own slot: no other writer; readers sum with relaxed loads */
-		__atomic_store_n(p, *p + n, __ATOMIC_RELAXED);
+	dmar__slot_counter_add(&dev->tstat[slot].translations, slot, n);
 }
 
 /* Whether request @r breaks a run of @pasid within the device's reach (@limit is 2^k - 1,

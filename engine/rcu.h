@@ -66,6 +66,18 @@ static inline int dmar__thread_slot(void)
 	return dmar__tls_slot;
 }
 
+#include <stdint.h>
+
+/* Add @v to a per-slot counter @p of slot @slot: a plain store in a thread's own slot (no other
+ * writer; readers sum with relaxed loads), an atomic add in the shared overflow slot. */
+static inline void dmar__slot_counter_add(uint64_t *p, int slot, uint64_t v)
+{
+	if (slot == DMAR_MAX_THREADS - 1)
+		__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
+}
+
 /* Take @m; a registered thread goes offline while it waits, so that under qsbr a holder
  * that waits for a grace period (synchronize_rcu under the lock) is not held up for ever by
  * the waiters (a no-op with memb). */

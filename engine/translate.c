@@ -464,19 +464,13 @@ dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dm
 	hit = translate_hit(sp, iova, access, res, &l0hit);
 	dmar__rcu_read_unlock();
 	if (hit) {
+		/* the slot's counters found once for the three */
 		const int slot = dmar__thread_slot();
-		struct dmar_tstat *t = &sp->tlb->stats[slot];
+		uint64_t *const v = sp->tlb->stats[slot].v;
 
-		if (__builtin_expect(slot != DMAR_MAX_THREADS - 1, 1)) { /* our own slot */
-			__atomic_store_n(&t->v[ST_XLATE], t->v[ST_XLATE] + 1, __ATOMIC_RELAXED);
-			__atomic_store_n(&t->v[ST_HIT], t->v[ST_HIT] + 1, __ATOMIC_RELAXED);
-			__atomic_store_n(&t->v[ST_L0_HIT], t->v[ST_L0_HIT] + (unsigned)l0hit,
-					 __ATOMIC_RELAXED);
-		} else {
-			dmar__stat_add(sp->tlb, slot, ST_XLATE, 1);
-			dmar__stat_add(sp->tlb, slot, ST_HIT, 1);
-			dmar__stat_add(sp->tlb, slot, ST_L0_HIT, (unsigned)l0hit);
-		}
+		dmar__slot_counter_add(&v[ST_XLATE], slot, 1);
+		dmar__slot_counter_add(&v[ST_HIT], slot, 1);
+		dmar__slot_counter_add(&v[ST_L0_HIT], slot, (unsigned)l0hit);
 		return DMAR_OK;
 	}
 	/* a miss (or a request the IOTLB must not answer): the whole path, same as a batch */

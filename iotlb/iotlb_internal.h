@@ -58,12 +58,7 @@ struct dmar_space {
 /* Add to one counter of the calling thread's slot (@slot = dmar__thread_slot()). */
 static inline void dmar__stat_add(struct dmar_iotlb *tlb, int slot, int i, uint64_t v)
 {
-	uint64_t *p = &tlb->stats[slot].v[i];
-
-	if (slot == DMAR_MAX_THREADS - 1) /* the shared overflow slot */
-		__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
-	else /* our own slot: no other writer; readers sum with relaxed loads */
-		__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
+	dmar__slot_counter_add(&tlb->stats[slot].v[i], slot, v);
 }
 
 /* A refused request's result: nothing but the reason. */
