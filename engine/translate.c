@@ -318,17 +318,10 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 		const size_t m = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
 		size_t nmiss;
 
-		if (l0) { /* the L0 pass here, so that a batch it answers whole goes no further */
-			uint16_t todo[BATCH_CHUNK];
-			const size_t nt = dmar_l0_pass(l0, req + base, res + base, m, todo);
-
-			l0->hits += (uint32_t)(m - nt);
-			if (!nt)
-				continue;
-			nmiss = ops->probe_list(&tlb->tlb, asid, req + base, res + base, todo, nt, miss,
-						l0);
+		if (l0) {
+			nmiss = dmar_probe_l0(ops, &tlb->tlb, asid, req + base, res + base, m, miss, l0);
 		} else if (asid) {
-			nmiss = ops->probe_batch(&tlb->tlb, asid, req + base, res + base, m, miss, NULL);
+			nmiss = ops->probe_batch(&tlb->tlb, asid, req + base, res + base, m, miss);
 		} else {
 			for (size_t j = 0; j < m; j++)
 				miss[j] = (uint32_t)j;

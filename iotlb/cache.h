@@ -355,11 +355,10 @@ typedef int (*dmar_find_way_fn)(const uint64_t *set, unsigned ways, uint64_t tag
 
 /* The hit pass of a batch: for each request, a hit whose permissions allow the access fills
  * res[i]; every other index (miss, not allowed, non-canonical) is appended to miss[].
- * Returns the number of misses.  @asid != 0.  @l0 (may be NULL) is the calling thread's L0
- * bank, bound to the space's current key: looked up first, filled with the IOTLB's hits. */
+ * Returns the number of misses.  @asid != 0. */
 typedef size_t (*dmar_probe_batch_fn)(const struct dmar_cache *c, uint64_t asid,
 				      const dmar_request *req, dmar_result *res, size_t n,
-				      uint32_t *miss, struct dmar_l0 *l0);
+				      uint32_t *miss);
 
 /* The IOTLB stage of the requests listed in todo[0..nt) (indices into req and res; what an
  * L0 pass did not answer): as dmar_probe_batch_fn, the hits copied into @l0 (not NULL), the
@@ -377,6 +376,33 @@ struct dmar_probe_ops {
 };
 
 extern const struct dmar_probe_ops dmar_probe_c, dmar_probe_sse42, dmar_probe_avx2;
+
+/* The hit pass of a batch with the calling thread's L0 bank @l0 (bound to the space's current
+ * key) in front: for each run of up to DMAR_L0_PASS_MAX requests the L0 pass, then @ops' IOTLB
+ * stage of what it did not answer, whose hits fill the bank.  Otherwise as
+ * dmar_probe_batch_fn. */
+static inline size_t dmar_probe_l0(const struct dmar_probe_ops *ops, const struct dmar_cache *c,
+				   uint64_t asid, const dmar_request *req, dmar_result *res,
+				   size_t n, uint32_t *miss, struct dmar_l0 *l0)
+{
+	size_t nmiss = 0;
+
+	for (size_t base = 0; base < n; base += DMAR_L0_PASS_MAX) {
+		const size_t m = n - base < DMAR_L0_PASS_MAX ? n - base : DMAR_L0_PASS_MAX;
+		uint16_t todo[DMAR_L0_PASS_MAX];
+		const size_t nt = dmar_l0_pass(l0, req + base, res + base, m, todo);
+		size_t k;
+
+		l0->hits += (uint32_t)(m - nt);
+		if (!nt)
+			continue;
+		k = ops->probe_list(c, asid, req + base, res + base, todo, nt, miss + nmiss, l0);
+		for (size_t i = nmiss; i < nmiss + k; i++)
+			miss[i] += (uint32_t)base;
+		nmiss += k;
+	}
+	return nmiss;
+}
 
 /* The variant chosen at start-up from CPUID, or forced by DMAR_SIMD=c|sse42|avx2. */
 const struct dmar_probe_ops *dmar_probe_ops(void);

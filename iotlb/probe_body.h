@@ -30,20 +30,27 @@ missed_##i:                                                                     
 		miss[nmiss++] = (uint32_t)(i);                                             \
 	} while (0)
 
+/* The locals PROBE_ONE uses, from the cache @c and @asid.  Locals, because the result stores
+ * may alias anything, so nothing is reloaded from *c. */
+#define PROBE_LOCALS(c, asid)                                                              \
+	const uint64_t atag = dmar_cache_tag((asid), 0), ahash = (asid) * 0x9E3779B1u;    \
+	const unsigned ways = (c)->ways;                                                   \
+	const size_t stride = 2 * (size_t)ways;                                            \
+	const uint32_t mask = (c)->mask;                                                   \
+	const uint64_t *const slots = (c)->slots;                                          \
+	const uint64_t *setp[PROBE_CHUNK];                                                 \
+	size_t nmiss = 0
+
+/* The set of @iova (dmar_cache_setp of dmar_cache_set, from the locals). */
+#define PROBE_SET(iova) (slots + (size_t)((uint32_t)(((iova) >> 12) ^ ahash) & mask) * stride)
+
 /* The IOTLB stage of the requests listed in todo[0..nt) (indices into req/res), their hits
  * copied into @l0 (not NULL) and checked a chunk at a time. */
 static size_t PROBE_LIST(const struct dmar_cache *c, uint64_t asid, const dmar_request *req,
 			 dmar_result *res, const uint16_t *todo, size_t nt, uint32_t *miss,
 			 struct dmar_l0 *l0)
 {
-	/* locals: the result stores may alias anything, so nothing is reloaded from *c */
-	const uint64_t atag = dmar_cache_tag(asid, 0), ahash = asid * 0x9E3779B1u;
-	const unsigned ways = c->ways;
-	const size_t stride = 2 * (size_t)ways;
-	const uint32_t mask = c->mask;
-	const uint64_t *const slots = c->slots;
-	const uint64_t *setp[PROBE_CHUNK];
-	size_t nmiss = 0;
+	PROBE_LOCALS(c, asid);
 
 	for (size_t tb = 0; tb < nt; tb += PROBE_CHUNK) {
 		const size_t mt = nt - tb < PROBE_CHUNK ? nt - tb : PROBE_CHUNK;
@@ -51,8 +58,7 @@ static size_t PROBE_LIST(const struct dmar_cache *c, uint64_t asid, const dmar_r
 		size_t nfill = 0;
 
 		for (size_t t = 0; t < mt; t++) {
-			setp[t] = slots + (size_t)((uint32_t)((req[todo[tb + t]].iova >> 12) ^ ahash) &
-						   mask) * stride;
+			setp[t] = PROBE_SET(req[todo[tb + t]].iova);
 			__builtin_prefetch(setp[t]);
 		}
 		for (size_t t = 0; t < mt; t++) {
@@ -65,41 +71,21 @@ static size_t PROBE_LIST(const struct dmar_cache *c, uint64_t asid, const dmar_r
 	return nmiss;
 }
 
+/* The IOTLB stage of a whole batch, without an L0 (dmar_probe_l0 puts one in front). */
 static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_request *req,
-			  dmar_result *res, size_t n, uint32_t *miss, struct dmar_l0 *l0)
+			  dmar_result *res, size_t n, uint32_t *miss)
 {
-	/* locals: the result stores may alias anything, so nothing is reloaded from *c */
-	const uint64_t atag = dmar_cache_tag(asid, 0), ahash = asid * 0x9E3779B1u;
-	const unsigned ways = c->ways;
-	const size_t stride = 2 * (size_t)ways;
-	const uint32_t mask = c->mask;
-	const uint64_t *const slots = c->slots;
-	const uint64_t *setp[PROBE_CHUNK];
-	struct dmar_l0_fill *const fills = NULL; /* (l0 is NULL below: nothing is filled) */
-	size_t nmiss = 0, nfill = 0;
+	PROBE_LOCALS(c, asid);
+	struct dmar_l0 *const l0 = NULL; /* for PROBE_ONE: nothing is filled */
+	struct dmar_l0_fill *const fills = NULL;
+	size_t nfill = 0;
 
-	if (l0) { /* the L0 pass over everything, then the IOTLB stage of what it missed */
-		for (size_t base = 0; base < n; base += DMAR_L0_PASS_MAX) {
-			const size_t m = n - base < DMAR_L0_PASS_MAX ? n - base : DMAR_L0_PASS_MAX;
-			uint16_t todo[DMAR_L0_PASS_MAX];
-			const size_t nt = dmar_l0_pass(l0, req + base, res + base, m, todo);
-			const size_t k = PROBE_LIST(c, asid, req + base, res + base, todo, nt,
-						    miss + nmiss, l0);
-
-			l0->hits += (uint32_t)(m - nt);
-			for (size_t i = nmiss; i < nmiss + k; i++)
-				miss[i] += (uint32_t)base;
-			nmiss += k;
-		}
-		return nmiss;
-	}
 	for (size_t base = 0; base < n; base += PROBE_CHUNK) {
 		const size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
 
 		/* sets computed and fetched for all, then compared */
 		for (size_t j = 0; j < m; j++) {
-			setp[j] = slots + (size_t)((uint32_t)((req[base + j].iova >> 12) ^ ahash) & mask) *
-				  stride;
+			setp[j] = PROBE_SET(req[base + j].iova);
 			__builtin_prefetch(setp[j]);
 		}
 		for (size_t j = 0; j < m; j++) {
@@ -113,3 +99,5 @@ static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_
 	return nmiss;
 }
 #undef PROBE_ONE
+#undef PROBE_SET
+#undef PROBE_LOCALS

@@ -220,14 +220,14 @@ TEST(S30_every_simd_probe_matches_scalar)
 		}
 		asid = f.sp->asid;
 		for (size_t n = 1; n <= N; n = n * 4 + 1) {
-			size_t kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, n, mref, NULL);
+			size_t kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, n, mref);
 
 			for (size_t i = 1; i < nv; i++) {
 				size_t k;
 
 				memset(got, 0xcc, sizeof(got));
 				memcpy(got, ref, sizeof(ref)); /* misses keep whatever was there */
-				k = v[i]->probe_batch(&f.tlb->tlb, asid, req, got, n, mgot, NULL);
+				k = v[i]->probe_batch(&f.tlb->tlb, asid, req, got, n, mgot);
 				CHECK_EQ(k, kref);
 				CHECK(memcmp(mgot, mref, k * sizeof(mref[0])) == 0);
 				CHECK(memcmp(got, ref, n * sizeof(ref[0])) == 0);
@@ -242,14 +242,15 @@ TEST(S30_every_simd_probe_matches_scalar)
 
 			memset(&l0start, 0, sizeof(l0start));
 			dmar_l0_rebind(&l0start, 1);
-			(void)dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, N / 2, mref, &l0start);
+			(void)dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N / 2, mref,
+					    &l0start);
 			l0ref = l0start;
-			kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, N, mref, &l0ref);
+			kref = dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N, mref, &l0ref);
 			CHECK(l0ref.hits > 0);
 			for (size_t i = 1; i < nv; i++) {
 				memcpy(got, ref, sizeof(ref));
 				l0got = l0start;
-				k = v[i]->probe_batch(&f.tlb->tlb, asid, req, got, N, mgot, &l0got);
+				k = dmar_probe_l0(v[i], &f.tlb->tlb, asid, req, got, N, mgot, &l0got);
 				CHECK_EQ(k, kref);
 				CHECK(memcmp(mgot, mref, k * sizeof(mref[0])) == 0);
 				CHECK(memcmp(got, ref, N * sizeof(ref[0])) == 0);
@@ -257,7 +258,7 @@ TEST(S30_every_simd_probe_matches_scalar)
 			}
 			/* with the L0 or without: the same answers */
 			memcpy(got, ref, sizeof(ref));
-			k = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, got, N, mgot, NULL);
+			k = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, got, N, mgot);
 			CHECK_EQ(k, kref);
 			CHECK(memcmp(got, ref, N * sizeof(ref[0])) == 0);
 		}
