@@ -307,7 +307,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 
 	dmar__rcu_read_lock();
 	/* the L0 key first, then the ASID: a key is published after its ASID, so entries filled
-	 * under this key never come from an ASID older than it (iotlb.c, l0_rekey) */
+	 * under this key never come from an ASID older than it (iotlb.c, set_asid) */
 	key = __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE);
 	/* ASID before root: a new root is published before its ASID (dmar_space_set_root) */
 	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);

@@ -84,10 +84,12 @@ static uint64_t l0_key_new(void)
 	return __atomic_add_fetch(&keys, 1, __ATOMIC_RELAXED);
 }
 
-/* @sp's ASID changed (stored before): what the L0 banks hold under its old key is dropped
- * by the first batch that sees the new one. */
-static void l0_rekey(struct dmar_space *sp)
+/* Give @sp ASID @asid, then a new L0 key (in this order: a reader that sees the new key sees
+ * the new ASID), so that what the L0 banks hold under the old one is dropped by the first
+ * batch that sees the key. */
+static void set_asid(struct dmar_space *sp, uint64_t asid)
 {
+	__atomic_store_n(&sp->asid, asid, __ATOMIC_RELEASE);
 	__atomic_store_n(&sp->l0key, l0_key_new(), __ATOMIC_RELEASE);
 }
 
@@ -109,10 +111,8 @@ static void rollover_locked(struct dmar_iotlb *tlb)
 	dmar__rcu_synchronize();
 	flush_caches(tlb);
 	tlb->next_asid = 1;
-	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next) {
-		__atomic_store_n(&sp->asid, tlb->next_asid++, __ATOMIC_RELEASE);
-		l0_rekey(sp);
-	}
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+		set_asid(sp, tlb->next_asid++);
 	__atomic_fetch_add(&tlb->rollovers, 1, __ATOMIC_RELAXED);
 }
 
@@ -129,8 +129,7 @@ static void retire_asid(struct dmar_space *sp)
 	struct dmar_iotlb *tlb = sp->tlb;
 
 	pthread_mutex_lock(&tlb->lock);
-	__atomic_store_n(&sp->asid, asid_alloc_locked(tlb), __ATOMIC_RELEASE);
-	l0_rekey(sp);
+	set_asid(sp, asid_alloc_locked(tlb));
 	pthread_mutex_unlock(&tlb->lock);
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
@@ -140,10 +139,8 @@ void dmar_iotlb_invalidate_all(dmar_iotlb *tlb)
 	if (!tlb)
 		return;
 	pthread_mutex_lock(&tlb->lock);
-	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next) {
-		__atomic_store_n(&sp->asid, asid_alloc_locked(tlb), __ATOMIC_RELEASE);
-		l0_rekey(sp);
-	}
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+		set_asid(sp, asid_alloc_locked(tlb));
 	pthread_mutex_unlock(&tlb->lock);
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
@@ -261,7 +258,7 @@ dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64
 		return DMAR_OK;
 	}
 	for (;;) {
-		/* key before ASID: a key is published after its ASID (l0_rekey) */
+		/* key before ASID: a key is published after its ASID (set_asid) */
 		const uint64_t key = __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE);
 		int nslots;
 
