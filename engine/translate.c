@@ -6,8 +6,6 @@
  * request and many, which is what makes them bit-identical (S30). */
 #include "rcu.h"
 
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,41 +228,20 @@ static __attribute__((noinline)) void walk_misses(struct xctx *x, const dmar_req
 	}
 }
 
-int dmar__l0_mode = DMAR_L0_ADAPTIVE;
-
-static void l0_mode_read(void)
-{
-	const char *m = getenv("DMAR_L0");
-
-	if (!m || !*m || strcmp(m, "adaptive") == 0)
-		return;
-	if (strcmp(m, "always") == 0)
-		__atomic_store_n(&dmar__l0_mode, DMAR_L0_ALWAYS, __ATOMIC_RELAXED);
-	else if (strcmp(m, "off") == 0)
-		__atomic_store_n(&dmar__l0_mode, DMAR_L0_OFF, __ATOMIC_RELAXED);
-	else
-		fprintf(stderr, "dmar: DMAR_L0=%s is not adaptive, always or off; using adaptive\n", m);
-}
-
 /* A new L0 bank for the calling thread (row @row of dmar__l0_table), or NULL without memory
  * or with DMAR_L0=off. */
 static struct dmar_l0 *l0_bank_new(struct dmar_l0 **row, unsigned bank)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	const int slots = (int)(row - dmar__l0_table[0]) / DMAR_L0_BANKS + 1;
-	struct dmar_l0 *l0;
+	const int slot = (int)(row - dmar__l0_table[0]) / DMAR_L0_BANKS;
+	struct dmar_l0 *l0 = dmar__l0_new((uint32_t)slot);
 	int seen;
 
-	pthread_once(&once, l0_mode_read);
-	if (__atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) == DMAR_L0_OFF ||
-	    posix_memalign((void **)&l0, 64, sizeof(*l0)) != 0)
+	if (!l0)
 		return NULL;
-	memset(l0, 0, sizeof(*l0));
-	dmar_l0_rebind(l0, 0);
 	__atomic_store_n(&row[bank], l0, __ATOMIC_RELEASE);
 	/* invalidators scan slots below dmar__l0_slots: raise it past ours */
 	seen = __atomic_load_n(&dmar__l0_slots, __ATOMIC_RELAXED);
-	while (seen < slots && !__atomic_compare_exchange_n(&dmar__l0_slots, &seen, slots, 0,
+	while (seen <= slot && !__atomic_compare_exchange_n(&dmar__l0_slots, &seen, slot + 1, 0,
 							     __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 		;
 	return l0;
@@ -285,10 +262,8 @@ thread_l0(const struct dmar_space *sp, uint64_t key, size_t n)
 	    (__atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) == DMAR_L0_OFF ||
 	     !(l0 = l0_bank_new(row, sp->l0bank))))
 		return NULL;
-	if (__builtin_expect(__atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key, 0)) {
-		dmar_l0_rebind(l0, key);
-		l0->skip = l0->hits = l0->looks = l0->backoff = 0;
-	}
+	if (__builtin_expect(__atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key, 0))
+		dmar__l0_reset(l0, key, DMAR_L0_ENTRIES);
 	return dmar_l0_use(l0, n);
 }
 
@@ -416,7 +391,7 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 	uint64_t d;
 
 	*l0hit = 0;
-	if (l0 && dmar_l0_lookup(l0->e, iova, access, res)) {
+	if (l0 && dmar_l0_lookup(l0->e, l0->mask, iova, access, res)) {
 		l0->hits++;
 		dmar_l0_after(l0, 1);
 		*l0hit = 1;

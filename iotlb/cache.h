@@ -140,11 +140,19 @@ void dmar_cache_inval_all(struct dmar_cache *c);
  *    the entry (Dekker): no entry outlives an invalidation that returned;
  *  - the bank's key is read by invalidators, written only by the owner when it rebinds
  *    (on a line of its own); the owner's counters sit on another line. */
-/* 64 KiB a bank: a device model's descriptor ring, source pool and destinations (1800 pages in
- * bench_devmodel's 4-16 KiB case) fit without two pages sharing an entry; 512 entries fitted
- * neither that nor the 770 pages of its small case, and a bank that thrashes costs more than
- * it saves (measured: remapped fell from 78% to 65% of pass-through, 91-97% with 2048) */
+/* A bank starts with DMAR_L0_ENTRIES entries (64 KiB) and grows (dmar_l0_after) up to
+ * DMAR_L0_MAX_ENTRIES (1 MiB, an L2's worth) while it keeps evicting pages the IOTLB holds: a
+ * working set bigger than a bank but cached by the IOTLB then runs from the L0 too.  2048
+ * entries to start: a device model's descriptor ring, source pool and destinations (1800
+ * pages in bench_devmodel's 4-16 KiB case) fit without two pages sharing an entry; 512
+ * fitted neither that nor the 770 pages of its small case, and a bank that thrashes costs more
+ * than it saves (measured: remapped fell from 78% to 65% of pass-through, 91-97% with 2048).
+ * A thread's banks hold at most DMAR_L0_ROW_ENTRIES (4 MiB) together, the banks it has not
+ * made yet counted at their starting size; a bank rebound to another key starts small again
+ * (what it grew to is given back to the system). */
 #define DMAR_L0_ENTRIES 2048
+#define DMAR_L0_MAX_ENTRIES 32768
+#define DMAR_L0_ROW_ENTRIES 131072
 #define DMAR_L0_EMPTY (~0ull) /* no page number: they have at most 52 bits */
 
 struct dmar_l0_entry {
@@ -156,18 +164,29 @@ struct dmar_l0_entry {
 
 struct dmar_l0 {
 	uint64_t key __attribute__((aligned(64))); /* atomic: the binding; 0 while rebinding */
+	uint32_t mask;  /* atomic: entries - 1 (a power of two); changes only while key is 0 */
+	uint32_t slot;  /* the thread slot whose row holds the bank */
 	/* the owner's: the L0 pays only when it answers more lookups than it misses (a miss
-	 * costs a look and a fill), so a bank that missed more than it hit over a window of
-	 * DMAR_L0_WINDOW lookups stands aside for the next DMAR_L0_SKIP requests (twice as many
-	 * after each window that failed again, up to 128 times), then tries again (what it
-	 * filled stays: a working set that fits warms up over a few tries) */
+	 * costs a look and a fill), so a bank that neither hit nor warmed up (filled an empty
+	 * entry) for half of a window of DMAR_L0_WINDOW lookups stands aside for the next
+	 * DMAR_L0_SKIP requests (twice as many after each window that failed again, up to 128
+	 * times), then tries again (what it filled stays); a bank whose fills evicted entries for
+	 * an eighth of the window's lookups grows first, if it may (dmar_l0_after) */
 	uint32_t hits __attribute__((aligned(64)));
 	uint32_t looks, skip;
 	uint32_t backoff; /* windows failed in a row (the skip doubles with each, up to 2^7) */
 	uint32_t used;    /* fills into empty entries since the bank was bound (shootdowns not
 			   * counted: an estimate of the bank's size, for dmar_l0_pass) */
-	struct dmar_l0_entry e[DMAR_L0_ENTRIES] __attribute__((aligned(64)));
+	uint32_t used0;   /* used when the window began */
+	uint32_t evicts;  /* fills into full entries this window */
+	uint32_t stamp;   /* dmar__l0_clock[slot] when the bank last ended a window or was reset */
+	struct dmar_l0_entry e[] __attribute__((aligned(64))); /* mask + 1 of them in use */
 };
+
+/* Windows ended by any bank of a thread slot: the banks' clock (dmar__l0_grow takes memory
+ * from a grown bank idle for DMAR_L0_IDLE of them). */
+extern uint32_t dmar__l0_clock[DMAR_MAX_THREADS - 1];
+#define DMAR_L0_IDLE 64
 
 #define DMAR_L0_WINDOW 512
 #define DMAR_L0_SKIP 8192
@@ -180,20 +199,27 @@ struct dmar_l0_fill {
 	uint32_t k;
 };
 
-static inline unsigned dmar_l0_index(uint64_t vpn)
+static inline unsigned dmar_l0_index(uint64_t vpn, uint32_t mask)
 {
-	return (unsigned)vpn & (DMAR_L0_ENTRIES - 1);
+	return (unsigned)vpn & mask;
 }
 
-/* Empty every entry and bind the bank to @key. */
-static inline void dmar_l0_rebind(struct dmar_l0 *l0, uint64_t key)
+/* Bytes of a bank of @entries entries. */
+static inline size_t dmar_l0_bytes(uint32_t entries)
 {
-	__atomic_store_n(&l0->key, 0, __ATOMIC_RELAXED);
-	l0->used = 0;
-	for (unsigned k = 0; k < DMAR_L0_ENTRIES; k++)
-		__atomic_store_n(&l0->e[k].vpn, DMAR_L0_EMPTY, __ATOMIC_RELAXED);
-	__atomic_store_n(&l0->key, key, __ATOMIC_RELEASE);
+	return sizeof(struct dmar_l0) + (size_t)entries * sizeof(struct dmar_l0_entry);
 }
+
+/* A new bank of thread slot @slot, bound to nothing (key 0, DMAR_L0_ENTRIES entries; room
+ * reserved for DMAR_L0_MAX_ENTRIES), or NULL without memory.  Banks live as long as the
+ * process: invalidators may read one at any time. */
+struct dmar_l0 *dmar__l0_new(uint32_t slot);
+/* Empty the bank, give it @entries entries (a power of two, at most DMAR_L0_MAX_ENTRIES) and
+ * bind it to @key.  The owner only. */
+void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries);
+/* Twice the entries, all empty, if the bank may grow and its thread's row has room (made by
+ * shrinking the banks idle longest, if idle for DMAR_L0_IDLE windows): 1 if it grew. */
+int dmar__l0_grow(struct dmar_l0 *l0);
 
 /* Whether a batch of @n requests uses the bank (NULL: no), and the bookkeeping after it. */
 static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0, size_t n)
@@ -209,28 +235,38 @@ static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0, size_t n)
 enum { DMAR_L0_ADAPTIVE, DMAR_L0_ALWAYS, DMAR_L0_OFF };
 extern int dmar__l0_mode;
 
+/* The bookkeeping after a batch of @n requests that used the bank: at the end of a window,
+ * grow, stand aside or carry on (struct dmar_l0). */
 static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 {
+	uint64_t useful;
+
 	l0->looks += (uint32_t)(n < (1u << 30) ? n : (1u << 30));
 	if (l0->looks < DMAR_L0_WINDOW)
 		return;
-	if (2 * (uint64_t)l0->hits < l0->looks &&
-	    __atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) != DMAR_L0_ALWAYS) {
+	useful = (uint64_t)l0->hits + (l0->used - l0->used0);
+	if (8 * (uint64_t)l0->evicts >= l0->looks && l0->mask + 1 < DMAR_L0_MAX_ENTRIES &&
+	    dmar__l0_grow(l0)) {
+		l0->backoff = 0; /* the new entries warm up over the next window */
+	} else if (2 * useful < l0->looks &&
+		   __atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) != DMAR_L0_ALWAYS) {
 		l0->skip = DMAR_L0_SKIP << l0->backoff;
 		l0->backoff += l0->backoff < 7;
 	} else {
 		l0->backoff = 0;
 	}
-	l0->hits = l0->looks = 0;
+	l0->hits = l0->looks = l0->evicts = 0;
+	l0->used0 = l0->used;
+	l0->stamp = ++dmar__l0_clock[l0->slot];
 }
 
-/* The L0 answer for one request from the entries @e0 of a bank, if the entry holds its
- * page and allows the access: 1 with *res filled, else 0. */
-static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint64_t iova, unsigned access,
-				 dmar_result *res)
+/* The L0 answer for one request from the entries @e0 of a bank whose mask is @mask, if the
+ * entry holds its page and allows the access: 1 with *res filled, else 0. */
+static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint32_t mask, uint64_t iova,
+				 unsigned access, dmar_result *res)
 {
 	const uint64_t vpn = iova >> 12;
-	const struct dmar_l0_entry *e = e0 + dmar_l0_index(vpn);
+	const struct dmar_l0_entry *e = e0 + dmar_l0_index(vpn, mask);
 
 	if (__builtin_expect(__atomic_load_n(&e->vpn, __ATOMIC_RELAXED) != vpn, 0) ||
 	    __builtin_expect((access & e->deny) != 0, 0))
@@ -253,7 +289,7 @@ static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint64_t iova, 
                                                                                                \
 	for (; j + 4 <= n; j += 4) {                                                           \
 		if (PF && j + 16 < n)                                                          \
-			__builtin_prefetch(&e0[dmar_l0_index(req[j + 16].iova >> 12)]);        \
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 16].iova >> 12, mask)]);      \
 		L0_ONE(j);                                                                     \
 		L0_ONE(j + 1);                                                                 \
 		L0_ONE(j + 2);                                                                 \
@@ -265,20 +301,20 @@ static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint64_t iova, 
 
 #define L0_ONE(i)                                                                              \
 	do {                                                                                   \
-		if (!dmar_l0_lookup(e0, req[i].iova, req[i].access, &res[i]))                  \
+		if (!dmar_l0_lookup(e0, mask, req[i].iova, req[i].access, &res[i]))            \
 			todo[nt++] = (uint16_t)(i);                                            \
 	} while (0)
 
 static __attribute__((noinline, unused)) size_t
-dmar_l0_pass_l1(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_result *res,
-		size_t n, uint16_t *todo)
+dmar_l0_pass_l1(const struct dmar_l0_entry *e0, uint32_t mask, const dmar_request *req,
+		dmar_result *res, size_t n, uint16_t *todo)
 {
 	DMAR_L0_PASS_BODY(0);
 }
 
 static __attribute__((noinline, unused)) size_t
-dmar_l0_pass_pf(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_result *res,
-		size_t n, uint16_t *todo)
+dmar_l0_pass_pf(const struct dmar_l0_entry *e0, uint32_t mask, const dmar_request *req,
+		dmar_result *res, size_t n, uint16_t *todo)
 {
 	DMAR_L0_PASS_BODY(1);
 }
@@ -291,8 +327,8 @@ dmar_l0_pass_pf(const struct dmar_l0_entry *e0, const dmar_request *req, dmar_re
 static inline size_t dmar_l0_pass(const struct dmar_l0 *l0, const dmar_request *req,
 				  dmar_result *res, size_t n, uint16_t *todo)
 {
-	return l0->used > DMAR_L0_PREFETCH_AT ? dmar_l0_pass_pf(l0->e, req, res, n, todo)
-					       : dmar_l0_pass_l1(l0->e, req, res, n, todo);
+	return l0->used > DMAR_L0_PREFETCH_AT ? dmar_l0_pass_pf(l0->e, l0->mask, req, res, n, todo)
+					       : dmar_l0_pass_l1(l0->e, l0->mask, req, res, n, todo);
 }
 
 /* Copy the IOTLB hit (@tag, @d) of @iova, found in the way whose tag word is @way, into the
@@ -300,9 +336,11 @@ static inline size_t dmar_l0_pass(const struct dmar_l0 *l0, const dmar_request *
 static inline void dmar_l0_fill(struct dmar_l0 *l0, uint64_t iova, const uint64_t *way,
 				uint64_t tag, uint64_t d, struct dmar_l0_fill *f)
 {
-	const unsigned k = dmar_l0_index(iova >> 12);
+	const unsigned k = dmar_l0_index(iova >> 12, l0->mask);
+	const int empty = __atomic_load_n(&l0->e[k].vpn, __ATOMIC_RELAXED) == DMAR_L0_EMPTY;
 
-	l0->used += __atomic_load_n(&l0->e[k].vpn, __ATOMIC_RELAXED) == DMAR_L0_EMPTY;
+	l0->used += empty;
+	l0->evicts += !empty;
 	l0->e[k].deny = ~d & 0xf;
 	l0->e[k].delta = (d & DMAR_PTE_ADDR_MASK) - (iova & ~0xfffull);
 	l0->e[k].meta = dmar_cache_hit_meta(d);
@@ -335,10 +373,16 @@ static inline void dmar_l0_check(struct dmar_l0 *l0, const struct dmar_l0_fill *
 static inline void dmar_l0_shootdown(struct dmar_l0 *l0, uint64_t key, uint64_t first,
 				     uint64_t last)
 {
+	uint32_t mask;
+
 	if (__atomic_load_n(&l0->key, __ATOMIC_SEQ_CST) != key)
 		return;
+	/* the mask a fill this must see used: it was stored before that fill's fence, so a
+	 * seq_cst load after the IOTLB clear reads it (or a later one, whose reset emptied the
+	 * bank) whenever the fill's check did not see the clear */
+	mask = __atomic_load_n(&l0->mask, __ATOMIC_SEQ_CST);
 	for (uint64_t vpn = first; vpn <= last; vpn++) {
-		uint64_t *p = &l0->e[dmar_l0_index(vpn)].vpn;
+		uint64_t *p = &l0->e[dmar_l0_index(vpn, mask)].vpn;
 		uint64_t v = __atomic_load_n(p, __ATOMIC_SEQ_CST);
 
 		/* a failed CAS means the owner refilled it since: that fill has its own check */

@@ -237,25 +237,32 @@ TEST(S30_every_simd_probe_matches_scalar)
 		/* and with a thread L0 in front: every variant starts from the same L0 (a copy
 		 * half filled by a first pass) and must answer, miss and fill it identically */
 		{
-			static struct dmar_l0 l0ref, l0got, l0start;
+			const size_t bytes = dmar_l0_bytes(DMAR_L0_ENTRIES);
+			struct dmar_l0 *l0ref = aligned_alloc(64, bytes), *l0got = aligned_alloc(64, bytes);
+			struct dmar_l0 *l0start = aligned_alloc(64, bytes);
 			size_t kref, k;
 
-			memset(&l0start, 0, sizeof(l0start));
-			dmar_l0_rebind(&l0start, 1);
+			CHECK(l0ref && l0got && l0start);
+			memset(l0start, 0, bytes);
+			l0start->mask = DMAR_L0_ENTRIES - 1;
+			dmar__l0_reset(l0start, 1, DMAR_L0_ENTRIES);
 			(void)dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N / 2, mref,
-					    &l0start);
-			l0ref = l0start;
-			kref = dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N, mref, &l0ref);
-			CHECK(l0ref.hits > 0);
+					    l0start);
+			memcpy(l0ref, l0start, bytes);
+			kref = dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N, mref, l0ref);
+			CHECK(l0ref->hits > 0);
 			for (size_t i = 1; i < nv; i++) {
 				memcpy(got, ref, sizeof(ref));
-				l0got = l0start;
-				k = dmar_probe_l0(v[i], &f.tlb->tlb, asid, req, got, N, mgot, &l0got);
+				memcpy(l0got, l0start, bytes);
+				k = dmar_probe_l0(v[i], &f.tlb->tlb, asid, req, got, N, mgot, l0got);
 				CHECK_EQ(k, kref);
 				CHECK(memcmp(mgot, mref, k * sizeof(mref[0])) == 0);
 				CHECK(memcmp(got, ref, N * sizeof(ref[0])) == 0);
-				CHECK(memcmp(&l0got, &l0ref, sizeof(l0ref)) == 0);
+				CHECK(memcmp(l0got, l0ref, bytes) == 0);
 			}
+			free(l0ref);
+			free(l0got);
+			free(l0start);
 			/* with the L0 or without: the same answers */
 			memcpy(got, ref, sizeof(ref));
 			k = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, got, N, mgot);
@@ -585,6 +592,118 @@ TEST(l0_mode_is_honoured)
 	teardown(&f);
 }
 
+#define GROW_PAGES 16384u
+
+/* Translate pages [0, GROW_PAGES) of the space at 0x40000000 in order, in batches of 256 (or
+ * one at a time): every answer right. */
+static void grow_pass(dmar_space *sp, int single)
+{
+	static dmar_request q[256];
+	static dmar_result rs[256];
+
+	for (uint32_t p = 0; p < GROW_PAGES; p += 256) {
+		for (uint32_t i = 0; i < 256; i++)
+			q[i] = (dmar_request){ .iova = 0x40000000 + (uint64_t)(p + i) * K4 + 0x10,
+					       .access = DMAR_ACCESS_READ, .pasid = DMAR_NO_PASID };
+		if (single) {
+			for (uint32_t i = 0; i < 256; i++)
+				CHECK_ST(dmar_translate(sp, q[i].iova, DMAR_ACCESS_READ, &rs[i]), DMAR_OK);
+		} else {
+			CHECK_ST(dmar_translate_batch(sp, q, rs, 256, NULL), DMAR_OK);
+		}
+		for (uint32_t i = 0; i < 256; i += 17)
+			CHECK_EQ(rs[i].pa, 0x10000000 + (uint64_t)(p + i) * K4 + 0x10);
+	}
+}
+
+/* The entries of the calling thread's banks, those not made yet at their starting size. */
+static uint64_t row_entries(void)
+{
+	uint64_t sum = 0;
+
+	for (unsigned b = 0; b < DMAR_L0_BANKS; b++)
+		sum += dmar__tls_l0[b] ? dmar__tls_l0[b]->mask + 1 : DMAR_L0_ENTRIES;
+	return sum;
+}
+
+/* A working set the IOTLB holds but a bank of DMAR_L0_ENTRIES does not: the bank grows until
+ * it stops evicting (cache.h), answers from the L0, still obeys invalidations at its new size,
+ * and starts small again when rebound; a thread's banks stay within DMAR_L0_ROW_ENTRIES,
+ * taking the room from the bank idle longest (batch and single paths). */
+TEST(l0_bank_grows_to_what_the_iotlb_holds)
+{
+	const char *m = getenv("DMAR_L0");
+	const int off = m && strcmp(m, "off") == 0;
+	struct fixture f;
+	dmar_space *more[9];
+	dmar_iotlb_stats a, b;
+	dmar_result r;
+
+	setup(&f, 4, 4096, 8); /* 32768 entries */
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x10000000, GROW_PAGES * K4, RW), DMAR_OK);
+	for (int single = 0; single < 2; single++) {
+		struct dmar_l0 *l0;
+
+		dmar_space_invalidate(f.sp); /* a new key: the bank rebinds, small */
+		for (int pass = 0; pass < 12; pass++)
+			grow_pass(f.sp, single);
+		dmar_iotlb_get_stats(f.tlb, &a);
+		grow_pass(f.sp, single);
+		dmar_iotlb_get_stats(f.tlb, &b);
+		l0 = dmar__tls_l0[f.sp->l0bank];
+		printf("# %s: bank of %u entries, %" PRIu64 " of %u from the L0\n",
+		       single ? "single" : "batch", l0 ? l0->mask + 1 : 0, b.l0_hits - a.l0_hits,
+		       GROW_PAGES);
+		if (off) {
+			CHECK(l0 == NULL);
+			CHECK_EQ(b.l0_hits, 0);
+			continue;
+		}
+		REQUIRE(l0 != NULL);
+		CHECK(l0->mask + 1 >= GROW_PAGES && l0->mask + 1 <= DMAR_L0_MAX_ENTRIES);
+		CHECK(b.l0_hits - a.l0_hits >= GROW_PAGES * 9 / 10);
+		/* the grown bank obeys a page-selective invalidation: pages 5 and 5 + 2048 (one
+		 * entry at the starting size, two now), then page 5 mapped elsewhere */
+		CHECK_ST(dmar_pgtable_unmap(f.pt, 0x40000000 + 5 * K4, K4, NULL), DMAR_OK);
+		CHECK_ST(dmar_translate(f.sp, 0x40000000 + 5 * K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+		CHECK_ST(dmar_translate(f.sp, 0x40000000 + 2053 * K4, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(r.pa, 0x10000000 + 2053 * K4);
+		CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000 + 5 * K4, 0x30000000, K4, RW), DMAR_OK);
+		for (int i = 0; i < 4; i++) {
+			CHECK_ST(dmar_translate(f.sp, 0x40000000 + 5 * K4, DMAR_ACCESS_READ, &r), DMAR_OK);
+			CHECK_EQ(r.pa, 0x30000000);
+		}
+		CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000 + 5 * K4, 0x10000000 + 5 * K4, K4, RW),
+			 DMAR_E_EXISTS);
+		CHECK_ST(dmar_pgtable_unmap(f.pt, 0x40000000 + 5 * K4, K4, NULL), DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000 + 5 * K4, 0x10000000 + 5 * K4, K4, RW),
+			 DMAR_OK);
+	}
+	if (!off) {
+		/* rebound (the space's ASID retired): small again */
+		dmar_space_invalidate(f.sp);
+		CHECK_ST(dmar_translate(f.sp, 0x40000000, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(dmar__tls_l0[f.sp->l0bank]->mask + 1, DMAR_L0_ENTRIES);
+	}
+	/* nine more spaces on the same table, each on a bank of its own, used one after another:
+	 * the row never passes its budget, and the bank in use still grows (from idle ones) */
+	for (int s = 0; s < 9; s++) {
+		CHECK_ST(dmar_space_create(f.tlb, f.pm, dmar_pgtable_root(f.pt),
+					   dmar_pgtable_format(f.pt), &more[s]), DMAR_OK);
+		for (int pass = 0; pass < 12; pass++) {
+			grow_pass(more[s], 0);
+			CHECK(row_entries() <= DMAR_L0_ROW_ENTRIES);
+		}
+		if (!off)
+			CHECK(dmar__tls_l0[more[s]->l0bank]->mask + 1 >= GROW_PAGES);
+	}
+	printf("# row: %" PRIu64 " entries in its banks (at most %u)\n", off ? 0 : row_entries(),
+	       DMAR_L0_ROW_ENTRIES);
+	for (int s = 0; s < 9; s++)
+		dmar_space_destroy(more[s]);
+	teardown(&f);
+}
+
 TEST(bad_arguments_get_a_status)
 {
 	struct fixture f;
@@ -620,4 +739,5 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_range_invalidation_any_alignment_and_large_pages),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
-	  T(l0_mode_is_honoured), T(bad_arguments_get_a_status))
+	  T(l0_mode_is_honoured), T(l0_bank_grows_to_what_the_iotlb_holds),
+	  T(bad_arguments_get_a_status))

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The threads' L0 banks (cache.h): made, rebound and grown here, off the hit path. */
+#include "cache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int dmar__l0_mode = DMAR_L0_ADAPTIVE;
+uint32_t dmar__l0_clock[DMAR_MAX_THREADS - 1];
+
+static void l0_mode_read(void)
+{
+	const char *m = getenv("DMAR_L0");
+
+	if (!m || !*m || strcmp(m, "adaptive") == 0)
+		return;
+	if (strcmp(m, "always") == 0)
+		__atomic_store_n(&dmar__l0_mode, DMAR_L0_ALWAYS, __ATOMIC_RELAXED);
+	else if (strcmp(m, "off") == 0)
+		__atomic_store_n(&dmar__l0_mode, DMAR_L0_OFF, __ATOMIC_RELAXED);
+	else
+		fprintf(stderr, "dmar: DMAR_L0=%s is not adaptive, always or off; using adaptive\n", m);
+}
+
+struct dmar_l0 *dmar__l0_new(uint32_t slot)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct dmar_l0 *l0;
+
+	pthread_once(&once, l0_mode_read);
+	if (__atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) == DMAR_L0_OFF)
+		return NULL;
+	/* room for the largest size, paid for (touched) only as the bank grows into it; never
+	 * unmapped, since an invalidator may read the bank at any time (cache.h) */
+	l0 = mmap(NULL, dmar_l0_bytes(DMAR_L0_MAX_ENTRIES), PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (l0 == MAP_FAILED)
+		return NULL;
+	l0->slot = slot;
+	l0->mask = DMAR_L0_ENTRIES - 1; /* reset's shrink check reads the old size */
+	dmar__l0_reset(l0, 0, DMAR_L0_ENTRIES);
+	return l0;
+}
+
+void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries)
+{
+	const uint32_t old = l0->mask + 1;
+
+	/* key 0 first: an invalidator that reads it skips the bank (nothing in it may be
+	 * trusted until the new key is stored, after everything below) */
+	__atomic_store_n(&l0->key, 0, __ATOMIC_RELAXED);
+	for (uint32_t k = 0; k < entries; k++)
+		__atomic_store_n(&l0->e[k].vpn, DMAR_L0_EMPTY, __ATOMIC_RELAXED);
+	if (entries < old) {
+		/* give back the pages only the larger size used (an invalidator still reading
+		 * them with the old mask reads zeros, or writes EMPTY into a fresh page) */
+		const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+		const uintptr_t from = ((uintptr_t)&l0->e[entries] + pg - 1) & ~(pg - 1);
+		const uintptr_t to = (uintptr_t)&l0->e[old] & ~(pg - 1);
+
+		if (to > from)
+			madvise((void *)from, to - from, MADV_DONTNEED);
+	}
+	__atomic_store_n(&l0->mask, entries - 1, __ATOMIC_RELAXED);
+	l0->hits = l0->looks = l0->skip = l0->backoff = 0;
+	l0->used = l0->used0 = l0->evicts = 0;
+	l0->stamp = dmar__l0_clock[l0->slot];
+	__atomic_store_n(&l0->key, key, __ATOMIC_RELEASE);
+}
+
+int dmar__l0_grow(struct dmar_l0 *l0)
+{
+	struct dmar_l0 *const *row = dmar__l0_table[l0->slot];
+	const uint32_t now = dmar__l0_clock[l0->slot];
+	const uint32_t size = l0->mask + 1;
+
+	if (size >= DMAR_L0_MAX_ENTRIES)
+		return 0;
+	for (;;) {
+		uint64_t total = 2 * (uint64_t)size; /* the row with this bank doubled */
+		struct dmar_l0 *idle = NULL;
+
+		for (unsigned b = 0; b < DMAR_L0_BANKS; b++) {
+			struct dmar_l0 *o = row[b];
+
+			if (o == l0)
+				continue;
+			/* (a bank not made yet counts at the size it will start with) */
+			total += o ? o->mask + 1 : DMAR_L0_ENTRIES;
+			if (!o)
+				continue;
+			if (o->mask + 1 > DMAR_L0_ENTRIES && now - o->stamp >= DMAR_L0_IDLE &&
+			    (!idle || now - o->stamp > now - idle->stamp))
+				idle = o;
+		}
+		if (total <= DMAR_L0_ROW_ENTRIES)
+			break;
+		if (!idle)
+			return 0;
+		/* unbound: its space, if still used, rebinds it (small) at its next request */
+		dmar__l0_reset(idle, 0, DMAR_L0_ENTRIES);
+	}
+	dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED), 2 * size);
+	return 1;
+}
