@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "rcu.h"
+#include "iotlb_internal.h"
 
 #define K4 (1ull << 12)
 #define M2 (1ull << 21)
@@ -37,9 +37,13 @@ enum reader_mode { WALK, SINGLE, BATCHED };
 static enum reader_mode mode;
 /* Small world: readers and writer stay within the first SMALL_PAGES pages and the writer maps
  * and unmaps 1-4 pages at a time, so the readers' L0 banks hold every page and every unmap is
- * a page-selective invalidation that must clear them (iotlb/cache.h). */
+ * a page-selective invalidation that must clear them (iotlb/cache.h).  Medium world: the same
+ * over MEDIUM_PAGES pages, with an IOTLB that holds them all, so the readers' banks grow while
+ * they are shot down, and start small again whenever the writer retires the space's ASID. */
 #define SMALL_PAGES 64
-static int small_world;
+#define MEDIUM_PAGES 12288
+static uint64_t world; /* pages the readers and writer stay within; 0: everywhere */
+static uint32_t bank_max; /* the largest L0 bank a reader had (medium world) */
 static dmar_space *space;
 static uint64_t *state;      /* per page, atomically accessed */
 static uint8_t *big;         /* writer only: per 2 MiB block, leaf size lg2 or 0 */
@@ -95,6 +99,7 @@ static void *reader(void *arg)
 {
 	uint64_t seed = 0x1234567ull * (uintptr_t)arg + 1, sm = 0, su = 0, rc = 0;
 	const unsigned k = mode == BATCHED ? BATCH : 1;
+	uint32_t bank = 0; /* the largest size of this thread's L0 bank seen (medium world) */
 
 	dmar_thread_register();
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
@@ -105,8 +110,8 @@ static void *reader(void *arg)
 		dmar_status st[BATCH];
 
 		for (unsigned i = 0; i < k; i++) {
-			if (small_world) {
-				page[i] = test_xorshift(&seed) % SMALL_PAGES;
+			if (world) {
+				page[i] = test_xorshift(&seed) % world;
 			} else if (test_xorshift(&seed) % 4 == 0) {
 				page[i] = test_xorshift(&seed) % NPAGES;
 			} else {
@@ -143,6 +148,16 @@ static void *reader(void *arg)
 			check_one(page[i], off[i], s1[i], s2, st[i], &r[i], &sm, &su, &rc);
 		}
 		dmar_thread_quiescent();
+		if (world == MEDIUM_PAGES && dmar__tls_l0 && dmar__tls_l0[space->l0bank] &&
+		    dmar__tls_l0[space->l0bank]->mask + 1 > bank)
+			bank = dmar__tls_l0[space->l0bank]->mask + 1;
+	}
+	{
+		uint32_t seen = __atomic_load_n(&bank_max, __ATOMIC_RELAXED);
+
+		while (seen < bank && !__atomic_compare_exchange_n(&bank_max, &seen, bank, 0,
+								    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
 	}
 	__atomic_fetch_add(&stable_mapped, sm, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&stable_unmapped, su, __ATOMIC_RELAXED);
@@ -193,7 +208,7 @@ static void flush_hook(void *ctx, dmar_iova_t iova, uint64_t size)
 	dmar_space_invalidate_range(ctx, iova, size);
 }
 
-static void run(enum reader_mode m, int small)
+static void run(enum reader_mode m, uint64_t world_pages)
 {
 	const char *env = getenv("DMAR_STRESS_SECONDS");
 	const double seconds = env ? atof(env) : 2.0;
@@ -206,7 +221,8 @@ static void run(enum reader_mode m, int small)
 	dmar_physmem_stats st;
 
 	mode = m;
-	small_world = small;
+	world = world_pages;
+	bank_max = 0;
 	stop = 0;
 	fails = stable_mapped = stable_unmapped = racy = 0;
 	state = calloc(NPAGES, sizeof(*state));
@@ -215,8 +231,10 @@ static void run(enum reader_mode m, int small)
 	dmar_pgtable_config_default(&cfg);
 	REQUIRE(dmar_pgtable_create(pm, &cfg, &pt) == DMAR_OK);
 	if (mode != WALK) {
-		/* small, so that fills and evictions race the writer all the time */
-		dmar_iotlb_config tc = { .sets = 1024, .ways = 4, .pwc_sets = 64 };
+		/* small, so that fills and evictions race the writer all the time (but big enough
+		 * to hold the medium world) */
+		dmar_iotlb_config tc = { .sets = world == MEDIUM_PAGES ? 4096 : 1024,
+					 .ways = world == MEDIUM_PAGES ? 8 : 4, .pwc_sets = 64 };
 
 		REQUIRE(dmar_iotlb_create(&tc, &tlb) == DMAR_OK);
 		REQUIRE(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt),
@@ -232,9 +250,11 @@ static void run(enum reader_mode m, int small)
 		int kind = (int)(r % 100);
 
 		/* size class: 1 GiB slot, 2 MiB block, unaligned 2 MiB span, or 1-64 pages */
-		if (small_world) {
-			first = test_xorshift(&seed) % (SMALL_PAGES - 4);
+		if (world) {
+			first = test_xorshift(&seed) % (world - 4);
 			n = 1 + test_xorshift(&seed) % 4;
+			if (world == MEDIUM_PAGES && test_xorshift(&seed) % (1 << 20) == 0)
+				dmar_space_invalidate(space); /* a new ASID: the banks rebind */
 		} else if (kind < 4) {
 			first = test_xorshift(&seed) % SLOTS * (G1 / K4);
 			n = G1 / K4;
@@ -302,7 +322,7 @@ static void run(enum reader_mode m, int small)
 		printf("#   %" PRIu64 " failures, first: %s\n", fails, first_failure);
 	CHECK_EQ(fails, 0);
 	/* the run must have exercised what it claims */
-	CHECK(maps > 50 && unmaps > 50 && exists > 10 && (small_world || splits > 5));
+	CHECK(maps > 50 && unmaps > 50 && exists > 10 && (world || splits > 5));
 	CHECK(stable_mapped > 1000 && stable_unmapped > 1000);
 
 	if (tlb) {
@@ -313,14 +333,20 @@ static void run(enum reader_mode m, int small)
 		       " fills dropped for racing an invalidation, %" PRIu64 " invalidations\n",
 		       ts.translations, ts.hits, ts.fills_dropped, ts.invalidations);
 		CHECK(ts.hits > 1000);
-		if (small_world) {
+		if (world) {
 			/* under this churn an adaptive bank mostly stands aside; the stress-l0 run
-			 * (DMAR_L0=always) keeps the banks answering, and shot down, all along */
+			 * (DMAR_L0=always) keeps the banks answering, and shot down, all along, and
+			 * in the medium world growing */
 			const char *m = getenv("DMAR_L0");
 
 			printf("# l0: %" PRIu64 " hits\n", ts.l0_hits);
-			if (m && strcmp(m, "always") == 0)
+			if (world == MEDIUM_PAGES)
+				printf("# readers' banks grew to %u entries\n", bank_max);
+			if (m && strcmp(m, "always") == 0) {
 				CHECK(ts.l0_hits > 100000);
+				if (world == MEDIUM_PAGES)
+					CHECK(bank_max > DMAR_L0_ENTRIES);
+			}
 		}
 	}
 	CHECK_ST(dmar_pgtable_unmap(pt, IOVA_BASE, REGION, NULL), DMAR_OK);
@@ -356,12 +382,23 @@ TEST(S28_iotlb_batches_vs_writer_unmap_invalidate)
  * never answers with a page whose unmap has returned. */
 TEST(S28_l0_banks_vs_page_invalidations)
 {
-	run(BATCHED, 1);
+	run(BATCHED, SMALL_PAGES);
 }
 
 TEST(S28_l0_banks_vs_page_invalidations_single)
 {
-	run(SINGLE, 1);
+	run(SINGLE, SMALL_PAGES);
+}
+
+/* ... and while they grow (and rebind small) */
+TEST(S28_growing_l0_banks_vs_page_invalidations)
+{
+	run(BATCHED, MEDIUM_PAGES);
+}
+
+TEST(S28_growing_l0_banks_vs_page_invalidations_single)
+{
+	run(SINGLE, MEDIUM_PAGES);
 }
 
 /* Static mappings, an IOTLB of 8 sets x 4 ways and two threads whose working set is far
@@ -607,4 +644,6 @@ TEST(S18_domain_switches_under_load_never_mix)
 
 RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
 	  T(S28_iotlb_batches_vs_writer_unmap_invalidate), T(S28_l0_banks_vs_page_invalidations),
-	  T(S28_l0_banks_vs_page_invalidations_single))
+	  T(S28_l0_banks_vs_page_invalidations_single),
+	  T(S28_growing_l0_banks_vs_page_invalidations),
+	  T(S28_growing_l0_banks_vs_page_invalidations_single))
