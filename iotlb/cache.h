@@ -165,7 +165,7 @@ struct dmar_l0_entry {
 struct dmar_l0 {
 	uint64_t key __attribute__((aligned(64))); /* atomic: the binding; 0 while rebinding */
 	uint32_t mask;  /* atomic: entries - 1 (a power of two); changes only while key is 0 */
-	uint32_t slot;  /* the thread slot whose row holds the bank */
+	uint32_t slot;  /* the thread slot whose row holds it (UINT32_MAX: none, a test's) */
 	/* the owner's: the L0 pays only when it answers more lookups than it misses (a miss
 	 * costs a look and a fill), so a bank that neither hit nor warmed up (filled an empty
 	 * entry) for half of a window of DMAR_L0_WINDOW lookups stands aside for the next
@@ -179,13 +179,12 @@ struct dmar_l0 {
 			   * counted: an estimate of the bank's size, for dmar_l0_pass) */
 	uint32_t used0;   /* used when the window began */
 	uint32_t evicts;  /* fills into full entries this window */
-	uint32_t stamp;   /* dmar__l0_clock[slot] when the bank last ended a window or was reset */
+	uint32_t stamp;   /* its slot's window clock (l0.c) when it last ended a window or was reset */
 	struct dmar_l0_entry e[] __attribute__((aligned(64))); /* mask + 1 of them in use */
 };
 
-/* Windows ended by any bank of a thread slot: the banks' clock (dmar__l0_grow takes memory
- * from a grown bank idle for DMAR_L0_IDLE of them). */
-extern uint32_t dmar__l0_clock[DMAR_MAX_THREADS - 1];
+/* A grown bank idle for this many windows (ended by any bank of its thread slot) may give
+ * its room to a bank of the slot that grows (l0.c). */
 #define DMAR_L0_IDLE 64
 
 #define DMAR_L0_WINDOW 512
@@ -211,15 +210,12 @@ static inline size_t dmar_l0_bytes(uint32_t entries)
 }
 
 /* A new bank of thread slot @slot, bound to nothing (key 0, DMAR_L0_ENTRIES entries; room
- * reserved for DMAR_L0_MAX_ENTRIES), or NULL without memory.  Banks live as long as the
- * process: invalidators may read one at any time. */
+ * reserved for DMAR_L0_MAX_ENTRIES), or NULL without memory or with DMAR_L0=off.  Banks live
+ * as long as the process: invalidators may read one at any time. */
 struct dmar_l0 *dmar__l0_new(uint32_t slot);
 /* Empty the bank, give it @entries entries (a power of two, at most DMAR_L0_MAX_ENTRIES) and
  * bind it to @key.  The owner only. */
 void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries);
-/* Twice the entries, all empty, if the bank may grow and its thread's row has room (made by
- * shrinking the banks idle longest, if idle for DMAR_L0_IDLE windows): 1 if it grew. */
-int dmar__l0_grow(struct dmar_l0 *l0);
 
 /* Whether a batch of @n requests uses the bank (NULL: no), and the bookkeeping after it. */
 static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0, size_t n)
@@ -235,29 +231,15 @@ static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0, size_t n)
 enum { DMAR_L0_ADAPTIVE, DMAR_L0_ALWAYS, DMAR_L0_OFF };
 extern int dmar__l0_mode;
 
-/* The bookkeeping after a batch of @n requests that used the bank: at the end of a window,
- * grow, stand aside or carry on (struct dmar_l0). */
+/* The end of a window: grow, stand aside or carry on (struct dmar_l0).  Out of line. */
+void dmar__l0_window_end(struct dmar_l0 *l0);
+
+/* The bookkeeping after a batch of @n requests that used the bank. */
 static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 {
-	uint64_t useful;
-
 	l0->looks += (uint32_t)(n < (1u << 30) ? n : (1u << 30));
-	if (l0->looks < DMAR_L0_WINDOW)
-		return;
-	useful = (uint64_t)l0->hits + (l0->used - l0->used0);
-	if (8 * (uint64_t)l0->evicts >= l0->looks && l0->mask + 1 < DMAR_L0_MAX_ENTRIES &&
-	    dmar__l0_grow(l0)) {
-		l0->backoff = 0; /* the new entries warm up over the next window */
-	} else if (2 * useful < l0->looks &&
-		   __atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) != DMAR_L0_ALWAYS) {
-		l0->skip = DMAR_L0_SKIP << l0->backoff;
-		l0->backoff += l0->backoff < 7;
-	} else {
-		l0->backoff = 0;
-	}
-	l0->hits = l0->looks = l0->evicts = 0;
-	l0->used0 = l0->used;
-	l0->stamp = ++dmar__l0_clock[l0->slot];
+	if (__builtin_expect(l0->looks >= DMAR_L0_WINDOW, 0))
+		dmar__l0_window_end(l0);
 }
 
 /* The L0 answer for one request from the entries @e0 of a bank whose mask is @mask, if the
@@ -288,8 +270,12 @@ static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint32_t mask, 
 	size_t nt = 0, j = 0;                                                                  \
                                                                                                \
 	for (; j + 4 <= n; j += 4) {                                                           \
-		if (PF && j + 16 < n)                                                          \
+		if (PF && j + 20 <= n) {                                                       \
 			__builtin_prefetch(&e0[dmar_l0_index(req[j + 16].iova >> 12, mask)]);      \
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 17].iova >> 12, mask)]);      \
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 18].iova >> 12, mask)]);      \
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 19].iova >> 12, mask)]);      \
+		}                                                                              \
 		L0_ONE(j);                                                                     \
 		L0_ONE(j + 1);                                                                 \
 		L0_ONE(j + 2);                                                                 \

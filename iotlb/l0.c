@@ -10,7 +10,14 @@
 #include <unistd.h>
 
 int dmar__l0_mode = DMAR_L0_ADAPTIVE;
-uint32_t dmar__l0_clock[DMAR_MAX_THREADS - 1];
+/* Per thread slot: windows ended by any of its banks (a bank's stamp reads it). */
+static uint32_t l0_clock[DMAR_MAX_THREADS - 1];
+
+/* Whether @l0 belongs to a slot's row (a test's bank belongs to none). */
+static int l0_in_row(const struct dmar_l0 *l0)
+{
+	return l0->slot < DMAR_MAX_THREADS - 1;
+}
 
 static void l0_mode_read(void)
 {
@@ -68,18 +75,22 @@ void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries)
 	__atomic_store_n(&l0->mask, entries - 1, __ATOMIC_RELAXED);
 	l0->hits = l0->looks = l0->skip = l0->backoff = 0;
 	l0->used = l0->used0 = l0->evicts = 0;
-	l0->stamp = dmar__l0_clock[l0->slot];
+	l0->stamp = l0_in_row(l0) ? l0_clock[l0->slot] : 0;
 	__atomic_store_n(&l0->key, key, __ATOMIC_RELEASE);
 }
 
-int dmar__l0_grow(struct dmar_l0 *l0)
+/* Twice the entries, all empty, if the bank may grow and its slot's row has room, made if
+ * need be by shrinking the banks idle longest (idle for DMAR_L0_IDLE windows): 1 if it grew. */
+static int l0_grow(struct dmar_l0 *l0)
 {
-	struct dmar_l0 *const *row = dmar__l0_table[l0->slot];
-	const uint32_t now = dmar__l0_clock[l0->slot];
+	struct dmar_l0 *const *row;
 	const uint32_t size = l0->mask + 1;
+	uint32_t now;
 
-	if (size >= DMAR_L0_MAX_ENTRIES)
+	if (size >= DMAR_L0_MAX_ENTRIES || !l0_in_row(l0))
 		return 0;
+	row = dmar__l0_table[l0->slot];
+	now = l0_clock[l0->slot];
 	for (;;) {
 		uint64_t total = 2 * (uint64_t)size; /* the row with this bank doubled */
 		struct dmar_l0 *idle = NULL;
@@ -106,4 +117,24 @@ int dmar__l0_grow(struct dmar_l0 *l0)
 	}
 	dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED), 2 * size);
 	return 1;
+}
+
+void dmar__l0_window_end(struct dmar_l0 *l0)
+{
+	/* what the bank answered or warmed up with (filled an empty entry) */
+	const uint64_t useful = (uint64_t)l0->hits + (l0->used - l0->used0);
+
+	if (8 * (uint64_t)l0->evicts >= l0->looks && l0_grow(l0)) {
+		/* empty and twice the size: the new entries warm up over the next window */
+	} else if (2 * useful < l0->looks &&
+		   __atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) != DMAR_L0_ALWAYS) {
+		l0->skip = DMAR_L0_SKIP << l0->backoff;
+		l0->backoff += l0->backoff < 7;
+	} else {
+		l0->backoff = 0;
+	}
+	l0->hits = l0->looks = l0->evicts = 0;
+	l0->used0 = l0->used;
+	if (l0_in_row(l0))
+		l0->stamp = ++l0_clock[l0->slot];
 }

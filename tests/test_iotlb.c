@@ -244,6 +244,7 @@ TEST(S30_every_simd_probe_matches_scalar)
 
 			CHECK(l0ref && l0got && l0start);
 			memset(l0start, 0, bytes);
+			l0start->slot = UINT32_MAX; /* in no thread's row */
 			l0start->mask = DMAR_L0_ENTRIES - 1;
 			dmar__l0_reset(l0start, 1, DMAR_L0_ENTRIES);
 			(void)dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N / 2, mref,
