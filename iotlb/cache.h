@@ -140,7 +140,7 @@ void dmar_cache_inval_all(struct dmar_cache *c);
  *    the entry (Dekker): no entry outlives an invalidation that returned;
  *  - the bank's key is read by invalidators, written only by the owner when it rebinds
  *    (on a line of its own); the owner's counters sit on another line. */
-/* A bank starts with DMAR_L0_ENTRIES entries (64 KiB) and grows (dmar_l0_after) up to
+/* A bank starts with DMAR_L0_ENTRIES entries (64 KiB) and grows (l0.c) up to
  * DMAR_L0_MAX_ENTRIES (1 MiB, an L2's worth) while it keeps evicting pages the IOTLB holds: a
  * working set bigger than a bank but cached by the IOTLB then runs from the L0 too.  2048
  * entries to start: a device model's descriptor ring, source pool and destinations (1800
@@ -171,7 +171,7 @@ struct dmar_l0 {
 	 * entry) for half of a window of DMAR_L0_WINDOW lookups stands aside for the next
 	 * DMAR_L0_SKIP requests (twice as many after each window that failed again, up to 128
 	 * times), then tries again (what it filled stays); a bank whose fills evicted entries for
-	 * an eighth of the window's lookups grows first, if it may (dmar_l0_after) */
+	 * an eighth of the window's lookups grows first, if it may (dmar__l0_window_end) */
 	uint32_t hits __attribute__((aligned(64)));
 	uint32_t looks, skip;
 	uint32_t backoff; /* windows failed in a row (the skip doubles with each, up to 2^7) */

@@ -242,7 +242,7 @@ TEST(S30_every_simd_probe_matches_scalar)
 			struct dmar_l0 *l0start = aligned_alloc(64, bytes);
 			size_t kref, k;
 
-			CHECK(l0ref && l0got && l0start);
+			REQUIRE(l0ref && l0got && l0start);
 			memset(l0start, 0, bytes);
 			l0start->slot = UINT32_MAX; /* in no thread's row */
 			l0start->mask = DMAR_L0_ENTRIES - 1;
