@@ -43,7 +43,7 @@ static enum reader_mode mode;
 #define SMALL_PAGES 64
 #define MEDIUM_PAGES 12288
 static uint64_t world; /* pages the readers and writer stay within; 0: everywhere */
-static uint32_t bank_max; /* the largest L0 bank a reader had (medium world) */
+static uint32_t bank_seen[NREADERS]; /* per reader: the largest size its L0 bank had */
 static dmar_space *space;
 static uint64_t *state;      /* per page, atomically accessed */
 static uint8_t *big;         /* writer only: per 2 MiB block, leaf size lg2 or 0 */
@@ -152,13 +152,7 @@ static void *reader(void *arg)
 		    dmar__tls_l0[space->l0bank]->mask + 1 > bank)
 			bank = dmar__tls_l0[space->l0bank]->mask + 1;
 	}
-	{
-		uint32_t seen = __atomic_load_n(&bank_max, __ATOMIC_RELAXED);
-
-		while (seen < bank && !__atomic_compare_exchange_n(&bank_max, &seen, bank, 0,
-								    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			;
-	}
+	bank_seen[(uintptr_t)arg] = bank; /* read after the join */
 	__atomic_fetch_add(&stable_mapped, sm, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&stable_unmapped, su, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&racy, rc, __ATOMIC_RELAXED);
@@ -222,7 +216,7 @@ static void run(enum reader_mode m, uint64_t world_pages)
 
 	mode = m;
 	world = world_pages;
-	bank_max = 0;
+	memset(bank_seen, 0, sizeof(bank_seen));
 	stop = 0;
 	fails = stable_mapped = stable_unmapped = racy = 0;
 	state = calloc(NPAGES, sizeof(*state));
@@ -338,7 +332,10 @@ static void run(enum reader_mode m, uint64_t world_pages)
 			 * (DMAR_L0=always) keeps the banks answering, and shot down, all along, and
 			 * in the medium world growing */
 			const char *m = getenv("DMAR_L0");
+			uint32_t bank_max = 0;
 
+			for (int i = 0; i < NREADERS; i++)
+				bank_max = bank_seen[i] > bank_max ? bank_seen[i] : bank_max;
 			printf("# l0: %" PRIu64 " hits\n", ts.l0_hits);
 			if (world == MEDIUM_PAGES)
 				printf("# readers' banks grew to %u entries\n", bank_max);
