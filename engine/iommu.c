@@ -143,11 +143,17 @@ dmar_status dmar_domain_create(dmar_iommu *iommu, dmar_domain_kind kind,
 	d->iommu = iommu;
 	d->kind = kind;
 	if (kind != DMAR_DOMAIN_PASSTHROUGH) {
-		if (!ptc) {
+		if (ptc)
+			def = *ptc;
+		else
 			dmar_pgtable_config_default(&def);
-			ptc = &def;
+		/* a remapping table is an IOVA table: no canonical hole, no upper half */
+		if (def.format.flags & DMAR_PT_UPPER_HALF) {
+			free(d);
+			return DMAR_E_INVALID;
 		}
-		st = dmar_pgtable_create(iommu->pm, ptc, &d->pt);
+		def.format.flags |= DMAR_PT_IOVA;
+		st = dmar_pgtable_create(iommu->pm, &def, &d->pt);
 		if (st == DMAR_OK)
 			st = dmar_space_create(iommu->tlb, iommu->pm, dmar_pgtable_root(d->pt),
 					       dmar_pgtable_format(d->pt), &d->space);
@@ -238,6 +244,17 @@ dmar_pgtable *dmar_domain_pgtable(dmar_domain *d)
 	return d->pt;
 }
 
+dmar_status dmar_domain_input_range(const dmar_domain *d, dmar_iova_t *last)
+{
+	if (!d || !last)
+		return DMAR_E_INVALID;
+	if (!d->pt) {
+		*last = UINT64_MAX; /* pass-through: pa = logical address */
+		return DMAR_OK;
+	}
+	return dmar_pt_input_range(dmar_pgtable_format(d->pt), last, NULL);
+}
+
 dmar_status dmar_domain_map(dmar_domain *d, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,
 			    unsigned prot)
 {
@@ -316,8 +333,8 @@ dmar_status dmar_domain_bind_pasid(dmar_domain *d, uint32_t pasid, dmar_pa_t roo
 	if (!d)
 		return DMAR_E_INVALID;
 	m = d->iommu;
-	if (!pasid_ok(m, pasid))
-		return DMAR_E_INVALID;
+	if (!pasid_ok(m, pasid) || (fmt && (fmt->flags & DMAR_PT_IOVA)))
+		return DMAR_E_INVALID; /* S2: a process table is a CPU table */
 	st = dmar_space_create(m->tlb, m->pm, root, fmt, &sp);
 	if (st != DMAR_OK)
 		return st;

@@ -14,6 +14,7 @@
 
 #include "physmem_internal.h"
 #include "pte.h"
+#include "range.h"
 #include "walk.h"
 
 #define TABLE_BITS (DMAR_PTE_P | DMAR_PTE_RW | DMAR_PTE_US | DMAR_PTE_A)
@@ -342,21 +343,19 @@ static void unmap_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level
 	}
 }
 
-/* [iova, iova + size) is a non-empty, page-aligned range inside one half of the input space. */
+/* [iova, iova + size) is a non-empty, page-aligned range that does not wrap and lies inside
+ * one window of the table's input range (pt_input_range). */
 static dmar_status check_iova_range(const struct dmar_pgtable *pt, dmar_iova_t iova,
 				    uint64_t size)
 {
-	const uint64_t half = 1ull << (pt_va_bits(pt->fmt.levels) - 1);
-	uint64_t last;
+	uint64_t last, low_last, high_first;
 
 	if (size == 0 || (iova | size) % DMAR_PAGE_SIZE)
 		return DMAR_E_INVALID;
-	last = iova + size - 1;
-	if (last < iova)
+	if (!dmar__range_last(iova, size, &last))
 		return DMAR_E_RANGE;
-	if (last < half)
-		return DMAR_OK;
-	if ((pt->fmt.flags & DMAR_PT_UPPER_HALF) && iova >= (uint64_t)0 - half)
+	pt_input_range(&pt->fmt, &low_last, &high_first);
+	if (last <= low_last || (high_first && iova >= high_first))
 		return DMAR_OK;
 	return DMAR_E_RANGE;
 }
@@ -468,7 +467,7 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 	st = check_iova_range(pt, iova, size);
 	if (st != DMAR_OK)
 		return st;
-	if (pa >= (1ull << pt->fmt.pa_bits) || size > (1ull << pt->fmt.pa_bits) - pa)
+	if (!dmar__range_within(pa, size, 0, (1ull << pt->fmt.pa_bits) - 1))
 		return DMAR_E_RANGE;
 
 	pthread_mutex_lock(&pt->lock);

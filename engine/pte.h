@@ -73,7 +73,25 @@ static inline dmar_fault pte_check(uint64_t pte, unsigned level, uint64_t rsvd_a
 	return DMAR_FAULT_NONE;
 }
 
-/* Whether an input address is inside the format's width (canonical, right half). */
+/* The input addresses a format translates: [0, *low_last] and, for a CPU table with the
+ * upper half, [*high_first, 2^64 - 1] (else *high_first = 0).  An I/O virtual address table
+ * (DMAR_PT_IOVA) takes every address below 2^bits; a CPU table only the canonical ones. */
+static inline void pt_input_range(const dmar_pt_format *fmt, uint64_t *low_last,
+				  uint64_t *high_first)
+{
+	const unsigned bits = pt_va_bits(fmt->levels);
+
+	if (fmt->flags & DMAR_PT_IOVA) {
+		*low_last = (1ull << bits) - 1;
+		*high_first = 0;
+		return;
+	}
+	*low_last = (1ull << (bits - 1)) - 1;
+	*high_first = (fmt->flags & DMAR_PT_UPPER_HALF) ? ~0ull << (bits - 1) : 0;
+}
+
+/* Whether an input address is inside the format's width (S2: a CPU table is canonical and
+ * takes the upper half only when asked; an IOVA table has no canonical hole). */
 static inline dmar_fault pt_check_input(uint64_t va, const dmar_pt_format *fmt)
 {
 	unsigned bits = pt_va_bits(fmt->levels);
@@ -81,6 +99,8 @@ static inline dmar_fault pt_check_input(uint64_t va, const dmar_pt_format *fmt)
 
 	if (top == 0)
 		return DMAR_FAULT_NONE;
+	if (fmt->flags & DMAR_PT_IOVA)
+		return top == 1 ? DMAR_FAULT_NONE : DMAR_FAULT_ADDR_WIDTH;
 	if (top != ~0ull >> (bits - 1))
 		return DMAR_FAULT_NONCANONICAL;
 	return (fmt->flags & DMAR_PT_UPPER_HALF) ? DMAR_FAULT_NONE : DMAR_FAULT_ADDR_WIDTH;

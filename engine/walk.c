@@ -67,7 +67,23 @@ int dmar__format_ok(const dmar_pt_format *fmt)
 {
 	return fmt && (fmt->levels == 4 || fmt->levels == 5) &&
 	       (fmt->pa_bits == 0 || (fmt->pa_bits >= 32 && fmt->pa_bits <= DMAR_PA_BITS_MAX)) &&
-	       !(fmt->flags & ~(unsigned)DMAR_PT_UPPER_HALF);
+	       !(fmt->flags & ~(unsigned)(DMAR_PT_UPPER_HALF | DMAR_PT_IOVA)) &&
+	       (fmt->flags & (DMAR_PT_UPPER_HALF | DMAR_PT_IOVA)) !=
+		       (DMAR_PT_UPPER_HALF | DMAR_PT_IOVA);
+}
+
+dmar_status dmar_pt_input_range(const dmar_pt_format *fmt, dmar_iova_t *low_last,
+				dmar_iova_t *high_first)
+{
+	uint64_t lo, hi;
+
+	if (!dmar__format_ok(fmt) || !low_last)
+		return DMAR_E_INVALID;
+	pt_input_range(fmt, &lo, &hi);
+	*low_last = lo;
+	if (high_first)
+		*high_first = hi;
+	return DMAR_OK;
 }
 
 dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dmar_pt_format *fmt,

@@ -16,7 +16,7 @@
  * reaches the table, warmed before (S7, S28: an unmapped page never translates).
  *
  * Tables: T0 remapped domain, 4 levels; T1 remapped domain, 5 levels, page sizes from the
- * input; T2 identity domain (S8); T3 a process table, 4 levels with the upper half; T4 a
+ * input; T2 identity domain (S8) (the domains' tables are IOVA tables, no canonical hole); T3 a process table, 4 levels with the upper half; T4 a
  * process table, 5 levels, MAXPHYADDR 40.  Domains D0-D2 own T0-T2, D3 is pass-through.
  * Input: [config:1][dev0 width:1][dev1 width:1], then ops (see run_op); config bits 0-1
  * pick the IOTLB geometry (1 set x 4 ways .. 256 x 8), bits 6-7 the page sizes of T1. */
@@ -43,6 +43,7 @@ struct mtable {
 	struct leaf *v;
 	size_t n, cap;
 	unsigned levels, pa_bits, upper;
+	unsigned iova; /* an IOVA table (a domain's): [0, 2^bits), no canonical hole */
 	uint64_t pgsizes;
 };
 
@@ -155,7 +156,8 @@ static void mt_reset(struct mtable *t)
 }
 
 /* The engine's rule for an input range: page aligned, not empty, not wrapping, inside one
- * half of the input width (the upper one only when the format takes it). */
+ * half of the input width (the upper one only when the format takes it), or for an IOVA
+ * table inside the whole width. */
 static dmar_status mt_range(const struct mtable *t, uint64_t iova, uint64_t size)
 {
 	const uint64_t half = 1ull << ((t->levels == 5 ? 57 : 48) - 1);
@@ -166,6 +168,8 @@ static dmar_status mt_range(const struct mtable *t, uint64_t iova, uint64_t size
 	last = iova + size - 1;
 	if (last < iova)
 		return DMAR_E_RANGE;
+	if (t->iova)
+		return last < 2 * half ? DMAR_OK : DMAR_E_RANGE;
 	if (last < half || (t->upper && iova >= 0 - half))
 		return DMAR_OK;
 	return DMAR_E_RANGE;
@@ -260,11 +264,15 @@ static void mt_translate(const struct mtable *t, uint64_t iova, unsigned access,
 	const struct leaf *l;
 
 	memset(r, 0, sizeof(*r));
-	if (top && top != ~0ull >> (bits - 1)) {
+	if (t->iova && top > 1) {
+		r->fault = DMAR_FAULT_ADDR_WIDTH;
+		return;
+	}
+	if (top && !t->iova && top != ~0ull >> (bits - 1)) {
 		r->fault = DMAR_FAULT_NONCANONICAL;
 		return;
 	}
-	if (top && !t->upper) {
+	if (top && !t->upper && !t->iova) {
 		r->fault = DMAR_FAULT_ADDR_WIDTH;
 		return;
 	}
@@ -452,6 +460,7 @@ static void domain_create(int d)
 		t->levels = pc.format.levels;
 		t->pa_bits = 52;
 		t->upper = 0;
+		t->iova = 1;
 		t->pgsizes = pc.pgsizes;
 	}
 }
@@ -963,7 +972,7 @@ static void world_clean(void)
 		for (size_t i = 0; i < S.t[t].n; i++)
 			want += 1ull << S.t[t].v[i].lg2;
 		if (t < 3)
-			FZ_CHECK_ST(dmar_domain_unmap(S.dom[t], 0, half, &lo), DMAR_OK);
+			FZ_CHECK_ST(dmar_domain_unmap(S.dom[t], 0, 2 * half, &lo), DMAR_OK);
 		else
 			FZ_CHECK_ST(dmar_pgtable_unmap(S.ptab[t - 3], 0, half, &lo), DMAR_OK);
 		if (S.t[t].upper)

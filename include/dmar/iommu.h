@@ -91,10 +91,11 @@ typedef enum dmar_domain_kind {
  * @param iommu  the IOMMU
  * @param kind   pass-through, identity or remapped
  * @param pt     shape of the table of identity and remapped domains; NULL for
- *               dmar_pgtable_config_default()
+ *               dmar_pgtable_config_default().  The table is always made an I/O virtual
+ *               address table (::DMAR_PT_IOVA is added to its format's flags).
  * @param out    receives the domain
  * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments, an unknown kind or a bad table
- *         configuration; ::DMAR_E_NOMEM without memory, frames, or when the 65535 ids are
+ *         configuration (::DMAR_PT_UPPER_HALF included); ::DMAR_E_NOMEM without memory, frames, or when the 65535 ids are
  *         in use.
  * @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  * section, not from a fault callback.
@@ -126,6 +127,16 @@ DMAR_API dmar_domain_kind dmar_domain_kind_of(const dmar_domain *dom);
  *          pass-through.
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_pgtable *dmar_domain_pgtable(dmar_domain *dom);
+
+/** The logical addresses its requests without a PASID may use: [0, *last].  An identity or
+ *  remapped domain's table is an I/O virtual address table (::DMAR_PT_IOVA): 2^48 - 1 with
+ *  4 levels, 2^57 - 1 with 5; a pass-through domain takes every address (2^64 - 1).
+ *  A logical address allocator's ceiling is the smaller of this and the device's reach.
+ *  @param dom   the domain
+ *  @param last  receives the last address
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments.
+ *  @threadsafety Thread-safe. */
+DMAR_API dmar_status dmar_domain_input_range(const dmar_domain *dom, dmar_iova_t *last);
 
 /**
  * Map [iova, iova + size) to [pa, pa + size) in the domain's table, as dmar_pgtable_map().
@@ -179,7 +190,7 @@ DMAR_API dmar_status dmar_pasid_free(dmar_iommu *iommu, uint32_t pasid);
  * @param dom    the domain
  * @param pasid  allocated, or any valid value chosen by the caller (explicit binding)
  * @param root   physical address of the process table's top level, anywhere in memory
- * @param fmt    its format (x86-64, 4 or 5 levels)
+ * @param fmt    its format (x86-64 CPU table, 4 or 5 levels; not ::DMAR_PT_IOVA)
  * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments, a PASID outside the IOMMU's
  *         space or a bad format; ::DMAR_E_EXISTS if already bound in this domain;
  *         ::DMAR_E_NOMEM.

@@ -52,12 +52,20 @@ extern "C" {
 #define DMAR_PTE_XD (1ull << 63)
 #define DMAR_PTE_ADDR_MASK 0x000ffffffffff000ull /**< bits 12-51 */
 
-/** Flags of a table format. */
+/** Flags of a table format.  Which input addresses a format translates is what
+ *  dmar_pt_input_range() answers. */
 enum dmar_pt_flags {
-	/** Accept canonical upper-half input addresses (kernel half of a CPU table).  Without
-	 *  it only [0, 2^48) or [0, 2^57) translate and the upper half faults with
-	 *  ::DMAR_FAULT_ADDR_WIDTH. */
+	/** A CPU table (the default, S2) that also takes the canonical upper half (the kernel
+	 *  half of a process table).  Without it a CPU table takes only [0, 2^47) (4 levels) or
+	 *  [0, 2^56) (5 levels): the upper half faults with ::DMAR_FAULT_ADDR_WIDTH and any
+	 *  non-canonical address with ::DMAR_FAULT_NONCANONICAL. */
 	DMAR_PT_UPPER_HALF = 1u << 0,
+	/** An I/O virtual address table, as DMA remapping hardware (VT-d, AMD-Vi) walks it: no
+	 *  canonical hole, the input is every address in [0, 2^48) (4 levels) or [0, 2^57)
+	 *  (5 levels), and anything above faults with ::DMAR_FAULT_ADDR_WIDTH.  A domain's own
+	 *  table is always one (dmar_domain_create() sets the flag); a PASID binding never is.
+	 *  Not together with ::DMAR_PT_UPPER_HALF. */
+	DMAR_PT_IOVA = 1u << 1,
 };
 
 /** Shape of a table: what the walker needs besides the root. */
@@ -95,6 +103,21 @@ typedef struct dmar_walk_result {
  */
 DMAR_API dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dmar_pt_format *fmt,
 		      uint64_t va, unsigned access, dmar_walk_result *result);
+
+/**
+ * The input addresses a table of format @p fmt translates: [0, *low_last], and for a CPU
+ * table with ::DMAR_PT_UPPER_HALF also [*high_first, 2^64 - 1].  4 levels: low_last is
+ * 2^48 - 1 for an IOVA table and 2^47 - 1 for a CPU table; 5 levels: 2^57 - 1 and 2^56 - 1.
+ * dmar_pgtable_map() and dmar_pgtable_unmap() take ranges inside one of these windows.
+ * @param fmt         the format (of a table built here: dmar_pgtable_format())
+ * @param low_last    receives the last address of the lower window
+ * @param high_first  receives the first address of the upper window, or 0 when there is
+ *                    none (may be NULL)
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for a bad format or a NULL @p low_last.
+ * @threadsafety Thread-safe.
+ */
+DMAR_API dmar_status dmar_pt_input_range(const dmar_pt_format *fmt, dmar_iova_t *low_last,
+					 dmar_iova_t *high_first);
 
 /** A page table built and changed here (opaque): its pages live in a ::dmar_physmem. */
 typedef struct dmar_pgtable dmar_pgtable;
@@ -172,7 +195,9 @@ DMAR_API const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt);
  * @param size  bytes, a nonzero multiple of 4 KiB
  * @param prot  ::dmar_prot flags; ::DMAR_PROT_READ is required
  * @return ::DMAR_OK; ::DMAR_E_INVALID for unaligned or empty ranges or bad prot;
- *         ::DMAR_E_RANGE when iova is beyond the input width or pa beyond 2^pa_bits;
+ *         ::DMAR_E_RANGE when [iova, iova + size) is not inside one window of the input
+ *         range (dmar_pt_input_range(), a range that wraps past 2^64 included) or
+ *         [pa, pa + size) is not below 2^pa_bits;
  *         ::DMAR_E_EXISTS if any page is mapped already; ::DMAR_E_NOMEM without frames.
  *         On any failure no translation has changed.
  * @threadsafety Thread-safe (serialised with other writers of this table, lock-free for
