@@ -7,6 +7,8 @@
 #include <dmar/dmagen.h>
 #include <dmar/thread.h>
 
+#include "range.h"
+
 #define PAGE 4096ull
 #define EXEC_CHUNK 256
 #define ZIPF_BUCKETS 4096
@@ -136,6 +138,21 @@ void dmar_gen_destroy(dmar_gen *g)
 	free(g);
 }
 
+/* Whether the region's addresses are sound: it may end exactly at 2^64 but not run past it,
+ * and the injected "unmapped" reads at guard + [0, PAGE) (S7) neither wrap nor land in the
+ * region itself, where they would be mapped. */
+static int region_ranges_ok(const dmar_gen_region *r)
+{
+	uint64_t last, guard_last;
+
+	if (!dmar__range_last(r->base, r->size, &last))
+		return 0;
+	if (!r->guard)
+		return 1;
+	return dmar__range_last(r->guard, PAGE, &guard_last) &&
+	       !dmar__ranges_meet(r->guard, guard_last, r->base, last);
+}
+
 dmar_status dmar_gen_add_region(dmar_gen *g, const dmar_gen_region *r, unsigned *id)
 {
 	struct region *nr;
@@ -144,7 +161,7 @@ dmar_status dmar_gen_add_region(dmar_gen *g, const dmar_gen_region *r, unsigned 
 	    (unsigned)r->path >= DMAR_GEN_PATH_COUNT || g->nreg >= 0xffff ||
 	    (r->path == DMAR_GEN_APERTURE ? !r->ad : !r->dev) ||
 	    (r->path != DMAR_GEN_APERTURE && (r->dma_bits < 32 || r->dma_bits > 64)) ||
-	    r->base + r->size < r->base)
+	    !region_ranges_ok(r))
 		return DMAR_E_INVALID;
 	if (g->nreg == g->capreg) {
 		unsigned cap = g->capreg ? g->capreg * 2 : 8;
@@ -194,7 +211,7 @@ dmar_status dmar_gen_add_engine(dmar_gen *g, const dmar_gen_engine *e, unsigned 
 	int writes;
 
 	if (!g || !e || !id || (unsigned)e->kind >= DMAR_GEN_KIND_COUNT || e->src >= g->nreg ||
-	    g->neng >= 255 || e->bad_ppm > 1000000 || e->zipf_s < 0 || e->zipf_s > 4)
+	    g->neng >= 255 || e->bad_ppm > 1000000 || !(e->zipf_s >= 0 && e->zipf_s <= 4))
 		return DMAR_E_INVALID;
 	writes = e->kind == DMAR_GEN_COPY || e->kind == DMAR_GEN_3D || e->kind == DMAR_GEN_COMPUTE;
 	if (writes && (e->dst >= g->nreg || e->dst == e->src || !g->reg[e->dst].r.writable ||
@@ -515,7 +532,9 @@ static int req_ok(const dmar_gen *g, unsigned ei, const dmar_gen_req *q)
 	    q->bad >= DMAR_GEN_BAD_COUNT || q->expect >= DMAR_FAULT_COUNT)
 		return 0;
 	r = &g->reg[q->region];
-	if (q->bad == DMAR_GEN_GOOD &&
+	/* a request that must land is checked against the region's pages by its offset, and a
+	 * good one is issued at base + offset: both inside the region (which does not wrap) */
+	if ((q->bad == DMAR_GEN_GOOD || q->expect == DMAR_FAULT_NONE) &&
 	    (q->offset >= r->r.size || q->len > PAGE - (q->offset & (PAGE - 1)) ||
 	     q->addr != r->r.base + q->offset))
 		return 0;

@@ -150,7 +150,8 @@ dmar_status dmar_trace_open(const char *path, dmar_trace **out)
 		fclose(f);
 		return DMAR_E_NOMEM;
 	}
-	if (slen && fread(t->scenario, slen, 1, f) != 1) {
+	/* the scenario is text: a NUL byte would cut it short unseen, so the header is damaged */
+	if (slen && (fread(t->scenario, slen, 1, f) != 1 || memchr(t->scenario, 0, slen))) {
 		dmar_trace_close(t);
 		return DMAR_E_INVALID;
 	}

@@ -2,6 +2,7 @@
 /* The DMA generator (S32): engines stay inside their regions with the patterns the issue
  * names, injected faults are all refused and counted, data lands where the OS mapped it,
  * traces round-trip, bad input is refused. */
+#include <math.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -365,6 +366,122 @@ TEST(bad_regions_engines_and_requests_are_refused)
 	teardown(&f);
 }
 
+/* A logical region on the fixture's device with @guard; one page behind it, so only a
+ * one-page region (or one refused before its pages are read) may be asked for. */
+static dmar_status one_page_region(struct fx *f, uint64_t base, uint64_t size, uint64_t guard)
+{
+	dmar_pa_t page = 0;
+	dmar_gen_region r = { .name = "edge", .path = DMAR_GEN_LOGICAL, .dev = f->dev, .base = base,
+			      .size = size, .pages = &page, .guard = guard, .dma_bits = 64 };
+	unsigned id;
+
+	return dmar_gen_add_region(f->g, &r, &id);
+}
+
+TEST(S32_a_region_may_end_at_2_64_but_not_run_past_it)
+{
+	struct fx f;
+
+	setup(&f, 0);
+	/* the last page of the 64-bit space: base + size is 0 in 64 bits, and legal */
+	CHECK_ST(one_page_region(&f, 0ull - K4, K4, 0), DMAR_OK);
+	/* a second page would wrap to 0; pages are only read for what is added, so none here */
+	CHECK_ST(one_page_region(&f, 0ull - K4, 2 * K4, 0), DMAR_E_INVALID);
+	CHECK_ST(one_page_region(&f, 0ull - 2 * K4, 0ull - K4, 0), DMAR_E_INVALID);
+	CHECK_ST(one_page_region(&f, 2 * K4, 0ull - K4, 0), DMAR_E_INVALID); /* one page past */
+	teardown(&f);
+}
+
+TEST(S7_an_unmapped_guard_page_that_wraps_or_meets_its_region_is_refused)
+{
+	struct fx f;
+
+	setup(&f, 0);
+	/* injected unmapped reads land in [guard, guard + 4 KiB): past 2^64 they would wrap to
+	 * low addresses that may be mapped, and inside the region they are mapped */
+	CHECK_ST(one_page_region(&f, 32 * MiB, K4, 0ull - 8), DMAR_E_INVALID);
+	CHECK_ST(one_page_region(&f, 32 * MiB, K4, 0ull - K4 + 1), DMAR_E_INVALID);
+	CHECK_ST(one_page_region(&f, 32 * MiB, K4, 32 * MiB), DMAR_E_INVALID);
+	CHECK_ST(one_page_region(&f, 32 * MiB, K4, 32 * MiB - 1), DMAR_E_INVALID);
+	CHECK_ST(one_page_region(&f, 32 * MiB, K4, 32 * MiB - K4), DMAR_OK);
+	CHECK_ST(one_page_region(&f, 32 * MiB, K4, 0ull - K4), DMAR_OK); /* the very last page */
+	teardown(&f);
+}
+
+TEST(S7_a_request_expected_to_land_must_lie_inside_its_region)
+{
+	struct fx f;
+	dmar_gen_counts c = { 0 };
+	dmar_gen_req req[4];
+	unsigned e;
+
+	setup(&f, 0);
+	e = engine(&f, DMAR_GEN_COMMAND, f.reg[0], 0, 0);
+	REQUIRE(dmar_gen_next(f.g, e, req, 4) == 4);
+	/* a replayed record that says "bad" yet expects a translation, far outside its region:
+	 * its offset would index the region's pages */
+	req[2].bad = DMAR_GEN_BAD_UNMAPPED;
+	req[2].offset = 1ull << 40;
+	req[2].addr = 16 * MiB + req[2].offset;
+	CHECK_ST(dmar_gen_execute(f.g, e, req, 4, &c), DMAR_E_INVALID);
+	req[2].offset = 0ull - K4; /* base + offset wraps to an address below the region */
+	req[2].addr = 16 * MiB + req[2].offset;
+	CHECK_ST(dmar_gen_execute(f.g, e, req, 4, &c), DMAR_E_INVALID);
+	CHECK_EQ(c.requests, 0);
+	/* the same record expecting the fault it asks for is fine: nothing indexes its offset */
+	req[2].expect = DMAR_FAULT_NOT_PRESENT;
+	req[2].addr = 64 * MiB;
+	CHECK_ST(dmar_gen_execute(f.g, e, req, 4, &c), DMAR_OK);
+	CHECK_EQ(c.requests, 4);
+	CHECK_EQ(c.faults_expected[DMAR_FAULT_NOT_PRESENT], 1);
+	teardown(&f);
+}
+
+TEST(S32_a_nan_zipf_exponent_is_refused)
+{
+	struct fx f;
+	dmar_gen_engine e = { .kind = DMAR_GEN_COMPUTE, .zipf_s = NAN };
+	unsigned id;
+
+	setup(&f, 0);
+	e.src = f.reg[0];
+	e.dst = f.reg[1];
+	CHECK_ST(dmar_gen_add_engine(f.g, &e, &id), DMAR_E_INVALID);
+	e.zipf_s = INFINITY;
+	CHECK_ST(dmar_gen_add_engine(f.g, &e, &id), DMAR_E_INVALID);
+	e.zipf_s = -0.5;
+	CHECK_ST(dmar_gen_add_engine(f.g, &e, &id), DMAR_E_INVALID);
+	e.zipf_s = 4;
+	CHECK_ST(dmar_gen_add_engine(f.g, &e, &id), DMAR_OK);
+	teardown(&f);
+}
+
+TEST(S32_a_trace_whose_scenario_holds_a_nul_byte_is_damaged)
+{
+	char path[] = "/tmp/dmar-trace-XXXXXX";
+	int fd = mkstemp(path);
+	dmar_trace *t = NULL;
+	FILE *fp;
+
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK_ST(dmar_trace_create(path, 1, false, "[run]\nthreads=1\n", &t), DMAR_OK);
+	CHECK_ST(dmar_trace_close(t), DMAR_OK);
+	CHECK_ST(dmar_trace_open(path, &t), DMAR_OK);
+	dmar_trace_close(t);
+	/* byte 5 of the scenario ("[run]" then the newline) becomes a NUL: the text a reader
+	 * would see is "[run]", the rest silently lost */
+	fp = fopen(path, "r+b");
+	REQUIRE(fp);
+	CHECK(fseek(fp, 64 + 5, SEEK_SET) == 0);
+	CHECK(fputc(0, fp) == 0);
+	fclose(fp);
+	t = NULL;
+	CHECK_ST(dmar_trace_open(path, &t), DMAR_E_INVALID);
+	CHECK(t == NULL);
+	unlink(path);
+}
+
 RUN_TESTS(T(S32_copy_engine_copies_every_byte_sequentially),
 	  T(S32_3d_reads_tiles_in_z_order_and_writes_the_render_target),
 	  T(S32_compute_gathers_follow_zipf_or_uniform),
@@ -372,4 +489,9 @@ RUN_TESTS(T(S32_copy_engine_copies_every_byte_sequentially),
 	  T(S18_requests_marked_exclusive_must_be_refused),
 	  T(a_stale_translation_is_counted_wrong_and_moves_no_data),
 	  T(traces_round_trip_and_damaged_ones_are_refused),
-	  T(bad_regions_engines_and_requests_are_refused))
+	  T(bad_regions_engines_and_requests_are_refused),
+	  T(S32_a_region_may_end_at_2_64_but_not_run_past_it),
+	  T(S7_an_unmapped_guard_page_that_wraps_or_meets_its_region_is_refused),
+	  T(S7_a_request_expected_to_land_must_lie_inside_its_region),
+	  T(S32_a_nan_zipf_exponent_is_refused),
+	  T(S32_a_trace_whose_scenario_holds_a_nul_byte_is_damaged))

@@ -69,12 +69,16 @@ typedef struct dmar_gen_region {
 	uint32_t pasid;           /**< PASID: the process's PASID */
 	uint32_t segment;         /**< APERTURE: the segment id */
 	uint64_t base;            /**< first device address (page aligned) */
-	uint64_t size;            /**< bytes, a 4 KiB multiple */
+	uint64_t size;            /**< bytes, a 4 KiB multiple; the region may end exactly at
+				       2^64, not past it */
 	bool writable;            /**< mapped writable for the device */
 	const dmar_pa_t *pages;   /**< the physical page of each 4 KiB (copied) */
 	uint8_t *cpu;             /**< a CPU mapping of the same memory, or NULL (no data checks) */
 	uint64_t pattern;         /**< its content's seed (a copy destination: the source's) */
-	uint64_t guard;           /**< a device address on the same path that maps nothing */
+	uint64_t guard;           /**< a device address on the same path that maps nothing, or 0
+				       (no injected unmapped accesses); they read inside
+				       [guard, guard + 4 KiB), which must neither run past 2^64
+				       nor meet the region */
 	unsigned dma_bits;        /**< the issuing device's reach (LOGICAL/PASID), for S14 faults */
 } dmar_gen_region;
 
@@ -95,7 +99,8 @@ typedef struct dmar_gen_engine {
 	unsigned dst;       /**< region written (COPY, 3D, COMPUTE) */
 	unsigned burst;     /**< bytes per request, 16..4096, a power of two (0: 64) */
 	unsigned width;     /**< 3D: texture width in pixels, a multiple of 64 (0: 1024) */
-	double zipf_s;      /**< COMPUTE: Zipf exponent over the working set's pages; 0 uniform */
+	double zipf_s;      /**< Zipf exponent over a COMPUTE working set's pages, 0..4 (not NaN);
+				 0 uniform */
 	uint32_t bad_ppm;   /**< injected bad accesses per million requests */
 } dmar_gen_engine;
 
@@ -175,8 +180,10 @@ DMAR_API void dmar_gen_destroy(dmar_gen *g);
  *  @param g   the generator
  *  @param r   the region (its name and pages are copied)
  *  @param id  receives its index
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for a bad region (size, path without its
- *          device/adapter, NULL pages); ::DMAR_E_NOMEM.
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for a bad region (size or base not a 4 KiB multiple,
+ *          size 0, a range that runs past 2^64, a guard page that runs past 2^64 or meets
+ *          the region, path without its device/adapter, dma_bits outside 32..64, NULL
+ *          pages) or 65535 regions; ::DMAR_E_NOMEM.
  *  @threadsafety Before the run, from one thread (not concurrently with anything on @p g). */
 DMAR_API dmar_status dmar_gen_add_region(dmar_gen *g, const dmar_gen_region *r, unsigned *id);
 /** Add an engine (at most 255).
@@ -184,7 +191,8 @@ DMAR_API dmar_status dmar_gen_add_region(dmar_gen *g, const dmar_gen_region *r, 
  *  @param e   the engine
  *  @param id  receives its index
  *  @return ::DMAR_OK; ::DMAR_E_INVALID when its regions do not exist, a destination is
- *          read-only, the parameters are out of range or 255 engines exist; ::DMAR_E_NOMEM.
+ *          read-only, the parameters are out of range (a NaN Zipf exponent included) or 255
+ *          engines exist; ::DMAR_E_NOMEM.
  *  @threadsafety Before the run, from one thread (not concurrently with anything on @p g). */
 DMAR_API dmar_status dmar_gen_add_engine(dmar_gen *g, const dmar_gen_engine *e, unsigned *id);
 
@@ -244,8 +252,11 @@ DMAR_API void dmar_gen_mark_exclusive(dmar_gen_req *req, size_t n);
  * @param n    how many
  * @param c    the engine's own counters (not shared with other threads), added to
  * @return ::DMAR_OK (wrong or unexpected outcomes are counted in @p c, not returned);
- *         ::DMAR_E_INVALID for a bad engine or request; ::DMAR_E_THREAD for an
- *         unregistered thread.
+ *         ::DMAR_E_INVALID for a bad engine or request (nothing of the batch runs then): a
+ *         request of another engine or issuer, an unknown region, kind or reason, a length
+ *         outside 1..4096, or a good request, or one expected to translate, whose offset and
+ *         length leave its region or page or whose address is not the region's base plus its
+ *         offset; ::DMAR_E_THREAD for an unregistered thread.
  * @threadsafety The engine's thread only, registered; different engines on different
  * threads at once.
  */
@@ -281,7 +292,8 @@ DMAR_API const char *dmar_gen_bad_str(dmar_gen_bad b);
  * The trace file format (little-endian):
  *  - header, 64 bytes: magic "DMARTRC1", u32 version (1), u32 header size (64),
  *    u64 seed, u32 scenario bytes S, u32 flags (bit 0: data mode), 32 bytes reserved (0);
- *    then S bytes of scenario text (what the recorder needs to rebuild the system);
+ *    then S bytes of scenario text (what the recorder needs to rebuild the system; at most
+ *    1 MiB, no NUL byte);
  *  - records, each: u8 type, u8 engine, u16 count, u32 reserved, then for type 1 (requests)
  *    `count` ::dmar_gen_req of 32 bytes each; type 2: an exclusive-access window begins
  *    (count 0); type 3: it ends (count 0); type 4: end of trace (count 0).
@@ -312,7 +324,8 @@ DMAR_API dmar_status dmar_trace_create(const char *path, uint64_t seed, bool dat
  *  @param path  the file
  *  @param out   receives the trace
  *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND when the file cannot be opened; ::DMAR_E_INVALID
- *          for a file that is not a trace; ::DMAR_E_NOMEM.
+ *          for a file that is not a trace or whose header is damaged (a scenario text over
+ *          1 MiB, cut short, or holding a NUL byte); ::DMAR_E_NOMEM.
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_trace_open(const char *path, dmar_trace **out);
 /** The header of an opened trace.
