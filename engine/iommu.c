@@ -164,7 +164,7 @@ dmar_status dmar_domain_create(dmar_iommu *iommu, dmar_domain_kind kind,
 		}
 		dmar_pgtable_set_flush(d->pt, domain_flush, d);
 	}
-	pthread_mutex_lock(&iommu->lock);
+	dmar__lock(&iommu->lock);
 	id = dmar_hbm_find_run_down(&iommu->domain_ids, 0, 1u << 16, 1, 1, 0);
 	if (id > 0) {
 		dmar_hbm_set_range(&iommu->domain_ids, (uint64_t)id, 1);
@@ -172,7 +172,7 @@ dmar_status dmar_domain_create(dmar_iommu *iommu, dmar_domain_kind kind,
 		d->next = iommu->domains;
 		iommu->domains = d;
 	}
-	pthread_mutex_unlock(&iommu->lock);
+	dmar__unlock(&iommu->lock);
 	if (id <= 0) {
 		dmar_space_destroy(d->space);
 		dmar_pgtable_destroy(d->pt);
@@ -211,9 +211,9 @@ dmar_status dmar_domain_destroy(dmar_domain *d)
 	if (!d)
 		return DMAR_E_INVALID;
 	m = d->iommu;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	if (d->attached) {
-		pthread_mutex_unlock(&m->lock);
+		dmar__unlock(&m->lock);
 		return DMAR_E_BUSY;
 	}
 	for (struct dmar_domain **p = &m->domains; *p; p = &(*p)->next) {
@@ -223,7 +223,7 @@ dmar_status dmar_domain_destroy(dmar_domain *d)
 		}
 	}
 	dmar_hbm_clear_range(&m->domain_ids, d->id, 1);
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	/* not attached, so no translation can reach it any more: free at once */
 	domain_free(d);
 	return DMAR_OK;
@@ -293,11 +293,11 @@ dmar_status dmar_pasid_alloc(dmar_iommu *m, uint32_t *pasid)
 
 	if (!m || !pasid)
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	p = dmar_hbm_find_run_down(&m->pasids, 1, 1ull << m->pasid_bits, 1, 1, 0);
 	if (p > 0)
 		dmar_hbm_set_range(&m->pasids, (uint64_t)p, 1);
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	if (p <= 0)
 		return DMAR_E_NOMEM;
 	*pasid = (uint32_t)p;
@@ -310,7 +310,7 @@ dmar_status dmar_pasid_free(dmar_iommu *m, uint32_t pasid)
 
 	if (!m || !pasid_ok(m, pasid))
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	for (struct dmar_domain *d = m->domains; d; d = d->next)
 		if (pasid_space(d, pasid))
 			st = DMAR_E_BUSY;
@@ -318,7 +318,7 @@ dmar_status dmar_pasid_free(dmar_iommu *m, uint32_t pasid)
 		st = DMAR_E_NOT_FOUND;
 	if (st == DMAR_OK)
 		dmar_hbm_clear_range(&m->pasids, pasid, 1);
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	return st;
 }
 
@@ -338,7 +338,7 @@ dmar_status dmar_domain_bind_pasid(dmar_domain *d, uint32_t pasid, dmar_pa_t roo
 	st = dmar_space_create(m->tlb, m->pm, root, fmt, &sp);
 	if (st != DMAR_OK)
 		return st;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	leaf = d->pasid_dir[pasid >> PASID_LEAF_BITS];
 	if (!leaf) {
 		leaf = calloc(PASID_LEAF, sizeof(*leaf));
@@ -356,7 +356,7 @@ dmar_status dmar_domain_bind_pasid(dmar_domain *d, uint32_t pasid, dmar_pa_t roo
 	__atomic_store_n(&leaf[pasid & (PASID_LEAF - 1)], sp, __ATOMIC_RELEASE);
 	sp = NULL;
 out:
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	dmar_space_destroy(sp);
 	return st;
 }
@@ -369,12 +369,12 @@ dmar_status dmar_domain_unbind_pasid(dmar_domain *d, uint32_t pasid)
 	if (!d || !pasid_ok(d->iommu, pasid))
 		return DMAR_E_INVALID;
 	m = d->iommu;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	sp = pasid_space(d, pasid);
 	if (sp)
 		__atomic_store_n(&d->pasid_dir[pasid >> PASID_LEAF_BITS][pasid & (PASID_LEAF - 1)],
 				 NULL, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	if (!sp)
 		return DMAR_E_NOT_FOUND;
 	/* invalidate (its ASID is retired) and wait out translations still using it */
@@ -392,10 +392,10 @@ dmar_status dmar_domain_invalidate_pasid(dmar_domain *d, uint32_t pasid, dmar_io
 
 	if (!d || !pasid_ok(d->iommu, pasid))
 		return DMAR_E_INVALID;
-	pthread_mutex_lock(&d->iommu->lock);
+	dmar__lock(&d->iommu->lock);
 	sp = pasid_space(d, pasid);
 	st = sp ? dmar_space_invalidate_range(sp, iova, size) : DMAR_E_NOT_FOUND;
-	pthread_mutex_unlock(&d->iommu->lock);
+	dmar__unlock(&d->iommu->lock);
 	return st;
 }
 
@@ -422,7 +422,7 @@ dmar_status dmar_device_create(dmar_iommu *m, uint16_t rid, unsigned dma_bits, d
 	dev->rid = rid;
 	dev->dma_bits = dma_bits;
 	dev->lead = dev;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	for (struct dmar_device *o = m->devices; o; o = o->next)
 		if (o->rid == rid)
 			st = DMAR_E_EXISTS;
@@ -430,7 +430,7 @@ dmar_status dmar_device_create(dmar_iommu *m, uint16_t rid, unsigned dma_bits, d
 		dev->next = m->devices;
 		m->devices = dev;
 	}
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	if (st != DMAR_OK) {
 		free(dev->tstat);
 		free(dev);
@@ -488,7 +488,7 @@ static dmar_status change_state(struct dmar_device *dev, enum state_op op, struc
 	if (!dev || ((op == OP_ATTACH || op == OP_SWITCH) && (!dom || dom->iommu != dev->iommu)))
 		return DMAR_E_INVALID;
 	m = dev->iommu;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	lead = dev->lead;
 	cur = lead->state;
 	excl = cur && cur->exclusive;
@@ -526,7 +526,7 @@ static dmar_status change_state(struct dmar_device *dev, enum state_op op, struc
 			old = publish(lead, before, 0, &st, &changed);
 		break;
 	}
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	return retire_state(old, changed, st);
 }
 
@@ -563,7 +563,7 @@ dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev)
 	if (!lead || !dev || lead == dev || lead->iommu != dev->iommu)
 		return DMAR_E_INVALID;
 	m = dev->iommu;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	lead = lead->lead;
 	if (dev->lead != dev || dev->member_next || dev->state || lead == dev)
 		st = DMAR_E_BUSY; /* attached, already linked, or leading others */
@@ -575,7 +575,7 @@ dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev)
 		lead->member_next = dev;
 		__atomic_store_n(&dev->lead, lead, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	return st;
 }
 
@@ -587,9 +587,9 @@ dmar_status dmar_device_destroy(dmar_device *dev)
 	if (!dev)
 		return DMAR_E_INVALID;
 	m = dev->iommu;
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	if (dev->lead == dev && dev->member_next) {
-		pthread_mutex_unlock(&m->lock);
+		dmar__unlock(&m->lock);
 		return DMAR_E_BUSY; /* it leads an adapter: destroy the members first */
 	}
 	if (dev->lead != dev) {
@@ -609,7 +609,7 @@ dmar_status dmar_device_destroy(dmar_device *dev)
 			*p = dev->next;
 			break;
 		}
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 	dmar__rcu_synchronize(); /* no translation of it still running */
 	free(old);
 	free(dev->tstat);
@@ -654,7 +654,7 @@ void dmar_iommu_get_stats(dmar_iommu *m, dmar_iommu_stats *st)
 	memset(st, 0, sizeof(*st));
 	dmar_iotlb_get_stats(m->tlb, &st->iotlb);
 	dmar_faultq_get_stats(m->fq, &st->fault_queue);
-	pthread_mutex_lock(&m->lock);
+	dmar__lock(&m->lock);
 	for (const struct dmar_device *d = m->devices; d; d = d->next) {
 		dmar_device_stats ds;
 
@@ -665,7 +665,7 @@ void dmar_iommu_get_stats(dmar_iommu *m, dmar_iommu_stats *st)
 		if (d->lead == d)
 			st->switches += ds.switches;
 	}
-	pthread_mutex_unlock(&m->lock);
+	dmar__unlock(&m->lock);
 }
 
 /* ---- for the WDDM layer (iommu_internal.h) ---------------------------------------- */
@@ -679,17 +679,17 @@ int dmar__device_exclusive(dmar_device *dev)
 {
 	int excl;
 
-	pthread_mutex_lock(&dev->iommu->lock);
+	dmar__lock(&dev->iommu->lock);
 	excl = dev->lead->state && dev->lead->state->exclusive;
-	pthread_mutex_unlock(&dev->iommu->lock);
+	dmar__unlock(&dev->iommu->lock);
 	return excl;
 }
 
 void dmar__device_pin(dmar_device *dev, int pinned)
 {
-	pthread_mutex_lock(&dev->iommu->lock);
+	dmar__lock(&dev->iommu->lock);
 	dev->lead->pinned = pinned;
-	pthread_mutex_unlock(&dev->iommu->lock);
+	dmar__unlock(&dev->iommu->lock);
 }
 
 /* ---- translation ------------------------------------------------------------------- */

@@ -37,10 +37,23 @@ struct dmar_pgtable {
 	const struct pm_range *hint; /* atomic: the RAM range of the last table page looked up */
 };
 
-/* Table pages unlinked by one writer call, freed together after a grace period. */
+/* Table pages unlinked by one writer call, freed together after a grace period.  Room for
+ * every page the call can unlink is reserved before it changes anything (fl_reserve), so
+ * that recording them never needs memory (or a grace period) half-way. */
+#define FL_SMALL 16
 struct freelist {
 	unsigned long long *v;
 	size_t n, cap;
+	unsigned long long small[FL_SMALL];
+};
+
+/* Frames for new table pages, reserved before a writer changes anything, so that it cannot
+ * run out half-way ("anything but DMAR_OK changed nothing"). */
+#define RSV_SMALL 8
+struct reserve {
+	dmar_pa_t *v;
+	size_t n, used;
+	dmar_pa_t small[RSV_SMALL];
 };
 
 void dmar_pgtable_config_default(dmar_pgtable_config *cfg)
@@ -65,47 +78,113 @@ static inline uint64_t *tbl(const struct dmar_pgtable *pt, dmar_pa_t pa)
 	return (uint64_t *)(void *)(r->host + (pa - r->base));
 }
 
-static dmar_status alloc_table(struct dmar_pgtable *pt, dmar_pa_t *out)
+static void table_zero(struct dmar_pgtable *pt, dmar_pa_t pa)
 {
-	dmar_status st = dmar_physmem_alloc(pt->pm, 1, DMAR_PAGE_4K_LG2, pt->place,
-					    pt->place_limit, out);
-
-	if (st != DMAR_OK)
-		return st;
-	memset(tbl(pt, *out), 0, DMAR_PAGE_SIZE);
+	memset(tbl(pt, pa), 0, DMAR_PAGE_SIZE);
 	__atomic_fetch_add(&pt->table_pages, 1, __ATOMIC_RELAXED);
+}
+
+static dmar_status frame_alloc(struct dmar_pgtable *pt, dmar_pa_t *out)
+{
+	return dmar_physmem_alloc(pt->pm, 1, DMAR_PAGE_4K_LG2, pt->place, pt->place_limit, out);
+}
+
+/* Reserve @n frames, all or none: ::DMAR_E_NOMEM (and nothing held) without them. */
+static dmar_status rsv_get(struct dmar_pgtable *pt, struct reserve *r, uint64_t n)
+{
+	r->v = r->small;
+	r->n = r->used = 0;
+	if (n > RSV_SMALL) {
+		r->v = n <= SIZE_MAX / sizeof(*r->v) ? malloc((size_t)n * sizeof(*r->v)) : NULL;
+		if (!r->v) {
+			r->v = r->small;
+			return DMAR_E_NOMEM;
+		}
+	}
+	for (; r->n < n; r->n++) {
+		if (frame_alloc(pt, &r->v[r->n]) != DMAR_OK) {
+			for (size_t i = 0; i < r->n; i++)
+				(void)dmar_physmem_free(pt->pm, r->v[i], 1);
+			if (r->v != r->small)
+				free(r->v);
+			r->v = r->small;
+			r->n = 0;
+			return DMAR_E_NOMEM;
+		}
+	}
 	return DMAR_OK;
 }
 
+/* Give back what was reserved and not used (never linked: no reader saw it). */
+static void rsv_put(struct dmar_pgtable *pt, struct reserve *r)
+{
+	for (size_t i = r->used; i < r->n; i++)
+		(void)dmar_physmem_free(pt->pm, r->v[i], 1);
+	if (r->v != r->small)
+		free(r->v);
+	r->v = r->small;
+	r->n = r->used = 0;
+}
+
+/* A zeroed table page from the reservation (which holds one: the plan counted it). */
+static dmar_pa_t alloc_table(struct dmar_pgtable *pt, struct reserve *r)
+{
+	const dmar_pa_t pa = r->v[r->used++];
+
+	table_zero(pt, pa);
+	return pa;
+}
+
+static void fl_init(struct freelist *fl)
+{
+	fl->v = fl->small;
+	fl->n = 0;
+	fl->cap = FL_SMALL;
+}
+
+/* Room for @n unlinked pages: ::DMAR_E_NOMEM (nothing held) without host memory. */
+static dmar_status fl_reserve(struct freelist *fl, uint64_t n)
+{
+	fl_init(fl);
+	if (n <= FL_SMALL)
+		return DMAR_OK;
+	fl->v = n <= SIZE_MAX / sizeof(*fl->v) ? malloc((size_t)n * sizeof(*fl->v)) : NULL;
+	if (!fl->v) {
+		fl_init(fl);
+		return DMAR_E_NOMEM;
+	}
+	fl->cap = (size_t)n;
+	return DMAR_OK;
+}
+
+/* Hand the recorded pages to RCU (the caller holds no lock: this may wait when host memory
+ * for the RCU record is short). */
 static void fl_flush(struct dmar_pgtable *pt, struct freelist *fl)
 {
 	dmar__defer_free_frames(pt->pm, fl->v, fl->n);
-	free(fl->v);
-	fl->v = NULL;
-	fl->n = fl->cap = 0;
+	if (fl->v != fl->small)
+		free(fl->v);
+	fl_init(fl);
 }
 
-/* Record an unlinked table page.  Without host memory to record it, wait for a grace
- * period now: then this page and every page recorded so far may be freed at once. */
+/* Record an unlinked table page, in the room fl_reserve() made.  (The reservation bounds
+ * every caller's pages; should it ever fall short, the page is kept allocated, never
+ * reused, rather than freed while a reader may hold it.) */
 static void fl_push(struct dmar_pgtable *pt, struct freelist *fl, dmar_pa_t pa)
 {
 	__atomic_fetch_sub(&pt->table_pages, 1, __ATOMIC_RELAXED);
-	if (fl->n == fl->cap) {
-		size_t cap = fl->cap ? 2 * fl->cap : 16;
-		unsigned long long *v = realloc(fl->v, cap * sizeof(*v));
+	if (fl->n < fl->cap)
+		fl->v[fl->n++] = pa;
+}
 
-		if (!v) {
-			dmar__rcu_synchronize();
-			for (size_t i = 0; i < fl->n; i++)
-				(void)dmar_physmem_free(pt->pm, fl->v[i], 1);
-			(void)dmar_physmem_free(pt->pm, pa, 1);
-			fl->n = 0;
-			return;
-		}
-		fl->v = v;
-		fl->cap = cap;
-	}
-	fl->v[fl->n++] = pa;
+/* Table pages a change of [iova, iova + size) can unlink: those whose whole span lies in
+ * the range (2 MiB, 1 GiB, 512 GiB, 256 TiB spans), and never more than the tree holds. */
+static uint64_t unlink_bound(const struct dmar_pgtable *pt, uint64_t size)
+{
+	const uint64_t b = (size >> 21) + (size >> 30) + (size >> 39) + (size >> 48);
+	const uint64_t have = __atomic_load_n(&pt->table_pages, __ATOMIC_RELAXED);
+
+	return b < have ? b : have;
 }
 
 /* Calls fn for each entry of the table at @level that [va, last] touches. */
@@ -182,60 +261,51 @@ static uint64_t leaf_entry(dmar_pa_t pa, unsigned prot, unsigned level)
 	return e;
 }
 
-static dmar_status map_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level,
-			     uint64_t va, uint64_t last, dmar_pa_t pa, unsigned prot,
-			     struct freelist *fl)
+/* Whether map puts a leaf in the slot at @level for [cur, chunk_last] of [slot_first,
+ * slot_last] at @pa: the largest allowed size that the range covers and @pa is aligned to. */
+static int leaf_fits(const struct dmar_pgtable *pt, unsigned level, uint64_t cur,
+		     uint64_t slot_first, uint64_t chunk_last, uint64_t slot_last, dmar_pa_t pa)
 {
-	uint64_t *t = tbl(pt, table);
 	const uint64_t span = 1ull << pt_shift(level);
 
-	if (level == 1) { /* 4 KiB leaves: one entry template, consecutive frames */
-		const unsigned i0 = pt_index(va, 1), end = pt_index(last, 1);
-		const uint64_t e0 = leaf_entry(pa, prot, 1);
+	return level <= 3 && (pt->pgsizes & span) && cur == slot_first &&
+	       chunk_last == slot_last && !(pa & (span - 1));
+}
 
-		for (unsigned i = i0; i <= end; i++)
-			if (t[i] & DMAR_PTE_P)
-				return DMAR_E_EXISTS; /* (the caller checked ranges of several) */
-		for (unsigned i = i0; i <= end; i++)
-			pte_store(&t[i], e0 + (uint64_t)(i - i0) * DMAR_PAGE_SIZE);
-		return DMAR_OK;
+/* What map_level() will do to [va, last] below the table @t at @level (NULL: a table that
+ * does not exist yet), without doing it: ::DMAR_E_EXISTS if any page is mapped, else
+ * ::DMAR_OK with the table pages it will allocate added to *need. */
+static dmar_status map_plan(const struct dmar_pgtable *pt, const uint64_t *t, unsigned level,
+			    uint64_t va, uint64_t last, dmar_pa_t pa, uint64_t *need)
+{
+	if (level == 1) {
+		uint64_t any = 0;
+
+		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); t && i <= end; i++)
+			any |= t[i];
+		return (any & DMAR_PTE_P) ? DMAR_E_EXISTS : DMAR_OK;
 	}
 	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
 	{
-		uint64_t *slot = &t[pt_index(cur, level)];
-		uint64_t old = *slot;
-		dmar_status st;
+		const uint64_t old = t ? t[pt_index(cur, level)] : 0;
+		const uint64_t *child = (old & DMAR_PTE_P) && !pte_is_leaf(old, level)
+						? tbl(pt, old & DMAR_PTE_ADDR_MASK)
+						: NULL;
+		dmar_status st = DMAR_OK;
 
-		if (level <= 3 && (pt->pgsizes & span) && cur == first && chunk_last == slot_last &&
-		    !(pa & (span - 1))) {
-			if (old & DMAR_PTE_P) {
-				uint64_t none = 0;
-
-				if (pte_is_leaf(old, level) ||
-				    range_mapped(pt, old & DMAR_PTE_ADDR_MASK, level - 1, cur,
-						 chunk_last))
-					return DMAR_E_EXISTS;
-				/* an empty table where a leaf goes: replace it, free it later */
-				collect(pt, old & DMAR_PTE_ADDR_MASK, level - 1, fl, &none);
-			}
-			pte_store(slot, leaf_entry(pa, prot, level));
-		} else {
-			dmar_pa_t child;
-
-			if (!(old & DMAR_PTE_P)) {
-				st = alloc_table(pt, &child);
-				if (st != DMAR_OK)
-					return st;
-				pte_store(slot, child | TABLE_BITS);
-			} else if (pte_is_leaf(old, level)) {
+		if ((old & DMAR_PTE_P) && pte_is_leaf(old, level))
+			return DMAR_E_EXISTS;
+		if (leaf_fits(pt, level, cur, first, chunk_last, slot_last, pa)) {
+			/* an empty table there is replaced by the leaf */
+			if (child && range_mapped(pt, old & DMAR_PTE_ADDR_MASK, level - 1, cur,
+						  chunk_last))
 				return DMAR_E_EXISTS;
-			} else {
-				child = old & DMAR_PTE_ADDR_MASK;
-			}
-			st = map_level(pt, child, level - 1, cur, chunk_last, pa, prot, fl);
-			if (st != DMAR_OK)
-				return st;
+		} else {
+			*need += !child;
+			st = map_plan(pt, child, level - 1, cur, chunk_last, pa, need);
 		}
+		if (st != DMAR_OK)
+			return st;
 		pa += chunk_last - cur + 1;
 		if (chunk_last == last)
 			break;
@@ -243,40 +313,119 @@ static dmar_status map_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned 
 	return DMAR_OK;
 }
 
+/* Map [va, last] below @table at @level, as map_plan() found possible: its table pages come
+ * from @r, which holds what the plan counted, so this cannot fail. */
+static void map_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, uint64_t va,
+		      uint64_t last, dmar_pa_t pa, unsigned prot, struct freelist *fl,
+		      struct reserve *r)
+{
+	uint64_t *t = tbl(pt, table);
+
+	if (level == 1) { /* 4 KiB leaves: one entry template, consecutive frames */
+		const unsigned i0 = pt_index(va, 1), end = pt_index(last, 1);
+		const uint64_t e0 = leaf_entry(pa, prot, 1);
+
+		for (unsigned i = i0; i <= end; i++)
+			pte_store(&t[i], e0 + (uint64_t)(i - i0) * DMAR_PAGE_SIZE);
+		return;
+	}
+	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
+	{
+		uint64_t *slot = &t[pt_index(cur, level)];
+		const uint64_t old = *slot;
+
+		if (leaf_fits(pt, level, cur, first, chunk_last, slot_last, pa)) {
+			uint64_t none = 0;
+
+			pte_store(slot, leaf_entry(pa, prot, level));
+			if (old & DMAR_PTE_P) /* the empty table it replaced: freed after a grace period */
+				collect(pt, old & DMAR_PTE_ADDR_MASK, level - 1, fl, &none);
+		} else {
+			dmar_pa_t child;
+
+			if (!(old & DMAR_PTE_P)) {
+				child = alloc_table(pt, r);
+				pte_store(slot, child | TABLE_BITS);
+			} else {
+				child = old & DMAR_PTE_ADDR_MASK;
+			}
+			map_level(pt, child, level - 1, cur, chunk_last, pa, prot, fl, r);
+		}
+		pa += chunk_last - cur + 1;
+		if (chunk_last == last)
+			break;
+	}
+}
+
 /* Replace the large leaf @old in @slot (at @level) by a table of the next size down that
- * translates every address the same way, so readers cannot tell when it happens. */
-static dmar_status split_leaf(struct dmar_pgtable *pt, uint64_t *slot, uint64_t old,
-			      unsigned level, dmar_pa_t *child_out)
+ * translates every address the same way, so readers cannot tell when it happens.  Returns
+ * the new table (its page from @r). */
+static dmar_pa_t split_leaf(struct dmar_pgtable *pt, uint64_t *slot, uint64_t old,
+			    unsigned level, struct reserve *r)
 {
 	const unsigned child_level = level - 1;
 	const uint64_t cspan = 1ull << pt_shift(child_level);
 	const dmar_pa_t base = old & DMAR_PTE_ADDR_MASK & ~((1ull << pt_shift(level)) - 1);
 	uint64_t attrs = old & ~(DMAR_PTE_ADDR_MASK | DMAR_PTE_PS);
-	dmar_pa_t child;
-	uint64_t *t;
-	dmar_status st;
+	const dmar_pa_t child = alloc_table(pt, r);
+	uint64_t *t = tbl(pt, child);
 
 	/* PAT sits at bit 12 in large leaves and at bit 7 in 4 KiB ones. */
 	if (old & DMAR_PTE_PAT_LARGE)
 		attrs |= child_level == 1 ? DMAR_PTE_PS : DMAR_PTE_PAT_LARGE;
 	if (child_level > 1)
 		attrs |= DMAR_PTE_PS;
-	st = alloc_table(pt, &child);
-	if (st != DMAR_OK)
-		return st;
-	t = tbl(pt, child);
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
 		t[i] = (base + i * cspan) | attrs;
 	pte_store(slot, child | TABLE_BITS);
-	*child_out = child;
-	return DMAR_OK;
+	return child;
+}
+
+/* Level of the leaf that maps @va, or 0 when nothing does. */
+static unsigned leaf_level_of(const struct dmar_pgtable *pt, uint64_t va)
+{
+	dmar_pa_t table = pt->root;
+
+	for (unsigned level = pt->fmt.levels; level >= 1; level--) {
+		const uint64_t e = tbl(pt, table)[pt_index(va, level)];
+
+		if (!(e & DMAR_PTE_P))
+			return 0;
+		if (pte_is_leaf(e, level))
+			return level;
+		table = e & DMAR_PTE_ADDR_MASK;
+	}
+	return 0;
+}
+
+/* Whether split_at(@va) splits the leaf at @level: @va is not its first byte, nor the first
+ * byte of any larger leaf above it on the way down from @top (the level of the leaf that
+ * maps it before any split). */
+static int splits_at(uint64_t va, unsigned top, unsigned level)
+{
+	return level >= 2 && level <= top && (va & ((1ull << pt_shift(level)) - 1));
+}
+
+/* Table pages split_at(@va) will allocate, after split_at(@prev) when @has_prev. */
+static uint64_t split_plan(const struct dmar_pgtable *pt, uint64_t va, int has_prev, uint64_t prev)
+{
+	const unsigned top = leaf_level_of(pt, va);
+	const unsigned ptop = has_prev ? leaf_level_of(pt, prev) : 0;
+	uint64_t need = 0;
+
+	for (unsigned level = top; splits_at(va, top, level); level--)
+		/* the leaf at this level was split already if prev's descent split the same one */
+		need += !(ptop == top && splits_at(prev, ptop, level) &&
+			  (prev >> pt_shift(level)) == (va >> pt_shift(level)));
+	return need;
 }
 
 /* Make @va the first byte of a leaf (or of an unmapped slot) by splitting the large leaves
- * around it.  Changes representation only, never a translation, but a cached translation
- * of any page of a split leaf still names the old leaf size: *split_lg2 receives the size
- * of the largest leaf split (0 if none), whose whole span the caller flushes (S28, S30). */
-static dmar_status split_at(struct dmar_pgtable *pt, uint64_t va, unsigned *split_lg2)
+ * around it, with the pages split_plan() counted from @r.  Changes representation only,
+ * never a translation, but a cached translation of any page of a split leaf still names
+ * the old leaf size: *split_lg2 receives the size of the largest leaf split (0 if none),
+ * whose whole span the caller flushes (S28, S30). */
+static void split_at(struct dmar_pgtable *pt, uint64_t va, unsigned *split_lg2, struct reserve *r)
 {
 	dmar_pa_t table = pt->root;
 
@@ -285,22 +434,17 @@ static dmar_status split_at(struct dmar_pgtable *pt, uint64_t va, unsigned *spli
 		uint64_t e = *slot;
 
 		if (!(e & DMAR_PTE_P))
-			return DMAR_OK;
+			return;
 		if (pte_is_leaf(e, level)) {
-			dmar_status st;
-
 			if (!(va & ((1ull << pt_shift(level)) - 1)))
-				return DMAR_OK;
+				return;
 			if (!*split_lg2) /* the first split, from the top, is the largest */
 				*split_lg2 = pt_shift(level);
-			st = split_leaf(pt, slot, e, level, &table);
-			if (st != DMAR_OK)
-				return st;
+			table = split_leaf(pt, slot, e, level, r);
 		} else {
 			table = e & DMAR_PTE_ADDR_MASK;
 		}
 	}
-	return DMAR_OK;
 }
 
 static void unmap_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, uint64_t va,
@@ -360,6 +504,18 @@ static dmar_status check_iova_range(const struct dmar_pgtable *pt, dmar_iova_t i
 	return DMAR_E_RANGE;
 }
 
+/* Free a whole tree at once, children first (destroy, when there is no host memory to list
+ * its pages: nothing walks it any more). */
+static void free_tree(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level)
+{
+	const uint64_t *t = tbl(pt, table);
+
+	for (unsigned i = 0; level > 1 && i < PT_ENTRIES; i++)
+		if ((t[i] & DMAR_PTE_P) && !pte_is_leaf(t[i], level))
+			free_tree(pt, t[i] & DMAR_PTE_ADDR_MASK, level - 1);
+	(void)dmar_physmem_free(pt->pm, table, 1);
+}
+
 dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg,
 				dmar_pgtable **out)
 {
@@ -380,11 +536,12 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 	pt->pgsizes = cfg->pgsizes;
 	pt->place = cfg->place;
 	pt->place_limit = cfg->place_limit;
-	st = alloc_table(pt, &pt->root);
+	st = frame_alloc(pt, &pt->root);
 	if (st != DMAR_OK) {
 		free(pt);
 		return st;
 	}
+	table_zero(pt, pt->root);
 	pthread_mutex_init(&pt->lock, NULL);
 	*out = pt;
 	return DMAR_OK;
@@ -392,27 +549,32 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 
 void dmar_pgtable_destroy(dmar_pgtable *pt)
 {
-	struct freelist fl = { 0 };
+	struct freelist fl;
 	uint64_t none = 0;
 
 	if (!pt)
 		return;
 	/* Earlier unmaps may have frees pending in RCU callbacks that use pt->pm. */
 	dmar__rcu_barrier();
-	collect(pt, pt->root, pt->fmt.levels, &fl, &none);
-	for (size_t i = 0; i < fl.n; i++)
-		(void)dmar_physmem_free(pt->pm, fl.v[i], 1);
-	free(fl.v);
+	if (fl_reserve(&fl, dmar_pgtable_table_pages(pt)) == DMAR_OK) {
+		collect(pt, pt->root, pt->fmt.levels, &fl, &none);
+		for (size_t i = 0; i < fl.n; i++)
+			(void)dmar_physmem_free(pt->pm, fl.v[i], 1);
+		if (fl.v != fl.small)
+			free(fl.v);
+	} else {
+		free_tree(pt, pt->root, pt->fmt.levels);
+	}
 	pthread_mutex_destroy(&pt->lock);
 	free(pt);
 }
 
 void dmar_pgtable_set_flush(dmar_pgtable *pt, dmar_pgtable_flush_fn fn, void *ctx)
 {
-	pthread_mutex_lock(&pt->lock);
+	dmar__lock(&pt->lock);
 	pt->flush = fn;
 	pt->flush_ctx = ctx;
-	pthread_mutex_unlock(&pt->lock);
+	dmar__unlock(&pt->lock);
 }
 
 static void flush_range(struct dmar_pgtable *pt, dmar_iova_t iova, uint64_t size)
@@ -436,30 +598,12 @@ uint64_t dmar_pgtable_table_pages(const dmar_pgtable *pt)
 	return __atomic_load_n(&pt->table_pages, __ATOMIC_RELAXED);
 }
 
-/* Whether the range is exactly one leaf of the largest size alignment allows. */
-static int single_leaf(const struct dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa,
-		       uint64_t size)
-{
-	for (unsigned lg2 = DMAR_PAGE_1G_LG2;; lg2 -= PT_LEVEL_LG2) {
-		uint64_t s = 1ull << lg2;
-
-		if ((pt->pgsizes & s) && !((iova | pa) & (s - 1)) && size >= s)
-			return size == s;
-		if (lg2 == DMAR_PAGE_4K_LG2)
-			return 0;
-	}
-}
-
-static void unmap_locked(struct dmar_pgtable *pt, dmar_iova_t iova, uint64_t size,
-			 uint64_t *unmapped, struct freelist *fl)
-{
-	unmap_level(pt, pt->root, pt->fmt.levels, iova, iova + size - 1, unmapped, fl);
-}
-
 dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,
 			     unsigned prot)
 {
-	struct freelist fl = { 0 };
+	struct freelist fl;
+	struct reserve r;
+	uint64_t need = 0;
 	dmar_status st;
 
 	if (!pt || !(prot & DMAR_PROT_READ) || (prot & ~PROT_KNOWN) || pa % DMAR_PAGE_SIZE)
@@ -469,25 +613,27 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 		return st;
 	if (!dmar__range_within(pa, size, 0, (1ull << pt->fmt.pa_bits) - 1))
 		return DMAR_E_RANGE;
+	if (!dmar__thread_ok())
+		return DMAR_E_THREAD;
 
-	pthread_mutex_lock(&pt->lock);
-	/* One leaf: the descent finds any conflict before it stores anything.  Several: check
-	 * the whole range first, so that no reader ever sees part of a map that fails. */
-	if (!single_leaf(pt, iova, pa, size) &&
-	    range_mapped(pt, pt->root, pt->fmt.levels, iova, iova + size - 1)) {
-		st = DMAR_E_EXISTS;
-	} else {
-		st = map_level(pt, pt->root, pt->fmt.levels, iova, iova + size - 1, pa, prot, &fl);
-		if (st == DMAR_E_NOMEM) {
-			uint64_t none = 0;
-
-			unmap_locked(pt, iova, size, &none, &fl);
-			flush_range(pt, iova, size);
-		} else if (fl.n) {
-			flush_range(pt, iova, size); /* cached pointers to the replaced tables */
+	fl_init(&fl);
+	dmar__lock(&pt->lock);
+	/* Plan first (conflicts, table pages), reserve what the change needs, then change: a
+	 * map that fails stores nothing, so no reader ever sees part of it. */
+	st = map_plan(pt, tbl(pt, pt->root), pt->fmt.levels, iova, iova + (size - 1), pa, &need);
+	if (st == DMAR_OK)
+		st = fl_reserve(&fl, unlink_bound(pt, size));
+	if (st == DMAR_OK) {
+		st = rsv_get(pt, &r, need);
+		if (st == DMAR_OK) {
+			map_level(pt, pt->root, pt->fmt.levels, iova, iova + (size - 1), pa, prot,
+				  &fl, &r);
+			rsv_put(pt, &r);
+			if (fl.n)
+				flush_range(pt, iova, size); /* cached pointers to the replaced tables */
 		}
 	}
-	pthread_mutex_unlock(&pt->lock);
+	dmar__unlock(&pt->lock);
 	fl_flush(pt, &fl);
 	return st;
 }
@@ -495,9 +641,11 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size,
 			       uint64_t *unmapped)
 {
-	struct freelist fl = { 0 };
-	uint64_t done = 0, split;
+	struct freelist fl;
+	struct reserve r;
+	uint64_t done = 0, last, need;
 	unsigned lg2_first = 0, lg2_end = 0;
+	int split;
 	dmar_status st;
 
 	if (unmapped)
@@ -507,27 +655,46 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 	st = check_iova_range(pt, iova, size);
 	if (st != DMAR_OK)
 		return st;
+	if (!dmar__thread_ok())
+		return DMAR_E_THREAD;
+	last = iova + (size - 1); /* (checked: no wrap) */
 
-	pthread_mutex_lock(&pt->lock);
-	split = dmar_pgtable_table_pages(pt);
-	st = split_at(pt, iova, &lg2_first);
-	if (st == DMAR_OK && iova + size != 0)
-		st = split_at(pt, iova + size, &lg2_end);
-	split = dmar_pgtable_table_pages(pt) != split;
-	if (st == DMAR_OK)
-		unmap_locked(pt, iova, size, &done, &fl);
+	fl_init(&fl);
+	dmar__lock(&pt->lock);
+	/* The leaves that straddle either end are split first; the frames and the room to
+	 * record unlinked pages are reserved before anything changes, so an unmap that fails
+	 * leaves every leaf as it was. */
+	need = split_plan(pt, iova, 0, 0);
+	if (last != UINT64_MAX)
+		need += split_plan(pt, last + 1, 1, iova);
+	st = fl_reserve(&fl, unlink_bound(pt, size));
+	if (st == DMAR_OK) {
+		st = rsv_get(pt, &r, need);
+		if (st != DMAR_OK)
+			fl_flush(pt, &fl); /* (empty: gives the room back) */
+	}
+	if (st != DMAR_OK) {
+		dmar__unlock(&pt->lock);
+		return st;
+	}
+	split_at(pt, iova, &lg2_first, &r);
+	if (last != UINT64_MAX)
+		split_at(pt, last + 1, &lg2_end, &r);
+	split = r.used != 0;
+	rsv_put(pt, &r);
+	unmap_level(pt, pt->root, pt->fmt.levels, iova, last, &done, &fl);
 	if (done || split || fl.n)
 		flush_range(pt, iova, size);
 	/* the pages of a split leaf that stay mapped were cached with the leaf's old size */
 	if (lg2_first)
 		flush_range(pt, iova & ~((1ull << lg2_first) - 1), 1ull << lg2_first);
 	if (lg2_end)
-		flush_range(pt, (iova + size) & ~((1ull << lg2_end) - 1), 1ull << lg2_end);
-	pthread_mutex_unlock(&pt->lock);
+		flush_range(pt, (last + 1) & ~((1ull << lg2_end) - 1), 1ull << lg2_end);
+	dmar__unlock(&pt->lock);
 	fl_flush(pt, &fl);
 	if (unmapped)
 		*unmapped = done;
-	return st;
+	return DMAR_OK;
 }
 
 dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned access,

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "rcu.h"
+
 #include "physmem_internal.h"
 
 #include <errno.h>
@@ -260,7 +262,7 @@ dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align
 	    align_lg2 < DMAR_PAGE_4K_LG2 || align_lg2 > DMAR_PAGE_1G_LG2 || place > DMAR_PLACE_ABOVE)
 		return DMAR_E_INVALID;
 	align = 1ull << (align_lg2 - DMAR_PAGE_4K_LG2);
-	pthread_mutex_lock(&pm->alloc_lock);
+	dmar__lock(&pm->alloc_lock);
 	for (unsigned i = pm->nranges; i-- > 0;) {
 		struct pm_range *r = &pm->r[i];
 		uint64_t lo, hi;
@@ -280,7 +282,7 @@ dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align
 		st = DMAR_OK;
 		break;
 	}
-	pthread_mutex_unlock(&pm->alloc_lock);
+	dmar__unlock(&pm->alloc_lock);
 	return st;
 }
 
@@ -295,9 +297,9 @@ dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages)
 	if (!r || !r->used)
 		return DMAR_E_INVALID;
 	first = (pa - r->base) / PAGE;
-	pthread_mutex_lock(&pm->alloc_lock);
+	dmar__lock(&pm->alloc_lock);
 	if (!dmar_hbm_all_set(r->used, first, npages)) {
-		pthread_mutex_unlock(&pm->alloc_lock);
+		dmar__unlock(&pm->alloc_lock);
 		return DMAR_E_INVALID;
 	}
 	if (pm->flags & DMAR_PHYSMEM_POISON_FREED) {
@@ -314,7 +316,7 @@ dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages)
 	}
 	dmar_hbm_clear_range(r->used, first, npages);
 	pm->allocated_frames -= npages;
-	pthread_mutex_unlock(&pm->alloc_lock);
+	dmar__unlock(&pm->alloc_lock);
 	return DMAR_OK;
 }
 

@@ -46,7 +46,11 @@ static void slot_give(int slot)
 	pthread_mutex_unlock(&slot_lock);
 }
 
-void dmar__mutex_lock_offline(pthread_mutex_t *m)
+/* Library locks the thread holds, and the work put off until it holds none. */
+static __thread unsigned locks_held;
+static __thread struct dmar__after *after_head;
+
+void dmar__lock(pthread_mutex_t *m)
 {
 	/* (not inside an embedder's dmar_read_begin() section: going offline would end it) */
 	const int online = dmar__tls_registered && read_depth == 0;
@@ -56,6 +60,51 @@ void dmar__mutex_lock_offline(pthread_mutex_t *m)
 	pthread_mutex_lock(m);
 	if (online)
 		dmar__rcu_online();
+	locks_held++;
+}
+
+void dmar__mutex_lock_offline(pthread_mutex_t *m)
+{
+	const int online = dmar__tls_registered && read_depth == 0;
+
+	if (online)
+		dmar__rcu_offline();
+	pthread_mutex_lock(m);
+	if (online)
+		dmar__rcu_online();
+}
+
+static void run_after(void)
+{
+	while (after_head) {
+		struct dmar__after *a = after_head;
+
+		after_head = a->next;
+		a->next = NULL;
+		a->fn(a);
+	}
+}
+
+void dmar__unlock(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+	if (--locks_held == 0)
+		run_after();
+}
+
+unsigned dmar__locks_held(void)
+{
+	return locks_held;
+}
+
+void dmar__after_locks(struct dmar__after *a)
+{
+	if (locks_held == 0) {
+		a->fn(a);
+		return;
+	}
+	a->next = after_head;
+	after_head = a;
 }
 
 dmar_status dmar_thread_register(void)

@@ -78,11 +78,31 @@ static inline void dmar__slot_counter_add(uint64_t *p, int slot, uint64_t v)
 		__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
 }
 
-/* Take @m; a registered thread goes offline while it waits, so that under qsbr a holder
- * that waits for a grace period (synchronize_rcu under the lock) is not held up for ever by
- * the waiters (a no-op with memb). */
+/* The library's locks (DESIGN decision 3: no grace period is ever waited for while holding a
+ * lock that a registered thread may wait on).  Every library mutex is taken with
+ * dmar__lock() and released with dmar__unlock():
+ *  - a registered thread goes offline while it waits (qsbr), so that no grace period waits
+ *    for a thread that is only waiting for a lock (a no-op with memb, and inside an
+ *    embedder's dmar_read_begin() section, where going offline would end it);
+ *  - the thread's count of held library locks is kept, so that work which must wait for a
+ *    grace period is put off until the thread holds none (dmar__after_locks()). */
 #include <pthread.h>
+void dmar__lock(pthread_mutex_t *m);
+void dmar__unlock(pthread_mutex_t *m);
+/* (the remap layer's form, to be replaced by dmar__lock/dmar__unlock) */
 void dmar__mutex_lock_offline(pthread_mutex_t *m);
+/* How many library locks the calling thread holds. */
+unsigned dmar__locks_held(void);
+
+/* Work put off until the calling thread holds no library lock.  The node belongs to the
+ * caller (embedded in the object the work is for), and must not be queued twice. */
+struct dmar__after {
+	struct dmar__after *next;
+	void (*fn)(struct dmar__after *self);
+};
+/* Run @a->fn(@a) now if the calling thread holds no library lock, else when it releases
+ * its last one (in that dmar__unlock()). */
+void dmar__after_locks(struct dmar__after *a);
 
 /* Free @n frames of @pm after a grace period (or at once after synchronize_rcu when the
  * calling thread is not registered).  The array is copied; it may live on the stack. */

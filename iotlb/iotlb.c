@@ -61,12 +61,12 @@ dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb)
 {
 	if (!tlb)
 		return DMAR_OK;
-	pthread_mutex_lock(&tlb->lock);
+	dmar__lock(&tlb->lock);
 	if (tlb->spaces) {
-		pthread_mutex_unlock(&tlb->lock);
+		dmar__unlock(&tlb->lock);
 		return DMAR_E_BUSY;
 	}
-	pthread_mutex_unlock(&tlb->lock);
+	dmar__unlock(&tlb->lock);
 	pthread_mutex_destroy(&tlb->lock);
 	for (int k = 0; k < DMAR_PWC_LEVELS; k++)
 		dmar_cache_fini(&tlb->pwc[k]);
@@ -128,9 +128,9 @@ static void retire_asid(struct dmar_space *sp)
 {
 	struct dmar_iotlb *tlb = sp->tlb;
 
-	pthread_mutex_lock(&tlb->lock);
+	dmar__lock(&tlb->lock);
 	set_asid(sp, asid_alloc_locked(tlb));
-	pthread_mutex_unlock(&tlb->lock);
+	dmar__unlock(&tlb->lock);
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
 
@@ -138,10 +138,10 @@ void dmar_iotlb_invalidate_all(dmar_iotlb *tlb)
 {
 	if (!tlb)
 		return;
-	pthread_mutex_lock(&tlb->lock);
+	dmar__lock(&tlb->lock);
 	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
 		set_asid(sp, asid_alloc_locked(tlb));
-	pthread_mutex_unlock(&tlb->lock);
+	dmar__unlock(&tlb->lock);
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
 
@@ -196,13 +196,13 @@ dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t
 
 		sp->l0bank = __atomic_fetch_add(&banks, 1, __ATOMIC_RELAXED) % DMAR_L0_BANKS;
 	}
-	pthread_mutex_lock(&tlb->lock);
+	dmar__lock(&tlb->lock);
 	sp->asid = asid_alloc_locked(tlb);
 	sp->next = tlb->spaces;
 	if (tlb->spaces)
 		tlb->spaces->prev = sp;
 	tlb->spaces = sp;
-	pthread_mutex_unlock(&tlb->lock);
+	dmar__unlock(&tlb->lock);
 	*out = sp;
 	return DMAR_OK;
 }
@@ -216,14 +216,14 @@ void dmar_space_destroy(dmar_space *sp)
 	tlb = sp->tlb;
 	/* Its entries stay until evicted: unreachable, since the ASID is not handed out again
 	 * before a rollover, which flushes everything. */
-	pthread_mutex_lock(&tlb->lock);
+	dmar__lock(&tlb->lock);
 	if (sp->prev)
 		sp->prev->next = sp->next;
 	else
 		tlb->spaces = sp->next;
 	if (sp->next)
 		sp->next->prev = sp->prev;
-	pthread_mutex_unlock(&tlb->lock);
+	dmar__unlock(&tlb->lock);
 	free(sp);
 }
 

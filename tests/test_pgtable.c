@@ -409,6 +409,245 @@ TEST(unregistered_thread_gets_a_status)
 	dmar_physmem_destroy(pm);
 }
 
+/* Allocate every free frame of @pm but @keep; *hog receives them (@cap at most). */
+static int hog_all_but(dmar_physmem *pm, unsigned keep, dmar_pa_t *hog, int cap)
+{
+	int k = 0;
+
+	while (k < cap && dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ANY, 0, &hog[k]) == DMAR_OK)
+		k++;
+	for (unsigned i = 0; i < keep && k > 0; i++)
+		(void)dmar_physmem_free(pm, hog[--k], 1);
+	return k;
+}
+
+static void unhog(dmar_physmem *pm, dmar_pa_t *hog, int k)
+{
+	while (k > 0)
+		(void)dmar_physmem_free(pm, hog[--k], 1);
+}
+
+static uint64_t frames_allocated(dmar_physmem *pm)
+{
+	dmar_physmem_stats st;
+
+	dmar_physmem_get_stats(pm, &st);
+	return st.allocated_frames;
+}
+
+/* A map that runs out of frames leaves no table page behind (status.h: anything but
+ * DMAR_OK changed nothing), whether it ran out at the first table it needed or later. */
+TEST(S7_map_out_of_frames_leaves_no_table_behind)
+{
+	const dmar_ram_range r = { .base = 1ull << 32, .size = 64 * K4 };
+	dmar_physmem_config cfg = { .ranges = &r, .nranges = 1 };
+	dmar_physmem *pm;
+	dmar_pgtable *pt;
+	dmar_pa_t hog[64];
+	int k;
+
+	REQUIRE(dmar_physmem_create(&cfg, &pm) == DMAR_OK);
+	pt = make(pm, 4, 0);
+	CHECK_ST(dmar_pgtable_map(pt, 0, 0x100000, K4, RW), DMAR_OK); /* PDPT, PD, PT */
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 4);
+	for (unsigned keep = 0; keep < 3; keep++) {
+		/* a new 512 GiB slot needs PDPT, PD and PT: three frames */
+		k = hog_all_but(pm, keep, hog, 64);
+		CHECK_ST(dmar_pgtable_map(pt, 1ull << 39, 0x100000, K4, RW), DMAR_E_NOMEM);
+		CHECK_EQ(dmar_pgtable_table_pages(pt), 4);
+		CHECK_EQ(frames_allocated(pm), 4 + (uint64_t)k);
+		CHECK(unmapped(pt, 1ull << 39));
+		/* 4 KiB pages over three more 2 MiB slots need three PTs */
+		CHECK_ST(dmar_pgtable_map(pt, M2 + K4, 0x100000, 3 * M2, RW), DMAR_E_NOMEM);
+		CHECK_EQ(dmar_pgtable_table_pages(pt), 4);
+		CHECK_EQ(frames_allocated(pm), 4 + (uint64_t)k);
+		CHECK(unmapped(pt, M2 + K4));
+		unhog(pm, hog, k);
+	}
+	k = hog_all_but(pm, 3, hog, 64);
+	CHECK_ST(dmar_pgtable_map(pt, 1ull << 39, 0x100000, K4, RW), DMAR_OK);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 7);
+	CHECK(xlates(pt, 1ull << 39, 0x100000, 12));
+	unhog(pm, hog, k);
+	dmar_pgtable_destroy(pt);
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+/* An unmap of one 4 KiB page inside a 1 GiB leaf needs two splits (1 GiB -> 2 MiB -> 4 KiB):
+ * with one frame it fails before splitting anything, so every page keeps its leaf size and
+ * no frame is gone; splits at both ends of one range that share a leaf need no more frames
+ * than they use. */
+TEST(S7_unmap_out_of_frames_half_way_changes_nothing)
+{
+	const dmar_ram_range r = { .base = 1ull << 32, .size = 64 * K4 };
+	dmar_physmem_config cfg = { .ranges = &r, .nranges = 1 };
+	dmar_physmem *pm;
+	dmar_pgtable *pt;
+	dmar_pa_t hog[64];
+	uint64_t n = 99;
+	int k;
+
+	REQUIRE(dmar_physmem_create(&cfg, &pm) == DMAR_OK);
+	pt = make(pm, 4, 0);
+	CHECK_ST(dmar_pgtable_map(pt, G1, 8 * G1, G1, RW), DMAR_OK);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 2); /* root, PDPT */
+	k = hog_all_but(pm, 1, hog, 64);
+	CHECK_ST(dmar_pgtable_unmap(pt, G1 + K4, K4, &n), DMAR_E_NOMEM);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 2);
+	CHECK_EQ(frames_allocated(pm), 2 + (uint64_t)k);
+	CHECK(xlates(pt, G1 + K4, 8 * G1 + K4, 30));
+	CHECK(xlates(pt, G1 + M2 + K4, 8 * G1 + M2 + K4, 30));
+	unhog(pm, hog, k);
+
+	/* [G1 + 4K, G1 + 8K): the end's split is inside what the start's made: two frames */
+	k = hog_all_but(pm, 2, hog, 64);
+	CHECK_ST(dmar_pgtable_unmap(pt, G1 + K4, K4, &n), DMAR_OK);
+	CHECK_EQ(n, K4);
+	CHECK(unmapped(pt, G1 + K4));
+	CHECK(xlates(pt, G1, 8 * G1, 12));
+	CHECK(xlates(pt, G1 + 2 * K4, 8 * G1 + 2 * K4, 12));
+	CHECK(xlates(pt, G1 + M2, 8 * G1 + M2, 21));
+	unhog(pm, hog, k);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 4);
+
+	/* ends in two 2 MiB leaves of one (now split) 1 GiB: one more split each side */
+	CHECK_ST(dmar_pgtable_map(pt, G1 + K4, 8 * G1 + K4, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_unmap(pt, 0, 4 * G1, NULL), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, G1, 8 * G1, G1, RW), DMAR_OK);
+	k = hog_all_but(pm, 2, hog, 64);
+	CHECK_ST(dmar_pgtable_unmap(pt, G1 + K4, M2, &n), DMAR_E_NOMEM); /* needs three */
+	CHECK_EQ(n, 0);
+	CHECK(xlates(pt, G1 + K4, 8 * G1 + K4, 30));
+	CHECK(xlates(pt, G1 + M2 + K4, 8 * G1 + M2 + K4, 30));
+	unhog(pm, hog, k);
+	k = hog_all_but(pm, 3, hog, 64);
+	CHECK_ST(dmar_pgtable_unmap(pt, G1 + K4, M2, &n), DMAR_OK);
+	CHECK_EQ(n, M2);
+	CHECK(xlates(pt, G1, 8 * G1, 12));
+	CHECK(unmapped(pt, G1 + M2));
+	CHECK(xlates(pt, G1 + M2 + K4, 8 * G1 + M2 + K4, 12));
+	CHECK(xlates(pt, G1 + 2 * M2, 8 * G1 + 2 * M2, 21));
+	unhog(pm, hog, k);
+	dmar_pgtable_destroy(pt);
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+struct unreg_args {
+	dmar_pgtable *pt;
+	dmar_domain *dom;
+	dmar_status st[6];
+};
+
+static void *unregistered_writes(void *arg)
+{
+	struct unreg_args *a = arg;
+	uint64_t n = 5;
+
+	a->st[0] = dmar_pgtable_map(a->pt, 0x2000, 0x2000, K4, RW);
+	a->st[1] = dmar_pgtable_unmap(a->pt, 0x1000, K4, &n);
+	a->st[2] = dmar_domain_map(a->dom, 0x2000, 0x2000, K4, RW);
+	a->st[3] = dmar_domain_unmap(a->dom, 0x1000, K4, NULL);
+	a->st[4] = n == 0 ? DMAR_OK : DMAR_E_INVALID;
+	a->st[5] = (dmar_status)dmar_thread_registered();
+	return NULL;
+}
+
+/* thread.h: table-changing calls from a thread that is not registered answer
+ * DMAR_E_THREAD and change nothing. */
+TEST(S31_table_writers_refuse_unregistered_threads)
+{
+	dmar_physmem *pm = test_physmem(0);
+	dmar_pgtable *pt = make(pm, 4, 0);
+	dmar_iommu_config ic;
+	dmar_iommu *iommu;
+	struct unreg_args a = { .pt = pt };
+	pthread_t th;
+
+	dmar_iommu_config_default(&ic);
+	REQUIRE(dmar_iommu_create(pm, &ic, &iommu) == DMAR_OK);
+	REQUIRE(dmar_domain_create(iommu, DMAR_DOMAIN_REMAPPED, NULL, &a.dom) == DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, 0x1000, 0x1000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_domain_map(a.dom, 0x1000, 0x1000, K4, RW), DMAR_OK);
+	REQUIRE(pthread_create(&th, NULL, unregistered_writes, &a) == 0);
+	pthread_join(th, NULL);
+	for (int i = 0; i < 4; i++)
+		CHECK_ST(a.st[i], DMAR_E_THREAD);
+	CHECK_ST(a.st[4], DMAR_OK); /* *unmapped is zeroed */
+	CHECK_EQ(a.st[5], 0);
+	CHECK(xlates(pt, 0x1000, 0x1000, 12));
+	CHECK(unmapped(pt, 0x2000));
+	CHECK(xlates(dmar_domain_pgtable(a.dom), 0x1000, 0x1000, 12));
+	CHECK(unmapped(dmar_domain_pgtable(a.dom), 0x2000));
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 4);
+	dmar_iommu_destroy(iommu);
+	dmar_pgtable_destroy(pt);
+	dmar_physmem_destroy(pm);
+}
+
+/* S13 and pgtable.h: an I/O virtual address table has no canonical hole; a CPU table keeps
+ * x86 rules.  dmar_pt_input_range() tells each. */
+TEST(S13_iova_table_takes_its_whole_input_width)
+{
+	dmar_physmem *pm = test_physmem(0);
+
+	for (unsigned levels = 4; levels <= 5; levels++) {
+		const unsigned bits = levels == 4 ? 48 : 57;
+		const uint64_t top = 1ull << bits;
+		const dmar_pt_format cpu = { .levels = levels }, up = { .levels = levels,
+			.flags = DMAR_PT_UPPER_HALF }, io = { .levels = levels, .flags = DMAR_PT_IOVA },
+			     bad = { .levels = levels, .flags = DMAR_PT_IOVA | DMAR_PT_UPPER_HALF };
+		dmar_pgtable *pt = make(pm, levels, DMAR_PT_IOVA);
+		dmar_pgtable_config cfg;
+		dmar_pgtable *none = NULL;
+		dmar_iova_t lo = 1, hi = 1;
+		dmar_walk_result r;
+
+		CHECK_ST(dmar_pt_input_range(&cpu, &lo, &hi), DMAR_OK);
+		CHECK_EQ(lo, top / 2 - 1);
+		CHECK_EQ(hi, 0);
+		CHECK_ST(dmar_pt_input_range(&up, &lo, &hi), DMAR_OK);
+		CHECK_EQ(lo, top / 2 - 1);
+		CHECK_EQ(hi, 0 - top / 2);
+		CHECK_ST(dmar_pt_input_range(&io, &lo, NULL), DMAR_OK);
+		CHECK_EQ(lo, top - 1);
+		CHECK_ST(dmar_pt_input_range(dmar_pgtable_format(pt), &lo, &hi), DMAR_OK);
+		CHECK_EQ(lo, top - 1);
+		CHECK_EQ(hi, 0);
+		CHECK_ST(dmar_pt_input_range(&bad, &lo, &hi), DMAR_E_INVALID);
+		CHECK_ST(dmar_pt_input_range(&io, NULL, &hi), DMAR_E_INVALID);
+		dmar_pgtable_config_default(&cfg);
+		cfg.format = bad;
+		CHECK_ST(dmar_pgtable_create(pm, &cfg, &none), DMAR_E_INVALID);
+
+		/* the upper half of the width, the canonical hole of a CPU table, maps */
+		CHECK_ST(dmar_pgtable_map(pt, top / 2, 0x5000, K4, RW), DMAR_OK);
+		CHECK(xlates(pt, top / 2 + 0x123, 0x5123, 12));
+		CHECK_ST(dmar_pgtable_map(pt, top / 2 - K4, 0x7000, 2 * K4, RW), DMAR_E_EXISTS);
+		CHECK_ST(dmar_pgtable_map(pt, top - K4, 0x6000, K4, RW), DMAR_OK);
+		CHECK(xlates(pt, top - 1, 0x6fff, 12));
+		CHECK_ST(dmar_pgtable_map(pt, top, 0x6000, K4, RW), DMAR_E_RANGE);
+		CHECK_ST(dmar_pgtable_map(pt, top - K4, 0x6000, 2 * K4, RW), DMAR_E_RANGE);
+		CHECK_ST(dmar_pgtable_map(pt, 0 - K4, 0x6000, K4, RW), DMAR_E_RANGE);
+		CHECK_ST(dmar_walk(pm, dmar_pgtable_root(pt), &io, top, DMAR_ACCESS_READ, &r),
+			 DMAR_E_FAULT);
+		CHECK_EQ(r.fault, DMAR_FAULT_ADDR_WIDTH);
+		CHECK_ST(dmar_pgtable_walk(pt, 0 - K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+		CHECK_EQ(r.fault, DMAR_FAULT_ADDR_WIDTH);
+		/* the same entries read as a CPU table: the upper half is not canonical there */
+		CHECK_ST(dmar_walk(pm, dmar_pgtable_root(pt), &cpu, top / 2, DMAR_ACCESS_READ, &r),
+			 DMAR_E_FAULT);
+		CHECK_EQ(r.fault, DMAR_FAULT_NONCANONICAL);
+		CHECK_ST(dmar_pgtable_unmap(pt, 0, top, NULL), DMAR_OK);
+		CHECK(unmapped(pt, top - 1));
+		CHECK_EQ(dmar_pgtable_table_pages(pt), 1);
+		dmar_pgtable_destroy(pt);
+	}
+	dmar_physmem_destroy(pm);
+}
+
 TEST(table_pages_return_to_the_allocator)
 {
 	dmar_physmem *pm = test_physmem(0);
@@ -432,4 +671,8 @@ RUN_TESTS(T(empty_table_translates_nothing), T(map_overlap_translate_unmap_remap
 	  T(unmap_splits_large_leaves), T(overlapping_map_changes_nothing),
 	  T(empty_table_is_replaced_by_a_large_leaf), T(permissions_combine_over_levels),
 	  T(bad_arguments_change_nothing), T(out_of_frames_changes_nothing),
-	  T(unregistered_thread_gets_a_status), T(table_pages_return_to_the_allocator))
+	  T(unregistered_thread_gets_a_status), T(table_pages_return_to_the_allocator),
+	  T(S7_map_out_of_frames_leaves_no_table_behind),
+	  T(S7_unmap_out_of_frames_half_way_changes_nothing),
+	  T(S31_table_writers_refuse_unregistered_threads),
+	  T(S13_iova_table_takes_its_whole_input_width))
