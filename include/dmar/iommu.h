@@ -145,7 +145,8 @@ DMAR_API dmar_status dmar_domain_input_range(const dmar_domain *dom, dmar_iova_t
  * @param pa    first physical address, 4 KiB aligned
  * @param size  bytes, a nonzero multiple of 4 KiB
  * @param prot  ::dmar_prot flags, ::DMAR_PROT_READ required
- * @return as dmar_pgtable_map(); also ::DMAR_E_INVALID for an identity domain when
+ * @return as dmar_pgtable_map() (::DMAR_E_THREAD from an unregistered thread included);
+ *         also ::DMAR_E_INVALID for an identity domain when
  *         @p iova != @p pa (S8), ::DMAR_E_NOT_SUPPORTED for a pass-through domain.
  * @threadsafety Thread-safe (writers of one domain serialise, lock-free for translators);
  * registered thread, outside an RCU read section.

@@ -198,8 +198,11 @@ DMAR_API const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt);
  *         ::DMAR_E_RANGE when [iova, iova + size) is not inside one window of the input
  *         range (dmar_pt_input_range(), a range that wraps past 2^64 included) or
  *         [pa, pa + size) is not below 2^pa_bits;
- *         ::DMAR_E_EXISTS if any page is mapped already; ::DMAR_E_NOMEM without frames.
- *         On any failure no translation has changed.
+ *         ::DMAR_E_EXISTS if any page is mapped already; ::DMAR_E_NOMEM without the frames
+ *         for its table pages or host memory; ::DMAR_E_THREAD from an unregistered thread.
+ *         On any failure nothing has changed: the table pages and frames it needs are
+ *         reserved before any entry is written, so no reader ever sees part of a map that
+ *         fails and no table page is left behind.
  * @threadsafety Thread-safe (serialised with other writers of this table, lock-free for
  * walkers); call from a registered thread outside an RCU read section.
  */
@@ -214,8 +217,11 @@ DMAR_API dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_p
  * @param iova      first input address, 4 KiB aligned
  * @param size      bytes, a nonzero multiple of 4 KiB
  * @param unmapped  receives the bytes that were mapped (may be NULL)
- * @return ::DMAR_OK; ::DMAR_E_INVALID / ::DMAR_E_RANGE for a bad range; ::DMAR_E_NOMEM
- *         when a split needs a frame (nothing unmapped then).
+ * @return ::DMAR_OK; ::DMAR_E_INVALID / ::DMAR_E_RANGE for a bad range (as
+ *         dmar_pgtable_map()); ::DMAR_E_NOMEM when the splits at its two ends need more
+ *         frames than are free (one per split: unmapping one 4 KiB page of a 1 GiB leaf
+ *         needs two), or host memory is short; ::DMAR_E_THREAD from an unregistered thread.
+ *         Anything but ::DMAR_OK changed nothing: no leaf was split, no page unmapped.
  * @threadsafety As dmar_pgtable_map().
  */
 DMAR_API dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size,
