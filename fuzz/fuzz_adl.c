@@ -14,6 +14,7 @@
 #include "fuzz_common.h"
 
 #define SLOTS 8
+#define PAGE_LAST (UINT64_MAX >> 12) /* the page of address 2^64 - 1 */
 
 struct madl {
 	dmar_adl *adl;
@@ -141,7 +142,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (!m[s].adl)
 				break;
-			if (i >= m[s].count) {
+			/* a contiguous ADL ends at the last page of the address space */
+			if (i >= m[s].count || ((m[s].flags & DMAR_ADL_CONTIGUOUS) &&
+						(m[s].base > PAGE_LAST || i > PAGE_LAST - m[s].base))) {
 				FZ_CHECK_ST(dmar_adl_page(m[s].adl, i, &page), DMAR_E_RANGE);
 			} else {
 				FZ_CHECK_ST(dmar_adl_page(m[s].adl, i, &page), DMAR_OK);

@@ -155,13 +155,24 @@ dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *w
 
 /* ---- ADL helpers -------------------------------------------------------------------------- */
 
+/* The last page number there is: that of address 2^64 - 1. */
+#define LAST_PAGE (UINT64_MAX / DMAR_PAGE_SIZE)
+
 dmar_status dmar_adl_page(const dmar_adl *adl, uint64_t i, uint64_t *page)
 {
 	if (!adl || !page || (!(adl->flags & DMAR_ADL_CONTIGUOUS) && !adl->pages))
 		return DMAR_E_INVALID;
 	if (i >= adl->page_count)
 		return DMAR_E_RANGE;
-	*page = adl->flags & DMAR_ADL_CONTIGUOUS ? adl->base_page + i : adl->pages[i];
+	if (!(adl->flags & DMAR_ADL_CONTIGUOUS)) {
+		*page = adl->pages[i];
+		return DMAR_OK;
+	}
+	/* a contiguous ADL's pages end at the last page of the address space: no entry past
+	 * it, none whose number wraps past 2^64 */
+	if (adl->base_page > LAST_PAGE || i > LAST_PAGE - adl->base_page)
+		return DMAR_E_RANGE;
+	*page = adl->base_page + i;
 	return DMAR_OK;
 }
 

@@ -7,6 +7,7 @@
 #include "remap_internal.h"
 #include "physmem_internal.h"
 #include "iommu_internal.h"
+#include "range.h"
 
 #define PAGE DMAR_PAGE_SIZE
 
@@ -104,14 +105,18 @@ static dmar_status section_resident(dmar_adapter *ad, dmar_pmo *o)
 
 /* ---- objects --------------------------------------------------------------------------- */
 
-static int io_overlaps_ram(const dmar_physmem *pm, dmar_pa_t base, uint64_t size)
+/* Whether the IO range [base, last] shares a byte with RAM (ranges by their last byte,
+ * range.h: no sum here wraps). */
+static int io_overlaps_ram(const dmar_physmem *pm, dmar_pa_t base, dmar_pa_t last)
 {
 	for (unsigned i = 0;; i++) {
 		const dmar_ram_range *r = dmar_physmem_range(pm, i);
+		uint64_t r_last;
 
 		if (!r)
 			return 0;
-		if (base < r->base + r->size && r->base < base + size)
+		if (dmar__range_last(r->base, r->size, &r_last) &&
+		    dmar__ranges_meet(base, last, r->base, r_last))
 			return 1;
 	}
 }
@@ -129,10 +134,15 @@ dmar_status dmar__pmo_create(dmar_adapter *ad, const dmar_pmo_params *p, dmar_pm
 	    align > 30)
 		return DMAR_E_INVALID;
 	if (p->kind == DMAR_PMO_IO_SPACE) {
-		if (p->io_base & (PAGE - 1) ||
-		    p->io_base + p->size > (1ull << ps.pa_bits))
+		/* S7, S24: IO space lies below the physical width, held by its last byte: a
+		 * range that runs past 2^64 would wrap onto RAM at physical 0 */
+		const uint64_t pa_last = ps.pa_bits >= 64 ? UINT64_MAX : (1ull << ps.pa_bits) - 1;
+		uint64_t last;
+
+		if (p->io_base & (PAGE - 1) || !dmar__range_within(p->io_base, p->size, 0, pa_last))
 			return DMAR_E_INVALID;
-		if (io_overlaps_ram(ad->pm, p->io_base, p->size))
+		(void)dmar__range_last(p->io_base, p->size, &last);
+		if (io_overlaps_ram(ad->pm, p->io_base, last))
 			return DMAR_E_RANGE;
 	} else if (p->size > ps.allocatable_bytes) {
 		return DMAR_E_NOMEM;

@@ -900,6 +900,113 @@ TEST(S24_memory_objects_locked_while_mapped_with_cpu_and_gpu_views)
 	env_down(&e);
 }
 
+static uint64_t frames_allocated(const dmar_physmem *pm)
+{
+	dmar_physmem_stats ps;
+
+	dmar_physmem_get_stats(pm, &ps);
+	return ps.allocated_frames;
+}
+
+/* S7, S24: an IO-space object is a range of the physical address space that is not RAM.
+ * Held by its first and last byte, it must lie below 2^pa_bits; one whose end runs past
+ * 2^64 would wrap to physical 0 and give the device RAM nobody gave it. */
+TEST(S7_S24_io_object_wrapping_past_2_64_is_refused)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_physmem_stats ps;
+	dmar_adapter_stats st;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_IO_SPACE };
+	dmar_pmo *io = NULL;
+	const dmar_adl *adl;
+	dmar_result r;
+	uint64_t top, frames, word = 0x5a5a5a5a5a5a5a5aull, got = 0;
+	size_t done;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	dmar_physmem_get_stats(e.pm, &ps);
+	top = 1ull << ps.pa_bits;
+	frames = frames_allocated(e.pm);
+	/* RAM at physical 0, where such a wrapped range lands */
+	CHECK_ST(dmar_physmem_write(e.pm, 0x1000, &word, 8), DMAR_OK);
+	pp.io_base = 0 - K4; /* the acceptance case: 2^64 - 4 KiB, 1 MiB + 8 KiB */
+	pp.size = MiB + 2 * K4;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_E_INVALID);
+	pp.io_base = 0 - MiB; /* wraps onto the first MiB */
+	pp.size = 2 * MiB;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_E_INVALID);
+	pp.io_base = 0 - DMAR_PMO_MAX_SIZE; /* ends exactly at 2^64: no wrap, above the width */
+	pp.size = DMAR_PMO_MAX_SIZE;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_E_INVALID);
+	pp.io_base = top - K4; /* runs past 2^pa_bits by one page */
+	pp.size = 2 * K4;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_E_INVALID);
+	pp.io_base = ps.highest_addr + 1 - K4; /* the last page of RAM */
+	pp.size = 2 * K4;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_E_RANGE);
+	CHECK(io == NULL);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.pmos, 0); /* none of that created anything */
+	CHECK_EQ(frames_allocated(e.pm), frames);
+
+	/* the last pages below 2^pa_bits: a legal range, ending exactly at the width */
+	pp.io_base = top - 4 * K4;
+	pp.size = 4 * K4;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_OK);
+	REQUIRE(io != NULL);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, 4, RW, &adl), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, (adl->base_page + 3) * K4 + 0x18, DMAR_NO_PASID,
+			   DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, top - K4 + 0x18);
+	/* MMIO, not RAM: the DMA moves nothing (dmar_device_dma) */
+	CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), adl->base_page * K4, DMAR_NO_PASID,
+				 DMAR_DMA_WRITE, &word, 8, &done, &r), DMAR_E_RANGE);
+	CHECK_EQ(done, 0);
+	CHECK_ST(dmar_physmem_read(e.pm, 0x1000, &got, 8), DMAR_OK);
+	CHECK_EQ(got, word);
+	env_down(&e);
+}
+
+/* S19: an ADL holds page numbers (address >> 12); a contiguous one describes pages
+ * base_page, base_page + 1, ... and none of them past the last page of the 64-bit address
+ * space (2^52 - 1): an entry that would be there, or whose number would wrap past 2^64, is
+ * out of range, never a small page number. */
+TEST(S19_a_contiguous_adl_never_runs_past_2_64)
+{
+	const uint64_t last_page = UINT64_MAX >> 12;
+	dmar_adl adl = { .page_count = 4, .flags = DMAR_ADL_CONTIGUOUS };
+	uint64_t page;
+
+	adl.base_page = last_page - 1; /* the last two pages of the address space */
+	page = 7;
+	CHECK_ST(dmar_adl_page(&adl, 0, &page), DMAR_OK);
+	CHECK_EQ(page, last_page - 1);
+	CHECK_ST(dmar_adl_page(&adl, 1, &page), DMAR_OK);
+	CHECK_EQ(page, last_page);
+	page = 7;
+	CHECK_ST(dmar_adl_page(&adl, 2, &page), DMAR_E_RANGE);
+	CHECK_ST(dmar_adl_page(&adl, 3, &page), DMAR_E_RANGE);
+	CHECK_ST(dmar_adl_page(&adl, 4, &page), DMAR_E_RANGE); /* past the end */
+	CHECK_EQ(page, 7); /* untouched */
+	/* the acceptance case: based at 2^64 - 2, entry 2 would wrap to page 0 */
+	adl.base_page = UINT64_MAX - 1;
+	for (uint64_t i = 0; i < 4; i++)
+		CHECK_ST(dmar_adl_page(&adl, i, &page), DMAR_E_RANGE);
+	CHECK_EQ(page, 7);
+	adl.base_page = 0; /* an ordinary one, and its end */
+	CHECK_ST(dmar_adl_page(&adl, 3, &page), DMAR_OK);
+	CHECK_EQ(page, 3);
+	CHECK_ST(dmar_adl_page(&adl, UINT64_MAX, &page), DMAR_E_RANGE);
+	CHECK_ST(dmar_adl_page(NULL, 0, &page), DMAR_E_INVALID);
+	CHECK_ST(dmar_adl_page(&adl, 0, NULL), DMAR_E_INVALID);
+	adl.flags = 0; /* the array form without an array */
+	adl.pages = NULL;
+	CHECK_ST(dmar_adl_page(&adl, 0, &page), DMAR_E_INVALID);
+	CHECK_EQ(page, 3);
+}
+
 TEST(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver)
 {
 	struct env e;
@@ -1189,6 +1296,8 @@ RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(S22_without_accessed_physically_the_allocation_is_promoted_to_system_memory),
 	  T(S23_the_adl_is_passed_contiguous_and_the_driver_still_reads_its_flags),
 	  T(S24_memory_objects_locked_while_mapped_with_cpu_and_gpu_views),
+	  T(S7_S24_io_object_wrapping_past_2_64_is_refused),
+	  T(S19_a_contiguous_adl_never_runs_past_2_64),
 	  T(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver),
 	  T(S26_a_callback_above_apc_level_is_a_bugcheck_from_wddm_3_2),
 	  T(S27_dma_remapping_compatible_must_be_3),

@@ -39,6 +39,9 @@
  *    not verify: the call proceeds and is counted in ::dmar_adapter_stats.irql_unverified.
  *  - **Aperture** (S4, S20-S22): one mapping per allocation at a time; a device access
  *    through the aperture goes segment page -> logical page -> IOMMU -> physical page.
+ *  - **Ranges** (S7): every range the layer is given (an IO-space object, pages of an
+ *    object, an ADL's entries, aperture offsets and counts) is held by its first and last
+ *    byte or page, never by a sum that can wrap: one that would run past 2^64 is refused.
  *
  * Threads: configuration calls on one adapter are serialised by its lock and may come from
  * any thread; a registered thread goes offline while it waits for the lock (under the qsbr
@@ -122,11 +125,15 @@ typedef struct dmar_adl {
 /** Most entries of an ADL in array form (2^24 entries: 128 MiB of array, 64 GiB described). */
 #define DMAR_ADL_MAX_ARRAY (1ull << 24)
 
-/** Page number @p i of an ADL, whichever form.
+/** Page number @p i of an ADL, whichever form.  A contiguous ADL's entries are
+ *  base_page + i, up to the last page of the 64-bit address space (2^52 - 1, the page of
+ *  address 2^64 - 1): an entry beyond it, whose number would wrap past 2^64 or name a page
+ *  no 64-bit address has, is out of range.  An array's entries are what the caller wrote.
  *  @param adl   the ADL
  *  @param i     entry index
- *  @param page  receives the page number
- *  @return ::DMAR_OK; ::DMAR_E_RANGE past the end; ::DMAR_E_INVALID for NULL.
+ *  @param page  receives the page number (untouched unless ::DMAR_OK)
+ *  @return ::DMAR_OK; ::DMAR_E_RANGE past the end, or for a contiguous entry beyond the last
+ *          page; ::DMAR_E_INVALID for NULL (an array-form ADL without its array included).
  *  @threadsafety Thread-safe (reads only). */
 DMAR_API dmar_status dmar_adl_page(const dmar_adl *adl, uint64_t i, uint64_t *page);
 
@@ -331,7 +338,9 @@ typedef struct dmar_pmo_params {
 	dmar_placement place;   /**< where its frames go (not IO space) */
 	dmar_pa_t limit;        /**< for ::DMAR_PLACE_BELOW / ::DMAR_PLACE_ABOVE */
 	unsigned align_lg2;     /**< contiguous: alignment, 12..30 (0 = 12) */
-	dmar_pa_t io_base;      /**< IO space: the range's start, page aligned, not RAM */
+	dmar_pa_t io_base;      /**< IO space: the range's start, page aligned; the range
+				     [io_base, io_base + size) is not RAM and lies below
+				     2^pa_bits of the memory (so never runs past 2^64) */
 } dmar_pmo_params;
 
 /** CPU mapping mode (S24). */
@@ -345,7 +354,8 @@ typedef enum dmar_cache_type { DMAR_CACHE_CACHED = 0, DMAR_CACHE_WRITE_COMBINED 
  *  @param p     what to create
  *  @param out   receives the object (one reference open)
  *  @return ::DMAR_OK; ::DMAR_E_NOMEM when the frames are not there; ::DMAR_E_INVALID for bad
- *          parameters; ::DMAR_E_RANGE for IO space that overlaps RAM; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *          parameters (IO space not page aligned, or not below 2^pa_bits, a range that runs
+ *          past 2^64 included); ::DMAR_E_RANGE for IO space that overlaps RAM; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_params *p,
