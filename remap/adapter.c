@@ -291,12 +291,22 @@ dmar_status dmar_adapter_create(dmar_iommu *iommu, const dmar_adapter_config *cf
 	if (st != DMAR_OK)
 		goto fail;
 	if (dec.mode == DMAR_START_REMAPPED) {
-		/* S14: logical addresses in [0, device limit); at most what one allocator takes */
-		uint64_t limit = dec.logical_limit;
+		/* S14: logical addresses in [0, ceiling), the ceiling the smallest of the device's
+		 * reach, what the domain's table takes and what one allocator holds; each held by
+		 * its last address, so a 64-bit reach needs no 2^64 */
+		uint64_t last = p.dma_bits >= 64 ? UINT64_MAX : (1ull << p.dma_bits) - 1;
+		uint64_t table_last;
 
-		if (limit == 0 || limit / DMAR_PAGE_SIZE > DMAR_IOVA_MAX_PAGES)
-			limit = DMAR_IOVA_MAX_PAGES * DMAR_PAGE_SIZE;
-		st = dmar_iovad_create(0, limit, &ad->iovad);
+		st = dmar_domain_input_range(ad->dom, &table_last);
+		if (st != DMAR_OK)
+			goto fail;
+		if (table_last < last)
+			last = table_last;
+		if (last > DMAR_IOVA_MAX_PAGES * DMAR_PAGE_SIZE - 1)
+			last = DMAR_IOVA_MAX_PAGES * DMAR_PAGE_SIZE - 1;
+		/* whole pages below it (last < 2^48 now: last + 1 does not wrap) */
+		ad->dec.logical_limit = (last + 1) & ~(uint64_t)(DMAR_PAGE_SIZE - 1);
+		st = dmar_iovad_create(0, ad->dec.logical_limit, &ad->iovad);
 		if (st != DMAR_OK)
 			goto fail;
 	}
@@ -309,6 +319,8 @@ dmar_status dmar_adapter_create(dmar_iommu *iommu, const dmar_adapter_config *cf
 		if (dec.mode == DMAR_START_REMAPPED)
 			dmar__device_pin(ad->dev[0], 1); /* S12 */
 	}
+	if (why)
+		*why = ad->dec; /* the logical limit the allocator was given */
 	*out = ad;
 	return DMAR_OK;
 fail:

@@ -700,6 +700,93 @@ TEST(S14_without_remapping_a_device_that_cannot_reach_memory_fails_to_start)
 	env_down(&e);
 }
 
+/* S14: with remapping, a GPU of any DMA width gets logical addresses inside [0, its reach)
+ * that its domain's table takes ([0, 2^48) with 4 levels, [0, 2^57) with 5, pgtable.h), and
+ * at most what one allocator holds (DMAR_IOVA_MAX_PAGES): every width maps memory and moves
+ * bytes through them, in both directions, and nothing after the unmap. */
+TEST(S14_remapped_gpu_of_every_width_32_to_64_maps_and_dmas)
+{
+	for (unsigned levels = 4; levels <= 5; levels++) {
+		const uint64_t table_last = levels == 4 ? (1ull << 48) - 1 : (1ull << 57) - 1;
+
+		for (unsigned bits = 32; bits <= 64; bits++) {
+			const uint64_t reach_last = bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
+			const uint64_t sizes[2] = { 3, 40 }; /* a cached size, one of the slow path */
+			uint64_t want_last = reach_last < table_last ? reach_last : table_last;
+			dmar_pgtable_config ptc;
+			dmar_adapter_config c;
+			dmar_iovad_stats ist;
+			dmar_iova_t last;
+			struct env e;
+
+			if (want_last > DMAR_IOVA_MAX_PAGES * K4 - 1)
+				want_last = DMAR_IOVA_MAX_PAGES * K4 - 1;
+			dmar_pgtable_config_default(&ptc);
+			ptc.format.levels = levels;
+			dmar_adapter_config_default(&c);
+			c.start.dma_bits = bits;
+			c.pt = &ptc;
+			REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+			REQUIRE(e.why.mode == DMAR_START_REMAPPED);
+			CHECK_ST(dmar_domain_input_range(dmar_adapter_domain(e.ad), &last), DMAR_OK);
+			CHECK_EQ(last, table_last);
+			dmar_iovad_get_stats(dmar_adapter_iovad(e.ad), &ist);
+			CHECK_EQ(ist.pages_total, (want_last + 1) / K4);
+			/* the adapter's decision says that ceiling, not 2^bits */
+			CHECK_EQ(e.why.logical_limit, want_last + 1);
+			CHECK_EQ(dmar_adapter_decision(e.ad)->logical_limit, want_last + 1);
+			for (int k = 0; k < 2; k++) {
+				const uint64_t n = sizes[k], off = 100, len = (n - 1) * K4;
+				uint8_t *out = malloc(len), *back = malloc(len), *cpu;
+				const dmar_adl *adl = NULL;
+				dmar_result fault;
+				dmar_iova_t iova;
+				dmar_pmo *o;
+				size_t done = 0;
+
+				REQUIRE(out && back);
+				for (uint64_t i = 0; i < len; i++)
+					out[i] = (uint8_t)(i * 7 + bits + k);
+				o = pmo_new(e.ad, DMAR_PMO_NONPAGED, n * K4);
+				REQUIRE(o != NULL);
+				CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, n, RW, &adl), DMAR_OK);
+				if (!adl) {
+					printf("#   %u levels, %u bits, %" PRIu64 " pages: no mapping\n",
+					       levels, bits, n);
+					free(out);
+					free(back);
+					continue;
+				}
+				iova = adl->base_page * K4;
+				CHECK(iova + (n * K4 - 1) <= want_last); /* below reach and table */
+				CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), iova + off,
+							 DMAR_NO_PASID, DMAR_DMA_WRITE, out, len, &done,
+							 &fault), DMAR_OK);
+				CHECK_EQ(done, len);
+				/* the CPU sees the device's bytes, and the device reads them back */
+				CHECK_ST(dmar_pmo_map_cpu(e.ad, P, o, 0, n, DMAR_CPU_KERNEL,
+							  DMAR_CACHE_CACHED, (void **)&cpu), DMAR_OK);
+				CHECK(memcmp(cpu + off, out, len) == 0);
+				CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, o, cpu), DMAR_OK);
+				memset(back, 0, len);
+				CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), iova + off,
+							 DMAR_NO_PASID, DMAR_DMA_READ, back, len, &done,
+							 &fault), DMAR_OK);
+				CHECK(memcmp(back, out, len) == 0);
+				CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+				CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), iova + off,
+							 DMAR_NO_PASID, DMAR_DMA_READ, back, 8, &done,
+							 &fault), DMAR_E_FAULT);
+				CHECK_EQ(fault.fault, DMAR_FAULT_NOT_PRESENT);
+				CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_OK);
+				free(out);
+				free(back);
+			}
+			env_down(&e);
+		}
+	}
+}
+
 TEST(S15_linked_adapters_share_one_domain)
 {
 	struct env e;
@@ -1285,6 +1372,7 @@ RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(S12_once_enabled_the_iommu_cannot_be_disabled),
 	  T(S13_logically_contiguous_over_scattered_physical_pages),
 	  T(S14_without_remapping_a_device_that_cannot_reach_memory_fails_to_start),
+	  T(S14_remapped_gpu_of_every_width_32_to_64_maps_and_dmas),
 	  T(S15_linked_adapters_share_one_domain),
 	  T(S16_a_discrete_gpu_must_support_remapping),
 	  T(S17_both_cap_sets_before_start_and_attached_before_memory_is_touched),

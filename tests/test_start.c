@@ -40,6 +40,26 @@ TEST(S14_40_bit_discrete_gpu_on_2_tib_starts_remapped_below_1_tib)
 	CHECK(d.domain && d.attached && d.remap_possible && !d.map_all_memory);
 }
 
+TEST(S14_the_logical_limit_is_the_device_reach_for_every_width)
+{
+	dmar_start_params p = base();
+	dmar_start_decision d;
+
+	for (unsigned bits = 32; bits <= 64; bits++) {
+		p.dma_bits = bits;
+		d = decide(&p, DMAR_OK);
+		CHECK_EQ(d.mode, DMAR_START_REMAPPED);
+		/* 2^bits; 2^64 has no 64-bit number: the last address instead */
+		CHECK_EQ(d.logical_limit, bits == 64 ? UINT64_MAX : 1ull << bits);
+	}
+	p.dma_remapping_compatible = 0; /* not remapped: no logical limit */
+	p.highest_installed = TiB - 1;
+	p.dma_bits = 40;
+	d = decide(&p, DMAR_OK);
+	CHECK_EQ(d.mode, DMAR_START_PASSTHROUGH);
+	CHECK_EQ(d.logical_limit, 0);
+}
+
 TEST(S14_without_remapping_a_device_that_cannot_reach_memory_does_not_start)
 {
 	dmar_start_params p = base();
@@ -210,6 +230,7 @@ TEST(bad_parameters_are_refused)
 }
 
 RUN_TESTS(T(S14_40_bit_discrete_gpu_on_2_tib_starts_remapped_below_1_tib),
+	  T(S14_the_logical_limit_is_the_device_reach_for_every_width),
 	  T(S14_without_remapping_a_device_that_cannot_reach_memory_does_not_start),
 	  T(S16_discrete_gpu_without_remapping_fails_above_its_reach),
 	  T(S17_both_cap_sets_known_before_start_and_no_memory_referenced),

@@ -186,7 +186,8 @@ DMAR_API void dmar_adapter_config_default(dmar_adapter_config *cfg);
  * @param iommu  the IOMMU in front of the adapter
  * @param cfg    how (start from dmar_adapter_config_default())
  * @param out    receives the adapter
- * @param why    receives the decision, also when the start fails (may be NULL)
+ * @param why    receives the decision, also when the start fails (may be NULL); once the
+ *               adapter is created, the one dmar_adapter_decision() answers
  * @return ::DMAR_OK; ::DMAR_E_NOT_SUPPORTED when the adapter does not start (why->reason);
  * ::DMAR_E_INVALID for bad configuration; ::DMAR_E_EXISTS when a requester id is taken;
  * ::DMAR_E_NOMEM.
@@ -220,7 +221,11 @@ DMAR_API dmar_status dmar_adapter_disable_iommu(dmar_adapter *ad);
  *  an RCU read section. */
 DMAR_API void dmar_adapter_destroy(dmar_adapter *ad);
 
-/** The start decision.
+/** The start decision.  In remapped mode its @c logical_limit is the ceiling the adapter's
+ *  logical addresses are below (S14): the smallest of the device's reach (2^dma_bits), what
+ *  the domain's table takes (dmar_domain_input_range(): 2^48 with 4 levels, 2^57 with 5) and
+ *  what one allocator holds (::DMAR_IOVA_MAX_PAGES pages, 2^48 bytes); so for a device of
+ *  48 bits or more it is 2^48, where dmar_start_decide() answers 2^dma_bits.
  *  @param ad  the adapter
  *  @return the decision taken at creation, owned by the adapter.
  *  @threadsafety Thread-safe. */

@@ -98,7 +98,11 @@ typedef struct dmar_start_decision {
 	bool map_all_memory;   /**< the domain maps all physical memory (S9 EnableMappings) */
 	bool attached;         /**< the domain is attached to the device */
 	bool remap_possible;   /**< every condition for remapping held */
-	dmar_iova_t logical_limit; /**< remapped: logical addresses are below this (S14) */
+	/** Remapped: logical addresses are below this (S14), the device's reach 2^dma_bits;
+	 *  for a 64-bit device, whose reach 2^64 has no 64-bit number, UINT64_MAX.  0 in the
+	 *  other modes.  An adapter lowers it to what its domain's table and its allocator
+	 *  take (dmar_adapter_decision()). */
+	dmar_iova_t logical_limit;
 } dmar_start_decision;
 
 /**
