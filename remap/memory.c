@@ -400,8 +400,11 @@ dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uin
 	struct adl_box *b = NULL;
 	dmar_status st;
 
+	/* S24 (2): every GPU mapping is readable, as dmar_domain_map() requires (an x86-64
+	 * entry cannot express a page that is not): prot without DMAR_PROT_READ is refused */
 	if (npages == 0 || first >= o->npages || npages > o->npages - first ||
-	    prot & ~(unsigned)(DMAR_PROT_READ | DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER))
+	    prot & ~(unsigned)(DMAR_PROT_READ | DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER)
+	    || !(prot & DMAR_PROT_READ))
 		return DMAR_E_INVALID;
 	if (!ad->started)
 		return DMAR_E_BUSY; /* S17: the device maps memory once it is started */
@@ -413,7 +416,6 @@ dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uin
 	st = section_resident(ad, o); /* S24: the pages are locked while mapped */
 	if (st != DMAR_OK)
 		goto fail;
-	prot |= DMAR_PROT_READ;
 	switch (ad->dec.mode) {
 	case DMAR_START_REMAPPED: /* S13: a logical range over whatever pages */
 		st = dmar_iova_alloc(ad->iovad, npages, &m->iova);

@@ -995,6 +995,14 @@ static uint64_t frames_allocated(const dmar_physmem *pm)
 	return ps.allocated_frames;
 }
 
+static uint64_t iova_in_use(dmar_adapter *ad)
+{
+	dmar_iovad_stats st;
+
+	dmar_iovad_get_stats(dmar_adapter_iovad(ad), &st);
+	return st.pages_in_use;
+}
+
 /* S7, S24: an IO-space object is a range of the physical address space that is not RAM.
  * Held by its first and last byte, it must lie below 2^pa_bits; one whose end runs past
  * 2^64 would wrap to physical 0 and give the device RAM nobody gave it. */
@@ -1092,6 +1100,64 @@ TEST(S19_a_contiguous_adl_never_runs_past_2_64)
 	adl.pages = NULL;
 	CHECK_ST(dmar_adl_page(&adl, 0, &page), DMAR_E_INVALID);
 	CHECK_EQ(page, 3);
+}
+
+/* S24 (2): a GPU mapping is readable (x86-64 entries cannot express a page that is not, and
+ * dmar_domain_map() requires DMAR_PROT_READ): prot without it is refused in every mode and
+ * changes nothing. */
+TEST(S24_gpu_mapping_without_read_permission_is_refused_and_changes_nothing)
+{
+	static const unsigned bad[] = { 0, DMAR_PROT_WRITE, DMAR_PROT_EXEC, DMAR_PROT_USER,
+					DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER };
+
+	for (int mode = 0; mode < 2; mode++) {
+		struct env e;
+		dmar_adapter_config c;
+		dmar_adapter_stats st;
+		dmar_pmo *o, *sec;
+		const dmar_adl *adl;
+		dmar_result r;
+		dmar_pa_t pa;
+		uint64_t frames;
+
+		if (mode == 0)
+			dmar_adapter_config_default(&c); /* remapped */
+		else
+			cfg_isolation(&c, 0);
+		c.start.secure_vm = mode == 1; /* 1:1 of only the mapped pages (S8, S11) */
+		REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+		o = pmo_new(e.ad, DMAR_PMO_NONPAGED, 2 * K4);
+		sec = pmo_new(e.ad, DMAR_PMO_SECTION, 2 * K4);
+		REQUIRE(o && sec);
+		CHECK_ST(dmar_pmo_page(o, 0, &pa), DMAR_OK);
+		frames = frames_allocated(e.pm);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			adl = NULL;
+			CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 2, bad[i], &adl), DMAR_E_INVALID);
+			CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 0, 2, bad[i], &adl), DMAR_E_INVALID);
+			CHECK(adl == NULL);
+		}
+		dmar_adapter_get_stats(e.ad, &st);
+		CHECK_EQ(st.gpu_mappings, 0);
+		CHECK_EQ(frames_allocated(e.pm), frames); /* the section was not made resident */
+		CHECK_ST(dmar_pmo_page(sec, 0, &pa), DMAR_E_BUSY);
+		if (mode == 0)
+			CHECK_EQ(iova_in_use(e.ad), 0);
+		else /* 1:1: the page is not reachable */
+			CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_READ, &r),
+				 DMAR_E_FAULT);
+		CHECK_ST(dmar_pmo_trim(e.ad, P, sec), DMAR_OK); /* nothing locked it */
+		CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_OK); /* nothing maps it */
+		/* read-only is the least a mapping may be: the device reads, a write faults */
+		o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+		CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, DMAR_PROT_READ, &adl), DMAR_OK);
+		CHECK_ST(dev_xlate(e.ad, 0, adl_at(adl, 0) * K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r),
+			 DMAR_OK);
+		CHECK_ST(dev_xlate(e.ad, 0, adl_at(adl, 0) * K4, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r),
+			 DMAR_E_FAULT);
+		CHECK_EQ(r.fault, DMAR_FAULT_WRITE);
+		env_down(&e);
+	}
 }
 
 TEST(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver)
@@ -1386,6 +1452,7 @@ RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(S24_memory_objects_locked_while_mapped_with_cpu_and_gpu_views),
 	  T(S7_S24_io_object_wrapping_past_2_64_is_refused),
 	  T(S19_a_contiguous_adl_never_runs_past_2_64),
+	  T(S24_gpu_mapping_without_read_permission_is_refused_and_changes_nothing),
 	  T(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver),
 	  T(S26_a_callback_above_apc_level_is_a_bugcheck_from_wddm_3_2),
 	  T(S27_dma_remapping_compatible_must_be_3),

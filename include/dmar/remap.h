@@ -395,16 +395,21 @@ DMAR_API dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo
 
 /**
  * MapPhysicalMemory to GPU logical addresses: pages [@p first, @p first + @p npages) of the
- * object.  The pages are locked until the matching unmap.
+ * object.  The pages are locked until the matching unmap.  A GPU mapping is always
+ * readable, as dmar_domain_map() requires (an x86-64 entry cannot express a page that is
+ * not): @p prot without ::DMAR_PROT_READ is refused.
  * @param ad      the adapter
  * @param irql  the caller's IRQL (S26)
  * @param pmo     the object
  * @param first   first page of the object
  * @param npages  pages, > 0
- * @param prot    permissions (::dmar_prot)
+ * @param prot    permissions (::dmar_prot), ::DMAR_PROT_READ among them
  * @param adl     receives the logical page list, owned by the mapping (S24 (2), S23)
  * @return ::DMAR_OK; ::DMAR_E_BUSY before dmar_adapter_start() or during exclusive access;
- * ::DMAR_E_NOSPACE when the logical range is exhausted; ::DMAR_E_INVALID; ::DMAR_E_NOMEM;
+ * ::DMAR_E_NOSPACE when the logical range is exhausted; ::DMAR_E_INVALID for pages outside
+ * the object, @p npages 0, @p prot bits other than READ, WRITE, EXEC and USER or @p prot
+ * without ::DMAR_PROT_READ, an object that is not a live object of @p ad, NULL;
+ * ::DMAR_E_NOMEM (a section object's frames not there among the causes);
  * ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  * @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  * inside an RCU read section.
