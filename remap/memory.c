@@ -239,7 +239,7 @@ dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 
 	if (st != DMAR_OK)
 		return st;
-	if (o->opens == UINT32_MAX)
+	if (o->opens >= DMAR_PMO_MAX_OPENS)
 		st = DMAR_E_BUSY;
 	else
 		o->opens++;

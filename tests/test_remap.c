@@ -1160,6 +1160,89 @@ TEST(S24_gpu_mapping_without_read_permission_is_refused_and_changes_nothing)
 	}
 }
 
+/* S25: the callbacks come in two pairs, CreatePhysicalMemoryObject / Destroy and
+ * OpenPhysicalMemoryObject / Close (separate callbacks with separate argument structures in
+ * the DMA remapping document).  Create opens no reference, so Close right after it has
+ * nothing to close; Destroy waits for every Open to be Closed.  Every status the four list. */
+TEST(S25_create_destroy_and_open_close_are_separate_pairs)
+{
+	struct env e, e2;
+	dmar_adapter_config c;
+	dmar_adapter_stats st;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = 2 * K4 };
+	dmar_pmo *o, *other, *none = NULL;
+	const dmar_adl *adl;
+	void *v;
+
+	dmar_adapter_config_default(&c);
+	c.bugcheck = bugcheck;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	REQUIRE(dmar_pmo_create(e.ad, P, &pp, &o) == DMAR_OK);
+	/* Create/Destroy: no reference to close, destroyed at once */
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_INVALID); /* no longer an object */
+	CHECK_ST(dmar_pmo_open(e.ad, P, o), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_E_INVALID);
+
+	/* Open/Close: shared references that keep it */
+	REQUIRE(dmar_pmo_create(e.ad, P, &pp, &o) == DMAR_OK);
+	CHECK_ST(dmar_pmo_open(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_open(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_E_INVALID); /* none open */
+	/* as many as DMAR_PMO_MAX_OPENS at once, not one more */
+	for (uint32_t i = 0; i < DMAR_PMO_MAX_OPENS; i++)
+		if (dmar_pmo_open(e.ad, P, o) != DMAR_OK) {
+			CHECK_EQ(i, DMAR_PMO_MAX_OPENS);
+			break;
+		}
+	CHECK_ST(dmar_pmo_open(e.ad, P, o), DMAR_E_BUSY);
+	for (uint32_t i = 0; i < DMAR_PMO_MAX_OPENS; i++)
+		if (dmar_pmo_close(e.ad, P, o) != DMAR_OK) {
+			CHECK_EQ(i, DMAR_PMO_MAX_OPENS);
+			break;
+		}
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_E_INVALID);
+	/* Destroy waits for the GPU and CPU mappings too */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &adl), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, o, 1, 1, DMAR_CPU_USER, DMAR_CACHE_CACHED, &v), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, o, v), DMAR_OK);
+	/* above APC_LEVEL from WDDM 3.2: the bugcheck, and the call changes nothing */
+	CHECK_ST(dmar_pmo_open(e.ad, DMAR_DISPATCH_LEVEL, o), DMAR_E_IRQL);
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_E_INVALID); /* that open did not happen */
+	CHECK_ST(dmar_pmo_open(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_close(e.ad, DMAR_DISPATCH_LEVEL, o), DMAR_E_IRQL);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_E_BUSY); /* that close did not happen */
+	CHECK_ST(dmar_pmo_close(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, DMAR_DISPATCH_LEVEL, o), DMAR_E_IRQL);
+	CHECK_ST(dmar_pmo_create(e.ad, DMAR_DISPATCH_LEVEL, &pp, &none), DMAR_E_IRQL);
+	CHECK(none == NULL);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.pmos, 1);
+	CHECK_EQ(st.irql_bugchecks, 4);
+	/* another adapter's object is not this adapter's */
+	c.rid = 0x0200;
+	c.bugcheck = NULL;
+	REQUIRE(env_up(&e2, &c, 1) == DMAR_OK);
+	REQUIRE(dmar_pmo_create(e2.ad, P, &pp, &other) == DMAR_OK);
+	CHECK_ST(dmar_pmo_open(e.ad, P, other), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_close(e.ad, P, other), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, other), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_open(NULL, P, other), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_close(e2.ad, P, NULL), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_destroy(e2.ad, P, other), DMAR_OK);
+	env_down(&e2);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_OK);
+	env_down(&e);
+}
+
 TEST(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver)
 {
 	struct env e;
@@ -1453,6 +1536,7 @@ RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(S7_S24_io_object_wrapping_past_2_64_is_refused),
 	  T(S19_a_contiguous_adl_never_runs_past_2_64),
 	  T(S24_gpu_mapping_without_read_permission_is_refused_and_changes_nothing),
+	  T(S25_create_destroy_and_open_close_are_separate_pairs),
 	  T(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver),
 	  T(S26_a_callback_above_apc_level_is_a_bugcheck_from_wddm_3_2),
 	  T(S27_dma_remapping_compatible_must_be_3),

@@ -353,11 +353,20 @@ typedef enum dmar_cpu_mode { DMAR_CPU_KERNEL = 0, DMAR_CPU_USER } dmar_cpu_mode;
 /** Cache type of a CPU mapping (S24); recorded, the host has no write-combining to give. */
 typedef enum dmar_cache_type { DMAR_CACHE_CACHED = 0, DMAR_CACHE_WRITE_COMBINED } dmar_cache_type;
 
-/** CreatePhysicalMemoryObject.
+/** The most references dmar_pmo_open() holds open on one object at a time. */
+#define DMAR_PMO_MAX_OPENS 65535u
+
+/** CreatePhysicalMemoryObject.  The callbacks come in two pairs, as the DMA remapping
+ *  documents list them (separate callbacks, separate argument structures):
+ *  CreatePhysicalMemoryObject / DestroyPhysicalMemoryObject make and free an object, and
+ *  OpenPhysicalMemoryObject / ClosePhysicalMemoryObject take and drop shared references to
+ *  a live one.  Create opens no reference: dmar_pmo_close() right after it answers
+ *  ::DMAR_E_INVALID, and dmar_pmo_destroy() succeeds once every Open has had its Close and
+ *  nothing maps the object.
  *  @param ad    the adapter
  *  @param irql  the caller's IRQL (S26)
  *  @param p     what to create
- *  @param out   receives the object (one reference open)
+ *  @param out   receives the object (no reference open)
  *  @return ::DMAR_OK; ::DMAR_E_NOMEM when the frames are not there; ::DMAR_E_INVALID for bad
  *          parameters (IO space not page aligned, or not below 2^pa_bits, a range that runs
  *          past 2^64 included); ::DMAR_E_RANGE for IO space that overlaps RAM; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
@@ -365,30 +374,32 @@ typedef enum dmar_cache_type { DMAR_CACHE_CACHED = 0, DMAR_CACHE_WRITE_COMBINED 
  *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_params *p,
 				     dmar_pmo **out);
-/** OpenPhysicalMemoryObject: one more shared reference.
+/** OpenPhysicalMemoryObject: one more shared reference (each needs its dmar_pmo_close()).
  *  @param ad    the adapter
  *  @param irql  the caller's IRQL (S26)
  *  @param pmo   the object
  *  @return ::DMAR_OK; ::DMAR_E_INVALID for an object that is not a live object of @p ad;
- *          ::DMAR_E_BUSY when it cannot take another reference; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *          ::DMAR_E_BUSY when ::DMAR_PMO_MAX_OPENS references are open; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
-/** ClosePhysicalMemoryObject: one reference less.
+/** ClosePhysicalMemoryObject: drops a reference dmar_pmo_open() took.
  *  @param ad    the adapter
  *  @param irql  the caller's IRQL (S26)
  *  @param pmo   the object
- *  @return ::DMAR_OK; ::DMAR_E_INVALID when none is open or the object is not @p ad's;
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID when none is open (dmar_pmo_create() opens none) or
+ *          the object is not a live object of @p ad;
  *          ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
-/** DestroyPhysicalMemoryObject: frees the frames.
+/** DestroyPhysicalMemoryObject: frees the object and its frames.
  *  @param ad    the adapter
  *  @param irql  the caller's IRQL (S26)
  *  @param pmo   the object
- *  @return ::DMAR_OK; ::DMAR_E_BUSY while mapped (GPU or CPU) or opened; ::DMAR_E_INVALID for
- *          an object that is not @p ad's; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY while mapped (GPU or CPU) or while a reference from
+ *          dmar_pmo_open() is not closed; ::DMAR_E_INVALID for an object that is not a live
+ *          object of @p ad; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
 DMAR_API dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo);
