@@ -84,23 +84,38 @@ static dmar_status frames_alloc(dmar_adapter *ad, dmar_pmo *o, unsigned align_lg
 	return DMAR_OK;
 }
 
-/* A section object's pages exist while it is locked: bring them back. */
-static dmar_status section_resident(dmar_adapter *ad, dmar_pmo *o)
+/* A section object's pages exist while it is locked: bring them back.  *fresh says whether
+ * this call did; its contents then stay in o->backing as well until the caller either took
+ * the lock (section_settle) or failed (section_unfetch: the object is as it was before). */
+static dmar_status section_resident(dmar_adapter *ad, dmar_pmo *o, int *fresh)
 {
 	dmar_status st;
 
+	*fresh = 0;
 	if (o->kind != DMAR_PMO_SECTION || o->pages)
 		return DMAR_OK;
 	st = frames_alloc(ad, o, 12, 0);
 	if (st != DMAR_OK)
 		return st;
-	if (o->backing) {
+	if (o->backing)
 		for (uint64_t i = 0; i < o->npages; i++)
 			(void)dmar_physmem_write(ad->pm, o->pages[i], o->backing + i * PAGE, PAGE);
+	*fresh = 1;
+	return DMAR_OK;
+}
+
+static void section_settle(dmar_pmo *o, int fresh)
+{
+	if (fresh) {
 		free(o->backing);
 		o->backing = NULL;
 	}
-	return DMAR_OK;
+}
+
+static void section_unfetch(dmar_adapter *ad, dmar_pmo *o, int fresh)
+{
+	if (fresh)
+		frames_free(ad, o); /* the contents are still in o->backing (NULL: all zero) */
 }
 
 /* ---- objects --------------------------------------------------------------------------- */
@@ -398,6 +413,7 @@ dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uin
 {
 	struct gpu_map *m;
 	struct adl_box *b = NULL;
+	int fresh = 0;
 	dmar_status st;
 
 	/* S24 (2): every GPU mapping is readable, as dmar_domain_map() requires (an x86-64
@@ -413,7 +429,7 @@ dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uin
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return DMAR_E_NOMEM;
-	st = section_resident(ad, o); /* S24: the pages are locked while mapped */
+	st = section_resident(ad, o, &fresh); /* S24: the pages are locked while mapped */
 	if (st != DMAR_OK)
 		goto fail;
 	switch (ad->dec.mode) {
@@ -461,6 +477,7 @@ dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uin
 	m->next = o->gpu;
 	o->gpu = m;
 	o->locks++;
+	section_settle(o, fresh);
 	ad->st.gpu_mappings++;
 	*adl = &b->adl;
 	return DMAR_OK;
@@ -472,6 +489,7 @@ undo:
 		identity_put(ad, o, first, npages);
 	}
 fail:
+	section_unfetch(ad, o, fresh);
 	free(m);
 	return st;
 }
@@ -541,6 +559,7 @@ dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 			     uint64_t npages, dmar_cpu_mode mode, dmar_cache_type cache, void **va)
 {
 	struct cpu_map *c = NULL;
+	int fresh = 0;
 	dmar_status st;
 
 	if (!ad || !o || !va || (unsigned)mode > DMAR_CPU_USER ||
@@ -562,13 +581,15 @@ dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 		st = DMAR_E_NOMEM;
 		goto out;
 	}
-	st = section_resident(ad, o);
+	st = section_resident(ad, o, &fresh);
 	if (st == DMAR_OK)
 		st = dmar__physmem_alias(ad->pm, o->pages + first, npages, 1, &c->va);
 	if (st != DMAR_OK) {
+		section_unfetch(ad, o, fresh);
 		free(c);
 		goto out;
 	}
+	section_settle(o, fresh);
 	c->npages = npages;
 	c->mode = mode;
 	c->cache = cache;

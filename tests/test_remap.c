@@ -987,6 +987,37 @@ TEST(S24_memory_objects_locked_while_mapped_with_cpu_and_gpu_views)
 	env_down(&e);
 }
 
+/* A small machine: 8 MiB of RAM at 1 MiB (2048 frames a test can use up), one IOMMU. */
+static void env_mem_small(struct env *e)
+{
+	static const dmar_ram_range r[] = { { .base = MiB, .size = 8 * MiB } };
+	dmar_physmem_config pc = { .ranges = r, .nranges = 1, .pa_bits = 40 };
+	dmar_iommu_config ic;
+
+	memset(e, 0, sizeof(*e));
+	REQUIRE(dmar_physmem_create(&pc, &e->pm) == DMAR_OK);
+	dmar_iommu_config_default(&ic);
+	REQUIRE(dmar_iommu_create(e->pm, &ic, &e->iommu) == DMAR_OK);
+}
+
+/* Take every free frame of @p pm that @p place / @p limit allow; returns how many (their
+ * addresses in @p pa). */
+static size_t frames_take(dmar_physmem *pm, dmar_placement place, dmar_pa_t limit, dmar_pa_t *pa,
+			  size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && dmar_physmem_alloc(pm, 1, 12, place, limit, &pa[n]) == DMAR_OK)
+		n++;
+	return n;
+}
+
+static void frames_give_back(dmar_physmem *pm, const dmar_pa_t *pa, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		CHECK_ST(dmar_physmem_free(pm, pa[i], 1), DMAR_OK);
+}
+
 static uint64_t frames_allocated(const dmar_physmem *pm)
 {
 	dmar_physmem_stats ps;
@@ -1240,6 +1271,224 @@ TEST(S25_create_destroy_and_open_close_are_separate_pairs)
 	CHECK_ST(dmar_pmo_destroy(e2.ad, P, other), DMAR_OK);
 	env_down(&e2);
 	CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_OK);
+	env_down(&e);
+}
+
+/* S24: CreatePhysicalMemoryObject and MapPhysicalMemory (GPU) answer every status their
+ * header lists, and a refused call changes nothing. */
+TEST(S24_create_and_map_gpu_answer_every_status_they_list)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_adapter_stats st;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_SECTION, .size = 4 * K4 };
+	dmar_pmo *sec, *o, *io, *none = NULL;
+	const dmar_adl *adl = NULL, *big[64];
+	static dmar_pa_t taken[4096];
+	uint64_t frames;
+	char got[5];
+	dmar_pa_t pa;
+	size_t n;
+	void *v;
+	int nbig = 0;
+
+	env_mem_small(&e);
+	dmar_adapter_config_default(&c);
+	c.bugcheck = bugcheck;
+	c.start.dma_bits = 32;
+	REQUIRE(dmar_adapter_create(e.iommu, &c, &e.ad, &e.why) == DMAR_OK);
+	REQUIRE(e.why.mode == DMAR_START_REMAPPED);
+	REQUIRE(dmar_pmo_create(e.ad, P, &pp, &sec) == DMAR_OK);
+	/* DMAR_E_BUSY before the start (S17) */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 0, 4, RW, &adl), DMAR_E_BUSY);
+	REQUIRE(dmar_adapter_start(e.ad) == DMAR_OK);
+	/* DMAR_E_NOMEM: the section's frames are not there when it is locked */
+	n = frames_take(e.pm, DMAR_PLACE_ANY, 0, taken, 4096);
+	CHECK(n > 0 && n < 4096);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 0, 4, RW, &adl), DMAR_E_NOMEM);
+	pp.kind = DMAR_PMO_NONPAGED;
+	pp.size = K4;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &none), DMAR_E_NOMEM);
+	pp.size = 16 * MiB; /* more than the machine has */
+	frames_give_back(e.pm, taken, n);
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &none), DMAR_E_NOMEM);
+	CHECK(none == NULL);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.gpu_mappings, 0);
+	CHECK_EQ(st.pmos, 1);
+	CHECK_EQ(iova_in_use(e.ad), 0);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 0, 4, RW, &adl), DMAR_OK);
+	/* DMAR_E_INVALID: pages outside the object, unknown prot bits, no ADL pointer */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 4, 1, RW, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 1, UINT64_MAX, RW, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, UINT64_MAX, 2, RW, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 0, 0, RW, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 0, 1, RW | 0x100, &adl), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 0, 1, RW, NULL), DMAR_E_INVALID);
+	/* DMAR_E_IRQL: the bugcheck handler returned */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, DMAR_DISPATCH_LEVEL, sec, 0, 1, RW, &adl), DMAR_E_IRQL);
+	/* DMAR_E_NOSPACE: a 32-bit device has 4 GiB of logical space, 4 GiB objects of IO space */
+	pp = (dmar_pmo_params){ .kind = DMAR_PMO_IO_SPACE, .size = DMAR_PMO_MAX_SIZE,
+				.io_base = 1ull << 39 };
+	REQUIRE(dmar_pmo_create(e.ad, P, &pp, &io) == DMAR_OK);
+	while (nbig < 64 && dmar_pmo_map_gpu(e.ad, P, io, 0, 1ull << 20, RW, &big[nbig]) == DMAR_OK)
+		nbig++;
+	CHECK_EQ(nbig, 0); /* 4 GiB less the sections's 4 pages (16 KiB) leaves no 4 GiB run */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, (1ull << 20) - 4, RW, &big[0]), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, 1, RW, &big[1]), DMAR_E_NOSPACE);
+	/* a refused mapping leaves a trimmed section trimmed: its frames back, its bytes kept */
+	REQUIRE(dmar_pmo_map_cpu(e.ad, P, o = pmo_new(e.ad, DMAR_PMO_SECTION, 2 * K4), 0, 2,
+				 DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, &v) == DMAR_OK);
+	memcpy((char *)v + K4 + 8, "kept", 5);
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, o, v), DMAR_OK);
+	CHECK_ST(dmar_pmo_trim(e.ad, P, o), DMAR_OK);
+	frames = frames_allocated(e.pm);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 2, RW, &adl), DMAR_E_NOSPACE);
+	CHECK_ST(dmar_pmo_page(o, 0, &pa), DMAR_E_BUSY);
+	CHECK_EQ(frames_allocated(e.pm), frames);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.gpu_mappings, 2);
+	CHECK_EQ(st.irql_bugchecks, 1);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, big[0]), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, 1, RW, &big[1]), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 2, RW, &adl), DMAR_OK);
+	CHECK_ST(dmar_pmo_page(o, 1, &pa), DMAR_OK);
+	CHECK_ST(dmar_physmem_read(e.pm, pa + 8, got, 5), DMAR_OK);
+	CHECK(memcmp(got, "kept", 5) == 0);
+	/* DMAR_E_RANGE: IO space on RAM; DMAR_E_INVALID: a bad kind, size or alignment */
+	pp.io_base = 4 * MiB;
+	pp.size = K4;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_RANGE);
+	pp.io_base = K4 + 1;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);
+	pp = (dmar_pmo_params){ .kind = DMAR_PMO_CONTIGUOUS, .size = K4, .align_lg2 = 31 };
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_E_INVALID);
+	pp.align_lg2 = 21;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &o), DMAR_OK);
+	CHECK_ST(dmar_pmo_create(e.ad, P, NULL, &o), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, NULL), DMAR_E_INVALID);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.pmos, 4);
+	env_down(&e);
+}
+
+/* S24 (3): MapPhysicalMemory to a CPU address answers every status its header lists; a
+ * refused call changes nothing, and leaves a trimmed section object trimmed. */
+TEST(S24_map_cpu_answers_every_status_it_lists)
+{
+	static uint8_t buf[2 * MiB] __attribute__((aligned(4096)));
+	const dmar_ram_range r[] = {
+		{ .base = MiB, .size = 8 * MiB },
+		{ .base = 16 * MiB, .size = sizeof(buf), .kind = DMAR_RAM_BUFFER,
+		  .flags = DMAR_RAM_ALLOCATABLE, .host = buf },
+	};
+	dmar_physmem_config pc = { .ranges = r, .nranges = 2, .pa_bits = 40 };
+	dmar_pmo_params pp = { .kind = DMAR_PMO_SECTION, .size = 2 * K4 };
+	dmar_iommu_config ic;
+	dmar_adapter_config c;
+	dmar_adapter_stats st;
+	static dmar_pa_t taken[4096];
+	dmar_pmo *sec, *inbuf, *io;
+	uint64_t frames;
+	dmar_pa_t pa;
+	size_t n;
+	void *v = NULL;
+	struct env e;
+
+	memset(&e, 0, sizeof(e));
+	REQUIRE(dmar_physmem_create(&pc, &e.pm) == DMAR_OK);
+	dmar_iommu_config_default(&ic);
+	REQUIRE(dmar_iommu_create(e.pm, &ic, &e.iommu) == DMAR_OK);
+	dmar_adapter_config_default(&c);
+	c.bugcheck = bugcheck;
+	REQUIRE(dmar_adapter_create(e.iommu, &c, &e.ad, &e.why) == DMAR_OK);
+	REQUIRE(dmar_adapter_start(e.ad) == DMAR_OK);
+	sec = pmo_new(e.ad, DMAR_PMO_SECTION, 2 * K4);
+	/* DMAR_E_NOMEM: the section's frames are not there; it stays as it was */
+	n = frames_take(e.pm, DMAR_PLACE_ANY, 0, taken, 4096);
+	frames = frames_allocated(e.pm);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 0, 2, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, &v),
+		 DMAR_E_NOMEM);
+	CHECK_EQ(frames_allocated(e.pm), frames);
+	frames_give_back(e.pm, taken, n);
+	/* DMAR_E_NOT_SUPPORTED: pages in the embedder's buffer cannot be aliased; a section
+	 * object that had to come back for it goes out again */
+	n = frames_take(e.pm, DMAR_PLACE_BELOW, 16 * MiB, taken, 4096); /* only the buffer's left */
+	frames = frames_allocated(e.pm);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 0, 2, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, &v),
+		 DMAR_E_NOT_SUPPORTED);
+	CHECK_EQ(frames_allocated(e.pm), frames);
+	CHECK_ST(dmar_pmo_page(sec, 0, &pa), DMAR_E_BUSY);
+	pp.kind = DMAR_PMO_NONPAGED; /* a nonpaged object there gets the same answer */
+	REQUIRE(dmar_pmo_create(e.ad, P, &pp, &inbuf) == DMAR_OK);
+	CHECK_ST(dmar_pmo_page(inbuf, 1, &pa), DMAR_OK);
+	CHECK(pa >= 16 * MiB && pa < 18 * MiB);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, inbuf, 0, 1, DMAR_CPU_USER, DMAR_CACHE_CACHED, &v),
+		 DMAR_E_NOT_SUPPORTED);
+	frames_give_back(e.pm, taken, n);
+	/* ... and IO space, which has no host memory */
+	pp = (dmar_pmo_params){ .kind = DMAR_PMO_IO_SPACE, .size = K4, .io_base = 1ull << 39 };
+	REQUIRE(dmar_pmo_create(e.ad, P, &pp, &io) == DMAR_OK);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, io, 0, 1, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, &v),
+		 DMAR_E_NOT_SUPPORTED);
+	/* DMAR_E_INVALID: pages outside the object, a bad mode or cache type, NULL */
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 2, 1, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, &v),
+		 DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 1, UINT64_MAX, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED,
+				  &v), DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 0, 1, DMAR_CPU_KERNEL, (dmar_cache_type)2, &v),
+		 DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 0, 1, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, NULL),
+		 DMAR_E_INVALID);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, (dmar_pmo *)&pp, 0, 1, DMAR_CPU_KERNEL,
+				  DMAR_CACHE_CACHED, &v), DMAR_E_INVALID);
+	/* DMAR_E_IRQL */
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, DMAR_DISPATCH_LEVEL, sec, 0, 1, DMAR_CPU_KERNEL,
+				  DMAR_CACHE_CACHED, &v), DMAR_E_IRQL);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.cpu_mappings, 0);
+	CHECK_ST(dmar_pmo_page(sec, 0, &pa), DMAR_E_BUSY);
+	/* DMAR_OK: with the buffer's frames taken, the section's come from the lazy range */
+	n = frames_take(e.pm, DMAR_PLACE_ABOVE, 16 * MiB, taken, 4096);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 0, 2, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, &v),
+		 DMAR_OK);
+	CHECK_ST(dmar_pmo_page(sec, 1, &pa), DMAR_OK);
+	CHECK(pa < 16 * MiB);
+	memcpy((char *)v + K4, "cpu", 4);
+	{
+		char got[4];
+
+		CHECK_ST(dmar_physmem_read(e.pm, pa, got, 4), DMAR_OK);
+		CHECK(memcmp(got, "cpu", 4) == 0);
+	}
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, sec, v), DMAR_OK);
+	frames_give_back(e.pm, taken, n);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.irql_bugchecks, 1);
+	env_down(&e);
+}
+
+/* Adapter creation without frames for the domain's table: DMAR_E_NOMEM, and nothing of it
+ * stays behind (its requester id is free again). */
+TEST(adapter_create_without_frames_is_nomem_and_leaves_nothing)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_adapter *ad = NULL;
+	static dmar_pa_t taken[4096];
+	uint64_t frames;
+	size_t n;
+
+	env_mem_small(&e);
+	dmar_adapter_config_default(&c);
+	frames = frames_allocated(e.pm);
+	n = frames_take(e.pm, DMAR_PLACE_ANY, 0, taken, 4096);
+	CHECK_ST(dmar_adapter_create(e.iommu, &c, &ad, &e.why), DMAR_E_NOMEM);
+	CHECK(ad == NULL);
+	CHECK_EQ(e.why.mode, DMAR_START_REMAPPED); /* the decision was made */
+	frames_give_back(e.pm, taken, n);
+	CHECK_EQ(frames_allocated(e.pm), frames);
+	CHECK_ST(dmar_adapter_create(e.iommu, &c, &e.ad, NULL), DMAR_OK); /* the same rid */
 	env_down(&e);
 }
 
@@ -1537,6 +1786,9 @@ RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(S19_a_contiguous_adl_never_runs_past_2_64),
 	  T(S24_gpu_mapping_without_read_permission_is_refused_and_changes_nothing),
 	  T(S25_create_destroy_and_open_close_are_separate_pairs),
+	  T(S24_create_and_map_gpu_answer_every_status_they_list),
+	  T(S24_map_cpu_answers_every_status_it_lists),
+	  T(adapter_create_without_frames_is_nomem_and_leaves_nothing),
 	  T(S25_legacy_callbacks_are_deprecated_for_a_remapping_driver),
 	  T(S26_a_callback_above_apc_level_is_a_bugcheck_from_wddm_3_2),
 	  T(S27_dma_remapping_compatible_must_be_3),
