@@ -136,6 +136,50 @@ TEST(bad_frees_get_a_status_and_change_nothing)
 	dmar_iovad_destroy(a);
 }
 
+/* S14: the allocator's arithmetic at the top of the 64-bit space.  A range [base, limit)
+ * just below 2^64 hands out its pages there; addresses and sizes whose sums would run past
+ * 2^64 get a status and change nothing, and a limit cannot stand for 2^64 itself. */
+TEST(S14_ranges_at_the_top_of_64_bits_never_wrap)
+{
+	const uint64_t base = 0 - 64 * K4, limit = 0 - K4; /* the 63 pages below the last */
+	dmar_iovad *a, *b = NULL;
+	dmar_iova_t x, y;
+	dmar_iovad_stats before, after;
+
+	REQUIRE(dmar_iovad_create(base, limit, &a) == DMAR_OK);
+	CHECK_ST(dmar_iovad_create(0 - K4, 0, &b), DMAR_E_INVALID); /* 0 is no 2^64 */
+	CHECK_ST(dmar_iovad_create(0, 0 - K4, &b), DMAR_E_INVALID); /* too many pages */
+	CHECK(b == NULL);
+	CHECK_ST(dmar_iova_alloc(a, 40, &x), DMAR_OK); /* the top 40: ends at limit exactly */
+	CHECK_EQ(x, limit - 40 * K4);
+	CHECK_ST(dmar_iova_alloc(a, 8, &y), DMAR_OK);
+	CHECK(y >= base && y + 8 * K4 <= x);
+	dmar_iovad_get_stats(a, &before);
+	CHECK_ST(dmar_iova_alloc(a, UINT64_MAX, &y), DMAR_E_NOSPACE);
+	CHECK_ST(dmar_iova_alloc(a, 64, &y), DMAR_E_NOSPACE); /* more than it holds */
+	CHECK_ST(dmar_iova_free(a, x, UINT64_MAX), DMAR_E_INVALID); /* x + that wraps */
+	CHECK_ST(dmar_iova_free(a, x, (UINT64_MAX >> 12) + 1), DMAR_E_INVALID);
+	CHECK_ST(dmar_iova_free(a, x, 41), DMAR_E_INVALID); /* one page past the limit */
+	CHECK_ST(dmar_iova_free(a, limit, 1), DMAR_E_INVALID);
+	CHECK_ST(dmar_iova_free(a, 0 - K4, 1), DMAR_E_INVALID); /* the last page of all */
+	CHECK_ST(dmar_iova_free(a, 0, 1), DMAR_E_INVALID);
+	dmar_iovad_get_stats(a, &after);
+	CHECK_EQ(after.pages_in_use, before.pages_in_use);
+	CHECK_EQ(after.allocs, before.allocs);
+	CHECK_EQ(after.frees, before.frees);
+	CHECK_EQ(after.failures, before.failures + 2);
+	CHECK_ST(dmar_iova_free(a, x, 40), DMAR_OK);
+	CHECK_ST(dmar_iova_alloc(a, 63, &x), DMAR_E_NOSPACE); /* y still holds 8 */
+	CHECK_ST(dmar_iova_free(a, y, 8), DMAR_OK);
+	CHECK_ST(dmar_iova_alloc(a, 63, &x), DMAR_OK); /* all of it (y drained from the cache) */
+	CHECK_EQ(x, base);
+	CHECK_ST(dmar_iova_free(a, x, 63), DMAR_OK);
+	dmar_iovad_get_stats(a, &after);
+	CHECK_EQ(after.pages_in_use, 0);
+	CHECK_EQ(after.pages_total, 63);
+	dmar_iovad_destroy(a);
+}
+
 TEST(unregistered_threads_use_the_slow_path)
 {
 	dmar_iovad *a;
@@ -252,5 +296,6 @@ TEST(two_threads_with_caches_and_cross_frees_never_overlap)
 RUN_TESTS(T(S14_ranges_inside_the_limit_size_aligned_and_disjoint),
 	  T(exhaustion_is_reported_and_everything_is_reusable_after_free),
 	  T(bad_frees_get_a_status_and_change_nothing),
+	  T(S14_ranges_at_the_top_of_64_bits_never_wrap),
 	  T(unregistered_threads_use_the_slow_path),
 	  T(two_threads_with_caches_and_cross_frees_never_overlap))
