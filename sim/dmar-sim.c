@@ -75,7 +75,7 @@ static void *worker(void *arg)
 			n = dmar_gen_next(s->gen, e, req, s->sc.batch);
 			if (s->trace_out)
 				(void)dmar_trace_write(s->trace_out, DMAR_TRACE_REQUESTS, e, req, n);
-			(void)dmar_gen_execute(s->gen, e, req, n, &s->counts[e]);
+			(void)dmar_gen_execute(s->gen, e, req, n, &s->eng[e].counts);
 			__atomic_fetch_add(&ph->done, n, __ATOMIC_RELAXED);
 			any = 1;
 		}
@@ -98,17 +98,23 @@ static void progress(double t, double total, uint64_t done, double t0)
 		t > t0 ? (double)done / (t - t0) / 1e6 : 0.0);
 }
 
-static void run_phase(struct sys *s, double until, uint64_t batches, bool bar, double t0,
-		      uint64_t *done_total)
+/* Run the engines on s->sc.threads translator threads until the deadline or the batches:
+ * 0, or -1 with a message when a thread cannot be started (the others are stopped). */
+static int run_phase(struct sys *s, double until, uint64_t batches, bool bar, double t0,
+		     uint64_t *done_total)
 {
 	struct phase ph = { .s = s, .deadline = until, .batches = batches };
-	struct worker w[64];
-	int joined[64] = { 0 };
+	struct worker w[SIM_MAX_THREADS];
+	int joined[SIM_MAX_THREADS] = { 0 };
+	unsigned started;
 
-	for (unsigned i = 0; i < s->sc.threads; i++) {
-		w[i] = (struct worker){ .ph = &ph, .id = i };
-		pthread_create(&w[i].th, NULL, worker, &w[i]);
+	for (started = 0; started < s->sc.threads && started < SIM_MAX_THREADS; started++) {
+		w[started] = (struct worker){ .ph = &ph, .id = started };
+		if (pthread_create(&w[started].th, NULL, worker, &w[started]) != 0)
+			break;
 	}
+	if (started < s->sc.threads)
+		__atomic_store_n(&ph.stop, 1, __ATOMIC_RELAXED);
 	/* the main thread is the OS reading fault records, and the progress bar */
 	for (;;) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
@@ -119,7 +125,7 @@ static void run_phase(struct sys *s, double until, uint64_t batches, bool bar, d
 		if (bar)
 			progress(now() - t0, s->sc.batches ? 0 : s->sc.seconds,
 				 *done_total + __atomic_load_n(&ph.done, __ATOMIC_RELAXED), 0);
-		for (unsigned i = 0; i < s->sc.threads; i++) {
+		for (unsigned i = 0; i < started; i++) {
 			if (!joined[i])
 				joined[i] = pthread_tryjoin_np(w[i].th, NULL) == 0;
 			alive |= !joined[i];
@@ -129,6 +135,12 @@ static void run_phase(struct sys *s, double until, uint64_t batches, bool bar, d
 	}
 	sim_drain_faults(s);
 	*done_total += ph.done;
+	if (started < s->sc.threads) {
+		fprintf(stderr, "%s: cannot start translator thread %u of %u\n", sim_prog, started + 1,
+			s->sc.threads);
+		return -1;
+	}
+	return 0;
 }
 
 /* S18: traffic stopped (the scheduler is suspended), begin exclusive access; what a rogue
@@ -153,7 +165,7 @@ static int domain_switch(struct sys *s)
 		dmar_gen_mark_exclusive(req, n);
 		if (s->trace_out)
 			(void)dmar_trace_write(s->trace_out, DMAR_TRACE_REQUESTS, e, req, n);
-		(void)dmar_gen_execute(s->gen, e, req, n, &s->counts[e]);
+		(void)dmar_gen_execute(s->gen, e, req, n, &s->eng[e].counts);
 		s->exclusive_refused += n;
 	}
 	TRY("switch domain", dmar_device_switch_domain(lead, s->dom_b));
@@ -179,7 +191,7 @@ static int replay(struct sys *s, dmar_trace *t)
 	while ((st = dmar_trace_read(t, &type, &e, req, 65535, &n)) == DMAR_OK &&
 	       type != DMAR_TRACE_END) {
 		if (type == DMAR_TRACE_REQUESTS) {
-			if (e >= s->neng || dmar_gen_execute(s->gen, e, req, n, &s->counts[e]) != DMAR_OK) {
+			if (e >= s->neng || dmar_gen_execute(s->gen, e, req, n, &s->eng[e].counts) != DMAR_OK) {
 				rc = sim_fail("replay: a record that does not fit the scenario",
 					  DMAR_E_INVALID);
 				break;
@@ -294,9 +306,9 @@ static void report_text(const struct sys *s, const dmar_gen_counts *t, const dma
 	       (double)ps.installed_bytes / (double)TiB);
 	printf("engines   ");
 	for (unsigned e = 0; e < s->neng; e++)
-		printf(" %s/%s:%" PRIu64, dmar_gen_kind_str(s->kind[e]),
-		       s->path[e] == DMAR_GEN_PASID ? "pasid" : s->path[e] == DMAR_GEN_APERTURE
-		       ? "aperture" : "logical", s->counts[e].requests);
+		printf(" %s/%s:%" PRIu64, dmar_gen_kind_str(s->eng[e].kind),
+		       s->eng[e].path == DMAR_GEN_PASID ? "pasid" : s->eng[e].path == DMAR_GEN_APERTURE
+		       ? "aperture" : "logical", s->eng[e].counts.requests);
 	printf("\ndigest     %016" PRIx64 "\n", t->digest);
 	printf("result     %s\n", v->pass ? "PASS" : "FAIL");
 }
@@ -396,12 +408,12 @@ static void report_json(const struct sys *s, const dmar_gen_counts *t, const dma
 	json_builder_begin_array(b);
 	for (unsigned e = 0; e < s->neng; e++) {
 		json_builder_begin_object(b);
-		JSTR(b, "kind", dmar_gen_kind_str(s->kind[e]));
-		JSTR(b, "path", s->path[e] == DMAR_GEN_PASID ? "pasid"
-		     : s->path[e] == DMAR_GEN_APERTURE ? "aperture" : "logical");
-		JINT(b, "requests", s->counts[e].requests);
-		JINT(b, "faults_expected", sim_sum_faults(s->counts[e].faults_expected));
-		JINT(b, "faults_unexpected", sim_sum_faults(s->counts[e].faults_unexpected));
+		JSTR(b, "kind", dmar_gen_kind_str(s->eng[e].kind));
+		JSTR(b, "path", s->eng[e].path == DMAR_GEN_PASID ? "pasid"
+		     : s->eng[e].path == DMAR_GEN_APERTURE ? "aperture" : "logical");
+		JINT(b, "requests", s->eng[e].counts.requests);
+		JINT(b, "faults_expected", sim_sum_faults(s->eng[e].counts.faults_expected));
+		JINT(b, "faults_unexpected", sim_sum_faults(s->eng[e].counts.faults_unexpected));
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -430,7 +442,7 @@ static void usage(FILE *f)
 		"Runs a simulated workstation (2 TiB installed) with GPUs whose DMA goes through an\n"
 		"emulated IOMMU, and reports.  With no options: the built-in default scenario.\n\n"
 		"  --seconds S        run for S seconds (default 3)\n"
-		"  --batches N        instead, exactly N batches per engine (deterministic)\n"
+		"  --batches N        instead, exactly N batches per engine (deterministic; 0: seconds)\n"
 		"  --seed N           traffic seed (default 1)\n"
 		"  --threads N        translator threads (default 2)\n"
 		"  --batch N          requests per batch (default 64)\n"
@@ -450,227 +462,286 @@ static void usage(FILE *f)
 		"  --trace-in FILE    replay FILE (its scenario comes with it), on one thread\n"
 		"  --no-progress      no progress bar (there is none unless stderr is a terminal)\n"
 		"  --help, --version\n"
+		"Numbers are plain decimal (no sign); a value outside an option's range, like one in a\n"
+		"scenario file or a trace's scenario, is refused with the range it must be in.\n"
 		"Exit status: 0 when everything translated, faulted and landed as expected; 1 when\n"
 		"anything did not; 2 for bad usage or a system that cannot be built.\n");
 }
 
-int main(int argc, char **argv)
+struct cli {
+	const char *trace_out, *trace_in;
+	const char *source; /* the scenario file or trace the scenario came from, for messages */
+	bool json, bar;
+};
+
+/* Options other than the scenario's fields; a field's option is O_FIELD + its index. */
+enum { O_ENGINES = 256, O_NO_DATA, O_NO_SWITCH, O_SCENARIO, O_JSON, O_TRACE_OUT, O_TRACE_IN,
+       O_NO_PROGRESS, O_HELP, O_VERSION, O_FIELD };
+
+static const struct option other_opts[] = {
+	{ "engines", required_argument, NULL, O_ENGINES },
+	{ "no-data", no_argument, NULL, O_NO_DATA },
+	{ "no-switch", no_argument, NULL, O_NO_SWITCH },
+	{ "scenario", required_argument, NULL, O_SCENARIO },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "trace-out", required_argument, NULL, O_TRACE_OUT },
+	{ "trace-in", required_argument, NULL, O_TRACE_IN },
+	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
+};
+
+/* --engines kind=N,...: each count through its field. */
+static int set_engines(struct scenario *sc, const char *arg)
 {
-	enum { O_SECONDS = 256, O_BATCHES, O_SEED, O_THREADS, O_BATCH, O_GPUS, O_DMA_BITS,
-	       O_PROCESSES, O_REGION, O_BAD, O_ENGINES, O_ZIPF, O_NO_DATA, O_NO_SWITCH,
-	       O_SCENARIO, O_JSON, O_TRACE_OUT, O_TRACE_IN, O_NO_PROGRESS, O_HELP, O_VERSION };
-	static const struct option opts[] = {
-		{ "seconds", required_argument, NULL, O_SECONDS },
-		{ "batches", required_argument, NULL, O_BATCHES },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "threads", required_argument, NULL, O_THREADS },
-		{ "batch", required_argument, NULL, O_BATCH },
-		{ "gpus", required_argument, NULL, O_GPUS },
-		{ "dma-bits", required_argument, NULL, O_DMA_BITS },
-		{ "processes", required_argument, NULL, O_PROCESSES },
-		{ "region-mib", required_argument, NULL, O_REGION },
-		{ "bad-ppm", required_argument, NULL, O_BAD },
-		{ "engines", required_argument, NULL, O_ENGINES },
-		{ "zipf", required_argument, NULL, O_ZIPF },
-		{ "no-data", no_argument, NULL, O_NO_DATA },
-		{ "no-switch", no_argument, NULL, O_NO_SWITCH },
-		{ "scenario", required_argument, NULL, O_SCENARIO },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "trace-out", required_argument, NULL, O_TRACE_OUT },
-		{ "trace-in", required_argument, NULL, O_TRACE_IN },
-		{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
-		{ "help", no_argument, NULL, O_HELP },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
-	static struct sys s;
-	const char *trace_out = NULL, *trace_in = NULL;
-	bool json = false, bar = isatty(2);
-	dmar_trace *tin = NULL;
-	dmar_gen_counts total = { 0 };
-	dmar_iommu_stats is;
-	struct verdict v;
+	gchar **kv = g_strsplit(arg, ",", -1);
+	int rc = 0;
+
+	if (!kv[0]) {
+		fprintf(stderr, "%s: --engines: empty (want kind=N,...)\n", sim_prog);
+		rc = -1;
+	}
+	for (gchar **p = kv; *p && !rc; p++) {
+		const char *eq = strchr(*p, '=');
+		gchar *kind = g_strndup(*p, eq ? (gsize)(eq - *p) : 0);
+		const struct sim_field *f = NULL;
+
+		for (int k = 0; k < DMAR_GEN_KIND_COUNT && eq; k++)
+			if (!strcmp(kind, sim_kind_key[k]))
+				f = sim_field_find("engines", kind);
+		if (f) {
+			gchar *where = g_strdup_printf("--engines %s", kind);
+
+			rc = sim_field_set(sc, f, eq + 1, where);
+			g_free(where);
+		} else {
+			gchar *esc = g_strescape(*p, NULL);
+
+			fprintf(stderr, "%s: --engines: '%s' is not kind=N (kinds: copy, 3d, compute, "
+				"display, command)\n", sim_prog, esc);
+			g_free(esc);
+			rc = -1;
+		}
+		g_free(kind);
+	}
+	g_strfreev(kv);
+	return rc;
+}
+
+#define MAX_SCENARIO_FILE (1u << 20) /* as much as a trace carries */
+
+/* Apply a scenario file: 0, or -1 with a message. */
+static int load_scenario_file(struct scenario *sc, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t len;
+	int rc;
+
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", sim_prog, path, strerror(errno));
+		return -1;
+	}
+	text = malloc(MAX_SCENARIO_FILE + 1);
+	len = text ? fread(text, 1, MAX_SCENARIO_FILE + 1, f) : 0;
+	if (!text || ferror(f) || len > MAX_SCENARIO_FILE) {
+		fprintf(stderr, "%s: %s: %s\n", sim_prog, path,
+			!text ? "out of memory" : ferror(f) ? "cannot be read" : "too large for a scenario");
+		rc = -1;
+	} else {
+		rc = sim_scenario_load(sc, text, len, path);
+	}
+	free(text);
+	fclose(f);
+	return rc;
+}
+
+/* The command line into *sc and *o: -1 to go on, else the exit status (0 after --help or
+ * --version, 2 for bad usage, with a message). */
+static int parse_args(int argc, char **argv, struct scenario *sc, struct cli *o)
+{
+	const size_t nother = sizeof(other_opts) / sizeof(other_opts[0]);
+	struct option *opts = calloc(sim_nfields + nother + 1, sizeof(*opts));
+	size_t n = 0;
+	int c, status = -1;
+
+	if (!opts) {
+		sim_fail("options", DMAR_E_NOMEM);
+		return 2;
+	}
+	for (size_t i = 0; i < sim_nfields; i++)
+		if (sim_fields[i].option)
+			opts[n++] = (struct option){ sim_fields[i].option, required_argument, NULL,
+						     O_FIELD + (int)i };
+	memcpy(opts + n, other_opts, sizeof(other_opts));
+	while (status < 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c >= O_FIELD && (size_t)(c - O_FIELD) < sim_nfields) {
+			const struct sim_field *f = &sim_fields[c - O_FIELD];
+			gchar *where = g_strdup_printf("--%s", f->option);
+
+			if (sim_field_set(sc, f, optarg, where))
+				status = 2;
+			g_free(where);
+			if (!strcmp(f->key, "processes"))
+				o->source = NULL; /* the engines' sum is the command line's too now */
+			continue;
+		}
+		switch (c) {
+		case O_ENGINES:
+			if (set_engines(sc, optarg))
+				status = 2;
+			o->source = NULL;
+			break;
+		case O_NO_DATA: sc->data = false; break;
+		case O_NO_SWITCH: sc->do_switch = false; break;
+		case O_SCENARIO:
+			if (load_scenario_file(sc, optarg))
+				status = 2;
+			o->source = optarg;
+			break;
+		case O_JSON: o->json = true; break;
+		case O_TRACE_OUT: o->trace_out = optarg; break;
+		case O_TRACE_IN: o->trace_in = optarg; break;
+		case O_NO_PROGRESS: o->bar = false; break;
+		case O_HELP: usage(stdout); status = 0; break;
+		case O_VERSION: printf("dmar-sim %s\n", dmar_version()); status = 0; break;
+		default: usage(stderr); status = 2; break;
+		}
+	}
+	if (status < 0 && optind < argc) {
+		usage(stderr);
+		status = 2;
+	}
+	free(opts);
+	return status;
+}
+
+/* Run the scenario, or replay @tin: 0, or -1 with a message.  The thread is online after. */
+static int simulate(struct sys *s, dmar_trace *tin, bool bar)
+{
 	uint64_t done = 0;
 	double t0;
-	int c, rc;
-	char *end;
-
-	sim_scenario_default(&s.sc);
-#define NUM(dst, conv)                                                                    \
-	do {                                                                              \
-		errno = 0;                                                                \
-		dst = conv;                                                               \
-		if (errno || *end || end == optarg) {                                     \
-			fprintf(stderr, "dmar-sim: bad number '%s'\n", optarg);           \
-			return 2;                                                         \
-		}                                                                         \
-	} while (0)
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_SECONDS: NUM(s.sc.seconds, strtod(optarg, &end)); break;
-		case O_BATCHES: NUM(s.sc.batches, strtoull(optarg, &end, 0)); break;
-		case O_SEED: NUM(s.sc.seed, strtoull(optarg, &end, 0)); break;
-		case O_THREADS: NUM(s.sc.threads, (unsigned)strtoul(optarg, &end, 0)); break;
-		case O_BATCH: NUM(s.sc.batch, (unsigned)strtoul(optarg, &end, 0)); break;
-		case O_GPUS: NUM(s.sc.gpus, (unsigned)strtoul(optarg, &end, 0)); break;
-		case O_DMA_BITS: NUM(s.sc.dma_bits, (unsigned)strtoul(optarg, &end, 0)); break;
-		case O_PROCESSES: NUM(s.sc.processes, (unsigned)strtoul(optarg, &end, 0)); break;
-		case O_REGION: NUM(s.sc.region_mib, (unsigned)strtoul(optarg, &end, 0)); break;
-		case O_BAD: NUM(s.sc.bad_ppm, (uint32_t)strtoul(optarg, &end, 0)); break;
-		case O_ZIPF: NUM(s.sc.zipf, strtod(optarg, &end)); break;
-		case O_ENGINES: {
-			gchar **kv = g_strsplit(optarg, ",", -1);
-			int ok = 1;
-
-			for (gchar **p = kv; *p && ok; p++) {
-				gchar **pair = g_strsplit(*p, "=", 2);
-				int found = 0;
-
-				for (int k = 0; k < DMAR_GEN_KIND_COUNT && pair[0] && pair[1]; k++)
-					if (!strcmp(pair[0], sim_kind_key[k])) {
-						s.sc.n[k] = (unsigned)strtoul(pair[1], &end, 10);
-						found = !*end;
-					}
-				ok = found;
-				g_strfreev(pair);
-			}
-			g_strfreev(kv);
-			if (!ok) {
-				fprintf(stderr, "dmar-sim: --engines wants kind=N,... (copy, 3d, compute, display, command)\n");
-				return 2;
-			}
-			break;
-		}
-		case O_NO_DATA: s.sc.data = false; break;
-		case O_NO_SWITCH: s.sc.do_switch = false; break;
-		case O_SCENARIO: {
-			GKeyFile *k = g_key_file_new();
-			GError *err = NULL;
-
-			if (!g_key_file_load_from_file(k, optarg, G_KEY_FILE_NONE, &err)) {
-				fprintf(stderr, "dmar-sim: %s: %s\n", optarg, err->message);
-				g_error_free(err);
-				g_key_file_free(k);
-				return 2;
-			}
-			rc = sim_scenario_apply(&s.sc, k, optarg);
-			g_key_file_free(k);
-			if (rc)
-				return 2;
-			break;
-		}
-		case O_JSON: json = true; break;
-		case O_TRACE_OUT: trace_out = optarg; break;
-		case O_TRACE_IN: trace_in = optarg; break;
-		case O_NO_PROGRESS: bar = false; break;
-		case O_HELP: usage(stdout); return 0;
-		case O_VERSION: printf("dmar-sim %s\n", dmar_version()); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (trace_in) { /* the trace brings its own scenario */
-		GKeyFile *k = g_key_file_new();
-		const char *text;
-		dmar_status st = dmar_trace_open(trace_in, &tin);
-
-		if (st != DMAR_OK) {
-			fprintf(stderr, "dmar-sim: %s: not a dmar trace (%s)\n", trace_in, dmar_status_str(st));
-			return 2;
-		}
-		dmar_trace_header(tin, NULL, NULL, &text);
-		if (!g_key_file_load_from_data(k, text, strlen(text), G_KEY_FILE_NONE, NULL) ||
-		    sim_scenario_apply(&s.sc, k, trace_in)) {
-			g_key_file_free(k);
-			fprintf(stderr, "dmar-sim: %s: its scenario cannot be read\n", trace_in);
-			return 2;
-		}
-		g_key_file_free(k);
-		trace_out = NULL;
-	}
-	if (sim_scenario_check(&s.sc))
-		return 2;
-	if (json)
-		bar = false;
-
-	dmar_thread_register();
-	if (sim_build(&s)) {
-		sim_teardown(&s);
-		return 2;
-	}
-	if (trace_out) {
-		GKeyFile *k = sim_scenario_keyfile(&s.sc);
-		gchar *text = g_key_file_to_data(k, NULL, NULL);
-		dmar_status st = dmar_trace_create(trace_out, s.sc.seed, s.sc.data, text, &s.trace_out);
-
-		g_free(text);
-		g_key_file_free(k);
-		if (st != DMAR_OK) {
-			fprintf(stderr, "dmar-sim: %s: cannot write (%s)\n", trace_out, dmar_status_str(st));
-			sim_teardown(&s);
-			return 2;
-		}
-	}
+	int rc = 0;
 
 	dmar_thread_offline(); /* qsbr: the main thread waits a lot */
 	t0 = now();
 	if (tin) {
 		dmar_thread_online();
-		rc = replay(&s, tin);
+		rc = replay(s, tin);
 		dmar_thread_offline();
-		dmar_trace_close(tin);
-		if (rc) {
-			dmar_thread_online();
-			sim_teardown(&s);
-			return 2;
-		}
 	} else {
-		bool sw = s.sc.do_switch && s.dom_b;
-		uint64_t half = s.sc.batches / 2;
+		bool sw = s->sc.do_switch && s->dom_b;
+		uint64_t half = s->sc.batches / 2;
 
-		if (s.sc.batches) {
-			run_phase(&s, 0, sw ? half : s.sc.batches, bar, t0, &done);
-		} else {
-			run_phase(&s, t0 + (sw ? s.sc.seconds / 2 : s.sc.seconds), 0, bar, t0, &done);
-		}
-		if (sw) {
-			s.switch_at = now() - t0;
+		if (s->sc.batches)
+			rc = run_phase(s, 0, sw ? half : s->sc.batches, bar, t0, &done);
+		else
+			rc = run_phase(s, t0 + (sw ? s->sc.seconds / 2 : s->sc.seconds), 0, bar, t0, &done);
+		if (sw && !rc) {
+			s->switch_at = now() - t0;
 			dmar_thread_online();
-			rc = domain_switch(&s);
+			rc = domain_switch(s);
 			dmar_thread_offline();
-			if (rc) {
-				dmar_thread_online();
-				sim_teardown(&s);
-				return 2;
-			}
-			if (s.sc.batches)
-				run_phase(&s, 0, s.sc.batches - half, bar, t0, &done);
+		}
+		if (sw && !rc) {
+			if (s->sc.batches)
+				rc = run_phase(s, 0, s->sc.batches - half, bar, t0, &done);
 			else
-				run_phase(&s, t0 + s.sc.seconds, 0, bar, t0, &done);
+				rc = run_phase(s, t0 + s->sc.seconds, 0, bar, t0, &done);
 		}
 		if (bar)
 			fprintf(stderr, "\n");
 	}
-	s.elapsed = now() - t0;
+	s->elapsed = now() - t0;
 	dmar_thread_online();
-	if (s.trace_out)
-		dmar_trace_close(s.trace_out);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct sys s = { 0 };
+	struct cli o = { .bar = isatty(2) };
+	dmar_trace *tin = NULL;
+	dmar_gen_counts total = { 0 };
+	dmar_iommu_stats is;
+	struct verdict v;
+	int status;
+
+	sim_scenario_default(&s.sc);
+	status = parse_args(argc, argv, &s.sc, &o);
+	if (status >= 0)
+		return status;
+	if (o.trace_in) { /* the trace brings its own scenario */
+		const char *text;
+		gchar *where;
+		int bad;
+		dmar_status st = dmar_trace_open(o.trace_in, &tin);
+
+		if (st != DMAR_OK) {
+			fprintf(stderr, "dmar-sim: %s: %s (%s)\n", o.trace_in,
+				st == DMAR_E_INVALID ? "not a dmar trace, or its header is damaged"
+				: "cannot be read", dmar_status_str(st));
+			return 2;
+		}
+		dmar_trace_header(tin, NULL, NULL, &text);
+		/* its lines are the scenario text's, not the file's */
+		where = g_strdup_printf("%s (its scenario)", o.trace_in);
+		bad = sim_scenario_load(&s.sc, text, strlen(text), where);
+		g_free(where);
+		if (bad) {
+			dmar_trace_close(tin);
+			return 2;
+		}
+		o.source = o.trace_in;
+		o.trace_out = NULL;
+	}
+	if (sim_scenario_check_from(&s.sc, o.source)) {
+		dmar_trace_close(tin);
+		return 2;
+	}
+	if (o.json)
+		o.bar = false;
+
+	dmar_thread_register();
+	status = 2;
+	if (sim_build(&s))
+		goto out;
+	if (o.trace_out) {
+		GKeyFile *k = sim_scenario_keyfile(&s.sc);
+		gchar *text = g_key_file_to_data(k, NULL, NULL);
+		dmar_status st = dmar_trace_create(o.trace_out, s.sc.seed, s.sc.data, text, &s.trace_out);
+
+		g_free(text);
+		g_key_file_free(k);
+		if (st != DMAR_OK) {
+			fprintf(stderr, "dmar-sim: %s: cannot write (%s)\n", o.trace_out, dmar_status_str(st));
+			goto out;
+		}
+	}
+	if (simulate(&s, tin, o.bar))
+		goto out;
+	if (s.trace_out && dmar_trace_close(s.trace_out) != DMAR_OK) {
+		s.trace_out = NULL;
+		fprintf(stderr, "dmar-sim: %s: cannot write\n", o.trace_out);
+		goto out;
+	}
 	s.trace_out = NULL;
 
 	for (unsigned e = 0; e < s.neng; e++)
-		dmar_gen_counts_add(&total, &s.counts[e]);
+		dmar_gen_counts_add(&total, &s.eng[e].counts);
 	dmar_gen_verify(s.gen, &total);
 	sim_drain_faults(&s);
 	dmar_iommu_get_stats(s.iommu, &is);
 	v = judge(&s, &total, &is.fault_queue);
-	if (json)
+	if (o.json)
 		report_json(&s, &total, &is, &v, rss_kib(), tin != NULL);
 	else
 		report_text(&s, &total, &is, &v, rss_kib(), tin != NULL);
+	status = v.pass ? 0 : 1;
+out:
+	dmar_trace_close(s.trace_out);
+	dmar_trace_close(tin);
 	sim_teardown(&s);
 	dmar_thread_unregister();
-	return v.pass ? 0 : 1;
+	return status;
 }

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The simulated system, built from a scenario (system.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,84 +37,374 @@ const char *const sim_kind_key[DMAR_GEN_KIND_COUNT] = {
 	"copy", "3d", "compute", "display", "command",
 };
 
+/* ---- the scenario's fields ------------------------------------------------------------ */
+
+#define MAX_BATCHES 1000000000ull /* per engine: hours of traffic at any rate seen */
+#define MAX_SECONDS 86400.0
+
+#define MEMBER_SIZE(m) sizeof(((struct scenario *)0)->m)
+#define UINT_FIELD(g, k, opt, m, lo_, hi_)                                                \
+	{ .group = g, .key = k, .option = opt, .type = SIM_UINT,                          \
+	  .offset = offsetof(struct scenario, m), .size = MEMBER_SIZE(m), .min = lo_, .max = hi_ }
+#define DOUBLE_FIELD(g, k, opt, m, lo_, hi_, open_)                                       \
+	{ .group = g, .key = k, .option = opt, .type = SIM_DOUBLE,                        \
+	  .offset = offsetof(struct scenario, m), .size = MEMBER_SIZE(m), .lo = lo_, .hi = hi_, \
+	  .lo_open = open_ }
+#define BOOL_FIELD(g, k, m)                                                               \
+	{ .group = g, .key = k, .type = SIM_BOOL, .offset = offsetof(struct scenario, m),  \
+	  .size = MEMBER_SIZE(m) }
+#define ENGINES_FIELD(kind)                                                               \
+	UINT_FIELD("engines", NULL, NULL, n[kind], 0, MAX_ENGINES)
+
+/* In the order of a scenario file.  The engine counts' keys are sim_kind_key's. */
+const struct sim_field sim_fields[] = {
+	DOUBLE_FIELD("run", "seconds", "seconds", seconds, 0, MAX_SECONDS, true),
+	UINT_FIELD("run", "batches", "batches", batches, 0, MAX_BATCHES),
+	UINT_FIELD("run", "seed", "seed", seed, 0, UINT64_MAX),
+	UINT_FIELD("run", "threads", "threads", threads, 1, SIM_MAX_THREADS),
+	UINT_FIELD("run", "batch", "batch", batch, 2, 4096),
+	UINT_FIELD("run", "bad_ppm", "bad-ppm", bad_ppm, 0, 1000000),
+	BOOL_FIELD("run", "data", data),
+	BOOL_FIELD("run", "domain_switch", do_switch),
+	UINT_FIELD("system", "gpus", "gpus", gpus, 1, DMAR_MAX_LINKED),
+	UINT_FIELD("system", "dma_bits", "dma-bits", dma_bits, 32, 64),
+	UINT_FIELD("system", "processes", "processes", processes, 0, MAX_PROCS),
+	UINT_FIELD("system", "region_mib", "region-mib", region_mib, 1, 4096),
+	DOUBLE_FIELD("engines", "zipf", "zipf", zipf, 0, 4, false),
+	ENGINES_FIELD(DMAR_GEN_COPY),
+	ENGINES_FIELD(DMAR_GEN_3D),
+	ENGINES_FIELD(DMAR_GEN_COMPUTE),
+	ENGINES_FIELD(DMAR_GEN_DISPLAY),
+	ENGINES_FIELD(DMAR_GEN_COMMAND),
+};
+const size_t sim_nfields = sizeof(sim_fields) / sizeof(sim_fields[0]);
+
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "SIM_UINT fields are 4 or 8 bytes");
+_Static_assert(DMAR_GEN_KIND_COUNT == 5, "one ENGINES_FIELD per kind");
+
+static const char *field_key(const struct sim_field *f)
+{
+	return f->key ? f->key : sim_kind_key[(f->offset - offsetof(struct scenario, n)) /
+					      sizeof(unsigned)];
+}
+
+const struct sim_field *sim_field_find(const char *group, const char *key)
+{
+	for (size_t i = 0; i < sim_nfields; i++)
+		if (!strcmp(sim_fields[i].group, group) && !strcmp(field_key(&sim_fields[i]), key))
+			return &sim_fields[i];
+	return NULL;
+}
+
+static uint64_t get_uint(const struct scenario *s, const struct sim_field *f)
+{
+	const char *p = (const char *)s + f->offset;
+	uint32_t v32;
+	uint64_t v64;
+
+	if (f->size == 4) {
+		memcpy(&v32, p, 4);
+		return v32;
+	}
+	memcpy(&v64, p, 8);
+	return v64;
+}
+
+static double get_double(const struct scenario *s, const struct sim_field *f)
+{
+	double d;
+
+	memcpy(&d, (const char *)s + f->offset, sizeof(d));
+	return d;
+}
+
+static bool get_bool(const struct scenario *s, const struct sim_field *f)
+{
+	bool b;
+
+	memcpy(&b, (const char *)s + f->offset, sizeof(b));
+	return b;
+}
+
+/* Decimal digits only (no sign, no space, no base prefix): 1 with *v, 0 for anything else,
+ * -1 when the digits do not fit in 64 bits. */
+static int parse_uint(const char *t, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (!*t)
+		return 0;
+	for (; *t; t++) {
+		unsigned d = (unsigned)(*t - '0');
+
+		if (*t < '0' || *t > '9')
+			return 0;
+		if (x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return 1;
+}
+
+/* A finite number in the C locale that starts with a digit or a point (no sign, no space, no
+ * NaN or infinity): 1 with *v, 0 for anything else, -1 when it overflows or underflows. */
+static int parse_double(const char *t, double *v)
+{
+	char *end;
+	double d;
+
+	if (!((*t >= '0' && *t <= '9') || *t == '.'))
+		return 0;
+	errno = 0;
+	d = g_ascii_strtod(t, &end);
+	if (end == t || *end)
+		return 0;
+	if (errno == ERANGE || !isfinite(d))
+		return -1;
+	*v = d;
+	return 1;
+}
+
+/* What the field takes, for messages ("an integer in 1..64"). */
+static void field_want(const struct sim_field *f, char *buf, size_t len)
+{
+	if (f->type == SIM_UINT)
+		snprintf(buf, len, "an integer in %" PRIu64 "..%" PRIu64, f->min, f->max);
+	else if (f->type == SIM_DOUBLE)
+		snprintf(buf, len, "a number in %s%g, %g]", f->lo_open ? "(" : "[", f->lo, f->hi);
+	else
+		snprintf(buf, len, "true, false, 1 or 0");
+}
+
+static int field_refuse(const struct sim_field *f, const char *text, const char *where,
+			const char *why)
+{
+	char want[64];
+	gchar *shown = g_strndup(text, 40), *esc = g_strescape(shown, NULL);
+
+	field_want(f, want, sizeof(want));
+	fprintf(stderr, "%s: %s: '%s'%s %s (want %s)\n", sim_prog, where, esc,
+		strlen(text) > 40 ? "..." : "", why, want);
+	g_free(esc);
+	g_free(shown);
+	return -1;
+}
+
+int sim_field_set(struct scenario *s, const struct sim_field *f, const char *text,
+		  const char *where)
+{
+	char *p = (char *)s + f->offset;
+	uint64_t u;
+	double d;
+	bool b;
+	int ok;
+
+	switch (f->type) {
+	case SIM_UINT:
+		ok = parse_uint(text, &u);
+		if (ok == 0)
+			return field_refuse(f, text, where, "is not an integer");
+		if (ok < 0 || u < f->min || u > f->max)
+			return field_refuse(f, text, where, "is out of range");
+		if (f->size == 4) {
+			uint32_t v32 = (uint32_t)u;
+
+			memcpy(p, &v32, 4);
+		} else {
+			memcpy(p, &u, 8);
+		}
+		return 0;
+	case SIM_DOUBLE:
+		ok = parse_double(text, &d);
+		if (ok == 0)
+			return field_refuse(f, text, where, "is not a number");
+		if (ok < 0 || d < f->lo || d > f->hi || (f->lo_open && d <= f->lo))
+			return field_refuse(f, text, where, "is out of range");
+		memcpy(p, &d, sizeof(d));
+		return 0;
+	case SIM_BOOL:
+		if (!strcmp(text, "true") || !strcmp(text, "1"))
+			b = true;
+		else if (!strcmp(text, "false") || !strcmp(text, "0"))
+			b = false;
+		else
+			return field_refuse(f, text, where, "is not a boolean");
+		memcpy(p, &b, sizeof(b));
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- the scenario ---------------------------------------------------------------------- */
+
 /* The scenario as a key file: what --scenario reads and what a trace header stores. */
 GKeyFile *sim_scenario_keyfile(const struct scenario *s)
 {
 	GKeyFile *k = g_key_file_new();
 
-	g_key_file_set_double(k, "run", "seconds", s->seconds);
-	g_key_file_set_uint64(k, "run", "batches", s->batches);
-	g_key_file_set_uint64(k, "run", "seed", s->seed);
-	g_key_file_set_integer(k, "run", "threads", (int)s->threads);
-	g_key_file_set_integer(k, "run", "batch", (int)s->batch);
-	g_key_file_set_integer(k, "run", "bad_ppm", (int)s->bad_ppm);
-	g_key_file_set_boolean(k, "run", "data", s->data);
-	g_key_file_set_boolean(k, "run", "domain_switch", s->do_switch);
-	g_key_file_set_integer(k, "system", "gpus", (int)s->gpus);
-	g_key_file_set_integer(k, "system", "dma_bits", (int)s->dma_bits);
-	g_key_file_set_integer(k, "system", "processes", (int)s->processes);
-	g_key_file_set_integer(k, "system", "region_mib", (int)s->region_mib);
-	g_key_file_set_double(k, "engines", "zipf", s->zipf);
-	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++)
-		g_key_file_set_integer(k, "engines", sim_kind_key[i], (int)s->n[i]);
+	for (size_t i = 0; i < sim_nfields; i++) {
+		const struct sim_field *f = &sim_fields[i];
+
+		if (f->type == SIM_UINT)
+			g_key_file_set_uint64(k, f->group, field_key(f), get_uint(s, f));
+		else if (f->type == SIM_DOUBLE)
+			g_key_file_set_double(k, f->group, field_key(f), get_double(s, f));
+		else
+			g_key_file_set_boolean(k, f->group, field_key(f), get_bool(s, f));
+	}
 	return k;
 }
 
-/* Read what the key file has; keys it lacks keep their values.  0, or -1 with a message. */
+/* The line (from 1) of the last "key = ..." in a [group] section of the key file's text, or
+ * of the last [group] header when key is NULL; 0 when there is none.  GKeyFile keeps the last
+ * of repeated keys and merges repeated groups, and so does this. */
+static unsigned key_line(const char *text, size_t len, const char *group, const char *key)
+{
+	const char *p = text, *end = text + len;
+	unsigned line = 0, found = 0;
+	int in = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *q = p, *e;
+
+		eol = eol ? eol : end;
+		line++;
+		while (q < eol && g_ascii_isspace(*q))
+			q++;
+		if (q < eol && *q == '[') {
+			for (e = eol; e > q && e[-1] != ']'; e--)
+				;
+			in = e > q + 1 && (size_t)(e - 1 - (q + 1)) == strlen(group) &&
+			     !memcmp(q + 1, group, strlen(group));
+			if (in && !key)
+				found = line;
+		} else if (in && key && q < eol && *q != '#') {
+			const char *eq = memchr(q, '=', (size_t)(eol - q));
+
+			for (e = eq; e && e > q && g_ascii_isspace(e[-1]); e--)
+				;
+			if (e && (size_t)(e - q) == strlen(key) && !memcmp(q, key, strlen(key)))
+				found = line;
+		}
+		p = eol + 1;
+	}
+	return found;
+}
+
+/* "<what>:<line>: [group] key", the line where the text tells it. */
+static gchar *where_in(const char *what, const char *text, size_t len, const char *group,
+		       const char *key)
+{
+	unsigned line = text ? key_line(text, len, group, key) : 0;
+	gchar *at = line ? g_strdup_printf("%s:%u", what, line) : g_strdup(what);
+	gchar *w = key ? g_strdup_printf("%s: [%s] %s", at, group, key)
+		       : g_strdup_printf("%s: [%s]", at, group);
+
+	g_free(at);
+	return w;
+}
+
+static int apply(struct scenario *s, GKeyFile *k, const char *what, const char *text, size_t len)
+{
+	gchar **groups = g_key_file_get_groups(k, NULL);
+	int rc = 0;
+
+	for (gchar **g = groups; *g && !rc; g++) {
+		gchar **keys = g_key_file_get_keys(k, *g, NULL, NULL);
+
+		if (strcmp(*g, "run") && strcmp(*g, "system") && strcmp(*g, "engines")) {
+			gchar *where = where_in(what, text, len, *g, NULL);
+
+			fprintf(stderr, "%s: %s: unknown group (run, system, engines)\n", sim_prog, where);
+			g_free(where);
+			rc = -1;
+		}
+		for (gchar **key = keys; keys && *key && !rc; key++) {
+			const struct sim_field *f = sim_field_find(*g, *key);
+			gchar *where = where_in(what, text, len, *g, *key);
+			gchar *v = f ? g_key_file_get_value(k, *g, *key, NULL) : NULL;
+
+			if (!f)
+				fprintf(stderr, "%s: %s: unknown key\n", sim_prog, where);
+			/* GKeyFile drops the blanks after '=' and keeps those at the end of the line */
+			rc = v ? sim_field_set(s, f, g_strchomp(v), where) : -1;
+			g_free(v);
+			g_free(where);
+		}
+		g_strfreev(keys);
+	}
+	g_strfreev(groups);
+	return rc;
+}
+
 int sim_scenario_apply(struct scenario *s, GKeyFile *k, const char *what)
 {
-	GError *err = NULL;
+	return apply(s, k, what, NULL, 0);
+}
 
-#define GET(group, key, type, dst)                                                         \
-	do {                                                                               \
-		if (g_key_file_has_key(k, group, key, NULL)) {                             \
-			dst = g_key_file_get_##type(k, group, key, &err);                  \
-			if (err)                                                           \
-				goto bad;                                                  \
-		}                                                                          \
-	} while (0)
-	int iv;
-	GET("run", "seconds", double, s->seconds);
-	GET("run", "batches", uint64, s->batches);
-	GET("run", "seed", uint64, s->seed);
-	iv = (int)s->threads; GET("run", "threads", integer, iv); s->threads = (unsigned)iv;
-	iv = (int)s->batch; GET("run", "batch", integer, iv); s->batch = (unsigned)iv;
-	iv = (int)s->bad_ppm; GET("run", "bad_ppm", integer, iv); s->bad_ppm = (uint32_t)iv;
-	GET("run", "data", boolean, s->data);
-	GET("run", "domain_switch", boolean, s->do_switch);
-	iv = (int)s->gpus; GET("system", "gpus", integer, iv); s->gpus = (unsigned)iv;
-	iv = (int)s->dma_bits; GET("system", "dma_bits", integer, iv); s->dma_bits = (unsigned)iv;
-	iv = (int)s->processes; GET("system", "processes", integer, iv); s->processes = (unsigned)iv;
-	iv = (int)s->region_mib; GET("system", "region_mib", integer, iv); s->region_mib = (unsigned)iv;
-	GET("engines", "zipf", double, s->zipf);
-	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++) {
-		iv = (int)s->n[i];
-		GET("engines", sim_kind_key[i], integer, iv);
-		s->n[i] = (unsigned)iv;
+int sim_scenario_load(struct scenario *s, const char *text, size_t len, const char *what)
+{
+	GKeyFile *k;
+	GError *err = NULL;
+	int rc;
+
+	if (memchr(text, 0, len)) {
+		fprintf(stderr, "%s: %s: holds a NUL byte, not a scenario\n", sim_prog, what);
+		return -1;
 	}
-#undef GET
+	k = g_key_file_new();
+	if (!g_key_file_load_from_data(k, text, len, G_KEY_FILE_NONE, &err)) {
+		fprintf(stderr, "%s: %s: %s\n", sim_prog, what, err->message);
+		g_error_free(err);
+		g_key_file_free(k);
+		return -1;
+	}
+	rc = apply(s, k, what, text, len);
+	g_key_file_free(k);
+	return rc;
+}
+
+uint64_t sim_scenario_engines(const struct scenario *s)
+{
+	uint64_t engines = s->processes;
+
+	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++)
+		engines += s->n[i];
+	return engines;
+}
+
+int sim_scenario_check_from(const struct scenario *s, const char *what)
+{
+	uint64_t engines = sim_scenario_engines(s);
+
+	what = what ? what : "scenario";
+	for (size_t i = 0; i < sim_nfields; i++) {
+		const struct sim_field *f = &sim_fields[i];
+		uint64_t u = f->type == SIM_UINT ? get_uint(s, f) : 0;
+		double d = f->type == SIM_DOUBLE ? get_double(s, f) : 0;
+
+		if ((f->type == SIM_UINT && (u < f->min || u > f->max)) ||
+		    (f->type == SIM_DOUBLE && !(d >= f->lo && d <= f->hi && !(f->lo_open && d <= f->lo)))) {
+			char want[64];
+
+			field_want(f, want, sizeof(want));
+			fprintf(stderr, "%s: %s: [%s] %s is out of range (want %s)\n", sim_prog, what,
+				f->group, field_key(f), want);
+			return -1;
+		}
+	}
+	if (engines < 1 || engines > MAX_ENGINES) {
+		fprintf(stderr, "%s: %s: %" PRIu64 " engines, [system] processes and the [engines] "
+			"counts together (want 1..%d)\n", sim_prog, what, engines, MAX_ENGINES);
+		return -1;
+	}
 	return 0;
-bad:
-	fprintf(stderr, "%s: %s: %s\n", sim_prog, what, err->message);
-	g_error_free(err);
-	return -1;
 }
 
 int sim_scenario_check(const struct scenario *s)
 {
-	unsigned engines = s->processes;
-
-	for (int i = 0; i < DMAR_GEN_KIND_COUNT; i++)
-		engines += s->n[i];
-	if (!(s->seconds > 0 && s->seconds <= 86400) || s->threads < 1 || s->threads > 64 ||
-	    s->batch < 2 || s->batch > 4096 || s->gpus < 1 || s->gpus > DMAR_MAX_LINKED ||
-	    s->dma_bits < 32 || s->dma_bits > 64 || s->processes > MAX_PROCS ||
-	    s->region_mib < 1 || s->region_mib > 4096 || s->bad_ppm > 1000000 ||
-	    !(s->zipf >= 0 && s->zipf <= 4) || engines == 0 || engines > MAX_ENGINES) {
-		fprintf(stderr, "%s: scenario out of range (see --help)\n", sim_prog);
-		return -1;
-	}
-	return 0;
+	return sim_scenario_check_from(s, NULL);
 }
 
 /* ---- the system ------------------------------------------------------------------------ */
@@ -304,9 +598,13 @@ static int add_engine(struct sys *s, dmar_gen_kind k, dmar_gen_path path, unsign
 		e.zipf_s = s->sc.zipf;
 	if (k == DMAR_GEN_3D)
 		e.width = 1024;
+	if (s->neng >= s->cap_eng) /* more than the scenario's counts */
+		return sim_fail(dmar_gen_kind_str(k), DMAR_E_INVALID);
 	TRY(dmar_gen_kind_str(k), dmar_gen_add_engine(s->gen, &e, &id));
-	s->kind[id] = k;
-	s->path[id] = path;
+	if (id != s->neng)
+		return sim_fail(dmar_gen_kind_str(k), DMAR_E_INVALID);
+	s->eng[id].kind = k;
+	s->eng[id].path = path;
 	s->neng = id + 1;
 	return 0;
 }
@@ -320,6 +618,12 @@ int sim_build(struct sys *s)
 	uint64_t bytes = (uint64_t)s->sc.region_mib * MiB, guard = 3 * GiB; /* a hole */
 	unsigned gpu = 0;
 
+	if (sim_scenario_check(&s->sc))
+		return -1;
+	s->cap_eng = (unsigned)sim_scenario_engines(&s->sc);
+	s->eng = calloc(s->cap_eng, sizeof(*s->eng));
+	if (!s->eng)
+		return sim_fail("engines", DMAR_E_NOMEM);
 	dmar_physmem_config_workstation(&pc);
 	TRY("physical memory", dmar_physmem_create(&pc, &s->pm));
 	dmar_iommu_config_default(&ic);
@@ -409,6 +713,9 @@ void sim_teardown(struct sys *s)
 		dmar_pgtable_destroy(s->proc[i].cpu_pt);
 	dmar_iommu_destroy(s->iommu);
 	dmar_physmem_destroy(s->pm);
+	free(s->eng);
+	s->eng = NULL;
+	s->neng = s->cap_eng = 0;
 }
 
 uint64_t sim_sum_faults(const uint64_t *f)

@@ -7,9 +7,14 @@ run is deterministic), then checks that the numbers add up: every request is acc
 every injected bad access was refused for its own reason and became a fault record, the
 exclusive window refused everything issued inside it, no byte was lost or corrupted, and
 resident memory stayed far below what is simulated.  Then records a trace, replays it and
-requires identical results, and tries a scenario file and bad usage."""
+requires identical results, and tries a scenario file and bad usage.  Then malformed input of
+every kind (numbers out of their type's or their option's range, signs, empty values, garbage,
+NaN; engine counts that wrap; the same through scenario files and a trace's embedded scenario;
+a trace whose scenario holds a NUL byte): each must exit 2 with a message naming where the bad
+value came from, and no sanitizer report (run against an ASan build to check that)."""
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -22,9 +27,41 @@ def check(name, cond, detail=""):
     results.append((name, bool(cond), detail))
 
 
-def run(*args):
-    p = subprocess.run([SIM, *args], capture_output=True, text=True, timeout=600)
+def run(*args, timeout=600):
+    try:
+        p = subprocess.run([SIM, *args], capture_output=True, text=True, timeout=timeout,
+                           errors="replace")
+    except subprocess.TimeoutExpired:
+        return None, "", f"(still running after {timeout} s)"
     return p.returncode, p.stdout, p.stderr
+
+
+SANITIZER_REPORTS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                     "runtime error:")
+
+
+def refused(name, args, *must_name):
+    """A run of bad input: exit 2, a message on stderr naming each of must_name, no sanitizer
+    report.  Cheap options come first so that a run that is not refused ends soon."""
+    rc, out, err = run("--no-progress", *args, timeout=60)
+    sanitized = [r for r in SANITIZER_REPORTS if r in err]
+    missing = [m for m in must_name if m not in err]
+    check(name, rc == 2 and err.strip() and not sanitized and not missing,
+          f"exit {rc}, missing {missing}, sanitizer {sanitized}: {err.strip()[-400:]!r}")
+
+
+HDR = struct.Struct("<8sIIQII32x")  # include/dmar/dmagen.h: the trace header, 64 bytes
+
+
+def retrace(src, dst, scenario):
+    """A copy of trace src whose header holds the scenario text given (bytes)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    magic, version, hsize, seed, slen, flags = HDR.unpack_from(data)
+    with open(dst, "wb") as f:
+        f.write(HDR.pack(magic, version, hsize, seed, len(scenario), flags))
+        f.write(scenario)
+        f.write(data[hsize + slen:])
 
 
 def report(*args):
@@ -120,6 +157,89 @@ with tempfile.TemporaryDirectory() as tmp:
         f.write(data[: len(data) // 2])  # truncated
     rc6, out, err = run("--trace-in", bad_trace)
     check("a truncated trace is reported, exit 2", rc6 == 2 and "trace" in err, err)
+
+    # Malformed numbers, one validation path: each option and each scenario key refuses a
+    # value its type cannot hold (>= 2^32 for a 32-bit one, >= 2^64 for a 64-bit one), a
+    # sign, an empty string, trailing garbage, NaN/inf and values outside its own limits.
+    FIELDS = [  # option, group, key, kind
+        ("--seconds", "run", "seconds", "f"), ("--batches", "run", "batches", "u64"),
+        ("--seed", "run", "seed", "u64"), ("--threads", "run", "threads", "u32"),
+        ("--batch", "run", "batch", "u32"), ("--bad-ppm", "run", "bad_ppm", "u32"),
+        ("--gpus", "system", "gpus", "u32"), ("--dma-bits", "system", "dma_bits", "u32"),
+        ("--processes", "system", "processes", "u32"),
+        ("--region-mib", "system", "region_mib", "u32"), ("--zipf", "engines", "zipf", "f"),
+    ] + [("--engines", "engines", k, "u32") for k in ("copy", "3d", "compute", "display", "command")]
+    BAD = {"u32": ["4294967298", "-1", "", "12abc", "+2"],
+           "u64": ["18446744073709551616", "-1", "", "12abc", "+2"],
+           "f": ["nan", "inf", "1e400", "-1", "", "1.5x"]}
+    ZERO_MAKES_NO_SENSE = {"seconds", "threads", "batch", "gpus", "dma_bits", "region_mib"}
+    CHEAP = ["--batches", "1", "--no-data", "--region-mib", "1"]  # overridden by a later option
+    for opt, group, key, kind in FIELDS:
+        for v in BAD[kind] + (["0"] if key in ZERO_MAKES_NO_SENSE else []):
+            args, names = ([opt, f"{key}={v}"], (opt, key)) if opt == "--engines" else ([opt, v], (opt,))
+            refused(f"option {' '.join(args)!r} -> exit 2 naming {opt}", CHEAP + args, *names)
+    # engine counts whose sum wraps 32 bits or exceeds what the system holds
+    refused("option --engines copy=4294967295 (-1 as unsigned) -> exit 2",
+            CHEAP + ["--engines", "copy=4294967295"], "--engines", "copy")
+    refused("option --engines copy=64: more engines than the system holds -> exit 2",
+            CHEAP + ["--engines", "copy=64"], "engines")
+    refused("option --processes 17: more processes than the system holds -> exit 2",
+            CHEAP + ["--processes", "17"], "--processes")
+    refused("option --engines with an empty element -> exit 2", CHEAP + ["--engines", "copy=1,"],
+            "--engines")
+
+    def scenario_file(name, lines):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(("\n".join(lines) + "\n").encode() if isinstance(lines, list) else lines)
+        return path
+
+    # the same through a scenario file: the message names the file, the line, group and key
+    n = 0
+    for opt, group, key, kind in FIELDS:
+        for v in BAD[kind] + (["0"] if key in ZERO_MAKES_NO_SENSE else []):
+            n += 1
+            path = scenario_file(f"bad{n}.ini", ["# one bad value, on line 8", "[run]", "batches = 1",
+                                                 "data = false", "[system]", "region_mib = 1",
+                                                 f"[{group}]", f"{key} = {v}"])
+            refused(f"scenario [{group}] {key} = {v!r} -> exit 2 naming file:line, group, key",
+                    ["--scenario", path], f"{path}:8", f"[{group}]", key)
+    path = scenario_file("bool.ini", ["[run]", "data = maybe"])
+    refused("scenario [run] data = maybe -> exit 2", ["--scenario", path], f"{path}:2", "data")
+    path = scenario_file("unknown.ini", ["[run]", "batches = 1", "thread = 2"])
+    refused("scenario with an unknown key -> exit 2", ["--scenario", path], f"{path}:3", "thread")
+    path = scenario_file("group.ini", ["[run]", "batches = 1", "[sytem]", "gpus = 2"])
+    refused("scenario with an unknown group -> exit 2", ["--scenario", path], path, "sytem")
+    path = scenario_file("nul.ini", b"[run]\nbatches = 1\n\0\n[system]\nregion_mib = 1\n")
+    refused("scenario file holding a NUL byte -> exit 2", ["--scenario", path], path)
+    path = scenario_file("total.ini", ["[run]", "batches = 1", "[system]", "region_mib = 1",
+                                       "[engines]", "copy = 64"])
+    refused("scenario with more engines than the system holds -> exit 2", ["--scenario", path],
+            path, "engines")
+
+    # the same through a trace's embedded scenario (the recorded trace, its scenario edited)
+    if not os.path.exists(trace):
+        with open(trace, "wb") as f:
+            f.write(HDR.pack(b"DMARTRC1", 1, HDR.size, 1, 0, 1) + bytes([4]) + bytes(7))
+    with open(trace, "rb") as f:
+        head = f.read(HDR.size)
+        scen_text = f.read(HDR.unpack(head)[4])
+    for what, extra, names in (
+            ("threads = 4294967298", b"[run]\nthreads = 4294967298\n", ("threads", "[run]")),
+            ("copy = -1 with small regions", b"[system]\nregion_mib = 1\n[engines]\ncopy = -1\n",
+             ("copy", "[engines]")),
+            ("copy = 4294967295", b"[engines]\ncopy = 4294967295\n", ("copy", "[engines]")),
+            ("seconds = nan", b"[run]\nseconds = nan\n", ("seconds", "[run]")),
+            ("64 copy engines: more than the system holds", b"[engines]\ncopy = 64\n",
+             ("engines",))):
+        bad_scen = os.path.join(tmp, "scen.trace")
+        retrace(trace, bad_scen, scen_text + b"\n" + extra)
+        refused(f"trace with embedded {what} -> exit 2 naming the trace", ["--trace-in", bad_scen],
+                bad_scen, *names)
+    nul_trace = os.path.join(tmp, "nul.trace")
+    retrace(trace, nul_trace, scen_text + b"\0[run]\nthreads = 0\n")
+    refused("trace whose scenario holds a NUL byte -> exit 2 as damaged", ["--trace-in", nul_trace],
+            nul_trace)
 
 print("TAP version 13")
 print(f"1..{len(results)}")
