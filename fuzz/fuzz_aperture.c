@@ -7,7 +7,12 @@
  *           3 MapAperture2Supported, 4 integrated, 5 DmaRemappingCompatible = 3, 6 secure VM,
  *           7 legacy WDDM 3.1), u8 IOMMUFlags, u8 dma_bits (32 + x % 33), u8 aperture pages
  *           (x * 16), u8 linked (1 + x % 2)
- *   op:     u8 opcode, u8 irql (x % 17), then its fields
+ *   op:     u8 opcode (x % 13), u8 irql (x % 17), then its fields; opcode 12 feeds
+ *           near-2^64 values (u8 what, then three fz_edge values) to one entry point:
+ *           CreatePhysicalMemoryObject (IO base and size, frame size and limit),
+ *           MapPhysicalMemory GPU and CPU (first page, count, prot), CreateAllocation
+ *           (pages, limit), MAP_APERTURE_SEGMENT2 and UNMAP_APERTURE_SEGMENT (every offset
+ *           and count), an aperture access (offset), the legacy allocations (size, highest)
  * A model keeps what was created and mapped; checks:
  *  - every call answers a status, and a refused call (bad IRQL included) changes no counter;
  *  - a logical address of a live GPU mapping translates to its object's page, one of a gone
@@ -15,10 +20,19 @@
  *  - an aperture page translates to the page of the allocation mapped there, and faults
  *    where nothing is (S4, S20);
  *  - a CPU mapping and the physical pages hold the same bytes (S24);
- *  - MapApertureCpuVisible without MapAperture2Supported never creates (S21). */
+ *  - MapApertureCpuVisible without MapAperture2Supported never creates (S21);
+ *  - a near-2^64 call answers the status the model says (an IO range that runs past 2^64
+ *    is refused, S7) and, refused, changes nothing: object and mapping counts, allocated
+ *    frames, the logical allocator's pages in use; what succeeds is undone at once. */
 #include "fuzz_common.h"
 
 #define MAXH 8
+#define PA_BITS 48
+
+static const dmar_ram_range ram[] = {
+	{ .base = 0x100000, .size = 128ull << 20 },
+	{ .base = 1ull << 40, .size = 128ull << 20 }, /* above a 40-bit device's reach */
+};
 
 struct gmap {
 	const dmar_adl *adl;
@@ -54,11 +68,7 @@ static dmar_physmem *pm;
 
 static void setup_memory(void)
 {
-	static const dmar_ram_range r[] = {
-		{ .base = 0x100000, .size = 128ull << 20 },
-		{ .base = 1ull << 40, .size = 128ull << 20 }, /* above a 40-bit device's reach */
-	};
-	dmar_physmem_config cfg = { .ranges = r, .nranges = 2, .pa_bits = 48 };
+	dmar_physmem_config cfg = { .ranges = ram, .nranges = 2, .pa_bits = PA_BITS };
 
 	if (!pm && dmar_physmem_create(&cfg, &pm) != DMAR_OK)
 		abort();
@@ -71,6 +81,257 @@ static uint64_t word_at(dmar_pa_t pa)
 
 	FZ_CHECK_ST(dmar_physmem_read(pm, pa, &v, 8), DMAR_OK);
 	return v;
+}
+
+/* A value at an edge of 64-bit arithmetic: 2^64 - k, 2^64 - k pages, the last page
+ * numbers, 2^63 and 2^32 within 128, 2^48 - k pages, a small k, or anything (k: a u8). */
+static uint64_t fz_edge(struct fz *f)
+{
+	const uint8_t sel = fz_u8(f);
+	const uint64_t k = fz_u8(f);
+
+	switch (sel % 8) {
+	case 0: return 0 - k;
+	case 1: return (0 - k) << 12;
+	case 2: return (UINT64_MAX >> 12) - k;
+	case 3: return (1ull << 63) + k - 128;
+	case 4: return (1ull << 32) + k - 128;
+	case 5: return (1ull << PA_BITS) - (k << 12);
+	case 6: return k;
+	default: return fz_u64(f);
+	}
+}
+
+/* What a refused call must leave as it was. */
+struct snap {
+	dmar_adapter_stats st;
+	uint64_t frames, iova_pages;
+};
+
+static void snap_take(dmar_adapter *ad, struct snap *s)
+{
+	dmar_physmem_stats ps;
+
+	memset(s, 0, sizeof(*s));
+	dmar_adapter_get_stats(ad, &s->st);
+	dmar_physmem_get_stats(pm, &ps);
+	s->frames = ps.allocated_frames;
+	if (dmar_adapter_iovad(ad)) {
+		dmar_iovad_stats is;
+
+		dmar_iovad_get_stats(dmar_adapter_iovad(ad), &is);
+		s->iova_pages = is.pages_in_use;
+	}
+}
+
+/* After a refused call (@refused) or a call and its undo: the same objects and mappings,
+ * the same logical pages in use.  Frames only after a refused call (a call that succeeded
+ * may leave table pages, or a section object's frames, behind its undo), and they may only
+ * fall meanwhile: table pages that earlier unmaps unlinked are freed after a grace period,
+ * by the RCU thread. */
+static void snap_check(dmar_adapter *ad, const struct snap *a, int refused)
+{
+	struct snap b;
+
+	snap_take(ad, &b);
+	FZ_CHECK_EQ(b.st.pmos, a->st.pmos);
+	FZ_CHECK_EQ(b.st.gpu_mappings, a->st.gpu_mappings);
+	FZ_CHECK_EQ(b.st.cpu_mappings, a->st.cpu_mappings);
+	FZ_CHECK_EQ(b.st.adls, a->st.adls);
+	FZ_CHECK_EQ(b.st.allocations, a->st.allocations);
+	FZ_CHECK_EQ(b.st.aperture_mappings, a->st.aperture_mappings);
+	FZ_CHECK_EQ(b.iova_pages, a->iova_pages);
+	if (refused)
+		FZ_CHECK(b.frames <= a->frames);
+}
+
+/* Whether [base, base + size) shares a byte with RAM (128-bit sums: no wrap). */
+static int meets_ram(uint64_t base, uint64_t size)
+{
+	for (size_t i = 0; i < sizeof(ram) / sizeof(ram[0]); i++)
+		if ((unsigned __int128)base < (unsigned __int128)ram[i].base + ram[i].size &&
+		    ram[i].base < (unsigned __int128)base + size)
+			return 1;
+	return 0;
+}
+
+/* An object's pages: the first index dmar_pmo_page() answers DMAR_E_RANGE for. */
+static uint64_t pmo_pages(dmar_pmo *o)
+{
+	dmar_pa_t pa;
+	uint64_t n = 0;
+
+	while (dmar_pmo_page(o, n, &pa) != DMAR_E_RANGE)
+		n++;
+	return n;
+}
+
+/* Opcode 12: one near-2^64 call at @irql (PASSIVE or APC: the edges, not the IRQL, are
+ * under test).  @o, @al: the slot's object and allocation (may be NULL), @a: the slot's
+ * aperture mapping in the model. */
+static void edge_op(struct fz *f, dmar_adapter *ad, const dmar_adapter_config *ac, dmar_irql irql,
+		    dmar_pmo *o, dmar_allocation *al, struct ap *a)
+{
+	const unsigned what = fz_u8(f) % 8;
+	const uint64_t v1 = fz_edge(f), v2 = fz_edge(f), v3 = fz_edge(f);
+	const uint64_t ap_pages = ac->aperture_pages[0];
+	struct snap before;
+	dmar_status st = DMAR_OK;
+
+	snap_take(ad, &before);
+	switch (what) {
+	case 0: { /* CreatePhysicalMemoryObject: IO space, or frames, near the edges */
+		const int io = v3 & 1;
+		dmar_pmo_params p = { .kind = io ? DMAR_PMO_IO_SPACE : (dmar_pmo_kind)((v3 >> 1) % 3),
+				      .size = v2, .io_base = io ? v1 : 0,
+				      .place = io ? DMAR_PLACE_ANY : (dmar_placement)((v3 >> 3) % 3),
+				      .limit = v1 };
+		const int outside = (unsigned __int128)v1 + v2 > (unsigned __int128)1 << PA_BITS;
+		dmar_pmo *n = NULL;
+
+		st = dmar_pmo_create(ad, irql, &p, &n);
+		if (v2 == 0 || (v2 & 0xfff) || v2 > DMAR_PMO_MAX_SIZE || (io && ((v1 & 0xfff) || outside)))
+			FZ_CHECK_ST(st, DMAR_E_INVALID);
+		else if (io && meets_ram(v1, v2)) /* S7, S24: IO space is not RAM */
+			FZ_CHECK_ST(st, DMAR_E_RANGE);
+		else if (io)
+			FZ_CHECK_ST(st, DMAR_OK);
+		else
+			FZ_CHECK(st == DMAR_OK || st == DMAR_E_NOMEM);
+		if (st == DMAR_OK) {
+			FZ_CHECK_EQ(pmo_pages(n), v2 / 4096);
+			FZ_CHECK_ST(dmar_pmo_destroy(ad, irql, n), DMAR_OK);
+		} else {
+			FZ_CHECK(n == NULL);
+		}
+		break;
+	}
+	case 1: /* MapPhysicalMemory, GPU */
+	case 2: { /* ... and CPU: first page and count near the edges */
+		const unsigned known = DMAR_PROT_READ | DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER;
+		const unsigned prot = (unsigned)(v3 & 0x3f);
+		const dmar_adl *g = NULL;
+		uint64_t n;
+		void *va = NULL;
+		int fits;
+
+		if (!o)
+			break;
+		n = pmo_pages(o);
+		fits = v2 >= 1 && v1 < n && v2 <= n - v1;
+		if (what == 1) {
+			st = dmar_pmo_map_gpu(ad, irql, o, v1, v2, prot, &g);
+			/* S24 (2): a GPU mapping is readable: no prot without DMAR_PROT_READ */
+			if (!fits || !(prot & DMAR_PROT_READ) || (prot & ~known))
+				FZ_CHECK_ST(st, DMAR_E_INVALID);
+			else
+				FZ_CHECK(st == DMAR_OK || st == DMAR_E_NOSPACE || st == DMAR_E_NOMEM);
+			if (st == DMAR_OK) {
+				FZ_CHECK_EQ(g->page_count, v2);
+				FZ_CHECK_ST(dmar_pmo_unmap_gpu(ad, irql, g), DMAR_OK);
+			}
+		} else {
+			st = dmar_pmo_map_cpu(ad, irql, o, v1, v2, DMAR_CPU_USER,
+					      DMAR_CACHE_WRITE_COMBINED, &va);
+			if (!fits)
+				FZ_CHECK_ST(st, DMAR_E_INVALID);
+			else
+				FZ_CHECK(st == DMAR_OK || st == DMAR_E_NOT_SUPPORTED || st == DMAR_E_NOMEM);
+			if (st == DMAR_OK)
+				FZ_CHECK_ST(dmar_pmo_unmap_cpu(ad, irql, o, va), DMAR_OK);
+		}
+		break;
+	}
+	case 3: { /* CreateAllocation: pages and limit near the edges */
+		dmar_allocation_params p = { .npages = v1, .segment_set = 1u | (uint32_t)(v3 & 2),
+					     .place = (dmar_placement)((v3 >> 3) % 3), .limit = v2 };
+		dmar_allocation *n = NULL;
+
+		if (v3 & 4)
+			p.flags = DMAR_ALLOC_ACCESSED_PHYSICALLY;
+		st = dmar_allocation_create(ad, irql, &p, &n);
+		if (v1 == 0 || v1 > DMAR_PMO_MAX_SIZE / 4096 || ((v3 & 2) && !ap_pages))
+			FZ_CHECK_ST(st, DMAR_E_INVALID);
+		else
+			FZ_CHECK(st == DMAR_OK || st == DMAR_E_NOMEM || st == DMAR_E_NOSPACE);
+		if (st == DMAR_OK)
+			FZ_CHECK_ST(dmar_allocation_destroy(ad, irql, n), DMAR_OK);
+		break;
+	}
+	case 4: { /* MAP_APERTURE_SEGMENT2: every offset and count near the edges */
+		dmar_op_map_aperture_segment2 m = {
+			.h_allocation = al ? al : (dmar_allocation *)&m, .segment_id = 1,
+			.offset_in_pages = v1, .number_of_pages = v2, .adl_offset = v3 };
+
+		if (al && !(v3 & 1))
+			m.adl = *dmar_allocation_adl(al);
+		else
+			m.adl = (dmar_adl){ .page_count = v2 ^ v3, .flags = DMAR_ADL_CONTIGUOUS,
+					    .base_page = v1 };
+		st = dmar_map_aperture_segment2(ad, irql, &m);
+		if (st != DMAR_OK)
+			break;
+		/* it fits, without a sum past 2^64, and it is undone at once */
+		FZ_CHECK(al && !a->live && v2 >= 1 &&
+			 (unsigned __int128)v1 + v2 <= ap_pages &&
+			 (unsigned __int128)v3 + v2 <= dmar_allocation_adl(al)->page_count);
+		{
+			const dmar_op_unmap_aperture_segment u = {
+				.h_allocation = al, .segment_id = 1, .offset_in_pages = v1,
+				.number_of_pages = v2 };
+
+			FZ_CHECK_ST(dmar_unmap_aperture_segment(ad, irql, &u), DMAR_OK);
+		}
+		break;
+	}
+	case 5: { /* UNMAP_APERTURE_SEGMENT: offsets and counts near the edges */
+		const dmar_op_unmap_aperture_segment u = {
+			.h_allocation = al ? al : (dmar_allocation *)&u, .segment_id = 1,
+			.offset_in_pages = v1, .number_of_pages = v2 };
+
+		st = dmar_unmap_aperture_segment(ad, irql, &u);
+		if (st == DMAR_OK) { /* only the exact range it was mapped with */
+			FZ_CHECK(al && a->live && a->seg == 1 && a->off == v1 && a->n == v2);
+			memset(a, 0, sizeof(*a));
+			before.st.aperture_mappings--;
+		}
+		break;
+	}
+	case 6: { /* a device access through the aperture at an offset near the edges */
+		const unsigned access = v3 & 1 ? DMAR_ACCESS_WRITE : DMAR_ACCESS_READ;
+		dmar_result r;
+
+		st = dmar_aperture_translate(ad, 1, v1, access, &r);
+		if (!ap_pages) {
+			FZ_CHECK_ST(st, DMAR_E_INVALID);
+		} else if (v1 / 4096 >= ap_pages) {
+			FZ_CHECK_ST(st, DMAR_E_FAULT);
+			FZ_CHECK_EQ(r.fault, DMAR_FAULT_APERTURE);
+		} else {
+			FZ_CHECK(st == DMAR_OK || st == DMAR_E_FAULT);
+		}
+		break;
+	}
+	default: { /* the legacy allocations: size and highest address near the edges */
+		dmar_pmo *n = NULL;
+
+		st = v3 & 1 ? dmar_legacy_allocate_contiguous_memory(ad, irql, v1, v2, &n)
+			    : dmar_legacy_allocate_pages_for_mdl(ad, irql, v1, &n);
+		if (st == DMAR_E_DEPRECATED) /* S25: a remapping driver's adapter */
+			break;
+		if (v1 == 0 || (v1 & 0xfff) || v1 > DMAR_PMO_MAX_SIZE)
+			FZ_CHECK_ST(st, DMAR_E_INVALID);
+		else
+			FZ_CHECK(st == DMAR_OK || st == DMAR_E_NOMEM);
+		if (st == DMAR_OK) {
+			FZ_CHECK_EQ(pmo_pages(n), v1 / 4096);
+			FZ_CHECK_ST(dmar_pmo_destroy(ad, irql, n), DMAR_OK);
+		}
+		break;
+	}
+	}
+	FZ_CHECK((unsigned)st < DMAR_STATUS_COUNT);
+	snap_check(ad, &before, st != DMAR_OK);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -121,7 +382,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	while (f.n) {
-		const uint8_t op = fz_u8(&f) % 12;
+		const uint8_t op = fz_u8(&f) % 13;
 		const dmar_irql irql = (dmar_irql)(fz_u8(&f) % 17);
 		const unsigned h = fz_u8(&f) % MAXH;
 		dmar_adapter_stats before, after;
@@ -366,6 +627,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			st = DMAR_OK;
 			break;
 		}
+		case 12: /* near-2^64 values at one entry point */
+			called = 0;
+			edge_op(&f, ad, &ac, irql <= DMAR_APC_LEVEL ? irql : DMAR_PASSIVE_LEVEL, pmo[h],
+				al[h], &ap[h]);
+			break;
 		default: { /* legacy callbacks (S25) */
 			dmar_pmo *o = NULL;
 			dmar_iova_t logical;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the hand-made seeds of the WDDM-layer harnesses (fuzz_adl.c, fuzz_aperture.c) into
 fuzz/{adl,aperture}/corpus/seed-*: each a short program in the harness's byte code (see the
-comment at the top of each harness) that reaches the interesting paths at once.
+comment at the top of each harness) that reaches the interesting paths at once; and the
+hand-made regression inputs of the near-2^64 operation into fuzz/{adl,aperture}/regressions/
+edge-*: each the call that the library once answered wrongly, in the form the harness checks.
     python3 fuzz/make-seeds-remap.py
 """
 import os
@@ -22,11 +24,26 @@ def u64(v):
     return struct.pack("<Q", v)
 
 
-def write(harness, name, data):
-    d = os.path.join(HERE, harness, "corpus")
+def write(harness, name, data, folder="corpus", prefix="seed-"):
+    d = os.path.join(HERE, harness, folder)
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "seed-" + name), "wb") as f:
+    with open(os.path.join(d, prefix + name), "wb") as f:
         f.write(data)
+
+
+def regression(harness, name, data):
+    write(harness, name, data, folder="regressions", prefix="edge-")
+
+
+# fz_edge (both harnesses): u8 sel, u8 k, and for sel % 8 == 7 a u64 taken as it is.
+# sel 0: 2^64 - k, 1: 2^64 - k pages, 2: 2^52 - 1 - k (the last page numbers), 3: 2^63 + k - 128,
+# 4: 2^32 + k - 128, 5: 2^48 - k pages, 6: k, 7: the u64.
+def E(sel, k=0, value=0):
+    return bytes([sel, k]) + (u64(value) if sel % 8 == 7 else b"")
+
+
+ANY = lambda v: E(7, 0, v)
+SMALL = lambda k: E(6, k)
 
 
 # ---- fuzz_aperture: header, then ops [op, irql, slot, fields...] ----
@@ -61,6 +78,28 @@ write("aperture", "wddm31-dispatch", ap_header(REMAP | 128) + PMO(2, 0) + MAPGPU
 write("aperture", "section-trim", ap_header(REMAP) + PMO(0, 0, kind=2) + MAPCPU(0)
       + bytes([5, 0, 0, 1]) + bytes([5, 0, 0, 0]) + MAPGPU(0) + XLATE(0, 2))
 
+# opcode 12: [12, irql, slot, what, v1, v2, v3]
+EDGE = lambda s, what, v1, v2, v3, irql=0: bytes([12, irql, s, what]) + v1 + v2 + v3
+IO = SMALL(1)  # v3 & 1: IO space
+# an IO object from 2^64 - 4 KiB of 1 MiB + 8 KiB wraps onto RAM at 0: refused (S7, S24);
+# so are one that wraps from 2^64 - 1 MiB, one ending exactly at 2^64 and one past 2^48
+io_wrap = (EDGE(0, 0, E(1, 1), ANY(0x102000), IO) + EDGE(0, 0, ANY(2**64 - 2**20), ANY(2**21), IO)
+           + EDGE(0, 0, E(1, 16), ANY(0x10000), IO) + EDGE(0, 0, E(5, 1), ANY(0x2000), IO)
+           + EDGE(0, 0, E(5, 2), ANY(0x2000), IO))
+regression("aperture", "io-object-wrapping-past-2-64", ap_header(REMAP) + io_wrap)
+regression("aperture", "io-object-wrapping-past-2-64-isolation",
+           ap_header(1 | 8, flags=0x07, dma=16) + io_wrap)
+# MapPhysicalMemory for the GPU with prot 0 and write-only: refused, nothing mapped (S24)
+regression("aperture", "map-gpu-without-read", ap_header(REMAP) + PMO(0, 0, kind=2)
+           + EDGE(0, 1, SMALL(0), SMALL(2), SMALL(2)) + EDGE(0, 1, SMALL(1), SMALL(3), SMALL(0))
+           + EDGE(0, 1, SMALL(0), SMALL(4), SMALL(9)) + MAPGPU(0) + XLATE(0))
+# first pages and counts whose sums wrap, GPU and CPU; aperture fields the same
+regression("aperture", "map-first-and-count-near-2-64", ap_header(REMAP) + PMO(0, 0) + ALLOC(1)
+           + EDGE(0, 1, E(0, 1), SMALL(2), SMALL(3)) + EDGE(0, 2, SMALL(2), E(0, 1), SMALL(0))
+           + EDGE(1, 4, E(0, 1), SMALL(2), SMALL(0)) + EDGE(1, 4, SMALL(2), E(0, 0), E(0, 1))
+           + EDGE(1, 4, SMALL(0), SMALL(8), SMALL(0)) + EDGE(1, 5, E(0, 1), SMALL(2), SMALL(0))
+           + EDGE(1, 6, E(0, 1), SMALL(0), SMALL(1)) + EDGE(1, 3, E(4, 128), E(0, 0), SMALL(2)))
+
 # ---- fuzz_adl: mode, then ops [op, slot, fields...] ----
 ALLOCA = lambda s, n, flags, entries: bytes([0, s, 0, n, flags]) + b"".join(u64(e) for e in entries)
 ALLOCC = lambda s, n, base, shift=0: bytes([0, s, 0, n, 1]) + u64(base) + bytes([shift])
@@ -69,6 +108,27 @@ FREE = lambda s, how: bytes([1, s, how])
 READ = lambda s, i: bytes([2, s, 0, i])
 GMAP = lambda s, n, first, contig=0: bytes([3, s, n - 1, first, contig])
 APOFF = lambda sel, a, n, o: bytes([4, 0, sel, a, n, o])
+
+# op 5: [5, slot, what, v1, v2, v3]
+AEDGE = lambda what, v1, v2, v3: bytes([5, 0, what]) + v1 + v2 + v3
+for mode in range(2):
+    # an IO object from 2^64 - 4 KiB of 1 MiB + 8 KiB wraps onto RAM at 0: refused (S7,
+    # S24); so is one from 2^64 - 1 MiB of 2 MiB, and one from the last page below 2^48
+    regression("adl", f"io-object-wrapping-past-2-64-mode{mode}", bytes([mode])
+               + AEDGE(4, E(1, 1), ANY(0x102000), SMALL(0))
+               + AEDGE(4, ANY(2**64 - 2**20), ANY(2**21), SMALL(0))
+               + AEDGE(4, E(5, 1), ANY(0x2000), SMALL(0)) + AEDGE(4, E(5, 1), ANY(0x1000), SMALL(0)))
+    # MapPhysicalMemory for the GPU with prot 0 and write-only: refused, nothing mapped (S24)
+    regression("adl", f"map-gpu-without-read-mode{mode}", bytes([mode])
+               + AEDGE(2, SMALL(0), SMALL(1), SMALL(0)) + AEDGE(2, SMALL(0), SMALL(16), SMALL(2))
+               + AEDGE(2, SMALL(15), SMALL(1), SMALL(1)) + AEDGE(2, E(0, 1), SMALL(2), SMALL(3)))
+# a contiguous ADL based at 2^64 - 2 has no entry 2 (it would be page 0), nor any other:
+# its pages are past the last page of the address space; one based at 2^52 - 2 has two
+regression("adl", "contiguous-adl-past-2-64", bytes([0])
+           + AEDGE(1, SMALL(4), E(0, 2), SMALL(2)) + AEDGE(1, SMALL(4), E(0, 2), SMALL(0))
+           + AEDGE(1, SMALL(4), E(2, 1), SMALL(1)) + AEDGE(1, SMALL(4), E(2, 1), SMALL(2))
+           + AEDGE(1, E(0, 0), E(2, 0), E(0, 0)) + AEDGE(0, E(0, 0), SMALL(0), SMALL(1))
+           + AEDGE(0, E(4, 128), SMALL(0), SMALL(1)) + AEDGE(5, SMALL(8), E(0, 2), SMALL(3)))
 
 for mode in range(3):
     write("adl", f"mode{mode}", bytes([mode]) + ALLOCA(0, 3, 0, [7, 8, 9]) + READ(0, 2) + READ(0, 3)
