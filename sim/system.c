@@ -480,7 +480,10 @@ static int logical_region(struct sys *s, const char *name, uint64_t bytes, bool 
  * addresses; registered with the IOMMU it gets a PASID (S3). */
 static int process_regions(struct sys *s, unsigned i, uint64_t bytes, unsigned *src, unsigned *dst)
 {
-	const uint64_t va_ws = 0x10000000ull, va_out = 0x50000000ull, va_guard = 0x90000000ull;
+	/* the working set, the output and the guard each in a window of 1 GiB, or of the
+	 * region's size when that is larger, so the three never meet */
+	const uint64_t va_ws = 0x10000000ull, span = bytes > GiB ? bytes : GiB;
+	const uint64_t va_out = va_ws + span, va_guard = va_out + span;
 	struct proc *pr = &s->proc[i];
 	dmar_pgtable_config ptc;
 

@@ -145,6 +145,13 @@ with tempfile.TemporaryDirectory() as tmp:
           rc4 == 0 and r4.get("seed") == 6 and kinds.count("copy") == 2 and "3d" not in kinds
           and sum(1 for e in r4["engines"] if e["path"] == "pasid") == 1, str(r4.get("_error", "")))
 
+    # the largest regions on the PASID path: a process's working set, output and guard must
+    # not meet (each region is region_mib / 2)
+    rc7, r7 = report("--batches", "4", "--no-data", "--region-mib", "4096", "--processes", "1",
+                     "--engines", "copy=0,3d=0,compute=0,display=0,command=0")
+    check("--region-mib 4096 with a process builds and passes", rc7 == 0 and r7.get("pass") is True,
+          r7.get("_error", ""))
+
     # bad usage and bad input: exit 2 with a message, never a crash
     for args in (["--threads", "0"], ["--bogus"], ["--seconds", "x"], ["--engines", "warp=1"],
                  ["--trace-in", scen], ["--scenario", os.path.join(tmp, "missing.ini")]):
