@@ -3,7 +3,7 @@
 fuzz/{adl,aperture}/corpus/seed-*: each a short program in the harness's byte code (see the
 comment at the top of each harness) that reaches the interesting paths at once; and the
 hand-made regression inputs of the near-2^64 operation into fuzz/{adl,aperture}/regressions/
-edge-*: each the call that the library once answered wrongly, in the form the harness checks.
+edge-*: each a few near-2^64 calls whose answers the harness's model fixes.
     python3 fuzz/make-seeds-remap.py
 """
 import os

@@ -1057,7 +1057,7 @@ TEST(S7_S24_io_object_wrapping_past_2_64_is_refused)
 	frames = frames_allocated(e.pm);
 	/* RAM at physical 0, where such a wrapped range lands */
 	CHECK_ST(dmar_physmem_write(e.pm, 0x1000, &word, 8), DMAR_OK);
-	pp.io_base = 0 - K4; /* the acceptance case: 2^64 - 4 KiB, 1 MiB + 8 KiB */
+	pp.io_base = 0 - K4; /* 2^64 - 4 KiB, 1 MiB + 8 KiB: wraps onto [0, 1 MiB + 4 KiB) */
 	pp.size = MiB + 2 * K4;
 	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_E_INVALID);
 	pp.io_base = 0 - MiB; /* wraps onto the first MiB */
@@ -1116,7 +1116,7 @@ TEST(S19_a_contiguous_adl_never_runs_past_2_64)
 	CHECK_ST(dmar_adl_page(&adl, 3, &page), DMAR_E_RANGE);
 	CHECK_ST(dmar_adl_page(&adl, 4, &page), DMAR_E_RANGE); /* past the end */
 	CHECK_EQ(page, 7); /* untouched */
-	/* the acceptance case: based at 2^64 - 2, entry 2 would wrap to page 0 */
+	/* based at 2^64 - 2: entry 2 would wrap to page 0 */
 	adl.base_page = UINT64_MAX - 1;
 	for (uint64_t i = 0; i < 4; i++)
 		CHECK_ST(dmar_adl_page(&adl, i, &page), DMAR_E_RANGE);
