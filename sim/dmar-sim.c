@@ -136,8 +136,8 @@ static int run_phase(struct sys *s, double until, uint64_t batches, bool bar, do
 	sim_drain_faults(s);
 	*done_total += ph.done;
 	if (started < s->sc.threads) {
-		fprintf(stderr, "%s: cannot start translator thread %u of %u\n", sim_prog, started + 1,
-			s->sc.threads);
+		fprintf(stderr, "%s: cannot start translator thread %u of %u\n", sim_prog,
+			started + 1, s->sc.threads);
 		return -1;
 	}
 	return 0;
@@ -191,7 +191,8 @@ static int replay(struct sys *s, dmar_trace *t)
 	while ((st = dmar_trace_read(t, &type, &e, req, 65535, &n)) == DMAR_OK &&
 	       type != DMAR_TRACE_END) {
 		if (type == DMAR_TRACE_REQUESTS) {
-			if (e >= s->neng || dmar_gen_execute(s->gen, e, req, n, &s->eng[e].counts) != DMAR_OK) {
+			if (e >= s->neng ||
+			    dmar_gen_execute(s->gen, e, req, n, &s->eng[e].counts) != DMAR_OK) {
 				rc = sim_fail("replay: a record that does not fit the scenario",
 					  DMAR_E_INVALID);
 				break;
@@ -307,8 +308,9 @@ static void report_text(const struct sys *s, const dmar_gen_counts *t, const dma
 	printf("engines   ");
 	for (unsigned e = 0; e < s->neng; e++)
 		printf(" %s/%s:%" PRIu64, dmar_gen_kind_str(s->eng[e].kind),
-		       s->eng[e].path == DMAR_GEN_PASID ? "pasid" : s->eng[e].path == DMAR_GEN_APERTURE
-		       ? "aperture" : "logical", s->eng[e].counts.requests);
+		       s->eng[e].path == DMAR_GEN_PASID ? "pasid"
+		       : s->eng[e].path == DMAR_GEN_APERTURE ? "aperture" : "logical",
+		       s->eng[e].counts.requests);
 	printf("\ndigest     %016" PRIx64 "\n", t->digest);
 	printf("result     %s\n", v->pass ? "PASS" : "FAIL");
 }
@@ -442,7 +444,7 @@ static void usage(FILE *f)
 		"Runs a simulated workstation (2 TiB installed) with GPUs whose DMA goes through an\n"
 		"emulated IOMMU, and reports.  With no options: the built-in default scenario.\n\n"
 		"  --seconds S        run for S seconds (default 3)\n"
-		"  --batches N        instead, exactly N batches per engine (deterministic; 0: seconds)\n"
+		"  --batches N        instead, exactly N batches per engine (deterministic)\n"
 		"  --seed N           traffic seed (default 1)\n"
 		"  --threads N        translator threads (default 2)\n"
 		"  --batch N          requests per batch (default 64)\n"
@@ -462,8 +464,8 @@ static void usage(FILE *f)
 		"  --trace-in FILE    replay FILE (its scenario comes with it), on one thread\n"
 		"  --no-progress      no progress bar (there is none unless stderr is a terminal)\n"
 		"  --help, --version\n"
-		"Numbers are plain decimal (no sign); a value outside an option's range, like one in a\n"
-		"scenario file or a trace's scenario, is refused with the range it must be in.\n"
+		"Numbers are plain decimal (no sign).  A value out of its option's range, in a\n"
+		"scenario file or in a trace's scenario too, is refused with the range.\n"
 		"Exit status: 0 when everything translated, faulted and landed as expected; 1 when\n"
 		"anything did not; 2 for bad usage or a system that cannot be built.\n");
 }
@@ -517,8 +519,8 @@ static int set_engines(struct scenario *sc, const char *arg)
 		} else {
 			gchar *esc = g_strescape(*p, NULL);
 
-			fprintf(stderr, "%s: --engines: '%s' is not kind=N (kinds: copy, 3d, compute, "
-				"display, command)\n", sim_prog, esc);
+			fprintf(stderr, "%s: --engines: '%s' is not kind=N (kinds: copy, 3d, "
+				"compute, display, command)\n", sim_prog, esc);
 			g_free(esc);
 			rc = -1;
 		}
@@ -545,8 +547,8 @@ static int load_scenario_file(struct scenario *sc, const char *path)
 	text = malloc(MAX_SCENARIO_FILE + 1);
 	len = text ? fread(text, 1, MAX_SCENARIO_FILE + 1, f) : 0;
 	if (!text || ferror(f) || len > MAX_SCENARIO_FILE) {
-		fprintf(stderr, "%s: %s: %s\n", sim_prog, path,
-			!text ? "out of memory" : ferror(f) ? "cannot be read" : "too large for a scenario");
+		fprintf(stderr, "%s: %s: %s\n", sim_prog, path, !text ? "out of memory"
+			: ferror(f) ? "cannot be read" : "too large for a scenario");
 		rc = -1;
 	} else {
 		rc = sim_scenario_load(sc, text, len, path);
@@ -583,7 +585,7 @@ static int parse_args(int argc, char **argv, struct scenario *sc, struct cli *o)
 				status = 2;
 			g_free(where);
 			if (!strcmp(f->key, "processes"))
-				o->source = NULL; /* the engines' sum is the command line's too now */
+				o->source = NULL; /* the engines' sum is the command line's too */
 			continue;
 		}
 		switch (c) {
@@ -636,7 +638,8 @@ static int simulate(struct sys *s, dmar_trace *tin, bool bar)
 		if (s->sc.batches)
 			rc = run_phase(s, 0, sw ? half : s->sc.batches, bar, t0, &done);
 		else
-			rc = run_phase(s, t0 + (sw ? s->sc.seconds / 2 : s->sc.seconds), 0, bar, t0, &done);
+			rc = run_phase(s, t0 + (sw ? s->sc.seconds / 2 : s->sc.seconds), 0, bar, t0,
+				       &done);
 		if (sw && !rc) {
 			s->switch_at = now() - t0;
 			dmar_thread_online();
@@ -709,12 +712,14 @@ int main(int argc, char **argv)
 	if (o.trace_out) {
 		GKeyFile *k = sim_scenario_keyfile(&s.sc);
 		gchar *text = g_key_file_to_data(k, NULL, NULL);
-		dmar_status st = dmar_trace_create(o.trace_out, s.sc.seed, s.sc.data, text, &s.trace_out);
+		dmar_status st = dmar_trace_create(o.trace_out, s.sc.seed, s.sc.data, text,
+						   &s.trace_out);
 
 		g_free(text);
 		g_key_file_free(k);
 		if (st != DMAR_OK) {
-			fprintf(stderr, "dmar-sim: %s: cannot write (%s)\n", o.trace_out, dmar_status_str(st));
+			fprintf(stderr, "dmar-sim: %s: cannot write (%s)\n", o.trace_out,
+				dmar_status_str(st));
 			goto out;
 		}
 	}

@@ -135,10 +135,11 @@ static int parse_uint(const char *t, uint64_t *v)
 	if (!*t)
 		return 0;
 	for (; *t; t++) {
-		unsigned d = (unsigned)(*t - '0');
+		unsigned d;
 
 		if (*t < '0' || *t > '9')
 			return 0;
+		d = (unsigned)(*t - '0');
 		if (x > (UINT64_MAX - d) / 10)
 			return -1;
 		x = x * 10 + d;
@@ -164,6 +165,17 @@ static int parse_double(const char *t, double *v)
 		return -1;
 	*v = d;
 	return 1;
+}
+
+static bool uint_in_range(const struct sim_field *f, uint64_t u)
+{
+	return u >= f->min && u <= f->max;
+}
+
+/* false for NaN too */
+static bool double_in_range(const struct sim_field *f, double d)
+{
+	return (f->lo_open ? d > f->lo : d >= f->lo) && d <= f->hi;
 }
 
 /* What the field takes, for messages ("an integer in 1..64"). */
@@ -205,7 +217,7 @@ int sim_field_set(struct scenario *s, const struct sim_field *f, const char *tex
 		ok = parse_uint(text, &u);
 		if (ok == 0)
 			return field_refuse(f, text, where, "is not an integer");
-		if (ok < 0 || u < f->min || u > f->max)
+		if (ok < 0 || !uint_in_range(f, u))
 			return field_refuse(f, text, where, "is out of range");
 		if (f->size == 4) {
 			uint32_t v32 = (uint32_t)u;
@@ -219,7 +231,7 @@ int sim_field_set(struct scenario *s, const struct sim_field *f, const char *tex
 		ok = parse_double(text, &d);
 		if (ok == 0)
 			return field_refuse(f, text, where, "is not a number");
-		if (ok < 0 || d < f->lo || d > f->hi || (f->lo_open && d <= f->lo))
+		if (ok < 0 || !double_in_range(f, d))
 			return field_refuse(f, text, where, "is out of range");
 		memcpy(p, &d, sizeof(d));
 		return 0;
@@ -316,7 +328,8 @@ static int apply(struct scenario *s, GKeyFile *k, const char *what, const char *
 		if (strcmp(*g, "run") && strcmp(*g, "system") && strcmp(*g, "engines")) {
 			gchar *where = where_in(what, text, len, *g, NULL);
 
-			fprintf(stderr, "%s: %s: unknown group (run, system, engines)\n", sim_prog, where);
+			fprintf(stderr, "%s: %s: unknown group (run, system, engines)\n", sim_prog,
+				where);
 			g_free(where);
 			rc = -1;
 		}
@@ -327,7 +340,7 @@ static int apply(struct scenario *s, GKeyFile *k, const char *what, const char *
 
 			if (!f)
 				fprintf(stderr, "%s: %s: unknown key\n", sim_prog, where);
-			/* GKeyFile drops the blanks after '=' and keeps those at the end of the line */
+			/* GKeyFile drops the blanks after '=', not those ending the line */
 			rc = v ? sim_field_set(s, f, g_strchomp(v), where) : -1;
 			g_free(v);
 			g_free(where);
@@ -384,13 +397,13 @@ int sim_scenario_check_from(const struct scenario *s, const char *what)
 		uint64_t u = f->type == SIM_UINT ? get_uint(s, f) : 0;
 		double d = f->type == SIM_DOUBLE ? get_double(s, f) : 0;
 
-		if ((f->type == SIM_UINT && (u < f->min || u > f->max)) ||
-		    (f->type == SIM_DOUBLE && !(d >= f->lo && d <= f->hi && !(f->lo_open && d <= f->lo)))) {
+		if ((f->type == SIM_UINT && !uint_in_range(f, u)) ||
+		    (f->type == SIM_DOUBLE && !double_in_range(f, d))) {
 			char want[64];
 
 			field_want(f, want, sizeof(want));
-			fprintf(stderr, "%s: %s: [%s] %s is out of range (want %s)\n", sim_prog, what,
-				f->group, field_key(f), want);
+			fprintf(stderr, "%s: %s: [%s] %s is out of range (want %s)\n", sim_prog,
+				what, f->group, field_key(f), want);
 			return -1;
 		}
 	}

@@ -127,8 +127,8 @@ int sim_scenario_check_from(const struct scenario *s, const char *what);
 int sim_scenario_check(const struct scenario *s);
 
 /* Build the system of s->sc (the caller registered its thread; a scenario out of range is
- * refused): 0, or -1 with a message; either way sim_teardown() undoes what was built.  With sc.do_switch and a remapped start
- * there is a domain B with the same mappings to switch to. */
+ * refused): 0, or -1 with a message; either way sim_teardown() undoes what was built.  With
+ * sc.do_switch and a remapped start there is a domain B with the same mappings to switch to. */
 int sim_build(struct sys *s);
 void sim_teardown(struct sys *s);
 

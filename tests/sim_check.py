@@ -175,7 +175,8 @@ with tempfile.TemporaryDirectory() as tmp:
         ("--gpus", "system", "gpus", "u32"), ("--dma-bits", "system", "dma_bits", "u32"),
         ("--processes", "system", "processes", "u32"),
         ("--region-mib", "system", "region_mib", "u32"), ("--zipf", "engines", "zipf", "f"),
-    ] + [("--engines", "engines", k, "u32") for k in ("copy", "3d", "compute", "display", "command")]
+    ] + [("--engines", "engines", k, "u32")
+         for k in ("copy", "3d", "compute", "display", "command")]
     BAD = {"u32": ["4294967298", "-1", "", "12abc", "+2"],
            "u64": ["18446744073709551616", "-1", "", "12abc", "+2"],
            "f": ["nan", "inf", "1e400", "-1", "", "1.5x"]}
@@ -183,7 +184,10 @@ with tempfile.TemporaryDirectory() as tmp:
     CHEAP = ["--batches", "1", "--no-data", "--region-mib", "1"]  # overridden by a later option
     for opt, group, key, kind in FIELDS:
         for v in BAD[kind] + (["0"] if key in ZERO_MAKES_NO_SENSE else []):
-            args, names = ([opt, f"{key}={v}"], (opt, key)) if opt == "--engines" else ([opt, v], (opt,))
+            if opt == "--engines":
+                args, names = [opt, f"{key}={v}"], (opt, key)
+            else:
+                args, names = [opt, v], (opt,)
             refused(f"option {' '.join(args)!r} -> exit 2 naming {opt}", CHEAP + args, *names)
     # engine counts whose sum wraps 32 bits or exceeds what the system holds
     refused("option --engines copy=4294967295 (-1 as unsigned) -> exit 2",
@@ -206,9 +210,9 @@ with tempfile.TemporaryDirectory() as tmp:
     for opt, group, key, kind in FIELDS:
         for v in BAD[kind] + (["0"] if key in ZERO_MAKES_NO_SENSE else []):
             n += 1
-            path = scenario_file(f"bad{n}.ini", ["# one bad value, on line 8", "[run]", "batches = 1",
-                                                 "data = false", "[system]", "region_mib = 1",
-                                                 f"[{group}]", f"{key} = {v}"])
+            path = scenario_file(f"bad{n}.ini", ["# one bad value, on line 8", "[run]",
+                                                 "batches = 1", "data = false", "[system]",
+                                                 "region_mib = 1", f"[{group}]", f"{key} = {v}"])
             refused(f"scenario [{group}] {key} = {v!r} -> exit 2 naming file:line, group, key",
                     ["--scenario", path], f"{path}:8", f"[{group}]", key)
     path = scenario_file("bool.ini", ["[run]", "data = maybe"])
