@@ -38,7 +38,7 @@ struct scenario {
  * command line all set values through sim_field_set() and nothing else. */
 enum sim_field_type {
 	SIM_UINT,   /* decimal digits only, min..max */
-	SIM_DOUBLE, /* a finite number without a sign, min..max (above min when min_open) */
+	SIM_DOUBLE, /* a finite number without a sign, lo..hi (above lo when lo_open) */
 	SIM_BOOL,   /* true, false, 1 or 0 */
 };
 
