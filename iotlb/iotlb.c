@@ -18,7 +18,10 @@ void dmar_iotlb_config_default(dmar_iotlb_config *cfg)
 	cfg->sets = 4096;
 	cfg->ways = 8;
 	cfg->pwc_sets = 256;
+	cfg->asid_bits = DMAR_ASID_BITS;
 }
+
+static void rollover_after_locks(struct dmar__after *a);
 
 static int pow2(uint32_t x)
 {
@@ -31,7 +34,7 @@ dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out)
 
 	if (!cfg || !out || !pow2(cfg->sets) || cfg->sets > (1u << 20) ||
 	    (cfg->ways != 4 && cfg->ways != 8) || !pow2(cfg->pwc_sets) ||
-	    cfg->pwc_sets > (1u << 16))
+	    cfg->pwc_sets > (1u << 16) || cfg->asid_bits > DMAR_ASID_BITS)
 		return DMAR_E_INVALID;
 	if (posix_memalign((void **)&tlb, 64, sizeof(*tlb)) != 0)
 		return DMAR_E_NOMEM;
@@ -46,6 +49,8 @@ dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out)
 			goto nomem;
 	pthread_mutex_init(&tlb->lock, NULL);
 	tlb->next_asid = 1;
+	tlb->asid_limit = 1ull << (cfg->asid_bits ? cfg->asid_bits : DMAR_ASID_BITS);
+	tlb->rollover_after.fn = rollover_after_locks;
 	*out = tlb;
 	return DMAR_OK;
 nomem:
@@ -67,6 +72,9 @@ dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb)
 		return DMAR_E_BUSY;
 	}
 	dmar__unlock(&tlb->lock);
+	/* a rollover's completion may still be queued as an RCU callback */
+	if (__atomic_load_n(&tlb->rollover_pending, __ATOMIC_ACQUIRE))
+		dmar__rcu_barrier();
 	pthread_mutex_destroy(&tlb->lock);
 	for (int k = 0; k < DMAR_PWC_LEVELS; k++)
 		dmar_cache_fini(&tlb->pwc[k]);
@@ -86,9 +94,12 @@ static uint64_t l0_key_new(void)
 
 /* Give @sp ASID @asid, then a new L0 key (in this order: a reader that sees the new key sees
  * the new ASID), so that what the L0 banks hold under the old one is dropped by the first
- * batch that sees the key. */
+ * batch that sees the key.  The record of large leaves cached is cleared first: it speaks
+ * of the old ASID (a reader that fills under the new one sees it cleared). */
 static void set_asid(struct dmar_space *sp, uint64_t asid)
 {
+	__atomic_store_n(&sp->large[0], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sp->large[1], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sp->asid, asid, __ATOMIC_RELEASE);
 	__atomic_store_n(&sp->l0key, l0_key_new(), __ATOMIC_RELEASE);
 }
@@ -101,25 +112,59 @@ static void flush_caches(struct dmar_iotlb *tlb)
 }
 
 /* The ASID space wrapped.  Old ASIDs may be handed out again only once no entry and no
- * translation in flight can carry them: every space goes uncached (ASID 0), a grace period
- * lets every batch that read an old ASID finish (and its fills land), then everything is
- * flushed and the spaces get fresh ASIDs. */
-static void rollover_locked(struct dmar_iotlb *tlb)
+ * translation in flight can carry them, so a rollover has two halves:
+ *  - begin (here, under the lock): every space goes uncached (ASID 0: translations walk and
+ *    fill nothing), and the second half is arranged;
+ *  - finish, after a grace period (every batch that read an old ASID has ended and its
+ *    fills have landed): flush everything, hand the spaces fresh ASIDs.
+ * Nobody waits for that grace period holding a lock (DESIGN decision 3): a registered
+ * thread queues the finish as an RCU callback; an unregistered one (which cannot) waits
+ * once it has released every library lock it holds.  Retirements while it is under way
+ * find the space uncached already and hand out nothing. */
+static void rollover_finish(struct dmar_iotlb *tlb)
 {
-	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
-		__atomic_store_n(&sp->asid, 0, __ATOMIC_RELEASE);
-	dmar__rcu_synchronize();
+	dmar__lock(&tlb->lock);
 	flush_caches(tlb);
 	tlb->next_asid = 1;
 	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
-		set_asid(sp, tlb->next_asid++);
-	__atomic_fetch_add(&tlb->rollovers, 1, __ATOMIC_RELAXED);
+		if (tlb->next_asid < tlb->asid_limit) /* (more spaces than ASIDs: uncached) */
+			set_asid(sp, tlb->next_asid++);
+	__atomic_store_n(&tlb->rollover_pending, 0, __ATOMIC_RELEASE);
+	dmar__unlock(&tlb->lock);
 }
 
+static void rollover_rcu_cb(struct rcu_head *head)
+{
+	rollover_finish(caa_container_of(head, struct dmar_iotlb, rollover_rcu));
+}
+
+static void rollover_after_locks(struct dmar__after *a)
+{
+	dmar__rcu_synchronize();
+	rollover_finish(caa_container_of(a, struct dmar_iotlb, rollover_after));
+}
+
+static void rollover_begin_locked(struct dmar_iotlb *tlb)
+{
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+		__atomic_store_n(&sp->asid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&tlb->rollover_pending, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&tlb->rollovers, 1, __ATOMIC_RELAXED);
+	if (dmar__thread_ok())
+		dmar__rcu_call(&tlb->rollover_rcu, rollover_rcu_cb);
+	else
+		dmar__after_locks(&tlb->rollover_after);
+}
+
+/* A fresh ASID, or 0 (uncached) while a rollover is under way. */
 static uint64_t asid_alloc_locked(struct dmar_iotlb *tlb)
 {
-	if (tlb->next_asid >= DMAR_ASID_LIMIT)
-		rollover_locked(tlb);
+	if (tlb->rollover_pending)
+		return 0;
+	if (tlb->next_asid >= tlb->asid_limit) {
+		rollover_begin_locked(tlb);
+		return 0;
+	}
 	return tlb->next_asid++;
 }
 

@@ -37,7 +37,13 @@ struct dmar_iotlb {
 	 * the line above away from every translating core */
 	pthread_mutex_t lock __attribute__((aligned(64))); /* ASIDs and the list of spaces */
 	uint64_t next_asid;
+	uint64_t asid_limit;     /* 2^asid_bits: ASIDs are 1 .. asid_limit - 1 */
 	struct dmar_space *spaces;
+	/* an ASID rollover under way: every space is uncached (ASID 0) until a grace period
+	 * has passed, then rollover_finish() flushes and hands out fresh ASIDs (iotlb.c) */
+	int rollover_pending;
+	struct rcu_head rollover_rcu;
+	struct dmar__after rollover_after;
 	uint64_t invalidations;  /* atomic (writers only) */
 	uint64_t rollovers;      /* atomic */
 };
@@ -53,6 +59,13 @@ struct dmar_space {
 	uint64_t l0key;
 	unsigned l0bank; /* which of a thread's L0 banks this space uses */
 	struct dmar_space *next, *prev;
+	/* Large leaves (iotlb.c, dmar_space_invalidate_range): what invalidators write, on a
+	 * line of its own, read by translations only when they walk.  inval_gen counts
+	 * page-selective invalidations; large[0] / large[1] have bit (region % 64) set when a
+	 * translation from a 2 MiB / 1 GiB leaf of that 2 MiB / 1 GiB region was cached under
+	 * the current ASID (cleared when it changes). */
+	uint64_t inval_gen __attribute__((aligned(64)));
+	uint64_t large[2];
 };
 
 /* Add to one counter of the calling thread's slot (@slot = dmar__thread_slot()). */

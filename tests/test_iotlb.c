@@ -3,6 +3,7 @@
  * every SIMD probe equal to the scalar one (checkasm), batch equal to single, invalidation
  * by range / space / everything, the page-walk cache's cost, ASID rollover. */
 #include <pthread.h>
+#include <time.h>
 
 #include "check.h"
 #include "iotlb_internal.h"
@@ -555,6 +556,102 @@ TEST(S28_asid_rollover_keeps_spaces_apart)
 	teardown(&f);
 }
 
+struct ro_args {
+	dmar_space *sp, *sp2;
+};
+
+/* An unregistered thread's rollovers finish before its call returns (it cannot queue an
+ * RCU callback, and holds no lock by then): a translation right after hits again. */
+static void *rollover_unregistered(void *arg)
+{
+	struct ro_args *a = arg;
+
+	for (int i = 0; i < 100; i++)
+		dmar_space_invalidate(a->sp);
+	return NULL;
+}
+
+/* iotlb.h: asid_bits; a rollover never makes a caller wait for a grace period, translations
+ * stay right through it, and it finishes whichever kind of thread started it. */
+TEST(S28_asid_rollover_with_few_asids_on_every_kind_of_thread)
+{
+	struct fixture f;
+	dmar_pgtable *other;
+	dmar_pgtable_config pc;
+	dmar_iotlb_config tc;
+	dmar_iotlb *bad = NULL;
+	struct ro_args a = { 0 };
+	dmar_iotlb_stats st;
+	dmar_result r;
+	pthread_t th;
+	uint64_t before;
+
+	dmar_iotlb_config_default(&tc);
+	CHECK_EQ(tc.asid_bits, 17);
+	tc.asid_bits = 18;
+	CHECK_ST(dmar_iotlb_create(&tc, &bad), DMAR_E_INVALID);
+	CHECK(bad == NULL);
+	f.pm = test_physmem(0);
+	dmar_pgtable_config_default(&pc);
+	tc.asid_bits = 2; /* ASIDs 1..3 */
+	REQUIRE(dmar_pgtable_create(f.pm, &pc, &f.pt) == DMAR_OK);
+	REQUIRE(dmar_pgtable_create(f.pm, &pc, &other) == DMAR_OK);
+	REQUIRE(dmar_iotlb_create(&tc, &f.tlb) == DMAR_OK);
+	REQUIRE(dmar_space_create(f.tlb, f.pm, dmar_pgtable_root(f.pt), dmar_pgtable_format(f.pt),
+				  &f.sp) == DMAR_OK);
+	REQUIRE(dmar_space_create(f.tlb, f.pm, dmar_pgtable_root(other), dmar_pgtable_format(other),
+				  &a.sp2) == DMAR_OK);
+	dmar_pgtable_set_flush(f.pt, flush_hook, f.sp);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0, 0x10000000, 16 * K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(other, 0, 0x20000000, 16 * K4, RW), DMAR_OK);
+	for (int i = 0; i < 200; i++) {
+		const uint64_t va = (uint64_t)(i % 16) * K4;
+
+		dmar_space_invalidate(f.sp); /* registered: rollovers finish from RCU callbacks */
+		for (int k = 0; k < 2; k++) {
+			CHECK_ST(dmar_translate(f.sp, va, DMAR_ACCESS_READ, &r), DMAR_OK);
+			CHECK_EQ(r.pa, 0x10000000 + va);
+			CHECK_ST(dmar_translate(a.sp2, va, DMAR_ACCESS_READ, &r), DMAR_OK);
+			CHECK_EQ(r.pa, 0x20000000 + va);
+		}
+	}
+	dmar_iotlb_get_stats(f.tlb, &st);
+	CHECK(st.asid_rollovers >= 1);
+	/* the RCU callback finishes the last one: the space caches again (within seconds) */
+	for (int tries = 0; tries < 5000; tries++) {
+		struct timespec ms = { 0, 1000 * 1000 };
+
+		(void)dmar_translate(f.sp, 0x2000, DMAR_ACCESS_READ, &r);
+		CHECK_ST(dmar_translate(f.sp, 0x2000, DMAR_ACCESS_READ, &r), DMAR_OK);
+		if (r.flags & DMAR_RESULT_HIT)
+			break;
+		dmar_thread_quiescent(); /* qsbr: the grace period the callback waits for */
+		nanosleep(&ms, NULL);
+	}
+	CHECK_EQ(r.flags & DMAR_RESULT_HIT, DMAR_RESULT_HIT);
+	dmar_iotlb_get_stats(f.tlb, &st);
+	before = st.asid_rollovers;
+	a.sp = f.sp;
+	REQUIRE(pthread_create(&th, NULL, rollover_unregistered, &a) == 0);
+	dmar_thread_offline(); /* (thread.h: offline while blocked in a join) */
+	pthread_join(th, NULL);
+	dmar_thread_online();
+	dmar_iotlb_get_stats(f.tlb, &st);
+	CHECK(st.asid_rollovers >= before + 30); /* two spaces, three ASIDs: every other call */
+	/* the last rollover is finished: both spaces cache again */
+	CHECK_ST(dmar_translate(f.sp, 0x3000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_translate(f.sp, 0x3000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x10003000);
+	CHECK_EQ(r.flags & DMAR_RESULT_HIT, DMAR_RESULT_HIT);
+	CHECK_ST(dmar_translate(a.sp2, 0x5000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_translate(a.sp2, 0x5000, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x20005000);
+	CHECK_EQ(r.flags & DMAR_RESULT_HIT, DMAR_RESULT_HIT);
+	dmar_space_destroy(a.sp2);
+	dmar_pgtable_destroy(other);
+	teardown(&f);
+}
+
 static void *unregistered(void *arg)
 {
 	dmar_result r;
@@ -742,5 +839,6 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_range_invalidation_any_alignment_and_large_pages),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
+	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),
 	  T(l0_mode_is_honoured), T(l0_bank_grows_to_what_the_iotlb_holds),
 	  T(bad_arguments_get_a_status))

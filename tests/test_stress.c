@@ -639,7 +639,258 @@ TEST(S18_domain_switches_under_load_never_mix)
 	dmar_physmem_destroy(pm);
 }
 
-RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
+/* ASID rollover under several writers and readers (DESIGN decision 3: no grace period is
+ * waited for while holding a lock a registered thread may wait on).  An IOMMU with 3-bit
+ * ASIDs (7 of them) rolls over every few retirements.  Writers, all registered:
+ *  - two "big" writers, each on its own 2 MiB block, map it (one 2 MiB leaf) and unmap it:
+ *    every unmap invalidates 512 pages, which retires the domain's ASID;
+ *  - a "small" writer maps and unmaps single 4 KiB pages of its own block, and reports a
+ *    quiescent state between calls (it waits for the table lock while a big writer's unmap
+ *    may be starting a rollover under it);
+ *  - a PASID writer invalidates a bound PASID's whole space (under the IOMMU's lock) and
+ *    the whole IOTLB, and rebinds the PASID now and then.
+ * Readers translate batches over every block through the device and check each answer
+ * against the block's state (a seqlock as in run(): gen << 2 | mapped << 1 | busy).  A
+ * watchdog fails the test if the writers stop making progress (a deadlock). */
+#define RO_BLOCKS 4 /* 0, 1: big writers; 2: small writer; 3: the PASID's (static) */
+#define RO_PASID 5
+static dmar_device *ro_dev;
+static dmar_domain *ro_dom;
+static dmar_iommu *ro_mmu;
+static uint64_t ro_state[RO_BLOCKS * 512]; /* per 4 KiB page */
+static uint64_t ro_stop, ro_fail, ro_checked, ro_progress, ro_writers_done;
+static dmar_pa_t ro_proot;
+static char ro_first[200];
+
+static uint64_t ro_frame(uint64_t gen, uint64_t page)
+{
+	return PBASE + (gen % NGEN) * REGION + page * K4;
+}
+
+static void ro_failure(const char *what, uint64_t page, uint64_t s, const dmar_result *r)
+{
+	if (__atomic_fetch_add(&ro_fail, 1, __ATOMIC_RELAXED) == 0)
+		snprintf(ro_first, sizeof(ro_first), "%s: page %" PRIu64 " state %#" PRIx64
+			 " -> fault %u pa %#" PRIx64, what, page, s, r->fault, r->pa);
+}
+
+static void ro_set(uint64_t first, uint64_t n, uint64_t v)
+{
+	for (uint64_t p = first; p < first + n; p++)
+		__atomic_store_n(&ro_state[p], v, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static void *ro_big_writer(void *arg)
+{
+	const uint64_t block = (uintptr_t)arg, first = block * 512;
+	uint64_t gen = block << 40;
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&ro_stop, __ATOMIC_RELAXED)) {
+		gen++;
+		ro_set(first, 512, gen << 2 | 1);
+		if (dmar_domain_map(ro_dom, IOVA_BASE + first * K4, ro_frame(gen, first) & ~(M2 - 1),
+				    M2, DMAR_PROT_READ) != DMAR_OK)
+			ro_failure("big map", first, 0, &(dmar_result){ 0 });
+		ro_set(first, 512, gen << 2 | 2);
+		dmar_thread_quiescent();
+		ro_set(first, 512, gen << 2 | 3);
+		if (dmar_domain_unmap(ro_dom, IOVA_BASE + first * K4, M2, NULL) != DMAR_OK)
+			ro_failure("big unmap", first, 0, &(dmar_result){ 0 });
+		ro_set(first, 512, gen << 2);
+		__atomic_fetch_add(&ro_progress, 1, __ATOMIC_RELAXED);
+		dmar_thread_quiescent();
+	}
+	__atomic_fetch_add(&ro_writers_done, 1, __ATOMIC_RELEASE);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+static void *ro_small_writer(void *arg)
+{
+	uint64_t seed = 99, gen = 0;
+
+	(void)arg;
+	dmar_thread_register();
+	while (!__atomic_load_n(&ro_stop, __ATOMIC_RELAXED)) {
+		const uint64_t p = 2 * 512 + test_xorshift(&seed) % 512;
+
+		gen++;
+		ro_set(p, 1, gen << 2 | 1);
+		if (dmar_domain_map(ro_dom, IOVA_BASE + p * K4, ro_frame(gen, p), K4,
+				    DMAR_PROT_READ) != DMAR_OK)
+			ro_failure("small map", p, 0, &(dmar_result){ 0 });
+		ro_set(p, 1, gen << 2 | 2);
+		dmar_thread_quiescent();
+		ro_set(p, 1, gen << 2 | 3);
+		if (dmar_domain_unmap(ro_dom, IOVA_BASE + p * K4, K4, NULL) != DMAR_OK)
+			ro_failure("small unmap", p, 0, &(dmar_result){ 0 });
+		ro_set(p, 1, gen << 2);
+		__atomic_fetch_add(&ro_progress, 1, __ATOMIC_RELAXED);
+		dmar_thread_quiescent();
+	}
+	__atomic_fetch_add(&ro_writers_done, 1, __ATOMIC_RELEASE);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+static void *ro_pasid_writer(void *arg)
+{
+	const dmar_pt_format fmt = { .levels = 4 };
+	uint64_t k = 0;
+
+	(void)arg;
+	dmar_thread_register();
+	while (!__atomic_load_n(&ro_stop, __ATOMIC_RELAXED)) {
+		if (dmar_domain_invalidate_pasid(ro_dom, RO_PASID, 0, 1ull << 40) != DMAR_OK)
+			ro_failure("invalidate pasid", 0, 0, &(dmar_result){ 0 });
+		if (++k % 8 == 0)
+			dmar_iotlb_invalidate_all(dmar_iommu_iotlb(ro_mmu));
+		if (k % 64 == 0 && (dmar_domain_unbind_pasid(ro_dom, RO_PASID) != DMAR_OK ||
+				    dmar_domain_bind_pasid(ro_dom, RO_PASID, ro_proot, &fmt) != DMAR_OK))
+			ro_failure("rebind pasid", 0, 0, &(dmar_result){ 0 });
+		__atomic_fetch_add(&ro_progress, 1, __ATOMIC_RELAXED);
+		dmar_thread_quiescent();
+	}
+	__atomic_fetch_add(&ro_writers_done, 1, __ATOMIC_RELEASE);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+static void *ro_reader(void *arg)
+{
+	uint64_t seed = 0x9e37ull + (uintptr_t)arg, checked = 0;
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&ro_stop, __ATOMIC_RELAXED)) {
+		dmar_request q[16];
+		dmar_result r[16];
+		uint64_t page[16], s1[16];
+
+		for (int i = 0; i < 16; i++) {
+			page[i] = test_xorshift(&seed) % (RO_BLOCKS * 512);
+			q[i].iova = IOVA_BASE + page[i] * K4 + 8 * (uint64_t)i;
+			q[i].access = DMAR_ACCESS_READ;
+			/* the PASID's block goes through the process table, the rest through the domain */
+			q[i].pasid = page[i] >= 3 * 512 ? RO_PASID : DMAR_NO_PASID;
+			s1[i] = __atomic_load_n(&ro_state[page[i]], __ATOMIC_ACQUIRE);
+		}
+		(void)dmar_device_translate_batch(ro_dev, q, r, 16, NULL);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		for (int i = 0; i < 16; i++) {
+			const uint64_t s2 = __atomic_load_n(&ro_state[page[i]], __ATOMIC_RELAXED);
+			const uint64_t off = q[i].iova - IOVA_BASE - page[i] * K4;
+
+			if (page[i] >= 3 * 512) {
+				/* the process table maps its block for ever (rebinding aside) */
+				if (r[i].fault == DMAR_FAULT_NONE && r[i].pa != PBASE + page[i] * K4 + off)
+					ro_failure("pasid page", page[i], 0, &r[i]);
+				else if (r[i].fault != DMAR_FAULT_NONE && r[i].fault != DMAR_FAULT_PASID)
+					ro_failure("pasid fault", page[i], 0, &r[i]);
+				continue;
+			}
+			if (s1[i] != s2 || (s1[i] & 1))
+				continue;
+			checked++;
+			if ((s1[i] & 2) && (r[i].fault || r[i].pa != ro_frame(s1[i] >> 2, page[i]) + off))
+				ro_failure("stable mapped page", page[i], s1[i], &r[i]);
+			if (!(s1[i] & 2) && r[i].fault != DMAR_FAULT_NOT_PRESENT)
+				ro_failure("stable unmapped page", page[i], s1[i], &r[i]);
+		}
+		dmar_thread_quiescent();
+	}
+	__atomic_fetch_add(&ro_checked, checked, __ATOMIC_RELAXED);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+TEST(S28_asid_rollover_under_several_writers_and_readers)
+{
+	dmar_physmem *pm = test_physmem(0);
+	const dmar_pt_format fmt = { .levels = 4 };
+	const char *env = getenv("DMAR_STRESS_SECONDS");
+	const double seconds = env ? atof(env) : 2.0;
+	void *(*const writers[4])(void *) = { ro_big_writer, ro_big_writer, ro_small_writer,
+					       ro_pasid_writer };
+	dmar_pgtable_config pc;
+	dmar_pgtable *proc;
+	dmar_iommu_config c;
+	dmar_iommu *mmu;
+	pthread_t w[4], rd[NREADERS];
+	dmar_iotlb_stats ts;
+	struct timespec t0, t;
+	uint64_t last = 0, stalled = 0;
+
+	memset(ro_state, 0, sizeof(ro_state));
+	ro_stop = ro_fail = ro_checked = ro_progress = ro_writers_done = 0;
+	dmar_iommu_config_default(&c);
+	c.iotlb.asid_bits = 3;
+	REQUIRE(dmar_iommu_create(pm, &c, &mmu) == DMAR_OK);
+	ro_mmu = mmu;
+	REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_REMAPPED, NULL, &ro_dom) == DMAR_OK);
+	dmar_pgtable_config_default(&pc);
+	REQUIRE(dmar_pgtable_create(pm, &pc, &proc) == DMAR_OK);
+	REQUIRE(dmar_pgtable_map(proc, IOVA_BASE + 3 * M2, PBASE + 3 * M2, M2, DMAR_PROT_READ) ==
+		DMAR_OK);
+	ro_proot = dmar_pgtable_root(proc);
+	REQUIRE(dmar_domain_bind_pasid(ro_dom, RO_PASID, ro_proot, &fmt) == DMAR_OK);
+	REQUIRE(dmar_device_create(mmu, 0x0400, 48, &ro_dev) == DMAR_OK);
+	REQUIRE(dmar_device_attach(ro_dev, ro_dom) == DMAR_OK);
+	for (uintptr_t i = 0; i < NREADERS; i++)
+		REQUIRE(pthread_create(&rd[i], NULL, ro_reader, (void *)i) == 0);
+	for (uintptr_t i = 0; i < 4; i++)
+		REQUIRE(pthread_create(&w[i], NULL, writers[i], (void *)i) == 0);
+	dmar_thread_offline(); /* this thread only watches */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* run for the time asked, then until the writers have left; a watchdog fails the test
+	 * when no writer call returns for 10 s */
+	while (__atomic_load_n(&ro_writers_done, __ATOMIC_ACQUIRE) < 4) {
+		struct timespec nap = { 0, 50 * 1000 * 1000 };
+		uint64_t now;
+
+		nanosleep(&nap, NULL);
+		now = __atomic_load_n(&ro_progress, __ATOMIC_RELAXED);
+		stalled = now == last ? stalled + 1 : 0;
+		last = now;
+		if (stalled >= 200) {
+			printf("# writers stuck after %" PRIu64 " calls: a deadlock\n", now);
+			printf("not ok 1 - S28_asid_rollover_under_several_writers_and_readers\n");
+			fflush(stdout);
+			_exit(1);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 >= seconds)
+			__atomic_store_n(&ro_stop, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&ro_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < 4; i++)
+		pthread_join(w[i], NULL);
+	for (int i = 0; i < NREADERS; i++)
+		pthread_join(rd[i], NULL);
+	dmar_thread_online();
+	dmar_iotlb_get_stats(dmar_iommu_iotlb(mmu), &ts);
+	printf("# %" PRIu64 " writer calls, %" PRIu64 " ASID rollovers, %" PRIu64
+	       " stable answers checked, %" PRIu64 " translations\n",
+	       ro_progress, ts.asid_rollovers, ro_checked, ts.translations);
+	if (ro_fail)
+		printf("#   %" PRIu64 " failures, first: %s\n", ro_fail, ro_first);
+	CHECK_EQ(ro_fail, 0);
+	CHECK(ts.asid_rollovers > 10);
+	CHECK(ro_checked > 1000);
+	dmar_iommu_destroy(mmu);
+	dmar_pgtable_destroy(proc);
+	{
+		dmar_physmem_stats st;
+
+		dmar_physmem_get_stats(pm, &st);
+		CHECK_EQ(st.allocated_frames, 0);
+	}
+	dmar_physmem_destroy(pm);
+}
+
+RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix),
+	  T(S28_asid_rollover_under_several_writers_and_readers), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
 	  T(S28_iotlb_batches_vs_writer_unmap_invalidate), T(S28_l0_banks_vs_page_invalidations),
 	  T(S28_l0_banks_vs_page_invalidations_single),
 	  T(S28_growing_l0_banks_vs_page_invalidations),

@@ -42,10 +42,18 @@ typedef struct dmar_iotlb_config {
 	uint32_t sets;     /**< power of two, 1 .. 2^20 */
 	uint32_t ways;     /**< 4 or 8 */
 	uint32_t pwc_sets; /**< sets of each page-walk-cache level (4 ways each), power of two */
+	/** Width of the address-space ids, 1..17 (0 means 17): 2^asid_bits - 1 ASIDs.  Every
+	 *  whole-space invalidation takes a fresh one; when they run out the IOTLB rolls over
+	 *  (counted in dmar_iotlb_stats.asid_rollovers): every space translates uncached until
+	 *  an RCU grace period has passed, then the caches are flushed and the spaces get fresh
+	 *  ASIDs.  No caller waits for that grace period (it completes from an RCU callback, or
+	 *  on an unregistered thread once it holds no library lock).  More live spaces than
+	 *  ASIDs leave the rest uncached.  Small values are for tests that reach rollover fast. */
+	uint32_t asid_bits;
 } dmar_iotlb_config;
 
 /** Defaults: 4096 sets x 8 ways (32 K entries, 128 MiB of 4 KiB pages), 256 x 4 per
- *  walk-cache level.
+ *  walk-cache level, 17-bit ASIDs.
  *  @param cfg  filled in
  *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_iotlb_config_default(dmar_iotlb_config *cfg);
