@@ -36,6 +36,8 @@ struct walk {
 
 struct xctx {
 	struct dmar_iotlb *tlb;
+	struct dmar_space *sp;
+	uint64_t gen; /* sp->inval_gen before any walk (large-leaf fills, iotlb.c) */
 	const struct dmar_physmem *pm;
 	const dmar_pt_format *fmt;
 	uint64_t root, asid, rsvd;
@@ -157,6 +159,23 @@ static void walk_step(struct xctx *x, struct walk *w)
 	}
 }
 
+/* Before a translation from a 2 MiB or 1 GiB leaf is cached: record that the space caches one
+ * in that region, then check that no page-selective invalidation began since the batch's
+ * walks did.  With the invalidator's side (dmar_space_invalidate_range: count, then read the
+ * record) either the invalidation sees the record and clears the whole leaf's pages, or this
+ * sees the count move and caches nothing (Dekker: seq_cst on both sides). */
+static int large_leaf_may_fill(struct xctx *x, uint64_t va, unsigned leaf_level)
+{
+	const unsigned k = leaf_level == 2 ? 0 : 1;
+	uint64_t *const rec = &x->sp->large[k];
+	const uint64_t bit = 1ull << ((va >> (k ? DMAR_PAGE_1G_LG2 : DMAR_PAGE_2M_LG2)) & 63);
+
+	if (!(__atomic_load_n(rec, __ATOMIC_RELAXED) & bit))
+		__atomic_fetch_or(rec, bit, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&x->sp->inval_gen, __ATOMIC_RELAXED) == x->gen;
+}
+
 /* Result and fills of a finished walk. */
 static void walk_finish(struct xctx *x, struct walk *w, unsigned access, dmar_result *res)
 {
@@ -178,6 +197,10 @@ static void walk_finish(struct xctx *x, struct walk *w, unsigned access, dmar_re
 	res->flags = 0;
 	if (!x->asid)
 		return;
+	if (w->leaf_level > 1 && !large_leaf_may_fill(x, w->va, w->leaf_level)) {
+		x->st[ST_FILL_DROP]++;
+		return;
+	}
 	{
 		struct dmar_iotlb *tlb = x->tlb;
 		const uint64_t vpn = w->va >> 12;
@@ -307,6 +330,9 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 		if (!walked) { /* the walk context, only when something missed */
 			memset(&x, 0, sizeof(x));
 			x.tlb = tlb;
+			x.sp = sp;
+			/* before any walk: a large-leaf fill checks it has not moved since */
+			x.gen = __atomic_load_n(&sp->inval_gen, __ATOMIC_ACQUIRE);
 			x.pm = sp->pm;
 			x.fmt = &sp->fmt;
 			x.rsvd = pt_rsvd_addr_mask(sp->fmt.pa_bits);

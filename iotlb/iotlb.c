@@ -7,6 +7,7 @@
 
 #include "iotlb_internal.h"
 #include "pte.h"
+#include "range.h"
 #include "walk.h"
 
 /* Page-selective invalidation visits one set per page and per walk-cache block; beyond
@@ -289,15 +290,51 @@ void dmar_space_invalidate(dmar_space *sp)
 		retire_asid(sp);
 }
 
+/* Whether the record @rec (bit r % 64 per region r of 2^@lg2 bytes) has a region of
+ * [first, last]. */
+static int large_record_meets(uint64_t rec, unsigned lg2, uint64_t first, uint64_t last)
+{
+	const uint64_t a = first >> lg2, b = last >> lg2;
+
+	if (!rec)
+		return 0;
+	if (b - a >= 63)
+		return 1;
+	for (uint64_t r = a; r <= b; r++)
+		if (rec >> (r & 63) & 1)
+			return 1;
+	return 0;
+}
+
+/* Widen [*first, *last] to the 1 GiB and 2 MiB leaves the space may have cached translations
+ * of there (the record of translate.c's large_leaf_may_fill, read after the count). */
+static void widen_to_large_leaves(struct dmar_space *sp, uint64_t *first, uint64_t *last)
+{
+	static const unsigned lg2[2] = { DMAR_PAGE_1G_LG2, DMAR_PAGE_2M_LG2 };
+
+	for (int i = 0; i < 2; i++) {
+		const uint64_t rec = __atomic_load_n(&sp->large[1 - i], __ATOMIC_SEQ_CST);
+		const uint64_t m = (1ull << lg2[i]) - 1;
+
+		if (large_record_meets(rec, lg2[i], *first, *last)) {
+			*first &= ~m;
+			*last |= m;
+		}
+	}
+}
+
 dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size)
 {
 	struct dmar_iotlb *tlb;
 	uint64_t last, asid;
 
-	if (!sp || size == 0 || iova + size - 1 < iova)
+	if (!sp || !dmar__range_last(iova, size, &last))
 		return DMAR_E_INVALID;
 	tlb = sp->tlb;
-	last = iova + size - 1;
+	/* a cached translation from a large leaf that meets the range goes too, whichever of its
+	 * pages it was cached for (as INVLPG and VT-d page-selective invalidation drop it) */
+	__atomic_fetch_add(&sp->inval_gen, 1, __ATOMIC_SEQ_CST);
+	widen_to_large_leaves(sp, &iova, &last);
 	if ((last >> 12) - (iova >> 12) >= INVAL_PAGES_MAX) {
 		retire_asid(sp);
 		return DMAR_OK;

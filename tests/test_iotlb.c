@@ -433,6 +433,64 @@ TEST(S28_range_invalidation_any_alignment_and_large_pages)
 	teardown(&f);
 }
 
+/* S28 with large leaves, as an emulated IOMMU's guest does it: the table changes under a
+ * 2 MiB or 1 GiB leaf (no flush hook here: the guest writes its tables and invalidates on its
+ * own), then ONE 4 KiB page of the leaf is invalidated.  Like INVLPG and VT-d page-selective
+ * invalidation, that drops every cached translation of the leaf, whichever page it was
+ * cached for: no page of the old leaf translates to its old frame afterwards, through the
+ * single path or a batch. */
+TEST(S28_invalidating_one_page_drops_its_whole_large_leaf)
+{
+	for (unsigned lg2 = DMAR_PAGE_2M_LG2; lg2 <= DMAR_PAGE_1G_LG2; lg2 += 9) {
+		const uint64_t span = 1ull << lg2, base = 4 * G1, old_pa = 8 * G1, new_pa = 12 * G1;
+		const uint64_t pages[4] = { 0, 5, 77, span / K4 - 1 };
+		struct fixture f;
+		dmar_result r;
+		dmar_request q[4];
+		dmar_result rs[4];
+
+		setup(&f, 4, 4096, 8);
+		dmar_pgtable_set_flush(f.pt, NULL, NULL);
+		CHECK_ST(dmar_pgtable_map(f.pt, base, old_pa, span, RW), DMAR_OK);
+		for (int round = 0; round < 2; round++)
+			for (int i = 0; i < 4; i++) {
+				CHECK_ST(dmar_translate(f.sp, base + pages[i] * K4, DMAR_ACCESS_READ, &r),
+					 DMAR_OK);
+				CHECK_EQ(r.pa, old_pa + pages[i] * K4);
+				CHECK_EQ(r.page_lg2, lg2);
+			}
+		CHECK(r.flags & DMAR_RESULT_HIT);
+		/* the guest points the leaf elsewhere; the cache does not know yet */
+		CHECK_ST(dmar_pgtable_unmap(f.pt, base, span, NULL), DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(f.pt, base, new_pa, span, RW), DMAR_OK);
+		CHECK_ST(dmar_translate(f.sp, base + 5 * K4, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(r.pa, old_pa + 5 * K4); /* stale until invalidated (S28) */
+		/* one page, not one of those cached */
+		CHECK_ST(dmar_space_invalidate_range(f.sp, base + 9 * K4, K4), DMAR_OK);
+		for (int i = 0; i < 4; i++) {
+			CHECK_ST(dmar_translate(f.sp, base + pages[i] * K4 + 8, DMAR_ACCESS_READ, &r),
+				 DMAR_OK);
+			CHECK_EQ(r.pa, new_pa + pages[i] * K4 + 8);
+			q[i] = (dmar_request){ .iova = base + pages[i] * K4 + 16,
+					       .access = DMAR_ACCESS_READ };
+		}
+		/* again, for a batch, with the translations cached from the new leaf */
+		CHECK_ST(dmar_pgtable_unmap(f.pt, base, span, NULL), DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(f.pt, base, old_pa, span, RW), DMAR_OK);
+		CHECK_ST(dmar_space_invalidate_range(f.sp, base + span - 1, 1), DMAR_OK);
+		CHECK_ST(dmar_translate_batch(f.sp, q, rs, 4, NULL), DMAR_OK);
+		for (int i = 0; i < 4; i++)
+			CHECK_EQ(rs[i].pa, old_pa + pages[i] * K4 + 16);
+		/* an invalidation elsewhere leaves the leaf's translations cached */
+		CHECK_ST(dmar_translate_batch(f.sp, q, rs, 4, NULL), DMAR_OK);
+		CHECK_ST(dmar_space_invalidate_range(f.sp, base + 2 * G1 + 3 * span, K4), DMAR_OK);
+		CHECK_ST(dmar_translate(f.sp, base + 77 * K4, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK(r.flags & DMAR_RESULT_HIT);
+		CHECK_EQ(r.pa, old_pa + 77 * K4);
+		teardown(&f);
+	}
+}
+
 TEST(S28_space_and_global_invalidation_are_o1)
 {
 	struct fixture f;
@@ -837,6 +895,7 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_splitting_a_large_leaf_flushes_its_other_pages),
 	  T(S30_every_simd_probe_matches_scalar), T(S28_stale_until_invalidated_then_gone),
 	  T(S28_range_invalidation_any_alignment_and_large_pages),
+	  T(S28_invalidating_one_page_drops_its_whole_large_leaf),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
 	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),

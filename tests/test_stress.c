@@ -340,7 +340,8 @@ static void run(enum reader_mode m, uint64_t world_pages)
 			if (world == MEDIUM_PAGES)
 				printf("# readers' banks grew to %u entries\n", bank_max);
 			if (m && strcmp(m, "always") == 0) {
-				CHECK(ts.l0_hits > 100000);
+				/* (a share, not a count: a loaded machine gives the readers less time) */
+				CHECK(ts.l0_hits > 10000 && ts.l0_hits * 100 > ts.translations);
 				if (world == MEDIUM_PAGES)
 					CHECK(bank_max > DMAR_L0_ENTRIES);
 			}
@@ -639,6 +640,152 @@ TEST(S18_domain_switches_under_load_never_mix)
 	dmar_physmem_destroy(pm);
 }
 
+/* S28 with large leaves changed the way an emulated IOMMU's guest changes them: the writer
+ * repoints a 2 MiB or 1 GiB leaf (the table has no flush hook) and then invalidates ONE
+ * random 4 KiB page of it.  Readers translate random pages of every leaf; once that single
+ * page's invalidation has returned, no page of the leaf may answer with the old frame,
+ * however it was cached (IOTLB, L0, page-walk cache) or whichever fill raced the
+ * invalidation (translate.c: large_leaf_may_fill).  Per leaf state: gen << 2 | mapped << 1 |
+ * busy, busy from before the table changes until after the invalidation returns. */
+#define LL_LEAVES 9 /* 8 of 2 MiB, then 1 of 1 GiB */
+static uint64_t ll_state[LL_LEAVES], ll_stop, ll_fail, ll_checked;
+static char ll_first[200];
+
+static uint64_t ll_base(int l)
+{
+	return l < 8 ? IOVA_BASE + (uint64_t)l * M2 : IOVA_BASE + G1;
+}
+
+static uint64_t ll_span(int l)
+{
+	return l < 8 ? M2 : G1;
+}
+
+static uint64_t ll_frame(uint64_t gen, int l)
+{
+	return PBASE + (gen % NGEN) * REGION + (uint64_t)l * G1;
+}
+
+static void *ll_reader(void *arg)
+{
+	uint64_t seed = 0x51ull + (uintptr_t)arg, checked = 0;
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&ll_stop, __ATOMIC_RELAXED)) {
+		dmar_request q[8];
+		dmar_result r[8];
+		uint64_t s1[8];
+		int leaf[8];
+
+		for (int i = 0; i < 8; i++) {
+			leaf[i] = (int)(test_xorshift(&seed) % LL_LEAVES);
+			/* a few pages of each leaf, so that they are cached and hit */
+			q[i].iova = ll_base(leaf[i]) +
+				    test_xorshift(&seed) % 16 * (ll_span(leaf[i]) / 16) + 8;
+			q[i].access = DMAR_ACCESS_READ;
+			s1[i] = __atomic_load_n(&ll_state[leaf[i]], __ATOMIC_ACQUIRE);
+		}
+		if (mode == SINGLE)
+			for (int i = 0; i < 8; i++)
+				(void)dmar_translate(space, q[i].iova, DMAR_ACCESS_READ, &r[i]);
+		else
+			(void)dmar_translate_batch(space, q, r, 8, NULL);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		for (int i = 0; i < 8; i++) {
+			const uint64_t s2 = __atomic_load_n(&ll_state[leaf[i]], __ATOMIC_RELAXED);
+			const uint64_t off = q[i].iova - ll_base(leaf[i]);
+
+			if (s1[i] != s2 || (s1[i] & 1))
+				continue;
+			checked++;
+			if ((s1[i] & 2) ? r[i].fault || r[i].pa != ll_frame(s1[i] >> 2, leaf[i]) + off
+					: r[i].fault != DMAR_FAULT_NOT_PRESENT) {
+				if (__atomic_fetch_add(&ll_fail, 1, __ATOMIC_RELAXED) == 0)
+					snprintf(ll_first, sizeof(ll_first),
+						 "leaf %d state %#" PRIx64 " iova %#" PRIx64
+						 " -> fault %u pa %#" PRIx64, leaf[i], s1[i], q[i].iova,
+						 r[i].fault, r[i].pa);
+			}
+		}
+		dmar_thread_quiescent();
+	}
+	__atomic_fetch_add(&ll_checked, checked, __ATOMIC_RELAXED);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+static void ll_run(enum reader_mode m)
+{
+	const char *env = getenv("DMAR_STRESS_SECONDS");
+	const double seconds = env ? atof(env) : 2.0;
+	dmar_physmem *pm = test_physmem(DMAR_PHYSMEM_POISON_FREED);
+	dmar_pgtable_config cfg;
+	/* small: fills and evictions all the time */
+	dmar_iotlb_config tc = { .sets = 64, .ways = 4, .pwc_sets = 16 };
+	dmar_iotlb *tlb;
+	pthread_t th[NREADERS];
+	struct timespec t0, t;
+	uint64_t seed = 7, gen = 0, changes = 0;
+	dmar_iotlb_stats ts;
+
+	mode = m;
+	ll_stop = ll_fail = ll_checked = 0;
+	memset(ll_state, 0, sizeof(ll_state));
+	dmar_pgtable_config_default(&cfg);
+	REQUIRE(dmar_pgtable_create(pm, &cfg, &pt) == DMAR_OK);
+	REQUIRE(dmar_iotlb_create(&tc, &tlb) == DMAR_OK);
+	REQUIRE(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt), &space) ==
+		DMAR_OK);
+	for (uintptr_t i = 0; i < NREADERS; i++)
+		REQUIRE(pthread_create(&th[i], NULL, ll_reader, (void *)i) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		const int l = (int)(test_xorshift(&seed) % LL_LEAVES);
+		const uint64_t pages = ll_span(l) / K4, s = ll_state[l];
+		const int map = test_xorshift(&seed) % 4 != 0;
+
+		gen++;
+		__atomic_store_n(&ll_state[l], s | 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		CHECK_ST(dmar_pgtable_unmap(pt, ll_base(l), ll_span(l), NULL), DMAR_OK);
+		if (map)
+			CHECK_ST(dmar_pgtable_map(pt, ll_base(l), ll_frame(gen, l), ll_span(l),
+						  DMAR_PROT_READ), DMAR_OK);
+		CHECK_ST(dmar_space_invalidate_range(space, ll_base(l) +
+						     test_xorshift(&seed) % pages * K4, K4), DMAR_OK);
+		__atomic_store_n(&ll_state[l], gen << 2 | (map ? 2u : 0u), __ATOMIC_RELEASE);
+		changes++;
+		for (volatile uint64_t spin = test_xorshift(&seed) % 20000; spin; spin--) /* refill */
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < seconds);
+	__atomic_store_n(&ll_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < NREADERS; i++)
+		pthread_join(th[i], NULL);
+	dmar_iotlb_get_stats(tlb, &ts);
+	printf("# %" PRIu64 " leaf changes, %" PRIu64 " stable answers checked; iotlb: %" PRIu64
+	       " hits of %" PRIu64 ", %" PRIu64 " fills dropped, %" PRIu64 " L0 hits\n", changes,
+	       ll_checked, ts.hits, ts.translations, ts.fills_dropped, ts.l0_hits);
+	if (ll_fail)
+		printf("#   %" PRIu64 " failures, first: %s\n", ll_fail, ll_first);
+	CHECK_EQ(ll_fail, 0);
+	CHECK(changes > 100 && ll_checked > 1000 && ts.hits > 1000);
+	dmar_space_destroy(space);
+	CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
+	dmar_pgtable_destroy(pt);
+	dmar_physmem_destroy(pm);
+}
+
+TEST(S28_large_leaf_changes_invalidated_one_page_at_a_time)
+{
+	ll_run(BATCHED);
+}
+
+TEST(S28_large_leaf_changes_invalidated_one_page_at_a_time_single)
+{
+	ll_run(SINGLE);
+}
+
 /* ASID rollover under several writers and readers (DESIGN decision 3: no grace period is
  * waited for while holding a lock a registered thread may wait on).  An IOMMU with 3-bit
  * ASIDs (7 of them) rolls over every few retirements.  Writers, all registered:
@@ -890,7 +1037,9 @@ TEST(S28_asid_rollover_under_several_writers_and_readers)
 }
 
 RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix),
-	  T(S28_asid_rollover_under_several_writers_and_readers), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
+	  T(S28_asid_rollover_under_several_writers_and_readers),
+	  T(S28_large_leaf_changes_invalidated_one_page_at_a_time),
+	  T(S28_large_leaf_changes_invalidated_one_page_at_a_time_single), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
 	  T(S28_iotlb_batches_vs_writer_unmap_invalidate), T(S28_l0_banks_vs_page_invalidations),
 	  T(S28_l0_banks_vs_page_invalidations_single),
 	  T(S28_growing_l0_banks_vs_page_invalidations),

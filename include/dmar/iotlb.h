@@ -9,7 +9,8 @@
  * every tag, so invalidating a whole space retires its ASID in O(1).
  *
  * Entries are 4 KiB-granular: a hit on a 2 MiB or 1 GiB leaf is cached for the 4 KiB page
- * that was used (the result still reports the leaf's size), and a page-walk cache of the
+ * that was used (the result still reports the leaf's size, and invalidating any page of the
+ * leaf drops them all, dmar_space_invalidate_range()), and a page-walk cache of the
  * upper levels (PML4E, PDPTE, PDE) makes a miss under a cached large leaf cost no PTE read
  * and a miss under a cached table cost one.
  *
@@ -139,13 +140,19 @@ DMAR_API dmar_status dmar_space_set_root(dmar_space *sp, dmar_pa_t root);
 DMAR_API void dmar_space_invalidate(dmar_space *sp);
 
 /**
- * Page-selective invalidation of [iova, iova + size) (any size, any alignment; large pages
- * included): IOTLB entries of those pages and walk-cache entries whose span meets the
- * range.  Large ranges retire the ASID instead, which is cheaper than visiting their sets.
+ * Page-selective invalidation of [iova, iova + size) (any size, any alignment): every cached
+ * translation whose page meets the range, where a translation from a 2 MiB or 1 GiB leaf
+ * counts as the whole leaf's page whichever 4 KiB page it was cached for (as x86 INVLPG,
+ * VT-d page-selective and AMD-Vi invalidation drop a large entry that meets the range: so
+ * invalidating any one page of a changed large leaf is enough), and walk-cache entries whose
+ * span meets the range.  Large ranges retire the ASID instead, which is cheaper than
+ * visiting their sets; so does a range that meets a region where the space caches a large
+ * leaf.
  * @param sp    the space
  * @param iova  first address
  * @param size  bytes, > 0
- * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p sp, size 0 or a range that wraps.
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p sp, size 0 or a range that runs past 2^64
+ *         (one that ends exactly at 2^64 is taken).
  * @threadsafety Thread-safe.  When it returns, no translation that starts afterwards uses an
  * entry it removed (S28).
  */
