@@ -2,11 +2,16 @@
 #include "rcu.h"
 
 #include "physmem_internal.h"
+#include "range.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define DMAR_ASAN 1
@@ -59,9 +64,39 @@ static int allocatable(const dmar_ram_range *d)
 	return d->kind == DMAR_RAM_LAZY || (d->flags & DMAR_RAM_ALLOCATABLE);
 }
 
+/* A file range must be readable, writable when the range is, and lie inside its file:
+ * mmap maps a range past the end of a file without complaint, and the first access there
+ * kills the process with SIGBUS.  Only the descriptor's state is read (no seek). */
+static dmar_status check_file(const dmar_ram_range *d)
+{
+	struct stat st;
+	uint64_t bytes;
+	int mode;
+
+	if (d->fd < 0 || d->fd_offset % PAGE)
+		return DMAR_E_INVALID;
+	mode = fcntl(d->fd, F_GETFL);
+	if (mode < 0 || fstat(d->fd, &st) != 0 || (mode & O_PATH))
+		return DMAR_E_INVALID;
+	mode &= O_ACCMODE;
+	if (mode == O_WRONLY || (mode == O_RDONLY && !(d->flags & DMAR_RAM_READONLY)))
+		return DMAR_E_INVALID;
+	/* a regular file or a block device has a size to check against; anything else
+	 * (a character device, a pipe) either maps no file or has no end to check */
+	if (S_ISREG(st.st_mode))
+		bytes = (uint64_t)st.st_size;
+	else if (!S_ISBLK(st.st_mode) || ioctl(d->fd, BLKGETSIZE64, &bytes) != 0)
+		return DMAR_E_INVALID;
+	if (bytes == 0 || !dmar__range_within(d->fd_offset, d->size, 0, bytes - 1))
+		return DMAR_E_RANGE;
+	return DMAR_OK;
+}
+
 static dmar_status validate(const dmar_physmem_config *cfg, unsigned pa_bits)
 {
 	const unsigned known = DMAR_RAM_READONLY | DMAR_RAM_ALLOCATABLE | DMAR_RAM_NOT_ALLOCATABLE;
+	dmar_status st;
+	uint64_t last;
 
 	if (!cfg->ranges || cfg->nranges == 0 || cfg->nranges > DMAR_PHYSMEM_MAX_RANGES)
 		return DMAR_E_INVALID;
@@ -72,18 +107,20 @@ static dmar_status validate(const dmar_physmem_config *cfg, unsigned pa_bits)
 
 		if (d->size == 0 || (d->base | d->size) % PAGE || (d->flags & ~known))
 			return DMAR_E_INVALID;
-		if (d->base >= (1ull << pa_bits) || d->size > (1ull << pa_bits) - d->base)
+		if (!dmar__range_within(d->base, d->size, 0, (1ull << pa_bits) - 1))
 			return DMAR_E_RANGE;
 		switch (d->kind) {
 		case DMAR_RAM_LAZY:
 			break;
 		case DMAR_RAM_BUFFER:
-			if (!d->host || (uintptr_t)d->host % PAGE)
+			if (!d->host || (uintptr_t)d->host % PAGE ||
+			    !dmar__range_last((uintptr_t)d->host, d->size, &last))
 				return DMAR_E_INVALID;
 			break;
 		case DMAR_RAM_FILE:
-			if (d->fd < 0 || d->fd_offset % PAGE)
-				return DMAR_E_INVALID;
+			st = check_file(d);
+			if (st != DMAR_OK)
+				return st;
 			break;
 		default:
 			return DMAR_E_INVALID;
@@ -103,6 +140,9 @@ static dmar_status back_range(struct dmar_physmem *pm, struct pm_range *r)
 		r->host = d->host;
 		break;
 	case DMAR_RAM_FILE:
+		/* check_file() vouched for the descriptor and the size: what mmap still refuses
+		 * is address space (ENOMEM) or a file the host will not map as asked (EPERM of
+		 * a write-sealed memfd, ENODEV of a file system without mmap) */
 		p = mmap(NULL, d->size, prot, MAP_SHARED, d->fd, (off_t)d->fd_offset);
 		if (p == MAP_FAILED)
 			return errno == ENOMEM ? DMAR_E_NOMEM : DMAR_E_INVALID;

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The physical memory model (issue: foundation): memory map with holes, lazy backing,
  * wrapped buffers and files, the frame allocator with placement. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -284,9 +288,340 @@ TEST(status_and_fault_names)
 		CHECK(strcmp(dmar_fault_str((dmar_fault)f), "unknown") != 0);
 }
 
+/* Create a memory of the one range @r and destroy it again: the status creation answers.
+ * A refusal must hand out nothing (*out untouched). */
+static dmar_status create_one(const dmar_ram_range *r, unsigned pa_bits)
+{
+	dmar_physmem_config cfg = { .ranges = r, .nranges = 1, .pa_bits = pa_bits };
+	dmar_physmem *pm = NULL;
+	dmar_status st = dmar_physmem_create(&cfg, &pm);
+
+	if (st != DMAR_OK && pm != NULL) {
+		printf("#   create answered %s but handed out a memory\n", dmar_status_str(st));
+		check_failed_ = 1;
+	}
+	dmar_physmem_destroy(pm); /* never touched: a range past its file would raise SIGBUS */
+	return st;
+}
+
+/* A temporary file of @bytes bytes (a hole), opened with @mode; -1 on failure. */
+static int temp_file(uint64_t bytes, int mode)
+{
+	char path[] = "/tmp/dmar-physmem-XXXXXX";
+	int fd = mkstemp(path), ro;
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)bytes) != 0) {
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	ro = open(path, mode | O_CLOEXEC);
+	unlink(path);
+	close(fd);
+	return ro;
+}
+
+TEST(S7_file_range_longer_than_its_file_is_refused)
+{
+	const uint64_t P = DMAR_PAGE_SIZE;
+	int fd = temp_file(4 * P, O_RDWR), empty = temp_file(0, O_RDWR);
+	dmar_ram_range r = { .base = 0, .kind = DMAR_RAM_FILE, .fd = fd };
+	dmar_physmem_config cfg = { .ranges = &r, .nranges = 1 };
+	dmar_physmem *pm = NULL;
+	uint8_t byte = 0x5a, back = 0;
+
+	REQUIRE(fd >= 0 && empty >= 0);
+	REQUIRE(lseek(fd, 123, SEEK_SET) == 123);
+	/* longer than the file, from offset 0 and from inside it */
+	r.size = 8 * P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	r.size = 4 * P;
+	r.fd_offset = P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	/* starting at or past the end of the file */
+	r.size = P;
+	r.fd_offset = 4 * P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	r.fd_offset = (1ull << 62);
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	/* offsets no off_t holds, one ending exactly at 2^64 and one whose end wraps past it */
+	r.fd_offset = 1ull << 63;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	r.fd_offset = 0ull - P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	r.size = 2 * P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	r.fd_offset = 2 * P;
+	r.size = 0ull - P; /* 2 * P + size wraps to P, inside the file */
+	CHECK_ST(create_one(&r, 52), DMAR_E_RANGE);
+	/* an empty file holds no page */
+	r.fd = empty;
+	r.fd_offset = 0;
+	r.size = P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	/* the refusals read the descriptor's state only: its file offset did not move */
+	CHECK_EQ(lseek(fd, 0, SEEK_CUR), 123);
+	/* a range that ends exactly at the end of the file is RAM up to its last byte */
+	r.fd = fd;
+	r.fd_offset = P;
+	r.size = 3 * P;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_OK);
+	REQUIRE(pm);
+	CHECK_ST(dmar_physmem_write(pm, 3 * P - 1, &byte, 1), DMAR_OK);
+	CHECK_ST(dmar_physmem_read(pm, 3 * P - 1, &back, 1), DMAR_OK);
+	CHECK_EQ(back, 0x5a);
+	CHECK(pread(fd, &back, 1, (off_t)(4 * P - 1)) == 1 && back == 0x5a); /* shared */
+	CHECK_ST(dmar_physmem_read(pm, 3 * P, &back, 1), DMAR_E_RANGE);
+	dmar_physmem_destroy(pm);
+	close(fd);
+	close(empty);
+}
+
+TEST(S7_file_range_needs_a_regular_file_or_a_block_device)
+{
+	int zero = open("/dev/zero", O_RDWR | O_CLOEXEC), dir = open("/tmp", O_RDONLY | O_CLOEXEC);
+	int pipefd[2];
+	dmar_ram_range r = { .base = 0, .size = DMAR_PAGE_SIZE, .kind = DMAR_RAM_FILE };
+
+	REQUIRE(zero >= 0 && dir >= 0 && pipe(pipefd) == 0);
+	/* a character device (whose shared mapping would be anonymous memory, not a file),
+	 * a directory and a pipe, writable or read-only */
+	for (unsigned flags = 0; flags <= DMAR_RAM_READONLY; flags += DMAR_RAM_READONLY) {
+		r.flags = flags;
+		r.fd = zero;
+		CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+		r.fd = dir;
+		CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+		r.fd = pipefd[0];
+		r.flags = flags | DMAR_RAM_READONLY;
+		CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	}
+	close(zero);
+	close(dir);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/* The ranges of one block device, of @bytes bytes, opened read-only as @fd. */
+static void check_block_device(int fd, uint64_t bytes)
+{
+	const uint64_t P = DMAR_PAGE_SIZE, pages = bytes / P;
+	dmar_ram_range r = { .base = 0, .size = P, .kind = DMAR_RAM_FILE, .fd = fd,
+			     .flags = DMAR_RAM_READONLY };
+	dmar_physmem_config cfg = { .ranges = &r, .nranges = 1 };
+	dmar_physmem *pm = NULL;
+	uint8_t byte;
+
+	/* the page after the device's last whole page, and a range one page too long */
+	r.fd_offset = pages * P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	if (pages == 0)
+		return;
+	r.fd_offset = 0;
+	r.size = pages * P + P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_RANGE);
+	/* its last whole page is RAM */
+	r.fd_offset = (pages - 1) * P;
+	r.size = P;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_OK);
+	if (pm)
+		CHECK_ST(dmar_physmem_read(pm, P - 1, &byte, 1), DMAR_OK);
+	dmar_physmem_destroy(pm);
+}
+
+TEST(S7_file_range_on_a_block_device_is_held_to_the_device_size)
+{
+	DIR *d = opendir("/dev");
+	struct dirent *e;
+	int seen = 0;
+
+	REQUIRE(d);
+	/* every block device this process may open read-only (there may be none) */
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		uint64_t bytes;
+		int fd;
+
+		if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISBLK(st.st_mode))
+			continue;
+		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (ioctl(fd, BLKGETSIZE64, &bytes) == 0) {
+			printf("# /dev/%s: %" PRIu64 " bytes\n", e->d_name, bytes);
+			check_block_device(fd, bytes);
+			seen++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	if (!seen)
+		printf("# no block device can be opened here: this case checks nothing\n");
+}
+
+TEST(S7_file_descriptor_that_cannot_give_what_the_flags_ask_is_invalid)
+{
+	const uint64_t P = DMAR_PAGE_SIZE;
+	int ro = temp_file(2 * P, O_RDONLY), wo = temp_file(2 * P, O_WRONLY);
+	int path = temp_file(2 * P, O_PATH), closed = temp_file(2 * P, O_RDWR);
+	int sealed = memfd_create("dmar-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	dmar_ram_range r = { .base = 0, .size = 2 * P, .kind = DMAR_RAM_FILE };
+
+	REQUIRE(ro >= 0 && wo >= 0 && path >= 0 && closed >= 0 && sealed >= 0);
+	REQUIRE(ftruncate(sealed, (off_t)(2 * P)) == 0);
+	REQUIRE(fcntl(sealed, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) == 0);
+	REQUIRE(close(closed) == 0);
+	/* a read-only descriptor for a writable range; read-only, it is RAM */
+	r.fd = ro;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.flags = DMAR_RAM_READONLY;
+	CHECK_ST(create_one(&r, 0), DMAR_OK);
+	/* descriptors that cannot be read: write-only, O_PATH, closed, negative */
+	r.fd = wo;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.fd = path;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.fd = closed;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.fd = -1;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.fd = -2;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	/* an offset that is not page aligned */
+	r.fd = ro;
+	r.size = P;
+	r.fd_offset = 512;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	/* a file the host will not map writable: a write-sealed memfd; read-only it maps */
+	r.fd = sealed;
+	r.fd_offset = 0;
+	r.flags = 0;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.flags = DMAR_RAM_READONLY;
+	CHECK_ST(create_one(&r, 0), DMAR_OK);
+	close(ro);
+	close(wo);
+	close(path);
+	close(sealed);
+}
+
+TEST(S7_maps_larger_than_the_host_address_space_are_nomem)
+{
+	/* 2 PiB: more than a 47-bit user address space (x86-64 without a hint) can reserve */
+	const uint64_t huge = 1ull << 51;
+	dmar_ram_range r = { .base = 0, .size = huge };
+	int fd = memfd_create("dmar-huge", MFD_CLOEXEC);
+
+	CHECK_ST(create_one(&r, 52), DMAR_E_NOMEM);
+	REQUIRE(fd >= 0);
+	if (ftruncate(fd, (off_t)huge) != 0) {
+		printf("# a 2 PiB memfd cannot be made here: the file case checks nothing\n");
+		close(fd);
+		return;
+	}
+	r.kind = DMAR_RAM_FILE;
+	r.fd = fd;
+	CHECK_ST(create_one(&r, 52), DMAR_E_NOMEM);
+	r.flags = DMAR_RAM_READONLY;
+	CHECK_ST(create_one(&r, 52), DMAR_E_NOMEM);
+	close(fd);
+}
+
+TEST(S7_malformed_maps_are_refused_and_create_nothing)
+{
+	const uint64_t P = DMAR_PAGE_SIZE;
+	static uint8_t buf[2 * 4096] __attribute__((aligned(4096)));
+	dmar_ram_range r = { .base = 0, .size = P };
+	dmar_ram_range two[2] = { { .base = 0, .size = 2 * P }, { .base = 2 * P, .size = P } };
+	dmar_physmem_config cfg = { .ranges = &r, .nranges = 1 };
+	dmar_physmem *pm = NULL;
+
+	/* the memory as a whole */
+	CHECK_ST(dmar_physmem_create(NULL, &pm), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_create(&cfg, NULL), DMAR_E_INVALID);
+	cfg.ranges = NULL;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	cfg.ranges = &r;
+	cfg.nranges = 0;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	cfg.nranges = DMAR_PHYSMEM_MAX_RANGES + 1; /* refused before a range is read */
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	cfg.nranges = 1;
+	cfg.pa_bits = 31;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	cfg.pa_bits = 53;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	cfg.pa_bits = 0;
+	cfg.flags = 1u << 7;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	cfg.flags = 0;
+	CHECK(pm == NULL);
+	/* one range: empty, unaligned, unknown flags or kind */
+	r.size = 0;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.size = P + 8;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.size = P;
+	r.base = 8;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.base = 0;
+	r.flags = 1u << 9;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.flags = 0;
+	r.kind = (dmar_ram_kind)7;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	/* a buffer: NULL, unaligned, running past the top of the host's address space */
+	r.kind = DMAR_RAM_BUFFER;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.host = buf + 64;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.host = (void *)(uintptr_t)(0ull - P);
+	r.size = 2 * P;
+	CHECK_ST(create_one(&r, 0), DMAR_E_INVALID);
+	r.host = buf;
+	CHECK_ST(create_one(&r, 0), DMAR_OK);
+	/* beyond 2^pa_bits: starting there, crossing it, wrapping past 2^64 */
+	r.kind = DMAR_RAM_LAZY;
+	r.host = NULL;
+	r.base = 1ull << 40;
+	CHECK_ST(create_one(&r, 40), DMAR_E_RANGE);
+	r.base = (1ull << 40) - P;
+	CHECK_ST(create_one(&r, 40), DMAR_E_RANGE);
+	r.base = 0ull - P;
+	CHECK_ST(create_one(&r, 52), DMAR_E_RANGE);
+	r.base = 0;
+	r.size = 0ull - P; /* fits 64 bits, not 52 */
+	CHECK_ST(create_one(&r, 52), DMAR_E_RANGE);
+	/* a range that ends exactly at 2^pa_bits is legal */
+	r.base = (1ull << 40) - 2 * P;
+	r.size = 2 * P;
+	CHECK_ST(create_one(&r, 40), DMAR_OK);
+	/* overlapping ranges, in either order; touching ones are legal */
+	cfg.ranges = two;
+	cfg.nranges = 2;
+	two[1].base = P;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	two[0].base = 2 * P;
+	two[1].base = 0;
+	two[1].size = 3 * P;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	CHECK(pm == NULL);
+	two[1].size = 2 * P;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_OK);
+	dmar_physmem_destroy(pm);
+	dmar_physmem_destroy(NULL); /* ignored */
+}
+
 RUN_TESTS(T(workstation_map_has_memory_above_2_to_40),
 	  T(lazy_backing_4tib_touch_100_pages_stays_small),
 	  T(holes_and_out_of_range_change_nothing), T(bad_maps_are_refused),
 	  T(caller_buffer_is_ram_at_its_base), T(memory_dump_file_is_walkable_read_only_ram),
 	  T(allocator_placement_any_below_above), T(allocator_exhaustion_and_full_reuse),
-	  T(status_and_fault_names))
+	  T(status_and_fault_names), T(S7_file_range_longer_than_its_file_is_refused),
+	  T(S7_file_range_needs_a_regular_file_or_a_block_device),
+	  T(S7_file_range_on_a_block_device_is_held_to_the_device_size),
+	  T(S7_file_descriptor_that_cannot_give_what_the_flags_ask_is_invalid),
+	  T(S7_maps_larger_than_the_host_address_space_are_nomem),
+	  T(S7_malformed_maps_are_refused_and_create_nothing))

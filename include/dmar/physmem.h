@@ -54,7 +54,12 @@ typedef struct dmar_ram_range {
 	dmar_ram_kind kind;   /**< how the range is backed */
 	unsigned flags;       /**< ::dmar_ram_flags; lazy ranges are allocatable by default */
 	void *host;           /**< DMAR_RAM_BUFFER: at least @c size bytes, page aligned */
-	int fd;               /**< DMAR_RAM_FILE: an open file descriptor (not kept open) */
+	/** DMAR_RAM_FILE: an open descriptor of a regular file or a block device, open for
+	 *  reading, and for writing unless ::DMAR_RAM_READONLY (not kept open: the mapping
+	 *  keeps the file).  [fd_offset, fd_offset + size) must lie inside the file, or the
+	 *  device, when the memory is created, and the file must not shrink below it while the
+	 *  memory exists: an access past a file's end raises SIGBUS in the process. */
+	int fd;
 	uint64_t fd_offset;   /**< DMAR_RAM_FILE: page aligned offset in the file */
 } dmar_ram_range;
 
@@ -89,12 +94,27 @@ DMAR_API void dmar_physmem_config_workstation(dmar_physmem_config *cfg);
 /**
  * Create a physical memory from a memory map.
  * @param cfg  the map; the ranges are copied, @p cfg need not outlive the call
- * @param out  receives the memory
- * @return ::DMAR_OK; ::DMAR_E_INVALID for a NULL argument or a malformed or overlapping map
- *         (unaligned or empty range, unknown flags, pa_bits outside 32..52, a buffer range
- *         without a page-aligned @c host, a file range without a descriptor);
- *         ::DMAR_E_RANGE for a range beyond 2^pa_bits; ::DMAR_E_NOMEM when host address
- *         space cannot be reserved or a file cannot be mapped.
+ * @param out  receives the memory; untouched on failure, when nothing is created
+ * @return ::DMAR_OK;
+ *         ::DMAR_E_INVALID for a NULL argument or a malformed or overlapping map:
+ *          - no ranges, more than ::DMAR_PHYSMEM_MAX_RANGES, pa_bits outside 32..52 (0
+ *            aside), unknown ::dmar_physmem_flags, ranges that share a byte;
+ *          - a range that is empty or not 4 KiB aligned in base or size, of an unknown
+ *            kind, or with unknown flags;
+ *          - a buffer range whose @c host is NULL, not page aligned, or whose @c size bytes
+ *            would run past the top of the host's address space;
+ *          - a file range whose @c fd_offset is not page aligned, or whose @c fd is negative,
+ *            not an open descriptor, not open for reading (write-only or O_PATH), open
+ *            read-only while the range is writable (no ::DMAR_RAM_READONLY), or neither a
+ *            regular file nor a block device (a character device, a pipe, a directory);
+ *          - a file the host refuses to map as the flags ask for another reason than address
+ *            space (a write-sealed memfd for a writable range, a file system without mmap);
+ *         ::DMAR_E_RANGE for a range beyond 2^pa_bits (a range may end exactly at it), and
+ *         for a file range the file does not hold: fd_offset + size past the size of the
+ *         regular file or the block device, including a sum that would pass 2^64;
+ *         ::DMAR_E_NOMEM when the host's address space or memory runs out: a lazy range's
+ *         reservation or a file range's mapping does not fit (mmap's ENOMEM), or the
+ *         bookkeeping cannot be allocated.
  * @threadsafety Thread-safe.
  */
 DMAR_API dmar_status dmar_physmem_create(const dmar_physmem_config *cfg, dmar_physmem **out);
