@@ -14,6 +14,7 @@
 #include <dmar/iommu.h>
 
 #include "bitmap.h"
+#include "range.h"
 #include "iommu_internal.h"
 #include "iotlb_internal.h"
 
@@ -63,7 +64,10 @@ struct dmar_iommu {
 	dmar_faultq *fq;
 	unsigned pasid_bits;
 	pthread_mutex_t lock; /* configuration */
-	struct dmar_hbm pasids, domain_ids;
+	/* PASIDs: @pasids holds the ones dmar_pasid_alloc() handed out (the caller owns them
+	 * until dmar_pasid_free()); @pasids_taken those and every PASID bound in some domain,
+	 * so that alloc never hands out a PASID a caller bound explicitly */
+	struct dmar_hbm pasids, pasids_taken, domain_ids;
 	struct dmar_domain *domains;
 	struct dmar_device *devices;
 };
@@ -91,17 +95,19 @@ dmar_status dmar_iommu_create(dmar_physmem *pm, const dmar_iommu_config *cfg, dm
 	if (st == DMAR_OK)
 		st = dmar_faultq_create(cfg->fault_queue, &m->fq);
 	if (st == DMAR_OK && (dmar_hbm_init(&m->pasids, 1ull << cfg->pasid_bits) != 0 ||
+			      dmar_hbm_init(&m->pasids_taken, 1ull << cfg->pasid_bits) != 0 ||
 			      dmar_hbm_init(&m->domain_ids, 1ull << 16) != 0))
 		st = DMAR_E_NOMEM;
 	if (st != DMAR_OK) {
 		dmar_hbm_fini(&m->pasids);
+		dmar_hbm_fini(&m->pasids_taken);
 		dmar_hbm_fini(&m->domain_ids);
 		dmar_faultq_destroy(m->fq);
 		(void)dmar_iotlb_destroy(m->tlb);
 		free(m);
 		return st;
 	}
-	dmar_hbm_set_range(&m->pasids, 0, 1);     /* PASID 0 is not handed out */
+	dmar_hbm_set_range(&m->pasids_taken, 0, 1); /* PASID 0 is not handed out */
 	dmar_hbm_set_range(&m->domain_ids, 0, 1); /* neither is domain id 0 */
 	pthread_mutex_init(&m->lock, NULL);
 	*out = m;
@@ -190,6 +196,18 @@ static dmar_space *pasid_space(const struct dmar_domain *d, uint32_t pasid)
 	return leaf ? __atomic_load_n(&leaf[pasid & (PASID_LEAF - 1)], __ATOMIC_ACQUIRE) : NULL;
 }
 
+/* A PASID that no domain (in m->domains) binds any more and that dmar_pasid_alloc() did not
+ * hand out is free for alloc again (lock held). */
+static void pasid_untake_if_unbound(struct dmar_iommu *m, uint32_t pasid)
+{
+	if (dmar_hbm_test(&m->pasids, pasid))
+		return;
+	for (const struct dmar_domain *o = m->domains; o; o = o->next)
+		if (pasid_space(o, pasid))
+			return;
+	dmar_hbm_clear_range(&m->pasids_taken, pasid, 1);
+}
+
 static void domain_free(struct dmar_domain *d)
 {
 	for (size_t i = 0; i < sizeof(d->pasid_dir) / sizeof(d->pasid_dir[0]); i++) {
@@ -223,6 +241,12 @@ dmar_status dmar_domain_destroy(dmar_domain *d)
 		}
 	}
 	dmar_hbm_clear_range(&m->domain_ids, d->id, 1);
+	/* its explicit bindings no longer keep their PASIDs from dmar_pasid_alloc() */
+	for (size_t i = 0; i < sizeof(d->pasid_dir) / sizeof(d->pasid_dir[0]); i++)
+		for (unsigned j = 0; d->pasid_dir[i] && j < PASID_LEAF; j++) {
+			if (d->pasid_dir[i][j])
+				pasid_untake_if_unbound(m, (uint32_t)(i * PASID_LEAF + j));
+		}
 	dmar__unlock(&m->lock);
 	/* not attached, so no translation can reach it any more: free at once */
 	domain_free(d);
@@ -294,9 +318,11 @@ dmar_status dmar_pasid_alloc(dmar_iommu *m, uint32_t *pasid)
 	if (!m || !pasid)
 		return DMAR_E_INVALID;
 	dmar__lock(&m->lock);
-	p = dmar_hbm_find_run_down(&m->pasids, 1, 1ull << m->pasid_bits, 1, 1, 0);
-	if (p > 0)
+	p = dmar_hbm_find_run_down(&m->pasids_taken, 1, 1ull << m->pasid_bits, 1, 1, 0);
+	if (p > 0) {
 		dmar_hbm_set_range(&m->pasids, (uint64_t)p, 1);
+		dmar_hbm_set_range(&m->pasids_taken, (uint64_t)p, 1);
+	}
 	dmar__unlock(&m->lock);
 	if (p <= 0)
 		return DMAR_E_NOMEM;
@@ -314,10 +340,12 @@ dmar_status dmar_pasid_free(dmar_iommu *m, uint32_t pasid)
 	for (struct dmar_domain *d = m->domains; d; d = d->next)
 		if (pasid_space(d, pasid))
 			st = DMAR_E_BUSY;
-	if (st == DMAR_OK && !dmar_hbm_test(&m->pasids, pasid))
+	if (!dmar_hbm_test(&m->pasids, pasid)) /* (bound explicitly or not: never allocated) */
 		st = DMAR_E_NOT_FOUND;
-	if (st == DMAR_OK)
+	if (st == DMAR_OK) {
 		dmar_hbm_clear_range(&m->pasids, pasid, 1);
+		dmar_hbm_clear_range(&m->pasids_taken, pasid, 1);
+	}
 	dmar__unlock(&m->lock);
 	return st;
 }
@@ -352,7 +380,8 @@ dmar_status dmar_domain_bind_pasid(dmar_domain *d, uint32_t pasid, dmar_pa_t roo
 		st = DMAR_E_EXISTS;
 		goto out;
 	}
-	dmar_hbm_set_range(&m->pasids, pasid, 1); /* explicit binding takes the PASID too */
+	/* a binding allocates nothing, but alloc hands out no PASID that is bound */
+	dmar_hbm_set_range(&m->pasids_taken, pasid, 1);
 	__atomic_store_n(&leaf[pasid & (PASID_LEAF - 1)], sp, __ATOMIC_RELEASE);
 	sp = NULL;
 out:
@@ -371,9 +400,11 @@ dmar_status dmar_domain_unbind_pasid(dmar_domain *d, uint32_t pasid)
 	m = d->iommu;
 	dmar__lock(&m->lock);
 	sp = pasid_space(d, pasid);
-	if (sp)
+	if (sp) {
 		__atomic_store_n(&d->pasid_dir[pasid >> PASID_LEAF_BITS][pasid & (PASID_LEAF - 1)],
 				 NULL, __ATOMIC_RELEASE);
+		pasid_untake_if_unbound(m, pasid);
+	}
 	dmar__unlock(&m->lock);
 	if (!sp)
 		return DMAR_E_NOT_FOUND;
@@ -506,7 +537,9 @@ static dmar_status change_state(struct dmar_device *dev, enum state_op op, struc
 				      op == OP_BEGIN, &st, &changed);
 		break;
 	case OP_SWITCH:
-		if (!excl) {
+		/* S12: once the adapter's IOMMU is on, no switch turns isolation off (an identity
+		 * domain still isolates, S8; pass-through does not) */
+		if (!excl || (lead->pinned && dom->kind == DMAR_DOMAIN_PASSTHROUGH)) {
 			st = DMAR_E_BUSY;
 			break;
 		}
@@ -558,6 +591,7 @@ dmar_status dmar_device_end_exclusive(dmar_device *dev)
 dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev)
 {
 	struct dmar_iommu *m;
+	struct adapter_state *old;
 	dmar_status st = DMAR_OK;
 
 	if (!lead || !dev || lead == dev || lead->iommu != dev->iommu)
@@ -565,18 +599,24 @@ dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev)
 	m = dev->iommu;
 	dmar__lock(&m->lock);
 	lead = lead->lead;
-	if (dev->lead != dev || dev->member_next || dev->state || lead == dev)
-		st = DMAR_E_BUSY; /* attached, already linked, or leading others */
+	old = dev->state;
+	/* attached (or inside a window), already linked, or leading others; a device that was
+	 * attached once and detached since is alone again */
+	if (dev->lead != dev || dev->member_next || lead == dev ||
+	    (old && (old->domain || old->exclusive)) || dev->pinned)
+		st = DMAR_E_BUSY;
 	else if (lead->state && lead->state->exclusive)
 		st = DMAR_E_BUSY;
 	if (st == DMAR_OK) {
-		/* publish the member's leader: its translations read the adapter's state from now */
+		/* publish the member's leader: its translations read the adapter's state from now,
+		 * and its own (detached) record goes once none can still read it */
 		dev->member_next = lead->member_next;
 		lead->member_next = dev;
 		__atomic_store_n(&dev->lead, lead, __ATOMIC_RELEASE);
+		__atomic_store_n(&dev->state, NULL, __ATOMIC_RELEASE);
 	}
 	dmar__unlock(&m->lock);
-	return st;
+	return retire_state(old, st == DMAR_OK && old, st);
 }
 
 dmar_status dmar_device_destroy(dmar_device *dev)
@@ -634,6 +674,7 @@ void dmar_iommu_destroy(dmar_iommu *m)
 	(void)dmar_iotlb_destroy(m->tlb);
 	dmar_faultq_destroy(m->fq);
 	dmar_hbm_fini(&m->pasids);
+	dmar_hbm_fini(&m->pasids_taken);
 	dmar_hbm_fini(&m->domain_ids);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -839,21 +880,27 @@ dmar_status dmar_device_dma(dmar_device *dev, dmar_iova_t iova, uint32_t pasid, 
 	size_t moved = 0;
 	dmar_status st = DMAR_OK;
 
+	uint64_t last = iova;
+
 	if (done)
 		*done = 0;
-	if (!dev || (!buf && len) || (unsigned)dir > DMAR_DMA_WRITE || iova + len < iova)
+	/* (a buffer may end exactly at 2^64, not run past it) */
+	if (!dev || (!buf && len) || (unsigned)dir > DMAR_DMA_WRITE ||
+	    (len && !dmar__range_last(iova, len, &last)))
 		return DMAR_E_INVALID;
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;
 	dmar__rcu_read_lock(); /* the translations and the copies: one section (nests inside) */
 	while (moved < len && st == DMAR_OK) {
-		const uint64_t first = (iova + moved) & ~(DMAR_PAGE_SIZE - 1);
-		size_t n = 0, nf;
+		const uint64_t at = iova + moved, first = at & ~(DMAR_PAGE_SIZE - 1);
+		const uint64_t left = (last >> DMAR_PAGE_4K_LG2) - (first >> DMAR_PAGE_4K_LG2) + 1;
+		const size_t n = left < DMA_PAGES ? (size_t)left : DMA_PAGES;
+		size_t nf;
 
-		for (uint64_t a = first; n < DMA_PAGES && a < iova + len; a += DMAR_PAGE_SIZE, n++) {
-			req[n].iova = n ? a : iova + moved;
-			req[n].access = access;
-			req[n].pasid = pasid;
+		for (size_t k = 0; k < n; k++) {
+			req[k].iova = k ? first + k * DMAR_PAGE_SIZE : at;
+			req[k].access = access;
+			req[k].pasid = pasid;
 		}
 		st = dmar_device_translate_batch(dev, req, res, n, &nf);
 		for (size_t i = 0; i < n && st == DMAR_OK; i++) {
@@ -878,8 +925,10 @@ dmar_status dmar_device_dma(dmar_device *dev, dmar_iova_t iova, uint32_t pasid, 
 				break;
 			}
 			if (dir == DMAR_DMA_WRITE) {
-				if (dmar_physmem_write(dev->iommu->pm, res[i].pa, b + moved, chunk) != DMAR_OK) {
-					st = DMAR_E_READONLY;
+				st = dmar_physmem_write(dev->iommu->pm, res[i].pa, b + moved, chunk);
+				if (st != DMAR_OK) { /* read-only RAM: the page that refused */
+					if (fault)
+						*fault = res[i];
 					break;
 				}
 			} else {

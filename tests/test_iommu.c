@@ -542,6 +542,200 @@ TEST(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault)
 	teardown(&f);
 }
 
+/* iommu.h, dmar_device_dma: every status it lists, with what it leaves in *done and *fault.
+ * Read-only RAM (DMAR_RAM_READONLY) refuses a write whose translation is allowed; a buffer
+ * may end exactly at 2^64 but not run past it. */
+TEST(S7_dma_reports_every_status_with_the_page_that_stopped_it)
+{
+	static uint8_t rom[4 * 4096] __attribute__((aligned(4096)));
+	const dmar_ram_range r2[] = {
+		{ .base = 0, .size = 64ull << 20 },
+		{ .base = 1ull << 32, .size = sizeof(rom), .kind = DMAR_RAM_BUFFER,
+		  .flags = DMAR_RAM_READONLY, .host = rom },
+	};
+	dmar_physmem_config pc = { .ranges = r2, .nranges = 2 };
+	dmar_iommu_config c;
+	dmar_physmem *pm;
+	dmar_iommu *mmu;
+	dmar_domain *dom, *pt;
+	dmar_device *dev, *dev64;
+	uint8_t buf[2 * 4096];
+	dmar_result r;
+	size_t done;
+
+	memset(rom, 0x5a, sizeof(rom));
+	REQUIRE(dmar_physmem_create(&pc, &pm) == DMAR_OK);
+	dmar_iommu_config_default(&c);
+	REQUIRE(dmar_iommu_create(pm, &c, &mmu) == DMAR_OK);
+	REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_REMAPPED, NULL, &dom) == DMAR_OK);
+	REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_PASSTHROUGH, NULL, &pt) == DMAR_OK);
+	REQUIRE(dmar_device_create(mmu, 0x10, 40, &dev) == DMAR_OK);
+	REQUIRE(dmar_device_create(mmu, 0x11, 64, &dev64) == DMAR_OK);
+	REQUIRE(dmar_device_attach(dev, dom) == DMAR_OK);
+	REQUIRE(dmar_device_attach(dev64, pt) == DMAR_OK);
+	/* page 0: writable RAM; page 1: read-only RAM mapped writable; page 2: MMIO (no RAM) */
+	CHECK_ST(dmar_domain_map(dom, 0x10000, 0x3000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_domain_map(dom, 0x11000, 1ull << 32, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_domain_map(dom, 0x12000, 1ull << 36, K4, RW), DMAR_OK);
+	memset(buf, 0xc3, sizeof(buf));
+
+	memset(&r, 0xee, sizeof(r));
+	CHECK_ST(dmar_device_dma(dev, 0x10800, DMAR_NO_PASID, DMAR_DMA_WRITE, buf, 4096, &done, &r),
+		 DMAR_E_READONLY);
+	CHECK_EQ(done, 2048); /* the writable half page moved */
+	CHECK_EQ(r.pa, 1ull << 32);
+	CHECK_EQ(r.fault, DMAR_FAULT_NONE);
+	CHECK_EQ(rom[0], 0x5a);
+	/* reading it is fine */
+	CHECK_ST(dmar_device_dma(dev, 0x11000, DMAR_NO_PASID, DMAR_DMA_READ, buf, 16, &done, &r),
+		 DMAR_OK);
+	CHECK_EQ(buf[15], 0x5a);
+	memset(&r, 0xee, sizeof(r));
+	CHECK_ST(dmar_device_dma(dev, 0x11ff0, DMAR_NO_PASID, DMAR_DMA_READ, buf, 64, &done, &r),
+		 DMAR_E_RANGE);
+	CHECK_EQ(done, 16);
+	CHECK_EQ(r.pa, 1ull << 36);
+	CHECK_EQ(r.fault, DMAR_FAULT_NONE);
+	memset(&r, 0xee, sizeof(r));
+	CHECK_ST(dmar_device_dma(dev, 0x12ff8, DMAR_NO_PASID, DMAR_DMA_READ, buf, 16, &done, &r),
+		 DMAR_E_RANGE); /* MMIO first: nothing moves */
+	CHECK_EQ(done, 0);
+	CHECK_ST(dmar_device_dma(dev, 0x13000, DMAR_NO_PASID, DMAR_DMA_READ, buf, 16, &done, &r),
+		 DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	/* the top of the 64-bit space: pass-through reaches it (not RAM), one byte more wraps */
+	memset(&r, 0xee, sizeof(r));
+	CHECK_ST(dmar_device_dma(dev64, 0 - K4, DMAR_NO_PASID, DMAR_DMA_READ, buf, K4, &done, &r),
+		 DMAR_E_RANGE);
+	CHECK_EQ(r.pa, 0 - K4);
+	r.pa = 7;
+	CHECK_ST(dmar_device_dma(dev64, 0 - K4, DMAR_NO_PASID, DMAR_DMA_READ, buf, K4 + 1, &done, &r),
+		 DMAR_E_INVALID);
+	CHECK_EQ(r.pa, 7); /* untouched */
+	CHECK_EQ(done, 0);
+	CHECK_ST(dmar_device_dma(dev64, 0 - 1, DMAR_NO_PASID, DMAR_DMA_READ, buf, 1, &done, &r),
+		 DMAR_E_RANGE);
+	CHECK_ST(dmar_device_dma(dev, 0, DMAR_NO_PASID, DMAR_DMA_READ, NULL, 8, &done, &r),
+		 DMAR_E_INVALID);
+	CHECK_ST(dmar_device_dma(NULL, 0, DMAR_NO_PASID, DMAR_DMA_READ, buf, 8, &done, &r),
+		 DMAR_E_INVALID);
+	CHECK_ST(dmar_device_dma(dev, 0x10000, DMAR_NO_PASID, DMAR_DMA_READ, NULL, 0, &done, NULL),
+		 DMAR_OK);
+	dmar_iommu_destroy(mmu);
+	dmar_physmem_destroy(pm);
+}
+
+/* S15 and iommu.h: a device that was attached (or only went through an exclusive window)
+ * and is detached now is alone, and may join an adapter. */
+TEST(S15_a_device_detached_again_may_be_linked)
+{
+	struct fx f;
+	dmar_device *b, *c, *d;
+	dmar_domain *other;
+	dmar_result r;
+
+	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	CHECK_ST(dmar_domain_create(f.mmu, DMAR_DOMAIN_REMAPPED, NULL, &other), DMAR_OK);
+	CHECK_ST(dmar_domain_map(f.dom, 0x5000, 0x9000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_device_create(f.mmu, 0x0200, 40, &b), DMAR_OK);
+	CHECK_ST(dmar_device_create(f.mmu, 0x0201, 40, &c), DMAR_OK);
+	CHECK_ST(dmar_device_create(f.mmu, 0x0202, 40, &d), DMAR_OK);
+	CHECK_ST(dmar_device_attach(b, other), DMAR_OK);
+	CHECK_ST(dmar_device_link(f.dev, b), DMAR_E_BUSY); /* attached */
+	CHECK_ST(dmar_device_detach(b), DMAR_OK);
+	CHECK_ST(dmar_device_link(f.dev, b), DMAR_OK);
+	CHECK_ST(xlate(b, 0x5000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x9000);
+	CHECK_ST(dmar_device_begin_exclusive(c), DMAR_OK);
+	CHECK_ST(dmar_device_link(f.dev, c), DMAR_E_BUSY); /* inside a window */
+	CHECK_ST(dmar_device_end_exclusive(c), DMAR_OK);
+	CHECK_ST(dmar_device_link(f.dev, c), DMAR_OK);
+	CHECK_ST(xlate(c, 0x5000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x9000);
+	CHECK_ST(dmar_device_attach(d, other), DMAR_OK);
+	CHECK_ST(dmar_device_link(f.dev, d), DMAR_E_BUSY);
+	CHECK_ST(dmar_device_link(b, d), DMAR_E_BUSY);
+	CHECK_ST(dmar_device_destroy(b), DMAR_OK);
+	CHECK_ST(dmar_device_destroy(c), DMAR_OK);
+	teardown(&f);
+}
+
+/* iommu.h: dmar_pasid_alloc() owns PASIDs, a binding only borrows one; an explicitly bound
+ * PASID is never handed out while bound, and never the binder's to free; PASID 0 is refused
+ * everywhere. */
+TEST(S2_S3_pasids_are_owned_by_alloc_and_borrowed_by_bindings)
+{
+	const dmar_pt_format fmt = { .levels = 4 };
+	dmar_physmem *pm = test_physmem(0);
+	dmar_iommu_config c;
+	dmar_iommu *mmu;
+	dmar_domain *d1, *d2, *d3;
+	dmar_device *dev;
+	dmar_pa_t root;
+	dmar_result r;
+	uint32_t p, got[8];
+	int n = 0;
+
+	dmar_iommu_config_default(&c);
+	c.pasid_bits = 3; /* PASIDs 1..7 */
+	REQUIRE(dmar_iommu_create(pm, &c, &mmu) == DMAR_OK);
+	REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_REMAPPED, NULL, &d1) == DMAR_OK);
+	REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_PASSTHROUGH, NULL, &d2) == DMAR_OK);
+	REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_PASSTHROUGH, NULL, &d3) == DMAR_OK);
+	REQUIRE(dmar_device_create(mmu, 0x30, 48, &dev) == DMAR_OK);
+	REQUIRE(dmar_device_attach(dev, d1) == DMAR_OK);
+	root = process_table(pm, 0x7000, 0x8000);
+
+	/* explicit bindings of 7 (in two domains) and 6: never allocated */
+	CHECK_ST(dmar_domain_bind_pasid(d1, 7, root, &fmt), DMAR_OK);
+	CHECK_ST(dmar_domain_bind_pasid(d2, 7, root, &fmt), DMAR_OK);
+	CHECK_ST(dmar_domain_bind_pasid(d3, 6, root, &fmt), DMAR_OK);
+	CHECK_ST(dmar_pasid_free(mmu, 7), DMAR_E_NOT_FOUND); /* not the binder's to free */
+	while (n < 8 && dmar_pasid_alloc(mmu, &got[n]) == DMAR_OK)
+		n++;
+	CHECK_EQ(n, 5); /* 1..5: the bound 6 and 7 are skipped, 0 never handed out */
+	for (int i = 0; i < n; i++)
+		CHECK(got[i] >= 1 && got[i] <= 5);
+	CHECK_ST(dmar_pasid_alloc(mmu, &p), DMAR_E_NOMEM);
+	/* 7 stays taken while any domain binds it */
+	CHECK_ST(dmar_domain_unbind_pasid(d1, 7), DMAR_OK);
+	CHECK_ST(dmar_pasid_alloc(mmu, &p), DMAR_E_NOMEM);
+	CHECK_ST(dmar_domain_unbind_pasid(d2, 7), DMAR_OK);
+	CHECK_ST(dmar_pasid_alloc(mmu, &p), DMAR_OK);
+	CHECK_EQ(p, 7);
+	/* destroying a domain gives its explicit bindings back */
+	CHECK_ST(dmar_domain_destroy(d3), DMAR_OK);
+	CHECK_ST(dmar_pasid_alloc(mmu, &p), DMAR_OK);
+	CHECK_EQ(p, 6);
+	/* an allocated PASID, bound: freeing waits for the unbinding */
+	CHECK_ST(dmar_domain_bind_pasid(d1, 6, root, &fmt), DMAR_OK);
+	CHECK_ST(xlate(dev, 0x7008, 6, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x8008);
+	CHECK_ST(dmar_pasid_free(mmu, 6), DMAR_E_BUSY);
+	CHECK_ST(dmar_domain_unbind_pasid(d1, 6), DMAR_OK);
+	CHECK_ST(dmar_domain_unbind_pasid(d1, 6), DMAR_E_NOT_FOUND);
+	CHECK_ST(dmar_pasid_free(mmu, 6), DMAR_OK);
+	CHECK_ST(dmar_pasid_free(mmu, 6), DMAR_E_NOT_FOUND);
+	/* unbinding an allocated PASID keeps it allocated */
+	CHECK_ST(dmar_domain_bind_pasid(d1, 7, root, &fmt), DMAR_OK);
+	CHECK_ST(dmar_domain_unbind_pasid(d1, 7), DMAR_OK);
+	CHECK_ST(dmar_pasid_alloc(mmu, &p), DMAR_OK);
+	CHECK_EQ(p, 6);
+	CHECK_ST(dmar_pasid_alloc(mmu, &p), DMAR_E_NOMEM);
+	CHECK_ST(dmar_pasid_free(mmu, 7), DMAR_OK);
+	/* PASID 0 and PASIDs beyond the space */
+	CHECK_ST(dmar_domain_bind_pasid(d1, 0, root, &fmt), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_bind_pasid(d1, 8, root, &fmt), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_unbind_pasid(d1, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_invalidate_pasid(d1, 0, 0, K4), DMAR_E_INVALID);
+	CHECK_ST(dmar_pasid_free(mmu, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_pasid_free(mmu, 8), DMAR_E_INVALID);
+	CHECK_ST(xlate(dev, 0x7008, 0, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_PASID);
+	dmar_iommu_destroy(mmu);
+	dmar_physmem_destroy(pm);
+}
+
 /* A DMA engine writing a counter into one page over and over, while the main thread unmaps
  * the page: once the unmap and dmar_sync() returned, the page must never change again. */
 struct dma_writer {
@@ -715,6 +909,9 @@ TEST(S28_no_dma_lands_after_unmap_and_sync_return)
 }
 
 RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),
+	  T(S7_dma_reports_every_status_with_the_page_that_stopped_it),
+	  T(S15_a_device_detached_again_may_be_linked),
+	  T(S2_S3_pasids_are_owned_by_alloc_and_borrowed_by_bindings),
 	  T(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault),
 	  T(S28_no_dma_lands_after_unmap_and_sync_return),
 	  T(S28_no_write_in_a_read_section_lands_after_unmap_and_sync_return),

@@ -491,6 +491,47 @@ TEST(S28_invalidating_one_page_drops_its_whole_large_leaf)
 	}
 }
 
+/* iotlb.h, S30: a batch's results equal the singles' in every field but flags, and flags
+ * differ exactly where the header says: a page that missed earlier in the same batch is
+ * walked again, not hit. */
+TEST(S30_batch_results_equal_singles_but_for_the_hit_flag_of_repeats)
+{
+	struct fixture f, g;
+	dmar_request q[6];
+	dmar_result b[6], s1[6];
+
+	setup(&f, 4, 256, 8);
+	setup(&g, 4, 256, 8);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x10000000, 4 * K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(g.pt, 0x40000000, 0x10000000, 4 * K4, RW), DMAR_OK);
+	/* P, Q, P, P, unmapped, Q: all cold */
+	for (int i = 0; i < 6; i++)
+		q[i] = (dmar_request){ .iova = 0x40000000 + (i == 1 || i == 5 ? K4 : 0) + 8 * (unsigned)i,
+				       .access = DMAR_ACCESS_READ };
+	q[4].iova = 0x50000000;
+	CHECK_ST(dmar_translate_batch(f.sp, q, b, 6, NULL), DMAR_OK);
+	for (int i = 0; i < 6; i++)
+		(void)dmar_translate(g.sp, q[i].iova, q[i].access, &s1[i]);
+	for (int i = 0; i < 6; i++) {
+		CHECK_EQ(b[i].pa, s1[i].pa);
+		CHECK_EQ(b[i].fault, s1[i].fault);
+		CHECK_EQ(b[i].page_lg2, s1[i].page_lg2);
+		CHECK_EQ(b[i].prot, s1[i].prot);
+		CHECK_EQ(b[i].flags, 0); /* nothing was cached when the batch probed */
+	}
+	CHECK_EQ(s1[0].flags, 0);
+	CHECK_EQ(s1[2].flags, DMAR_RESULT_HIT); /* the singles' repeats hit */
+	CHECK_EQ(s1[3].flags, DMAR_RESULT_HIT);
+	CHECK_EQ(s1[5].flags, DMAR_RESULT_HIT);
+	CHECK_EQ(s1[4].flags, 0);
+	/* warm, a batch hits everything mapped */
+	CHECK_ST(dmar_translate_batch(f.sp, q, b, 6, NULL), DMAR_OK);
+	for (int i = 0; i < 6; i++)
+		CHECK_EQ(b[i].flags, i == 4 ? 0u : (unsigned)DMAR_RESULT_HIT);
+	teardown(&f);
+	teardown(&g);
+}
+
 TEST(S28_space_and_global_invalidation_are_o1)
 {
 	struct fixture f;
@@ -896,6 +937,7 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S30_every_simd_probe_matches_scalar), T(S28_stale_until_invalidated_then_gone),
 	  T(S28_range_invalidation_any_alignment_and_large_pages),
 	  T(S28_invalidating_one_page_drops_its_whole_large_leaf),
+	  T(S30_batch_results_equal_singles_but_for_the_hit_flag_of_repeats),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
 	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),

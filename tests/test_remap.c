@@ -646,6 +646,47 @@ TEST(S12_once_enabled_the_iommu_cannot_be_disabled)
 	env_down(&e);
 }
 
+/* S12 and iommu.h: a switch under exclusive access cannot turn isolation off either: a
+ * pass-through domain is refused (and the window stays on the old domain), an identity
+ * domain, which still reaches only what it maps (S8), is taken. */
+TEST(S12_a_domain_switch_never_turns_isolation_off)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_domain *pass, *ident;
+	dmar_device *dev;
+	dmar_request q = { .iova = 0x100000, .access = DMAR_ACCESS_READ, .pasid = DMAR_NO_PASID };
+	dmar_result r;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	dev = dmar_adapter_device(e.ad, 0);
+	REQUIRE(dmar_domain_create(e.iommu, DMAR_DOMAIN_PASSTHROUGH, NULL, &pass) == DMAR_OK);
+	REQUIRE(dmar_domain_create(e.iommu, DMAR_DOMAIN_IDENTITY, NULL, &ident) == DMAR_OK);
+	CHECK_ST(dmar_device_translate(dev, &q, &r), DMAR_E_FAULT); /* RAM nobody mapped */
+	CHECK_ST(dmar_device_begin_exclusive(dev), DMAR_OK);
+	CHECK_ST(dmar_device_switch_domain(dev, pass), DMAR_E_BUSY);
+	CHECK_ST(dmar_device_end_exclusive(dev), DMAR_OK);
+	CHECK_ST(dmar_device_translate(dev, &q, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	CHECK_EQ(r.pa, 0);
+	CHECK_ST(dmar_domain_destroy(pass), DMAR_OK); /* nothing attached it */
+	/* identity: the unmapped page still faults, a mapped one translates 1:1 */
+	CHECK_ST(dmar_domain_map(ident, 0x200000, 0x200000, K4, DMAR_PROT_READ), DMAR_OK);
+	CHECK_ST(dmar_device_begin_exclusive(dev), DMAR_OK);
+	CHECK_ST(dmar_device_switch_domain(dev, ident), DMAR_OK);
+	CHECK_ST(dmar_device_end_exclusive(dev), DMAR_OK);
+	CHECK_ST(dmar_device_translate(dev, &q, &r), DMAR_E_FAULT);
+	q.iova = 0x200010;
+	CHECK_ST(dmar_device_translate(dev, &q, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x200010);
+	CHECK_ST(dmar_device_begin_exclusive(dev), DMAR_OK);
+	CHECK_ST(dmar_device_switch_domain(dev, dmar_adapter_domain(e.ad)), DMAR_OK);
+	CHECK_ST(dmar_device_end_exclusive(dev), DMAR_OK);
+	CHECK_ST(dmar_domain_destroy(ident), DMAR_OK);
+	env_down(&e);
+}
+
 /* ---- S13-S18: remapping ---------------------------------------------------------------- */
 
 TEST(S13_logically_contiguous_over_scattered_physical_pages)
@@ -1768,6 +1809,7 @@ RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(S10_what_was_allocated_before_start_is_mapped_at_enablement),
 	  T(S11_a_secure_vm_needs_driver_support),
 	  T(S12_once_enabled_the_iommu_cannot_be_disabled),
+	  T(S12_a_domain_switch_never_turns_isolation_off),
 	  T(S13_logically_contiguous_over_scattered_physical_pages),
 	  T(S14_without_remapping_a_device_that_cannot_reach_memory_fails_to_start),
 	  T(S14_remapped_gpu_of_every_width_32_to_64_maps_and_dmas),

@@ -166,19 +166,29 @@ DMAR_API dmar_status dmar_domain_unmap(dmar_domain *dom, dmar_iova_t iova, uint6
 			      uint64_t *unmapped);
 
 /** Allocate a free PASID from the IOMMU's space.
+ *
+ *  Ownership of PASIDs: dmar_pasid_alloc() hands a PASID to its caller, who owns it until
+ *  dmar_pasid_free(); a binding (dmar_domain_bind_pasid()) neither allocates nor frees.  A
+ *  caller may also bind a PASID of its own choosing without allocating it (explicit
+ *  binding, as an emulated IOMMU's guest picks its PASIDs): while it is bound in some
+ *  domain, dmar_pasid_alloc() does not hand it out, and it is never the caller's to free.
+ *  PASID 0 is never handed out and every call that takes a PASID refuses it
+ *  (::DMAR_E_INVALID); a request with PASID 0 faults with ::DMAR_FAULT_PASID.
  *  @param iommu  the IOMMU
- *  @param pasid  receives the PASID, 1 .. 2^pasid_bits - 1
+ *  @param pasid  receives the PASID, 1 .. 2^pasid_bits - 1, neither allocated nor bound
  *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments; ::DMAR_E_NOMEM when every PASID
- *          is allocated.
+ *          is allocated or bound.
  *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_pasid_alloc(dmar_iommu *iommu, uint32_t *pasid);
 
-/** Free an allocated PASID.
+/** Free a PASID dmar_pasid_alloc() handed out.
  *  @param iommu  the IOMMU
  *  @param pasid  the PASID
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL or an out-of-range value; ::DMAR_E_BUSY while
- *          it is bound in some domain; ::DMAR_E_NOT_FOUND when not allocated.
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL, 0 or an out-of-range value;
+ *          ::DMAR_E_NOT_FOUND when dmar_pasid_alloc() did not hand it out (one only bound
+ *          explicitly included); ::DMAR_E_BUSY while it is bound in some domain (unbind it
+ *          first).  Nothing changes unless ::DMAR_OK.
  *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_pasid_free(dmar_iommu *iommu, uint32_t pasid);
@@ -189,11 +199,13 @@ DMAR_API dmar_status dmar_pasid_free(dmar_iommu *iommu, uint32_t pasid);
  * mode: requests without PASID pass through, requests with one walk its process table), so
  * an IoMmuSupported driver in pass-through mode still gets shared virtual addressing (S3).
  * @param dom    the domain
- * @param pasid  allocated, or any valid value chosen by the caller (explicit binding)
+ * @param pasid  1 .. 2^pasid_bits - 1: one from dmar_pasid_alloc(), or one the caller
+ *               chooses (explicit binding: it stays unallocated, and dmar_pasid_alloc()
+ *               skips it while it is bound; see dmar_pasid_alloc() for ownership)
  * @param root   physical address of the process table's top level, anywhere in memory
  * @param fmt    its format (x86-64 CPU table, 4 or 5 levels; not ::DMAR_PT_IOVA)
- * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments, a PASID outside the IOMMU's
- *         space or a bad format; ::DMAR_E_EXISTS if already bound in this domain;
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments, PASID 0 or one outside the
+ *         IOMMU's space, or a bad format; ::DMAR_E_EXISTS if already bound in this domain;
  *         ::DMAR_E_NOMEM.
  * @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  * section, not from a fault callback.
@@ -245,10 +257,12 @@ DMAR_API dmar_status dmar_device_destroy(dmar_device *dev);
  * Link @p dev to the logical adapter led by @p lead (S15): from then on they share one
  * domain and one view of memory; attaching or switching either does both.
  * @param lead  a device of the adapter (its leader is used)
- * @param dev   the device to add: detached and alone
+ * @param dev   the device to add: detached and alone (one that was attached and has been
+ *              detached since is alone again)
  * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL, identical devices or devices of two IOMMUs;
- *         ::DMAR_E_BUSY when @p dev is attached, linked or leading others, or the adapter is
- *         inside an exclusive window.
+ *         ::DMAR_E_BUSY when @p dev is attached, inside an exclusive window, linked, leading
+ *         others or pinned by an enabled IOMMU (S12), or the adapter is inside an exclusive
+ *         window.
  * @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  * section, not from a fault callback.
  */
@@ -258,7 +272,8 @@ DMAR_API dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev);
  *  @param dev  a device of the adapter
  *  @param dom  the domain, of the same IOMMU
  *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL or a domain of another IOMMU;
- *          ::DMAR_E_BUSY inside an exclusive window (use dmar_device_switch_domain() there);
+ *          ::DMAR_E_BUSY inside an exclusive window (use dmar_device_switch_domain() there)
+ *          or once the adapter's IOMMU is enabled (S12: dmar_adapter_start() pins it);
  *          ::DMAR_E_NOMEM.
  *  @threadsafety Configuration call; returns after an RCU grace period when it replaced a
  *  domain (no translation through the old one is still running). */
@@ -266,7 +281,8 @@ DMAR_API dmar_status dmar_device_attach(dmar_device *dev, dmar_domain *dom);
 
 /** Detach the logical adapter (its requests then fault with ::DMAR_FAULT_NO_DOMAIN).
  *  @param dev  a device of the adapter
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY inside an exclusive window.
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY inside an exclusive window
+ *          or once the adapter's IOMMU is enabled (S12).
  *  @threadsafety Configuration call; returns once no translation through the old domain is
  *  running (an RCU grace period). */
 DMAR_API dmar_status dmar_device_detach(dmar_device *dev);
@@ -286,11 +302,15 @@ DMAR_API dmar_status dmar_device_detach(dmar_device *dev);
 DMAR_API dmar_status dmar_device_begin_exclusive(dmar_device *dev);
 
 /** Inside the window: swap the adapter's domain; everything the IOTLB cached for the old
- *  domain is invalidated.
+ *  domain is invalidated.  Once the adapter's IOMMU is enabled (S12) no switch may turn
+ *  isolation off: a pass-through domain is refused, while an identity domain (which still
+ *  reaches only the pages it maps, S8) or another remapped one is taken.
  *  @param dev  a device of the adapter
  *  @param dom  the new domain, of the same IOMMU
  *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL or a domain of another IOMMU;
- *          ::DMAR_E_BUSY outside a window; ::DMAR_E_NOMEM.
+ *          ::DMAR_E_BUSY outside a window, or for a pass-through @p dom once the IOMMU is
+ *          enabled (nothing changes: the window stays open on the old domain);
+ *          ::DMAR_E_NOMEM.
  *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_device_switch_domain(dmar_device *dev, dmar_domain *dom);
@@ -341,11 +361,14 @@ typedef enum dmar_dma_dir {
  * @param done  receives the bytes moved before a fault (may be NULL)
  * @param fault receives the faulting page's result (may be NULL)
  * @return ::DMAR_OK when every byte moved; ::DMAR_E_FAULT at the first refused page (counted
- *         and queued like any fault; the bytes before it did move: @p done says how many);
- *         ::DMAR_E_RANGE when a translation points outside RAM (an IO-space page: nothing to
- *         copy); ::DMAR_E_READONLY for a write into read-only RAM; ::DMAR_E_INVALID for NULL
- *         arguments, an unknown direction or a range that wraps; ::DMAR_E_THREAD from an
- *         unregistered thread.
+ *         and queued like any fault); ::DMAR_E_RANGE when a translation points outside RAM
+ *         (an IO-space page: nothing to copy); ::DMAR_E_READONLY for a write whose
+ *         translation is allowed but lands in read-only RAM (::DMAR_RAM_READONLY).  In these
+ *         three cases the bytes before that page did move (@p done says how many) and
+ *         @p fault receives that page's translation (its @c fault says ::DMAR_FAULT_NONE
+ *         for the last two).  ::DMAR_E_INVALID (nothing moved, @p fault untouched) for NULL
+ *         arguments, an unknown direction or a range that runs past 2^64 (one that ends
+ *         exactly there is taken); ::DMAR_E_THREAD from an unregistered thread.
  * @threadsafety Lock-free; registered thread; concurrently with any configuration call.
  *         Holds an RCU read section for the whole copy: keep @p len moderate (it delays
  *         writers' grace periods), and do not call it inside a fault callback.

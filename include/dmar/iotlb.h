@@ -176,7 +176,9 @@ typedef struct dmar_result {
 
 /** Flags of a ::dmar_result. */
 enum dmar_result_flags {
-	DMAR_RESULT_HIT = 1u << 0, /**< answered from the IOTLB */
+	/** answered from the IOTLB (or a thread's L0) without a walk; a repeat of a page that
+	 *  missed in the same batch is walked again and not flagged (dmar_translate_batch()) */
+	DMAR_RESULT_HIT = 1u << 0,
 };
 
 /**
@@ -195,7 +197,11 @@ DMAR_API dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned a
 /**
  * Translate @p n requests through @p sp in one RCU read section: tags and sets for all,
  * prefetch, SIMD tag compare, then the misses walked interleaved so their memory latency
- * overlaps.  Results are bit-identical to calling dmar_translate() on each (S30).
+ * overlaps.  Each result equals what dmar_translate() gives for its request (S30) in
+ * @c pa, @c fault, @c page_lg2 and @c prot, bit for bit, whatever the SIMD variant.  Only
+ * @c flags may differ: ::DMAR_RESULT_HIT says this call found the translation cached, and
+ * a batch probes all its requests before it walks any, so a page that missed earlier in
+ * the same batch is walked again rather than hit (singles in sequence would hit).
  * @param sp       the space
  * @param req      @p n requests (their @c pasid is ignored)
  * @param res      @p n outcomes, one per request
