@@ -32,6 +32,8 @@
 #define PAGE DMAR_PAGE_SIZE
 #define GiB (1ull << 30)
 #define TiB (1ull << 40)
+/* frames in 2^52 bytes: no memory has more, so npages * PAGE below it never wraps */
+#define FRAMES_MAX (1ull << (DMAR_PA_BITS_MAX - DMAR_PAGE_4K_LG2))
 
 /* The default map: two NUMA nodes of about 1 TiB, the legacy and PCI holes, and a gap at
  * 1 TiB, so the top of RAM (0x2107fffffff) is far beyond a 40-bit device's reach (S14). */
@@ -48,6 +50,12 @@ void dmar_physmem_config_workstation(dmar_physmem_config *cfg)
 	cfg->ranges = workstation_ranges;
 	cfg->nranges = sizeof(workstation_ranges) / sizeof(workstation_ranges[0]);
 	cfg->pa_bits = DMAR_PA_BITS_MAX;
+}
+
+/* The last byte of a range of the map (validated: below 2^pa_bits, never wraps). */
+static dmar_pa_t range_last(const struct pm_range *r)
+{
+	return r->base + (r->size - 1);
 }
 
 static int cmp_base(const void *a, const void *b)
@@ -193,7 +201,9 @@ dmar_status dmar_physmem_create(const dmar_physmem_config *cfg, dmar_physmem **o
 	}
 	qsort(pm->r, pm->nranges, sizeof(pm->r[0]), cmp_base);
 	for (unsigned i = 1; i < pm->nranges; i++) {
-		if (pm->r[i - 1].base + pm->r[i - 1].size > pm->r[i].base) {
+		/* sorted by base, so a range overlaps another only if it meets the one before */
+		if (dmar__ranges_meet(pm->r[i - 1].base, range_last(&pm->r[i - 1]), pm->r[i].base,
+				      range_last(&pm->r[i]))) {
 			free(pm);
 			return DMAR_E_INVALID;
 		}
@@ -275,21 +285,27 @@ dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const void *buf, 
 	return DMAR_OK;
 }
 
-/* Frame window [lo, hi) of range r that placement allows, in frame numbers of r. */
+/* Frame window [lo, hi) of range r that placement allows, in frame numbers of r.  The
+ * limit is compared with the range's first and last byte and only then taken as an offset
+ * into it, so a limit near 2^64 is never rounded up past it. */
 static int window(const struct pm_range *r, dmar_placement place, dmar_pa_t limit, uint64_t *lo,
 		  uint64_t *hi)
 {
-	dmar_pa_t a = r->base, b = r->base + r->size;
-
-	if (place == DMAR_PLACE_BELOW && limit < b)
-		b = limit & ~(PAGE - 1);
-	if (place == DMAR_PLACE_ABOVE && limit > a)
-		a = (limit + PAGE - 1) & ~(PAGE - 1);
-	if (a >= b)
-		return 0;
-	*lo = (a - r->base) / PAGE;
-	*hi = (b - r->base) / PAGE;
-	return 1;
+	*lo = 0;
+	*hi = r->size / PAGE;
+	if (place == DMAR_PLACE_BELOW && limit <= range_last(r)) {
+		/* frames that end at or below limit */
+		if (limit < r->base)
+			return 0;
+		*hi = (limit - r->base) / PAGE;
+	}
+	if (place == DMAR_PLACE_ABOVE && limit > r->base) {
+		/* frames that start at or above limit */
+		if (limit > range_last(r))
+			return 0;
+		*lo = (limit - r->base + PAGE - 1) / PAGE;
+	}
+	return *lo < *hi;
 }
 
 dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
@@ -298,7 +314,7 @@ dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align
 	dmar_status st = DMAR_E_NOMEM;
 	uint64_t align;
 
-	if (!pm || !out || npages == 0 || npages > (1ull << (DMAR_PA_BITS_MAX - 12)) ||
+	if (!pm || !out || npages == 0 || npages > FRAMES_MAX ||
 	    align_lg2 < DMAR_PAGE_4K_LG2 || align_lg2 > DMAR_PAGE_1G_LG2 || place > DMAR_PLACE_ABOVE)
 		return DMAR_E_INVALID;
 	align = 1ull << (align_lg2 - DMAR_PAGE_4K_LG2);
@@ -331,8 +347,9 @@ dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages)
 	const struct pm_range *r;
 	uint64_t first;
 
-	if (!pm || npages == 0 || pa % PAGE || npages > (1ull << (DMAR_PA_BITS_MAX - 12)))
+	if (!pm || npages == 0 || pa % PAGE || npages > FRAMES_MAX)
 		return DMAR_E_INVALID;
+	/* a run past 2^64 lies in no range: dmar__pm_find compares offsets, never pa + len */
 	r = dmar__pm_find(pm, pa, npages * PAGE, NULL);
 	if (!r || !r->used)
 		return DMAR_E_INVALID;
@@ -370,7 +387,7 @@ void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st)
 		if (pm->r[i].used)
 			st->allocatable_bytes += pm->r[i].size;
 	}
-	st->highest_addr = pm->r[pm->nranges - 1].base + pm->r[pm->nranges - 1].size - 1;
+	st->highest_addr = range_last(&pm->r[pm->nranges - 1]);
 	st->allocated_frames = __atomic_load_n(&pm->allocated_frames, __ATOMIC_RELAXED);
 }
 

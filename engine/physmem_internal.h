@@ -29,7 +29,9 @@ struct dmar_physmem {
 };
 
 /* Range holding [pa, pa + len), or NULL.  @hint (may be NULL) is tried first: callers that
- * read several nearby addresses (the walker) pass the previous answer. */
+ * read several nearby addresses (the walker) pass the previous answer.  The span is compared
+ * as offsets into the range, never as pa + len, so a span that would run past 2^64 is held
+ * by no range; len 0 asks only whether pa is RAM. */
 static inline const struct pm_range *dmar__pm_find(const struct dmar_physmem *pm, dmar_pa_t pa,
 						   uint64_t len, const struct pm_range *hint)
 {

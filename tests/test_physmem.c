@@ -614,6 +614,175 @@ TEST(S7_malformed_maps_are_refused_and_create_nothing)
 	dmar_physmem_destroy(NULL); /* ignored */
 }
 
+TEST(S7_reads_and_writes_that_wrap_past_2_64_touch_nothing)
+{
+	dmar_physmem *pm = test_physmem(0);
+	/* each range's first and last 8 bytes hold a pattern that must survive */
+	const dmar_pa_t marks[] = { 0, 64 * MiB - 8, 4 * GiB, 4 * GiB + 64 * MiB - 8, TiB,
+				    TiB + GiB - 8 };
+	/* spans whose end, pa + len, passes 2^64 (several wrap back into RAM), and the span
+	 * that ends exactly at 2^64 */
+	const struct {
+		dmar_pa_t pa;
+		uint64_t len;
+	} bad[] = {
+		{ ~0ull, 1 },
+		{ ~0ull - 7, 16 },
+		{ 0ull - DMAR_PAGE_SIZE, DMAR_PAGE_SIZE },
+		{ ~0ull, ~0ull },
+		{ 8, ~0ull },                          /* ends at 7, in the first range */
+		{ 0, ~0ull },
+		{ 4 * GiB + 8, 0ull - 4 * GiB },       /* ends at 8 */
+		{ TiB, 0ull - TiB + 16 },              /* ends at 16 */
+		{ TiB + GiB - 8, 0ull - (TiB + GiB) }, /* ends at TiB + GiB - 8 */
+		{ 64 * MiB - 8, ~0ull - 64 * MiB + 9 },
+	};
+	uint8_t out[32];
+	uint64_t v, pattern = 0x0123456789abcdefull;
+
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		CHECK_ST(dmar_physmem_write(pm, marks[i], &pattern, 8), DMAR_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(out, 0xee, sizeof(out));
+		/* only the buffer's first bytes exist: a span that passed the check would fault */
+		CHECK_ST(dmar_physmem_read(pm, bad[i].pa, out, bad[i].len), DMAR_E_RANGE);
+		CHECK_EQ(out[0], 0xee);
+		CHECK_ST(dmar_physmem_write(pm, bad[i].pa, out, bad[i].len), DMAR_E_RANGE);
+		CHECK(dmar_physmem_host_ptr(pm, bad[i].pa, bad[i].len) == NULL);
+		CHECK_EQ(dmar_physmem_is_ram(pm, bad[i].pa, bad[i].len), 0);
+	}
+	/* a read-only check of the pattern comes after every refused write */
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		v = 0;
+		CHECK_ST(dmar_physmem_read(pm, marks[i], &v, 8), DMAR_OK);
+		CHECK_EQ(v, pattern);
+	}
+	/* length 0: nothing is copied, from a NULL buffer or at a hole alike; is_ram and
+	 * host_ptr take it as 1 */
+	CHECK_ST(dmar_physmem_read(pm, 0, NULL, 0), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, ~0ull, NULL, 0), DMAR_OK);
+	CHECK_EQ(dmar_physmem_is_ram(pm, 64 * MiB - 1, 0), 1);
+	CHECK_EQ(dmar_physmem_is_ram(pm, 64 * MiB, 0), 0);
+	CHECK(dmar_physmem_host_ptr(pm, ~0ull, 0) == NULL);
+	CHECK(dmar_physmem_host_ptr(pm, 64 * MiB - 1, 0) != NULL);
+	/* NULL arguments */
+	CHECK_ST(dmar_physmem_write(NULL, 0, &pattern, 8), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_write(pm, 0, NULL, 8), DMAR_E_INVALID);
+	v = 0;
+	CHECK_ST(dmar_physmem_read(pm, 0, &v, 8), DMAR_OK);
+	CHECK_EQ(v, pattern);
+	dmar_physmem_destroy(pm);
+}
+
+TEST(S7_ram_ends_at_its_last_byte_at_the_top_of_pa_bits_and_between_ranges)
+{
+	const uint64_t P = DMAR_PAGE_SIZE, top = 1ull << 52;
+	const dmar_ram_range r[] = {
+		{ .base = 0, .size = MiB, .flags = DMAR_RAM_NOT_ALLOCATABLE },
+		{ .base = MiB, .size = MiB }, /* touches the first */
+		{ .base = top - MiB, .size = MiB, .flags = DMAR_RAM_READONLY },
+		{ .base = top - 4 * MiB, .size = MiB },
+	};
+	dmar_physmem_config cfg = { .ranges = r, .nranges = 4 };
+	dmar_physmem_stats st;
+	dmar_physmem *pm = NULL;
+	uint64_t v = 0x1122334455667788ull;
+	uint8_t out[16];
+	dmar_pa_t pa;
+
+	REQUIRE(dmar_physmem_create(&cfg, &pm) == DMAR_OK);
+	dmar_physmem_get_stats(pm, &st);
+	CHECK_EQ(st.highest_addr, top - 1);
+	CHECK_EQ(st.nranges, 4);
+	CHECK(dmar_physmem_range(pm, 3) != NULL && dmar_physmem_range(pm, 3)->base == top - MiB);
+	CHECK(dmar_physmem_range(pm, 4) == NULL);
+	/* the last 8 bytes below 2^52 are RAM (read-only); one more byte is not */
+	CHECK_ST(dmar_physmem_read(pm, top - 8, out, 8), DMAR_OK);
+	CHECK_ST(dmar_physmem_read(pm, top - 8, out, 9), DMAR_E_RANGE);
+	CHECK_ST(dmar_physmem_read(pm, top, out, 1), DMAR_E_RANGE);
+	CHECK_ST(dmar_physmem_write(pm, top - 8, &v, 8), DMAR_E_READONLY);
+	CHECK_ST(dmar_physmem_write(pm, top - 8, &v, 9), DMAR_E_RANGE);
+	CHECK(dmar_physmem_host_ptr(pm, top - 8, 8) != NULL);
+	CHECK(dmar_physmem_host_ptr(pm, top - 8, 9) == NULL);
+	CHECK_EQ(dmar_physmem_is_ram(pm, top - 1, 1), 1);
+	CHECK_EQ(dmar_physmem_is_ram(pm, top - 1, 2), 0);
+	/* a span across two touching ranges is not in one range */
+	CHECK_ST(dmar_physmem_write(pm, MiB - 8, &v, 8), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, MiB, &v, 8), DMAR_OK);
+	CHECK_ST(dmar_physmem_read(pm, MiB - 8, out, 16), DMAR_E_RANGE);
+	CHECK_ST(dmar_physmem_write(pm, MiB - 8, out, 16), DMAR_E_RANGE);
+	CHECK(dmar_physmem_host_ptr(pm, MiB - 8, 16) == NULL);
+	CHECK_EQ(dmar_physmem_is_ram(pm, MiB - 8, 16), 0);
+	/* the allocator's top frame lies below the read-only range; free it exactly */
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ABOVE, top - 4 * MiB, &pa), DMAR_OK);
+	CHECK_EQ(pa, top - 3 * MiB - P);
+	CHECK_ST(dmar_physmem_free(pm, pa, 2), DMAR_E_INVALID);  /* runs into the hole */
+	CHECK_ST(dmar_physmem_free(pm, 0, 1), DMAR_E_INVALID);   /* not allocatable RAM */
+	CHECK_ST(dmar_physmem_free(pm, top - P, 1), DMAR_E_INVALID); /* read-only RAM */
+	CHECK_ST(dmar_physmem_free(pm, pa, 1), DMAR_OK);
+	/* a run that must cross from one range into the other is no run */
+	CHECK_ST(dmar_physmem_alloc(pm, 256, 12, DMAR_PLACE_BELOW, 2 * MiB, &pa), DMAR_OK);
+	CHECK_EQ(pa, MiB);
+	CHECK_ST(dmar_physmem_alloc(pm, 257, 12, DMAR_PLACE_BELOW, 2 * MiB, &pa), DMAR_E_NOMEM);
+	CHECK_ST(dmar_physmem_free(pm, MiB - P, 2), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_free(pm, MiB, 256), DMAR_OK);
+	dmar_physmem_get_stats(pm, &st);
+	CHECK_EQ(st.allocated_frames, 0);
+	dmar_physmem_destroy(pm);
+}
+
+TEST(S7_alloc_and_free_near_2_64_answer_their_status_and_change_nothing)
+{
+	const uint64_t P = DMAR_PAGE_SIZE, frames_max = 1ull << (52 - 12);
+	dmar_physmem *pm = test_physmem(0);
+	dmar_physmem_stats st;
+	dmar_pa_t pa = 0x42, kept;
+	const dmar_pa_t above[] = { ~0ull, 0ull - P + 1, 0ull - P, 1ull << 52, TiB + GiB };
+	const uint64_t too_many[] = { frames_max + 1, 1ull << 52, ~0ull };
+
+	REQUIRE(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ANY, 0, &kept) == DMAR_OK);
+	/* no frame starts at or above these (the first three would round up past 2^64) */
+	for (size_t i = 0; i < sizeof(above) / sizeof(above[0]); i++) {
+		pa = 0x42;
+		CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ABOVE, above[i], &pa),
+			 DMAR_E_NOMEM);
+		CHECK_EQ(pa, 0x42);
+	}
+	/* no frame ends at or below 4095 */
+	pa = 0x42;
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_BELOW, P - 1, &pa), DMAR_E_NOMEM);
+	/* as many frames as 2^52 bytes hold is a valid count that nothing fits; more is not */
+	CHECK_ST(dmar_physmem_alloc(pm, frames_max, 12, DMAR_PLACE_ANY, 0, &pa), DMAR_E_NOMEM);
+	CHECK_ST(dmar_physmem_alloc(pm, frames_max, 30, DMAR_PLACE_BELOW, ~0ull, &pa),
+		 DMAR_E_NOMEM);
+	for (size_t i = 0; i < sizeof(too_many) / sizeof(too_many[0]); i++)
+		CHECK_ST(dmar_physmem_alloc(pm, too_many[i], 12, DMAR_PLACE_ANY, 0, &pa),
+			 DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, (dmar_placement)3, 0, &pa), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_alloc(NULL, 1, 12, DMAR_PLACE_ANY, 0, &pa), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ANY, 0, NULL), DMAR_E_INVALID);
+	CHECK_EQ(pa, 0x42);
+	/* frees past 2^64, or of counts whose bytes pass it, from a frame that is allocated */
+	CHECK_ST(dmar_physmem_free(pm, 0ull - P, 1), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_free(pm, 0ull - P, 2), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_free(pm, kept, frames_max), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_free(pm, kept, 1ull << 52), DMAR_E_INVALID); /* 2^64 bytes */
+	CHECK_ST(dmar_physmem_free(pm, kept, ~0ull), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_free(pm, kept, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_physmem_free(NULL, kept, 1), DMAR_E_INVALID);
+	dmar_physmem_get_stats(pm, &st);
+	CHECK_EQ(st.allocated_frames, 1);
+	/* a limit past every range places like DMAR_PLACE_ANY: the highest free frame */
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_BELOW, ~0ull, &pa), DMAR_OK);
+	CHECK_EQ(pa, kept - P);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ABOVE, 0, &pa), DMAR_OK);
+	CHECK_EQ(pa, kept - 2 * P);
+	CHECK_ST(dmar_physmem_free(pm, kept - 2 * P, 3), DMAR_OK);
+	dmar_physmem_get_stats(pm, &st);
+	CHECK_EQ(st.allocated_frames, 0);
+	dmar_physmem_destroy(pm);
+}
+
 RUN_TESTS(T(workstation_map_has_memory_above_2_to_40),
 	  T(lazy_backing_4tib_touch_100_pages_stays_small),
 	  T(holes_and_out_of_range_change_nothing), T(bad_maps_are_refused),
@@ -624,4 +793,7 @@ RUN_TESTS(T(workstation_map_has_memory_above_2_to_40),
 	  T(S7_file_range_on_a_block_device_is_held_to_the_device_size),
 	  T(S7_file_descriptor_that_cannot_give_what_the_flags_ask_is_invalid),
 	  T(S7_maps_larger_than_the_host_address_space_are_nomem),
-	  T(S7_malformed_maps_are_refused_and_create_nothing))
+	  T(S7_malformed_maps_are_refused_and_create_nothing),
+	  T(S7_reads_and_writes_that_wrap_past_2_64_touch_nothing),
+	  T(S7_ram_ends_at_its_last_byte_at_the_top_of_pa_bits_and_between_ranges),
+	  T(S7_alloc_and_free_near_2_64_answer_their_status_and_change_nothing))

@@ -13,6 +13,9 @@
  *
  * The set of ranges is fixed at creation, so looking an address up takes no lock.
  *
+ * A range, and every span [pa, pa + len) a function is given, is held by its first and last
+ * byte: a span whose end would pass 2^64 is not RAM (it does not wrap around to address 0).
+ *
  * Limit: lazy ranges reserve host virtual address space equal to their size.  The total
  * must fit the host's address space (about 100 TiB on x86-64 Linux with 4-level paging);
  * creation reports ::DMAR_E_NOMEM otherwise.  Under valgrind, whose address space is
@@ -130,9 +133,10 @@ DMAR_API void dmar_physmem_destroy(dmar_physmem *pm);
  * every PTE read uses: no lock, no system call.
  * @param pm   the memory
  * @param pa   first byte
- * @param len  bytes the caller will access from the pointer
+ * @param len  bytes the caller will access from the pointer (0 is taken as 1)
  * @return the host address of @p pa, valid until dmar_physmem_destroy(); NULL when any byte
- *         of the span is outside RAM or the span crosses from one range into another.
+ *         of the span is outside RAM, the span crosses from one range into another, or it
+ *         would run past 2^64.
  * @threadsafety Thread-safe and lock-free; plain memory semantics for what is accessed
  * through the pointer.
  */
@@ -142,9 +146,10 @@ DMAR_API void *dmar_physmem_host_ptr(const dmar_physmem *pm, dmar_pa_t pa, uint6
  *  @param pm   the memory
  *  @param pa   first byte to read
  *  @param buf  destination, @p len bytes
- *  @param len  bytes; 0 reads nothing
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p pm or @p buf; ::DMAR_E_RANGE when any
- *          byte is outside RAM (nothing is copied).
+ *  @param len  bytes; 0 reads nothing and answers ::DMAR_OK whatever @p pa and @p buf are
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p pm, or NULL @p buf with @p len > 0;
+ *          ::DMAR_E_RANGE when any byte is outside RAM, the span crosses from one range
+ *          into another or would run past 2^64 (nothing is copied).
  *  @threadsafety Thread-safe (plain memory semantics for racing writers). */
 DMAR_API dmar_status dmar_physmem_read(const dmar_physmem *pm, dmar_pa_t pa, void *buf, uint64_t len);
 
@@ -152,10 +157,11 @@ DMAR_API dmar_status dmar_physmem_read(const dmar_physmem *pm, dmar_pa_t pa, voi
  *  @param pm   the memory
  *  @param pa   first byte to write
  *  @param buf  source, @p len bytes
- *  @param len  bytes; 0 writes nothing
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p pm or @p buf; ::DMAR_E_RANGE when any
- *          byte is outside RAM; ::DMAR_E_READONLY for a read-only range.  Nothing is
- *          written on failure.
+ *  @param len  bytes; 0 writes nothing and answers ::DMAR_OK whatever @p pa and @p buf are
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p pm, or NULL @p buf with @p len > 0;
+ *          ::DMAR_E_RANGE when any byte is outside RAM, the span crosses from one range
+ *          into another or would run past 2^64; ::DMAR_E_READONLY for a span in a
+ *          read-only range.  Nothing is written on failure.
  *  @threadsafety Thread-safe (plain memory semantics for racing readers and writers). */
 DMAR_API dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const void *buf, uint64_t len);
 
@@ -163,14 +169,15 @@ DMAR_API dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const vo
  *  @param pm   the memory
  *  @param pa   first byte
  *  @param len  bytes (0 is taken as 1)
- *  @return 1 if it is, else 0.
+ *  @return 1 if it is, else 0 (also for a span that would run past 2^64).
  *  @threadsafety Thread-safe. */
 DMAR_API int dmar_physmem_is_ram(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
 
 /** Where the frame allocator may place an allocation. */
 typedef enum dmar_placement {
 	DMAR_PLACE_ANY = 0, /**< anywhere; the highest free frames first (like Linux memblock) */
-	DMAR_PLACE_BELOW,   /**< the whole allocation ends at or below @c limit */
+	DMAR_PLACE_BELOW,   /**< the whole allocation ends at or below @c limit (its last
+			       byte is below @c limit) */
 	DMAR_PLACE_ABOVE,   /**< the allocation starts at or above @c limit */
 } dmar_placement;
 
@@ -178,13 +185,15 @@ typedef enum dmar_placement {
  * Allocate @p npages physically contiguous 4 KiB frames aligned to 2^@p align_lg2 bytes
  * from the allocatable ranges.  The frames' contents are unspecified.
  * @param pm         the memory
- * @param npages     frames, >= 1
+ * @param npages     frames, 1 .. 2^40 (the frames of 2^52 bytes)
  * @param align_lg2  log2 of the alignment, 12..30
  * @param place      where the run may lie (::dmar_placement)
- * @param limit      the address @p place refers to (ignored for ::DMAR_PLACE_ANY)
- * @param out        receives the physical address of the first frame
- * @return ::DMAR_OK; ::DMAR_E_INVALID for npages 0, a bad alignment or placement, NULL
- *         arguments; ::DMAR_E_NOMEM when no run fits.
+ * @param limit      the address @p place refers to (ignored for ::DMAR_PLACE_ANY); any
+ *                   64-bit value
+ * @param out        receives the physical address of the first frame; untouched on failure
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p pm or @p out, npages 0 or above 2^40,
+ *         align_lg2 outside 12..30, an unknown placement; ::DMAR_E_NOMEM when no run fits
+ *         (nothing is allocated).
  * @threadsafety Thread-safe (one lock per memory; frees come from RCU callbacks too).
  */
 DMAR_API dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
@@ -194,9 +203,11 @@ DMAR_API dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsig
  * Free frames from dmar_physmem_alloc() (any sub-run of what was allocated).
  * @param pm      the memory
  * @param pa      first frame, 4 KiB aligned
- * @param npages  frames
- * @return ::DMAR_OK; ::DMAR_E_INVALID (and nothing freed) when any of them is not
- *         allocatable RAM or is not allocated.
+ * @param npages  frames, >= 1
+ * @return ::DMAR_OK; ::DMAR_E_INVALID (and nothing freed) for NULL @p pm, npages 0, an
+ *         unaligned @p pa, or when any of the frames is not allocatable RAM of one range
+ *         (a hole, RAM the allocator does not use, a run across two ranges or past 2^64)
+ *         or is not allocated.
  * @threadsafety Thread-safe.
  */
 DMAR_API dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages);
