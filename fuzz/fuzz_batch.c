@@ -137,6 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!tables[shape])
 		FZ_CHECK_ST(dmar_pgtable_create(pm, &ptc, &tables[shape]), DMAR_OK);
 	pt = tables[shape];
+	dmar_iotlb_config_default(&tc);
 	tc.sets = 1u << ((cfg >> 2) & 7);
 	tc.ways = (cfg & 2) ? 8 : 4;
 	tc.pwc_sets = 2;

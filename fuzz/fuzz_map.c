@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Harness 2 (issue 7): the mapping API, differential.  A byte-coded sequence of map, unmap
+/* The mapping API, differential.  A byte-coded sequence of map, unmap
  * (partial unmaps split 2 MiB and 1 GiB leaves), translate (single and batch, through
  * devices, with and without PASIDs), invalidate (everything, a PASID's range or space, ASID
  * rollover), attach / detach, exclusive access and domain switch (S18), PASID bind / unbind
@@ -16,11 +16,14 @@
  * reaches the table, warmed before (S7, S28: an unmapped page never translates).
  *
  * Tables: T0 remapped domain, 4 levels; T1 remapped domain, 5 levels, page sizes from the
- * input; T2 identity domain (S8) (the domains' tables are IOVA tables, no canonical hole); T3 a process table, 4 levels with the upper half; T4 a
- * process table, 5 levels, MAXPHYADDR 40.  Domains D0-D2 own T0-T2, D3 is pass-through.
+ * input; T2 identity domain (S8) (the domains' tables are IOVA tables: no canonical hole);
+ * T3 a process table, 4 levels with the upper half; T4 a process table, 5 levels,
+ * MAXPHYADDR 40.  Domains D0-D2 own T0-T2, D3 is pass-through.
  * Input: [config:1][dev0 width:1][dev1 width:1], then ops (see run_op); config bits 0-1
- * pick the IOTLB geometry (1 set x 4 ways .. 256 x 8), bits 6-7 the page sizes of T1. */
+ * pick the IOTLB geometry (1 set x 4 ways and 3-bit ASIDs .. 256 x 8), bits 6-7 the page
+ * sizes of T1. */
 #include "fuzz_common.h"
+#include "iotlb_internal.h"
 
 #define NT 5
 #define ND 4
@@ -83,7 +86,7 @@ struct world {
 	struct mtable t[NT];
 	struct mdom d[ND];
 	struct mdev v[NDEV];
-	uint32_t alloc[16]; /* PASIDs allocated with dmar_pasid_alloc or taken by a binding */
+	uint32_t alloc[16]; /* PASIDs handed out by dmar_pasid_alloc (a binding takes none) */
 	int nalloc;
 	uint32_t last_alloc;
 	uint64_t fault_seq;
@@ -496,6 +499,14 @@ static int alloc_find(uint32_t pasid)
 	return NONE;
 }
 
+static int bound_anywhere(uint32_t pasid)
+{
+	for (int d = 0; d < ND; d++)
+		if (pasid_ok(pasid) && bind_find(&S.d[d], pasid) != NONE)
+			return 1;
+	return 0;
+}
+
 static uint32_t pick_pasid(struct fz *f)
 {
 	static const uint32_t p[8] = { DMAR_NO_PASID, 1, 2, 3, 0, 1u << 20, 0xfffff, DMAR_NO_PASID };
@@ -506,9 +517,8 @@ static uint32_t pick_pasid(struct fz *f)
 
 /* ---- the ops ----------------------------------------------------------------------- */
 
-static void op_map(struct fz *f, int t)
+static void op_map_at(struct fz *f, int t, uint64_t iova, uint64_t size)
 {
-	const uint64_t iova = fz_addr(f), size = fz_size(f);
 	const uint8_t ps = fz_u8(f), pb = fz_u8(f);
 	uint64_t pa;
 	unsigned prot = (pb & 0x7e) | DMAR_PROT_READ;
@@ -551,9 +561,15 @@ static void op_map(struct fz *f, int t)
 			    DMAR_E_NOT_SUPPORTED);
 }
 
-static void op_unmap(struct fz *f, int t)
+static void op_map(struct fz *f, int t)
 {
 	const uint64_t iova = fz_addr(f), size = fz_size(f);
+
+	op_map_at(f, t, iova, size);
+}
+
+static void op_unmap_at(int t, uint64_t iova, uint64_t size)
+{
 	const dmar_status want = mt_range(&S.t[t], iova, size);
 	uint64_t done = 1, want_done = 0;
 	dmar_status st;
@@ -574,6 +590,62 @@ static void op_unmap(struct fz *f, int t)
 		FZ_CHECK_ST(dmar_domain_unmap(S.dom[3], iova, 4096, &done), DMAR_E_NOT_SUPPORTED);
 		FZ_CHECK_EQ(done, 0);
 	}
+}
+
+static void op_unmap(struct fz *f, int t)
+{
+	const uint64_t iova = fz_addr(f), size = fz_size(f);
+
+	op_unmap_at(t, iova, size);
+}
+
+/* Ranges at the top of the address spaces: a base just below 2^47, 2^48, 2^56, 2^57 or 2^64
+ * and a size that ends exactly at one of those or runs a little past it (past 2^64: a sum
+ * that wraps), so every entry point's range check meets its edges (range.h). */
+static void fz_edge_range(struct fz *f, uint64_t *iova, uint64_t *size)
+{
+	static const uint64_t top[5] = { 1ull << 47, 1ull << 48, 1ull << 56, 1ull << 57, 0 };
+	const uint8_t a = fz_u8(f), b = fz_u8(f);
+	const uint64_t t = top[a % 5], end = top[b % 5];
+	static const uint64_t over[4] = { 0, 4096, 1ull << 21, 1ull << 30 };
+
+	*iova = t - 4096 * (1 + (uint64_t)((a >> 3) & 15));
+	*size = end - *iova + over[(b >> 3) & 3]; /* (wraps when end is below iova) */
+	if (b & 0x80)
+		*size = ~0xfffull >> ((b >> 5) & 3); /* 2^64 - 4096, 2^63 ..., any base */
+}
+
+/* S28 as an emulated IOMMU's guest does it: a 2 MiB or 1 GiB leaf of a process table, warm
+ * in the IOTLB, is pointed elsewhere without the table's flush hook, and then ONE page of
+ * it is invalidated for every PASID bound to the table.  Every page of the leaf must then
+ * translate to the new frame (iotlb.h: a large leaf goes as a whole). */
+static void op_large_leaf(struct fz *f)
+{
+	const uint8_t b = fz_u8(f);
+	const int t = 3 + (b & 1);
+	const unsigned lg2 = (b & 2) ? 30 : 21;
+	const uint64_t span = 1ull << lg2, base = fz_addr(f) & ~(span - 1);
+	const uint64_t pa1 = (uint64_t)fz_u16(f) << 30, pa2 = pa1 + (1ull << 36);
+	const uint64_t page = fz_u32(f) % (span / 4096) * 4096;
+
+	if (S.t[t].n >= LEAVES_TOTAL_MAX - 2 || mt_range(&S.t[t], base, span) != DMAR_OK ||
+	    pa2 + span > (1ull << S.t[t].pa_bits))
+		return;
+	op_unmap_at(t, base, span);
+	if (mt_map(&S.t[t], base, pa1, span, DMAR_PROT_READ, 1) != DMAR_OK)
+		return;
+	FZ_CHECK_ST(dmar_pgtable_map(S.ptab[t - 3], base, pa1, span, DMAR_PROT_READ), DMAR_OK);
+	probe_range(t, base, span); /* warm: first, middle and last page */
+	probe_routes(t, base + page);
+	dmar_pgtable_set_flush(S.ptab[t - 3], NULL, NULL);
+	FZ_CHECK_ST(dmar_pgtable_unmap(S.ptab[t - 3], base, span, NULL), DMAR_OK);
+	FZ_CHECK_ST(dmar_pgtable_map(S.ptab[t - 3], base, pa2, span, DMAR_PROT_READ), DMAR_OK);
+	dmar_pgtable_set_flush(S.ptab[t - 3], ptab_flush, (void *)(intptr_t)t);
+	(void)mt_unmap(&S.t[t], base, span);
+	(void)mt_map(&S.t[t], base, pa2, span, DMAR_PROT_READ, 1);
+	ptab_flush((void *)(intptr_t)t, base + page, 4096);
+	probe_range(t, base, span);
+	probe_routes(t, base + page);
 }
 
 static void op_translate(struct fz *f, int dv, int t)
@@ -648,6 +720,32 @@ static void op_invalidate(struct fz *f, int how)
 	case 0:
 		dmar_iotlb_invalidate_all(dmar_iommu_iotlb(S.iommu));
 		return;
+	case 4:
+		op_large_leaf(f);
+		return;
+	case 5:
+	case 6: { /* map or unmap at the edges */
+		const int t = (int)((iova >> 12) % NT);
+		uint64_t e, n;
+
+		fz_edge_range(f, &e, &n);
+		if (how == 5)
+			op_map_at(f, t, e, n);
+		else
+			op_unmap_at(t, e, n);
+		return;
+	}
+	case 7: { /* a PASID's range at the edges */
+		uint64_t e, n;
+
+		fz_edge_range(f, &e, &n);
+		want = !pasid_ok(pasid) ? DMAR_E_INVALID
+		       : bind_find(&S.d[d], pasid) == NONE ? DMAR_E_NOT_FOUND
+		       : e + (n - 1) < e		   ? DMAR_E_INVALID
+							   : DMAR_OK;
+		FZ_CHECK_ST(dmar_domain_invalidate_pasid(S.dom[d], pasid, e, n), want);
+		return;
+	}
 	case 3: { /* run the ASIDs out: a rollover flushes everything (once per input) */
 		dmar_iotlb_stats before, now;
 
@@ -659,7 +757,10 @@ static void op_invalidate(struct fz *f, int how)
 			if (i % 256)
 				continue;
 			dmar_iotlb_get_stats(dmar_iommu_iotlb(S.iommu), &now);
-			if (now.asid_rollovers != before.asid_rollovers)
+			/* one began, or one begun earlier is still finishing (its RCU callback) */
+			if (now.asid_rollovers != before.asid_rollovers ||
+			    __atomic_load_n(&dmar_iommu_iotlb(S.iommu)->rollover_pending,
+					    __ATOMIC_ACQUIRE))
 				return;
 		}
 		FZ_FAIL("no ASID rollover after 2^17 invalidations");
@@ -765,17 +866,13 @@ static void op_bind(struct fz *f)
 			m->bind[i] = m->bind[--m->nbind];
 		return;
 	}
-	if (pasid_ok(pasid) && i == NONE &&
-	    (m->nbind == NBIND || (alloc_find(pasid) == NONE && S.nalloc == 16)))
-		return; /* the model's tables are full */
+	if (pasid_ok(pasid) && i == NONE && m->nbind == NBIND)
+		return; /* the model's table is full */
 	FZ_CHECK_ST(dmar_domain_bind_pasid(S.dom[d], pasid, dmar_pgtable_root(S.ptab[t - 3]),
 					   dmar_pgtable_format(S.ptab[t - 3])),
 		    !pasid_ok(pasid) ? DMAR_E_INVALID : i != NONE ? DMAR_E_EXISTS : DMAR_OK);
-	if (pasid_ok(pasid) && i == NONE) {
+	if (pasid_ok(pasid) && i == NONE)
 		m->bind[m->nbind++] = (struct mbind){ .pasid = pasid, .table = t };
-		if (alloc_find(pasid) == NONE)
-			S.alloc[S.nalloc++] = pasid; /* an explicit binding takes the PASID */
-	}
 }
 
 static void op_pasid(struct fz *f)
@@ -788,20 +885,19 @@ static void op_pasid(struct fz *f)
 
 		if (S.nalloc == 16)
 			return;
-		while (alloc_find(want) != NONE) /* the highest free one */
+		while (alloc_find(want) != NONE || bound_anywhere(want)) /* the highest free one */
 			want--;
 		FZ_CHECK_ST(dmar_pasid_alloc(S.iommu, &got), DMAR_OK);
 		FZ_CHECK_EQ(got, want);
 		S.alloc[S.nalloc++] = got;
 		S.last_alloc = got;
 	} else {
-		int busy = 0, i = alloc_find(pasid);
-		dmar_status want;
-
-		for (int d = 0; d < ND; d++)
-			busy |= pasid_ok(pasid) && bind_find(&S.d[d], pasid) != NONE;
-		want = !pasid_ok(pasid) ? DMAR_E_INVALID : busy ? DMAR_E_BUSY
-						: i == NONE ? DMAR_E_NOT_FOUND : DMAR_OK;
+		const int i = alloc_find(pasid);
+		/* a PASID alloc did not hand out is not the caller's to free, bound or not */
+		const dmar_status want = !pasid_ok(pasid) ? DMAR_E_INVALID
+					 : i == NONE	   ? DMAR_E_NOT_FOUND
+					 : bound_anywhere(pasid) ? DMAR_E_BUSY
+								 : DMAR_OK;
 		FZ_CHECK_ST(dmar_pasid_free(S.iommu, pasid), want);
 		if (want == DMAR_OK)
 			S.alloc[i] = S.alloc[--S.nalloc];
@@ -811,7 +907,9 @@ static void op_pasid(struct fz *f)
 static void op_link(int a)
 {
 	const int b = 1 - a, lead = S.v[a].lead;
-	const int busy = S.v[b].lead != b || S.v[b].members || S.v[b].has_state || lead == b ||
+	/* b must be alone: not attached (detached again is fine), not inside a window */
+	const int busy = S.v[b].lead != b || S.v[b].members ||
+			 (S.v[b].has_state && (S.v[b].dom != NONE || S.v[b].excl)) || lead == b ||
 			 S.v[lead].excl;
 
 	FZ_CHECK_ST(dmar_device_link(S.dev[a], S.dev[b]), busy ? DMAR_E_BUSY : DMAR_OK);
@@ -874,7 +972,7 @@ static void run_op(struct fz *f)
 		op_batch(f, hi & 1);
 		break;
 	case 9:
-		op_invalidate(f, hi % 4);
+		op_invalidate(f, hi % 8);
 		break;
 	case 10:
 		op_attach(f, hi & 1);
@@ -901,8 +999,9 @@ static void world_create(unsigned geometry, unsigned pt1_sizes)
 {
 	static const dmar_ram_range ram = { .base = 0, .size = 256ull << 20 };
 	static const dmar_iotlb_config geo[4] = {
-		{ .sets = 1, .ways = 4, .pwc_sets = 1 },
-		{ .sets = 8, .ways = 4, .pwc_sets = 2 },
+		/* the two smallest with few ASIDs: rollovers all the time */
+		{ .sets = 1, .ways = 4, .pwc_sets = 1, .asid_bits = 3 },
+		{ .sets = 8, .ways = 4, .pwc_sets = 2, .asid_bits = 5 },
 		{ .sets = 16, .ways = 8, .pwc_sets = 4 },
 		{ .sets = 256, .ways = 8, .pwc_sets = 16 },
 	};

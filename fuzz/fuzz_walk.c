@@ -238,6 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				      .host = m.high };
 	pc = (dmar_physmem_config){ .ranges = ranges, .nranges = 2, .pa_bits = 52 };
 	FZ_CHECK_ST(dmar_physmem_create(&pc, &pm), DMAR_OK);
+	dmar_iotlb_config_default(&tc);
 	tc.sets = 16;
 	tc.ways = (b0 & 0x80) ? 8 : 4;
 	tc.pwc_sets = 4;

@@ -99,6 +99,20 @@ def m_pasid(alloc, pasid=P1):
     return bytes([0x0f, 1 if alloc else 0, pasid])
 
 
+def m_large_leaf(table, gib, a, pa_gib, page):
+    """op_invalidate way 4: a leaf of process table 3 or 4 repointed, one page invalidated."""
+    return m_inval(4) + bytes([(table - 3) | (2 if gib else 0)]) + a + \
+        struct.pack("<H", pa_gib) + u32(page)
+
+
+def m_edge(way, table_sel, a_sel, b_sel, dom=0, pasid=P1):
+    """op_invalidate ways 5-7 (map / unmap / a PASID's range at the top of the spaces):
+    the table is picked by the page of the address that precedes the edge bytes."""
+    out = bytes([0x09 | way << 4, dom, pasid]) + bytes([0]) + struct.pack("<h", table_sel) + \
+        size(1) + bytes([a_sel, b_sel])
+    return out + (bytes([0, 0x06]) if way == 5 else b"")
+
+
 def map_seeds():
     hdr = bytes([0x01, 32, 16])  # 8 sets x 4 ways; dev0 64-bit, dev1 48-bit
     s = {}
@@ -141,6 +155,18 @@ def map_seeds():
         m_xlate(0, addr("4G", 1)) + m_xlate(0, addr("0", 1), W | U | X) + \
         m_map(0, addr("2^47", -2), 2) + m_map(0, addr("2^47", -1), 2) + m_map(0, addr("2^48"), 1) + \
         m_map(1, addr("2^56", -512), 512) + m_map(1, addr("upper57"), 1) + m_map(0, addr("0"), 0)
+    # a guest repoints a warm large leaf and invalidates one page of it (iotlb.h)
+    s["large-leaf-one-page"] = hdr + m_attach(0, 0) + m_attach(1, 1) + m_bind(0, P1, 3) + \
+        m_bind(1, P2, 4) + m_large_leaf(3, False, addr("4G"), 3, 77) + \
+        m_large_leaf(4, True, addr("1T"), 9, 5000) + m_large_leaf(3, True, addr("2^46"), 2, 1) + \
+        m_large_leaf(4, False, addr("2M"), 4, 511)
+    # map, unmap and PASID ranges that end at, or run past, 2^47, 2^48, 2^56, 2^57 and 2^64
+    edges = hdr + m_attach(0, 0) + m_bind(0, P1, 3)
+    for a_sel in range(0, 5 * 16, 11):
+        for b_sel in (0, 1, 2, 3, 4, 0x0c, 0x10, 0x1c, 0x80, 0xa0, 0xe0):
+            edges += m_edge(5, a_sel % 5, a_sel, b_sel) + m_edge(6, (a_sel + 1) % 5, a_sel, b_sel)
+            edges += m_edge(7, 0, a_sel, b_sel)
+    s["edges-near-2-64"] = edges
     return s
 
 
