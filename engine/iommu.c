@@ -24,6 +24,9 @@
 struct adapter_state {
 	struct dmar_domain *domain; /* NULL: not attached */
 	int exclusive;
+	/* freed after a grace period, by whichever way retire_state() picks */
+	struct rcu_head rcu;
+	struct dmar__after after;
 };
 
 struct dmar_domain {
@@ -495,12 +498,33 @@ static struct adapter_state *publish(struct dmar_device *lead, struct dmar_domai
 	return old;
 }
 
-/* Common tail of state changes: wait until no translation can still see the old state. */
-static dmar_status retire_state(struct adapter_state *old, int changed, dmar_status st)
+static void state_free_rcu(struct rcu_head *h)
 {
-	if (changed) {
+	free(caa_container_of(h, struct adapter_state, rcu));
+}
+
+static void state_free_after(struct dmar__after *a)
+{
+	dmar__rcu_synchronize();
+	free(caa_container_of(a, struct adapter_state, after));
+}
+
+/* Common tail of state changes (no lock held).  With @wait, return only once no translation
+ * can still see the old state (what attach over a domain, detach and begin_exclusive
+ * promise); otherwise the old record is freed after a grace period nobody waits for (an RCU
+ * callback, or on an unregistered thread once it holds no library lock). */
+static dmar_status retire_state(struct adapter_state *old, int changed, int wait, dmar_status st)
+{
+	if (!changed)
+		return st;
+	if (wait) {
 		dmar__rcu_synchronize();
 		free(old);
+	} else if (old && dmar__thread_ok()) {
+		dmar__rcu_call(&old->rcu, state_free_rcu);
+	} else if (old) {
+		old->after.fn = state_free_after;
+		dmar__after_locks(&old->after);
 	}
 	return st;
 }
@@ -514,7 +538,7 @@ static dmar_status change_state(struct dmar_device *dev, enum state_op op, struc
 	struct adapter_state *cur, *old = NULL;
 	struct dmar_domain *before;
 	dmar_status st = DMAR_OK;
-	int changed = 0, excl;
+	int changed = 0, excl, wait;
 
 	if (!dev || ((op == OP_ATTACH || op == OP_SWITCH) && (!dom || dom->iommu != dev->iommu)))
 		return DMAR_E_INVALID;
@@ -559,8 +583,11 @@ static dmar_status change_state(struct dmar_device *dev, enum state_op op, struc
 			old = publish(lead, before, 0, &st, &changed);
 		break;
 	}
+	/* S18: begin returns once nothing of the adapter is in flight; attach and detach once
+	 * nothing translates through the domain they took away */
+	wait = op == OP_BEGIN || ((op == OP_ATTACH || op == OP_DETACH) && before && before != dom);
 	dmar__unlock(&m->lock);
-	return retire_state(old, changed, st);
+	return retire_state(old, changed, wait, st);
 }
 
 dmar_status dmar_device_attach(dmar_device *dev, dmar_domain *dom)
@@ -616,7 +643,7 @@ dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev)
 		__atomic_store_n(&dev->state, NULL, __ATOMIC_RELEASE);
 	}
 	dmar__unlock(&m->lock);
-	return retire_state(old, st == DMAR_OK && old, st);
+	return retire_state(old, st == DMAR_OK && old, 0, st);
 }
 
 dmar_status dmar_device_destroy(dmar_device *dev)

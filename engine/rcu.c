@@ -63,17 +63,6 @@ void dmar__lock(pthread_mutex_t *m)
 	locks_held++;
 }
 
-void dmar__mutex_lock_offline(pthread_mutex_t *m)
-{
-	const int online = dmar__tls_registered && read_depth == 0;
-
-	if (online)
-		dmar__rcu_offline();
-	pthread_mutex_lock(m);
-	if (online)
-		dmar__rcu_online();
-}
-
 static void run_after(void)
 {
 	while (after_head) {

@@ -89,8 +89,6 @@ static inline void dmar__slot_counter_add(uint64_t *p, int slot, uint64_t v)
 #include <pthread.h>
 void dmar__lock(pthread_mutex_t *m);
 void dmar__unlock(pthread_mutex_t *m);
-/* (the remap layer's form, to be replaced by dmar__lock/dmar__unlock) */
-void dmar__mutex_lock_offline(pthread_mutex_t *m);
 /* How many library locks the calling thread holds. */
 unsigned dmar__locks_held(void);
 

@@ -113,7 +113,7 @@ void ptrset_fini(struct ptrset *s)
 
 void dmar__adapter_lock(dmar_adapter *ad)
 {
-	dmar__mutex_lock_offline(&ad->lock);
+	dmar__lock(&ad->lock);
 }
 
 /* ---- IRQL (S26) ------------------------------------------------------------------------ */
@@ -336,7 +336,7 @@ dmar_status dmar_adapter_start(dmar_adapter *ad)
 		return DMAR_E_INVALID;
 	dmar__adapter_lock(ad);
 	if (ad->started) {
-		pthread_mutex_unlock(&ad->lock);
+		dmar__unlock(&ad->lock);
 		return DMAR_E_BUSY;
 	}
 	if (ad->dec.mode == DMAR_START_ISOLATION) {
@@ -370,7 +370,7 @@ dmar_status dmar_adapter_start(dmar_adapter *ad)
 	}
 	if (st == DMAR_OK)
 		ad->started = 1;
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -379,8 +379,20 @@ dmar_status dmar_adapter_disable_iommu(dmar_adapter *ad)
 	return ad ? DMAR_E_NOT_SUPPORTED : DMAR_E_INVALID; /* S12 */
 }
 
+/* Give a process's PASID back: unbound (which waits for a grace period: call it without the
+ * adapter's lock), then freed. */
+static void process_unbind(dmar_adapter *ad, dmar_process *p)
+{
+	if (p->pasid == DMAR_NO_PASID)
+		return;
+	(void)dmar_domain_unbind_pasid(ad->dom, p->pasid);
+	(void)dmar_pasid_free(ad->iommu, p->pasid);
+}
+
 void dmar_adapter_destroy(dmar_adapter *ad)
 {
+	dmar_process *procs;
+
 	if (!ad)
 		return;
 	dmar__adapter_lock(ad);
@@ -388,21 +400,20 @@ void dmar_adapter_destroy(dmar_adapter *ad)
 		dmar__allocation_teardown(ad, ad->allocs);
 	while (ad->pmos)
 		dmar__pmo_teardown(ad, ad->pmos);
-	while (ad->procs) {
-		dmar_process *p = ad->procs;
-
-		ad->procs = p->next;
-		if (p->pasid != DMAR_NO_PASID) {
-			(void)dmar_domain_unbind_pasid(ad->dom, p->pasid);
-			(void)dmar_pasid_free(ad->iommu, p->pasid);
-		}
-		free(p);
-	}
+	procs = ad->procs;
+	ad->procs = NULL;
 	/* contexts still alive are freed with the handle set's walk */
 	for (size_t i = 0; i < ad->handles.cap; i++)
 		if (ad->handles.kinds[i] == H_CONTEXT || ad->handles.kinds[i] == H_ADL)
 			free((void *)ad->handles.keys[i]);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
+	while (procs) { /* (unbinding waits for a grace period: not under the lock) */
+		dmar_process *p = procs;
+
+		procs = p->next;
+		process_unbind(ad, p);
+		free(p);
+	}
 	adapter_free(ad);
 }
 
@@ -430,13 +441,14 @@ void dmar_adapter_get_stats(dmar_adapter *ad, dmar_adapter_stats *st)
 {
 	dmar__adapter_lock(ad);
 	*st = ad->st;
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	st->aperture_faults = __atomic_load_n(&ad->st.aperture_faults, __ATOMIC_RELAXED);
 	st->irql_bugchecks = __atomic_load_n(&ad->st.irql_bugchecks, __ATOMIC_RELAXED);
 	st->irql_unverified = __atomic_load_n(&ad->st.irql_unverified, __ATOMIC_RELAXED);
 }
 
 /* ---- processes and GPU contexts (S1-S3) ---------------------------------------------------- */
+
 
 dmar_status dmar_process_create(dmar_adapter *ad, dmar_pa_t root, const dmar_pt_format *fmt,
 				dmar_process **out)
@@ -463,20 +475,16 @@ dmar_status dmar_process_create(dmar_adapter *ad, dmar_pa_t root, const dmar_pt_
 				(void)dmar_pasid_free(ad->iommu, p->pasid);
 		}
 	}
-	if (st == DMAR_OK && ptrset_add(&ad->handles, p, H_PROCESS) != 0) {
+	if (st == DMAR_OK && ptrset_add(&ad->handles, p, H_PROCESS) != 0)
 		st = DMAR_E_NOMEM;
-		if (p->pasid != DMAR_NO_PASID) {
-			(void)dmar_domain_unbind_pasid(ad->dom, p->pasid);
-			(void)dmar_pasid_free(ad->iommu, p->pasid);
-		}
-	}
 	if (st == DMAR_OK) {
 		p->next = ad->procs;
 		ad->procs = p;
 		ad->st.processes++;
 	}
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	if (st != DMAR_OK) {
+		process_unbind(ad, p);
 		free(p);
 		return st;
 	}
@@ -502,15 +510,14 @@ dmar_status dmar_process_destroy(dmar_adapter *ad, dmar_process *p)
 				break;
 			}
 		ptrset_del(&ad->handles, p);
-		if (p->pasid != DMAR_NO_PASID) {
-			(void)dmar_domain_unbind_pasid(ad->dom, p->pasid);
-			(void)dmar_pasid_free(ad->iommu, p->pasid);
-		}
 		ad->st.processes--;
 	}
-	pthread_mutex_unlock(&ad->lock);
-	if (st == DMAR_OK)
+	dmar__unlock(&ad->lock);
+	if (st == DMAR_OK) {
+		/* unreachable now: unbinding waits for a grace period, so not under the lock */
+		process_unbind(ad, p);
 		free(p);
+	}
 	return st;
 }
 
@@ -539,7 +546,7 @@ dmar_status dmar_gpu_context_create(dmar_adapter *ad, dmar_process *p, dmar_gpu_
 		c->pasid = p->pasid; /* S3: the context receives the process's PASID */
 		p->contexts++;
 	}
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	if (st != DMAR_OK) {
 		free(c);
 		return st;
@@ -559,12 +566,12 @@ dmar_status dmar_gpu_context_destroy(dmar_adapter *ad, dmar_gpu_context *c)
 		return DMAR_E_INVALID;
 	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, c) != H_CONTEXT) {
-		pthread_mutex_unlock(&ad->lock);
+		dmar__unlock(&ad->lock);
 		return DMAR_E_INVALID;
 	}
 	ptrset_del(&ad->handles, c);
 	c->proc->contexts--;
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	free(c);
 	return DMAR_OK;
 }

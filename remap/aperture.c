@@ -76,11 +76,11 @@ dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_
 	al->next = ad->allocs;
 	ad->allocs = al;
 	ad->st.allocations++;
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	*out = al;
 	return DMAR_OK;
 fail:
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	free(al);
 	return st;
 }
@@ -128,7 +128,7 @@ dmar_status dmar_allocation_destroy(dmar_adapter *ad, dmar_irql irql, dmar_alloc
 		st = DMAR_E_BUSY;
 	else
 		dmar__allocation_teardown(ad, al);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -249,7 +249,7 @@ dmar_status dmar_map_aperture_segment2(dmar_adapter *ad, dmar_irql irql, dmar_op
 	al->ap.cpu_va = cpu;
 	ad->st.aperture_mappings++;
 out:
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -274,7 +274,7 @@ dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
 		st = ad->cfg.paging(ad->cfg.paging_ctx, DMAR_OP_UNMAP_APERTURE_SEGMENT, op);
 	if (st == DMAR_OK)
 		ap_clear(ad, al);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -320,7 +320,7 @@ dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql, dmar
 	al->ap.n = n;
 	ad->st.aperture_mappings++;
 out:
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 

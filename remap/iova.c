@@ -36,7 +36,8 @@ struct order_cache {
 };
 
 /* One thread's cache.  Written only by the thread that owns the slot, except while
- * `disabled` is set and a grace period has passed (then by the drainer, under the lock). */
+ * `disabled` is nonzero and a grace period has passed since it became so (then by a
+ * drainer, under the lock).  `disabled` counts the drainers at work on it. */
 struct slot_cache {
 	int disabled;
 	struct order_cache c[NORDERS];
@@ -51,7 +52,6 @@ struct dmar_iovad {
 	size_t state_bytes;
 	struct slot_cache *slots[NSLOTS]; /* created by their owner on first use */
 
-	pthread_mutex_t drain_lock; /* one drainer at a time (held across a grace period) */
 	pthread_mutex_t lock;       /* the bitmap, the depot, the slow counters */
 	struct dmar_hbm used;
 	struct mag *depot[NORDERS][DEPOT_MAX];
@@ -104,7 +104,6 @@ dmar_status dmar_iovad_create(dmar_iova_t base, dmar_iova_t limit, dmar_iovad **
 		return DMAR_E_NOMEM;
 	}
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_mutex_init(&a->drain_lock, NULL);
 	*out = a;
 	return DMAR_OK;
 }
@@ -128,7 +127,6 @@ void dmar_iovad_destroy(dmar_iovad *a)
 	dmar_hbm_fini(&a->used);
 	munmap(a->state, a->state_bytes);
 	pthread_mutex_destroy(&a->lock);
-	pthread_mutex_destroy(&a->drain_lock);
 	free(a);
 }
 
@@ -155,17 +153,18 @@ static void drain_all(dmar_iovad *a)
 {
 	struct slot_cache *sc[NSLOTS];
 
-	/* a thread waiting here behind another drainer's grace period must not hold it up */
-	dmar__mutex_lock_offline(&a->drain_lock);
+	/* Drainers count themselves into every cache and wait holding no lock (DESIGN decision
+	 * 3: no grace period under a lock a registered thread may wait on); several may drain
+	 * at once, and a cache is used again once none counts in it. */
 	for (unsigned s = 0; s < NSLOTS; s++) {
 		sc[s] = __atomic_load_n(&a->slots[s], __ATOMIC_ACQUIRE);
 		if (sc[s])
-			__atomic_store_n(&sc[s]->disabled, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&sc[s]->disabled, 1, __ATOMIC_SEQ_CST);
 	}
 	/* After the grace period no thread is inside its cache, and any that starts sees
 	 * `disabled` and takes the slow path. */
 	dmar__rcu_synchronize();
-	pthread_mutex_lock(&a->lock);
+	dmar__lock(&a->lock);
 	for (unsigned s = 0; s < NSLOTS; s++) {
 		if (!sc[s])
 			continue;
@@ -184,11 +183,10 @@ static void drain_all(dmar_iovad *a)
 		a->ndepot[o] = 0;
 	}
 	a->flushes++;
-	pthread_mutex_unlock(&a->lock);
+	dmar__unlock(&a->lock);
 	for (unsigned s = 0; s < NSLOTS; s++)
 		if (sc[s])
-			__atomic_store_n(&sc[s]->disabled, 0, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&a->drain_lock);
+			__atomic_fetch_sub(&sc[s]->disabled, 1, __ATOMIC_RELEASE);
 }
 
 void dmar_iovad_flush(dmar_iovad *a)
@@ -203,7 +201,7 @@ static dmar_status slow_alloc(dmar_iovad *a, uint64_t n, unsigned order, dmar_io
 	int64_t s;
 
 	for (int attempt = 0;; attempt++) {
-		pthread_mutex_lock(&a->lock);
+		dmar__lock(&a->lock);
 		s = range_take(a, n, align);
 		if (s >= 0) {
 			if (order < NORDERS) {
@@ -215,16 +213,16 @@ static dmar_status slow_alloc(dmar_iovad *a, uint64_t n, unsigned order, dmar_io
 			}
 			a->allocs++;
 			a->pages_alloc += n;
-			pthread_mutex_unlock(&a->lock);
+			dmar__unlock(&a->lock);
 			*out = (a->base_pfn + (uint64_t)s) * DMAR_PAGE_SIZE;
 			return DMAR_OK;
 		}
 		if (attempt == 1) {
 			a->failures++;
-			pthread_mutex_unlock(&a->lock);
+			dmar__unlock(&a->lock);
 			return DMAR_E_NOSPACE;
 		}
-		pthread_mutex_unlock(&a->lock);
+		dmar__unlock(&a->lock);
 		drain_all(a); /* cached ranges may make room: Linux does the same */
 	}
 }
@@ -233,7 +231,7 @@ static dmar_status slow_free(dmar_iovad *a, uint64_t i, uint64_t n, unsigned ord
 {
 	dmar_status st = DMAR_OK;
 
-	pthread_mutex_lock(&a->lock);
+	dmar__lock(&a->lock);
 	if (order < NORDERS) {
 		if (st_get(a, i) != ORDER_BASE + order)
 			st = DMAR_E_NOT_FOUND;
@@ -251,7 +249,7 @@ static dmar_status slow_free(dmar_iovad *a, uint64_t i, uint64_t n, unsigned ord
 	} else {
 		a->bad_frees++;
 	}
-	pthread_mutex_unlock(&a->lock);
+	dmar__unlock(&a->lock);
 	return st;
 }
 
@@ -303,10 +301,10 @@ static int depot_get(dmar_iovad *a, struct order_cache *c, unsigned order)
 {
 	struct mag *full = NULL;
 
-	pthread_mutex_lock(&a->lock);
+	dmar__lock(&a->lock);
 	if (a->ndepot[order])
 		full = a->depot[order][--a->ndepot[order]];
-	pthread_mutex_unlock(&a->lock);
+	dmar__unlock(&a->lock);
 	if (!full)
 		return 0;
 	free(c->loaded);
@@ -324,9 +322,9 @@ static __attribute__((noinline)) int refill(dmar_iovad *a, struct order_cache *c
 	uint64_t n = (uint64_t)REFILL << order;
 	int64_t s;
 
-	pthread_mutex_lock(&a->lock);
+	dmar__lock(&a->lock);
 	s = range_take(a, n, n);
-	pthread_mutex_unlock(&a->lock);
+	dmar__unlock(&a->lock);
 	if (s < 0)
 		return 0;
 	for (unsigned k = 0; k < REFILL; k++) /* the highest first out (top-down) */
@@ -343,7 +341,7 @@ static int depot_put(dmar_iovad *a, struct order_cache *c, unsigned order)
 
 	if (!empty)
 		return 0;
-	pthread_mutex_lock(&a->lock);
+	dmar__lock(&a->lock);
 	if (a->ndepot[order] < DEPOT_MAX) {
 		a->depot[order][a->ndepot[order]++] = c->loaded;
 		c->loaded = empty;
@@ -351,7 +349,7 @@ static int depot_put(dmar_iovad *a, struct order_cache *c, unsigned order)
 	} else {
 		mag_release(a, c->loaded, order);
 	}
-	pthread_mutex_unlock(&a->lock);
+	dmar__unlock(&a->lock);
 	free(empty);
 	return 1;
 }
@@ -398,9 +396,9 @@ dmar_status dmar_iova_alloc(dmar_iovad *a, uint64_t npages, dmar_iova_t *out)
 	}
 	return slow_alloc(a, 1ull << order, order, out);
 nospace:
-	pthread_mutex_lock(&a->lock);
+	dmar__lock(&a->lock);
 	a->failures++;
-	pthread_mutex_unlock(&a->lock);
+	dmar__unlock(&a->lock);
 	return DMAR_E_NOSPACE;
 }
 
@@ -453,9 +451,9 @@ out:
 			return DMAR_OK;
 		}
 		if (bad) {
-			pthread_mutex_lock(&a->lock);
+			dmar__lock(&a->lock);
 			a->bad_frees++;
-			pthread_mutex_unlock(&a->lock);
+			dmar__unlock(&a->lock);
 			return DMAR_E_NOT_FOUND;
 		}
 	}
@@ -467,7 +465,7 @@ void dmar_iovad_get_stats(dmar_iovad *a, dmar_iovad_stats *st)
 	uint64_t pa, pf;
 
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&a->lock);
+	dmar__lock(&a->lock);
 	st->allocs = a->allocs;
 	st->frees = a->frees;
 	st->failures = a->failures;
@@ -475,7 +473,7 @@ void dmar_iovad_get_stats(dmar_iovad *a, dmar_iovad_stats *st)
 	st->flushes = a->flushes;
 	pa = a->pages_alloc;
 	pf = a->pages_freed;
-	pthread_mutex_unlock(&a->lock);
+	dmar__unlock(&a->lock);
 	for (unsigned s = 0; s < NSLOTS; s++) {
 		struct slot_cache *sc = __atomic_load_n(&a->slots[s], __ATOMIC_ACQUIRE);
 

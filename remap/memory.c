@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Physical memory objects and their GPU and CPU mappings (S24), ADLs (S19, S23), and the
  * legacy callbacks (S25). */
+#include "rcu.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,7 +230,7 @@ static dmar_status pmo_enter(dmar_adapter *ad, dmar_irql irql, const dmar_pmo *o
 	if (st != DMAR_OK)
 		return st;
 	if (ptrset_get(&ad->handles, o) != H_PMO) {
-		pthread_mutex_unlock(&ad->lock);
+		dmar__unlock(&ad->lock);
 		return DMAR_E_INVALID;
 	}
 	return DMAR_OK;
@@ -244,7 +246,7 @@ dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_par
 	if (st != DMAR_OK)
 		return st;
 	st = dmar__pmo_create(ad, p, out);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -258,7 +260,7 @@ dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 		st = DMAR_E_BUSY;
 	else
 		o->opens++;
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -272,7 +274,7 @@ dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 		st = DMAR_E_INVALID;
 	else
 		o->opens--;
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -283,7 +285,7 @@ dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 	if (st != DMAR_OK)
 		return st;
 	st = dmar__pmo_destroy(ad, o);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -300,7 +302,7 @@ dmar_status dmar_pmo_page(dmar_pmo *o, uint64_t i, dmar_pa_t *pa)
 		st = DMAR_E_BUSY;
 	else
 		*pa = o->pages[i];
-	pthread_mutex_unlock(&o->ad->lock);
+	dmar__unlock(&o->ad->lock);
 	return st;
 }
 
@@ -530,7 +532,7 @@ dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 	if (st != DMAR_OK)
 		return st;
 	st = dmar__pmo_map_gpu(ad, o, first, npages, prot, 0, adl);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -549,7 +551,7 @@ dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl 
 		st = DMAR_E_BUSY; /* S18 */
 	else
 		st = dmar__pmo_unmap_gpu(ad, (struct adl_box *)(uintptr_t)adl);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -599,7 +601,7 @@ dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 	ad->st.cpu_mappings++;
 	*va = c->va;
 out:
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -626,7 +628,7 @@ dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, vo
 		st = DMAR_OK;
 		break;
 	}
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -650,7 +652,7 @@ dmar_status dmar_pmo_trim(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 			frames_free(ad, o);
 		}
 	}
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -696,7 +698,7 @@ dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_t page_co
 		ad->st.adls++;
 		*out = &b->adl;
 	}
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -721,7 +723,7 @@ dmar_status dmar_adl_free(dmar_adapter *ad, dmar_irql irql, dmar_adl *adl)
 	default:
 		st = DMAR_E_NOT_FOUND;
 	}
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -739,7 +741,7 @@ static dmar_status legacy_check(dmar_adapter *ad, dmar_irql irql, const char *wh
 	if (ad->dec.mode == DMAR_START_REMAPPED) {
 		dmar__adapter_lock(ad);
 		ad->st.deprecated_calls++;
-		pthread_mutex_unlock(&ad->lock);
+		dmar__unlock(&ad->lock);
 		return DMAR_E_DEPRECATED;
 	}
 	return DMAR_OK;
@@ -757,7 +759,7 @@ dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql,
 		return DMAR_E_INVALID;
 	dmar__adapter_lock(ad);
 	st = dmar__pmo_create(ad, &p, out);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -774,7 +776,7 @@ dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql i
 		return DMAR_E_INVALID;
 	dmar__adapter_lock(ad);
 	st = dmar__pmo_create(ad, &p, out);
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -801,7 +803,7 @@ dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_
 			*logical = page * PAGE;
 		}
 	}
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }
 
@@ -826,6 +828,6 @@ dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, d
 			}
 		}
 	}
-	pthread_mutex_unlock(&ad->lock);
+	dmar__unlock(&ad->lock);
 	return st;
 }

@@ -129,8 +129,9 @@ struct dmar_adapter {
 	dmar_adapter_stats st; /* under lock, except aperture_faults (atomic) */
 };
 
-/* Take the adapter's lock, offline while waiting (dmar__mutex_lock_offline(): the holder may
- * be waiting for a grace period: an attach, an unbind). */
+/* Take the adapter's lock (dmar__lock(): offline while waiting; release it with
+ * dmar__unlock()).  No grace period is waited for while it is held (DESIGN decision 3):
+ * unbinding a process's PASID happens after it is released. */
 void dmar__adapter_lock(dmar_adapter *ad);
 
 /* IRQL check of a callback (S26); DMAR_OK when the call may proceed. */

@@ -614,6 +614,8 @@ TEST(S18_domain_switches_under_load_never_mix)
 				sw_failure("a translation in flight after begin_exclusive returned", p, p + 1);
 		}
 		__atomic_store_n(&sw_phase, p + 2, __ATOMIC_RELEASE);
+		for (volatile int spin = 0; spin < 20000; spin++) /* batches inside the window */
+			;
 		CHECK_ST(dmar_device_switch_domain(sw_dev, dom[(p / 4 + 1) % 2]), DMAR_OK);
 		__atomic_store_n(&sw_phase, p + 3, __ATOMIC_RELEASE);
 		CHECK_ST(dmar_device_end_exclusive(sw_dev), DMAR_OK);
