@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Trace files: the format is documented in include/dmar/dmagen.h. */
+#include "rcu.h"
+
 #include <endian.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -185,7 +187,7 @@ dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned engine, cons
 	rec[2] = (uint8_t)n;
 	rec[3] = (uint8_t)(n >> 8);
 	put32(rec + 4, 0);
-	pthread_mutex_lock(&t->lock);
+	dmar__lock(&t->lock); /* (offline while it waits, as every library lock) */
 	if (fwrite(rec, 8, 1, t->f) != 1)
 		st = DMAR_E_NOMEM;
 	for (size_t i = 0; i < n && st == DMAR_OK; i += 64) {
@@ -196,7 +198,7 @@ dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned engine, cons
 		if (fwrite(buf, 32, m, t->f) != m)
 			st = DMAR_E_NOMEM;
 	}
-	pthread_mutex_unlock(&t->lock);
+	dmar__unlock(&t->lock);
 	return st;
 }
 
