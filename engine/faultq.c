@@ -56,16 +56,22 @@ void dmar_faultq_destroy(dmar_faultq *q)
 
 void dmar_faultq_set_callback(dmar_faultq *q, dmar_fault_cb cb, void *ctx)
 {
+	if (!q)
+		return;
 	q->cb = cb;
 	q->cb_ctx = ctx;
 }
 
 dmar_status dmar_faultq_push(dmar_faultq *q, const dmar_fault_record *rec)
 {
-	dmar_fault_record r = *rec;
-	uint64_t pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+	dmar_fault_record r;
+	uint64_t pos;
 	int stored = 0;
 
+	if (!q || !rec)
+		return DMAR_E_INVALID;
+	r = *rec;
+	pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
 	r.seq = __atomic_add_fetch(&q->next_seq, 1, __ATOMIC_RELAXED);
 	for (;;) {
 		struct cell *c = &q->cells[pos & q->mask];
@@ -95,6 +101,8 @@ size_t dmar_faultq_drain(dmar_faultq *q, dmar_fault_record *out, size_t max)
 {
 	size_t n = 0;
 
+	if (!q || !out)
+		return 0;
 	while (n < max) {
 		uint64_t pos = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
 		struct cell *c = &q->cells[pos & q->mask];
@@ -117,6 +125,12 @@ size_t dmar_faultq_drain(dmar_faultq *q, dmar_fault_record *out, size_t max)
 
 void dmar_faultq_get_stats(const dmar_faultq *q, dmar_faultq_stats *st)
 {
+	if (!st)
+		return;
+	if (!q) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	st->stored = __atomic_load_n(&q->stored, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&q->dropped, __ATOMIC_RELAXED);
 	st->drained = __atomic_load_n(&q->drained, __ATOMIC_RELAXED);

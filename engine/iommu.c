@@ -77,6 +77,8 @@ struct dmar_iommu {
 
 void dmar_iommu_config_default(dmar_iommu_config *cfg)
 {
+	if (!cfg)
+		return;
 	dmar_iotlb_config_default(&cfg->iotlb);
 	cfg->fault_queue = 1024;
 	cfg->pasid_bits = 20;
@@ -119,12 +121,12 @@ dmar_status dmar_iommu_create(dmar_physmem *pm, const dmar_iommu_config *cfg, dm
 
 dmar_faultq *dmar_iommu_faults(dmar_iommu *iommu)
 {
-	return iommu->fq;
+	return iommu ? iommu->fq : NULL;
 }
 
 dmar_iotlb *dmar_iommu_iotlb(dmar_iommu *iommu)
 {
-	return iommu->tlb;
+	return iommu ? iommu->tlb : NULL;
 }
 
 /* ---- domains ---------------------------------------------------------------------- */
@@ -230,7 +232,7 @@ dmar_status dmar_domain_destroy(dmar_domain *d)
 	struct dmar_iommu *m;
 
 	if (!d)
-		return DMAR_E_INVALID;
+		return DMAR_OK;
 	m = d->iommu;
 	dmar__lock(&m->lock);
 	if (d->attached) {
@@ -258,17 +260,17 @@ dmar_status dmar_domain_destroy(dmar_domain *d)
 
 uint16_t dmar_domain_id(const dmar_domain *d)
 {
-	return d->id;
+	return d ? d->id : 0;
 }
 
 dmar_domain_kind dmar_domain_kind_of(const dmar_domain *d)
 {
-	return d->kind;
+	return d ? d->kind : (dmar_domain_kind)0;
 }
 
 dmar_pgtable *dmar_domain_pgtable(dmar_domain *d)
 {
-	return d->pt;
+	return d ? d->pt : NULL;
 }
 
 dmar_status dmar_domain_input_range(const dmar_domain *d, dmar_iova_t *last)
@@ -652,7 +654,7 @@ dmar_status dmar_device_destroy(dmar_device *dev)
 	struct adapter_state *old = NULL;
 
 	if (!dev)
-		return DMAR_E_INVALID;
+		return DMAR_OK;
 	m = dev->iommu;
 	dmar__lock(&m->lock);
 	if (dev->lead == dev && dev->member_next) {
@@ -709,7 +711,11 @@ void dmar_iommu_destroy(dmar_iommu *m)
 
 void dmar_device_get_stats(const dmar_device *dev, dmar_device_stats *st)
 {
+	if (!st)
+		return;
 	memset(st, 0, sizeof(*st));
+	if (!dev)
+		return;
 	for (int t = 0; t < DMAR_MAX_THREADS; t++)
 		st->translations += __atomic_load_n(&dev->tstat[t].translations, __ATOMIC_RELAXED);
 	st->switches = __atomic_load_n(&dev->switches, __ATOMIC_RELAXED);
@@ -719,7 +725,11 @@ void dmar_device_get_stats(const dmar_device *dev, dmar_device_stats *st)
 
 void dmar_iommu_get_stats(dmar_iommu *m, dmar_iommu_stats *st)
 {
+	if (!st)
+		return;
 	memset(st, 0, sizeof(*st));
+	if (!m)
+		return;
 	dmar_iotlb_get_stats(m->tlb, &st->iotlb);
 	dmar_faultq_get_stats(m->fq, &st->fault_queue);
 	dmar__lock(&m->lock);

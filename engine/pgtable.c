@@ -58,6 +58,8 @@ struct reserve {
 
 void dmar_pgtable_config_default(dmar_pgtable_config *cfg)
 {
+	if (!cfg)
+		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->format.levels = 4;
 	cfg->format.pa_bits = DMAR_PA_BITS_MAX;
@@ -571,6 +573,8 @@ void dmar_pgtable_destroy(dmar_pgtable *pt)
 
 void dmar_pgtable_set_flush(dmar_pgtable *pt, dmar_pgtable_flush_fn fn, void *ctx)
 {
+	if (!pt)
+		return;
 	dmar__lock(&pt->lock);
 	pt->flush = fn;
 	pt->flush_ctx = ctx;
@@ -585,17 +589,17 @@ static void flush_range(struct dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 
 dmar_pa_t dmar_pgtable_root(const dmar_pgtable *pt)
 {
-	return pt->root;
+	return pt ? pt->root : 0;
 }
 
 const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt)
 {
-	return &pt->fmt;
+	return pt ? &pt->fmt : NULL;
 }
 
 uint64_t dmar_pgtable_table_pages(const dmar_pgtable *pt)
 {
-	return __atomic_load_n(&pt->table_pages, __ATOMIC_RELAXED);
+	return pt ? __atomic_load_n(&pt->table_pages, __ATOMIC_RELAXED) : 0;
 }
 
 dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, uint64_t size,

@@ -46,6 +46,8 @@ static const dmar_ram_range workstation_ranges[] = {
 
 void dmar_physmem_config_workstation(dmar_physmem_config *cfg)
 {
+	if (!cfg)
+		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ranges = workstation_ranges;
 	cfg->nranges = sizeof(workstation_ranges) / sizeof(workstation_ranges[0]);
@@ -243,14 +245,17 @@ void dmar_physmem_destroy(dmar_physmem *pm)
 
 void *dmar_physmem_host_ptr(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len)
 {
-	const struct pm_range *r = dmar__pm_find(pm, pa, len ? len : 1, NULL);
+	const struct pm_range *r;
 
+	if (__builtin_expect(pm == NULL, 0))
+		return NULL;
+	r = dmar__pm_find(pm, pa, len ? len : 1, NULL);
 	return r ? r->host + (pa - r->base) : NULL;
 }
 
 int dmar_physmem_is_ram(const dmar_physmem *pm, dmar_pa_t pa, uint64_t len)
 {
-	return dmar__pm_find(pm, pa, len ? len : 1, NULL) != NULL;
+	return pm && dmar__pm_find(pm, pa, len ? len : 1, NULL) != NULL;
 }
 
 dmar_status dmar_physmem_read(const dmar_physmem *pm, dmar_pa_t pa, void *buf, uint64_t len)
@@ -379,7 +384,11 @@ dmar_status dmar_physmem_free(dmar_physmem *pm, dmar_pa_t pa, uint64_t npages)
 
 void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st)
 {
+	if (!st)
+		return;
 	memset(st, 0, sizeof(*st));
+	if (!pm)
+		return;
 	st->nranges = pm->nranges;
 	st->pa_bits = pm->pa_bits;
 	for (unsigned i = 0; i < pm->nranges; i++) {
@@ -393,7 +402,7 @@ void dmar_physmem_get_stats(const dmar_physmem *pm, dmar_physmem_stats *st)
 
 const dmar_ram_range *dmar_physmem_range(const dmar_physmem *pm, unsigned i)
 {
-	return i < pm->nranges ? &pm->r[i].desc : NULL;
+	return pm && i < pm->nranges ? &pm->r[i].desc : NULL;
 }
 
 /* ---- CPU views of scattered pages (the WDDM layer's CPU mappings, S24) ---------------- */

@@ -16,6 +16,8 @@
 
 void dmar_iotlb_config_default(dmar_iotlb_config *cfg)
 {
+	if (!cfg)
+		return;
 	cfg->sets = 4096;
 	cfg->ways = 8;
 	cfg->pwc_sets = 256;
@@ -204,6 +206,12 @@ void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st)
 {
 	uint64_t sum[ST_COUNT] = { 0 };
 
+	if (!st)
+		return;
+	if (!tlb) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	for (int t = 0; t < DMAR_MAX_THREADS; t++)
 		for (int i = 0; i < ST_COUNT; i++)
 			sum[i] += __atomic_load_n(&tlb->stats[t].v[i], __ATOMIC_RELAXED);

@@ -69,7 +69,8 @@ DMAR_API void dmar_faultq_set_callback(dmar_faultq *q, dmar_fault_cb cb, void *c
  * @param q    the queue
  * @param rec  the record
  * @return ::DMAR_OK when stored; ::DMAR_E_BUSY when the queue was full (the fault is counted
- *         as dropped and its sequence number is used up).
+ *         as dropped and its sequence number is used up); ::DMAR_E_INVALID for NULL
+ *         arguments (nothing is counted, the callback is not called).
  * @threadsafety Lock-free; any thread, concurrently with other producers and consumers.
  */
 DMAR_API dmar_status dmar_faultq_push(dmar_faultq *q, const dmar_fault_record *rec);

@@ -104,20 +104,20 @@ DMAR_API dmar_status dmar_domain_create(dmar_iommu *iommu, dmar_domain_kind kind
 			       const dmar_pgtable_config *pt, dmar_domain **out);
 
 /** Destroy a domain; its PASID bindings go with it.
- *  @param dom  the domain
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY while a device is attached.
+ *  @param dom  the domain; NULL is ignored
+ *  @return ::DMAR_OK (also for NULL); ::DMAR_E_BUSY while a device is attached.
  *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_domain_destroy(dmar_domain *dom);
 
 /** Its domain id.
  *  @param dom  the domain
- *  @return the id, 1..65535.
+ *  @return the id, 1..65535; 0 for NULL.
  *  @threadsafety Thread-safe. */
 DMAR_API uint16_t dmar_domain_id(const dmar_domain *dom);
 /** Its kind.
  *  @param dom  the domain
- *  @return the kind it was created with.
+ *  @return the kind it was created with; 0 (::DMAR_DOMAIN_PASSTHROUGH) for NULL.
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_domain_kind dmar_domain_kind_of(const dmar_domain *dom);
 
@@ -247,9 +247,9 @@ DMAR_API dmar_status dmar_device_create(dmar_iommu *iommu, uint16_t rid, unsigne
 			       dmar_device **out);
 
 /** Destroy a device (detached first).
- *  @param dev  the device
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY while it leads a logical
- *          adapter with other members (destroy those first).
+ *  @param dev  the device; NULL is ignored
+ *  @return ::DMAR_OK (also for NULL); ::DMAR_E_BUSY while it leads a logical adapter with
+ *          other members (destroy those first).
  *  @threadsafety Configuration call; no translation of it may be running or start. */
 DMAR_API dmar_status dmar_device_destroy(dmar_device *dev);
 

@@ -244,7 +244,7 @@ DMAR_API dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova,
  *  @param pt    the table
  *  @param iova  input address
  *  @param pa    receives the physical address, 0 on failure
- *  @return ::DMAR_OK; ::DMAR_E_FAULT when unmapped; ::DMAR_E_INVALID for NULL @p pa;
+ *  @return ::DMAR_OK; ::DMAR_E_FAULT when unmapped; ::DMAR_E_INVALID for NULL arguments;
  *          ::DMAR_E_THREAD from an unregistered thread.
  *  @threadsafety Thread-safe and lock-free, as dmar_pgtable_walk(). */
 DMAR_API dmar_status dmar_pgtable_iova_to_phys(const dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t *pa);
