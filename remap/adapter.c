@@ -180,6 +180,8 @@ dmar_status dmar_adl_page(const dmar_adl *adl, uint64_t i, uint64_t *page)
 
 void dmar_adapter_config_default(dmar_adapter_config *cfg)
 {
+	if (!cfg)
+		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->start.iommu_supported = true;
 	cfg->start.remap_caps_physical = true;
@@ -439,6 +441,12 @@ dmar_iovad *dmar_adapter_iovad(dmar_adapter *ad)
 
 void dmar_adapter_get_stats(dmar_adapter *ad, dmar_adapter_stats *st)
 {
+	if (!st)
+		return;
+	if (!ad) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	dmar__adapter_lock(ad);
 	*st = ad->st;
 	dmar__unlock(&ad->lock);

@@ -464,7 +464,11 @@ void dmar_iovad_get_stats(dmar_iovad *a, dmar_iovad_stats *st)
 {
 	uint64_t pa, pf;
 
+	if (!st)
+		return;
 	memset(st, 0, sizeof(*st));
+	if (!a)
+		return;
 	dmar__lock(&a->lock);
 	st->allocs = a->allocs;
 	st->frees = a->frees;

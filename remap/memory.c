@@ -751,12 +751,13 @@ dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql,
 					       dmar_pmo **out)
 {
 	dmar_pmo_params p = { .kind = DMAR_PMO_NONPAGED, .size = size };
-	dmar_status st = legacy_check(ad, irql, "DxgkCbAllocatePagesForMdl");
+	dmar_status st;
 
-	if (st != DMAR_OK)
-		return st;
 	if (!out)
 		return DMAR_E_INVALID;
+	st = legacy_check(ad, irql, "DxgkCbAllocatePagesForMdl");
+	if (st != DMAR_OK)
+		return st;
 	dmar__adapter_lock(ad);
 	st = dmar__pmo_create(ad, &p, out);
 	dmar__unlock(&ad->lock);
@@ -768,12 +769,13 @@ dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql i
 {
 	dmar_pmo_params p = { .kind = DMAR_PMO_CONTIGUOUS, .size = size,
 			      .place = highest ? DMAR_PLACE_BELOW : DMAR_PLACE_ANY, .limit = highest };
-	dmar_status st = legacy_check(ad, irql, "DxgkCbAllocateContiguousMemory");
+	dmar_status st;
 
-	if (st != DMAR_OK)
-		return st;
 	if (!out)
 		return DMAR_E_INVALID;
+	st = legacy_check(ad, irql, "DxgkCbAllocateContiguousMemory");
+	if (st != DMAR_OK)
+		return st;
 	dmar__adapter_lock(ad);
 	st = dmar__pmo_create(ad, &p, out);
 	dmar__unlock(&ad->lock);
@@ -784,12 +786,13 @@ dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_
 					 dmar_iova_t *logical)
 {
 	const dmar_adl *adl;
-	dmar_status st = legacy_check(ad, irql, "DxgkCbMapMdlToIoMmu");
+	dmar_status st;
 
-	if (st != DMAR_OK)
-		return st;
 	if (!o || !logical)
 		return DMAR_E_INVALID;
+	st = legacy_check(ad, irql, "DxgkCbMapMdlToIoMmu");
+	if (st != DMAR_OK)
+		return st;
 	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, o) != H_PMO) {
 		st = DMAR_E_INVALID;
@@ -809,12 +812,13 @@ dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_
 
 dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st = legacy_check(ad, irql, "DxgkCbUnmapMdlFromIoMmu");
+	dmar_status st;
 
-	if (st != DMAR_OK)
-		return st;
 	if (!o)
 		return DMAR_E_INVALID;
+	st = legacy_check(ad, irql, "DxgkCbUnmapMdlFromIoMmu");
+	if (st != DMAR_OK)
+		return st;
 	dmar__adapter_lock(ad);
 	if (ptrset_get(&ad->handles, o) != H_PMO) {
 		st = DMAR_E_INVALID;

@@ -295,7 +295,7 @@ DMAR_API dmar_status dmar_process_create(dmar_adapter *ad, dmar_pa_t root, const
 DMAR_API dmar_status dmar_process_destroy(dmar_adapter *ad, dmar_process *p);
 /** The process's PASID.
  *  @param p  the process
- *  @return the PASID, or ::DMAR_NO_PASID without IoMmuSupported.
+ *  @return the PASID, or ::DMAR_NO_PASID without IoMmuSupported (and for NULL).
  *  @threadsafety Thread-safe. */
 DMAR_API uint32_t dmar_process_pasid(const dmar_process *p);
 
@@ -311,7 +311,7 @@ DMAR_API dmar_status dmar_gpu_context_create(dmar_adapter *ad, dmar_process *p,
 					     dmar_gpu_context **out);
 /** The PASID handed to the context at creation.
  *  @param c  the context
- *  @return the PASID, or ::DMAR_NO_PASID without IoMmuSupported.
+ *  @return the PASID, or ::DMAR_NO_PASID without IoMmuSupported (and for NULL).
  *  @threadsafety Thread-safe. */
 DMAR_API uint32_t dmar_gpu_context_pasid(const dmar_gpu_context *c);
 /** Destroy a context.
@@ -601,7 +601,7 @@ DMAR_API dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql,
 DMAR_API dmar_status dmar_allocation_destroy(dmar_adapter *ad, dmar_irql irql, dmar_allocation *al);
 /** The segment an allocation lives in.
  *  @param al  the allocation
- *  @return an aperture segment id, or ::DMAR_SEGMENT_SYSTEM (S22).
+ *  @return an aperture segment id, or ::DMAR_SEGMENT_SYSTEM (S22; also for NULL).
  *  @threadsafety Thread-safe (fixed at creation). */
 DMAR_API uint32_t dmar_allocation_segment(const dmar_allocation *al);
 /** An allocation's logical pages, as VidMm passes them: initialised and contiguous in
