@@ -102,6 +102,8 @@ static uint64_t pattern_diff(uint64_t seed, int seeded, uint64_t offset, const u
 
 void dmar_gen_config_default(dmar_gen_config *cfg)
 {
+	if (!cfg)
+		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->seed = 1;
 	cfg->data = true;
@@ -478,7 +480,7 @@ size_t dmar_gen_peek(dmar_gen *g, unsigned ei, dmar_gen_req *req, size_t max)
 
 void dmar_gen_mark_exclusive(dmar_gen_req *req, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; req && i < n; i++) {
 		req[i].bad = DMAR_GEN_BAD_EXCLUSIVE;
 		req[i].expect = DMAR_FAULT_EXCLUSIVE;
 		req[i].flags = 0;
@@ -630,6 +632,8 @@ void dmar_gen_verify(dmar_gen *g, dmar_gen_counts *c)
 
 void dmar_gen_counts_add(dmar_gen_counts *a, const dmar_gen_counts *b)
 {
+	if (!a || !b)
+		return;
 	a->requests += b->requests;
 	a->ok += b->ok;
 	a->wrong += b->wrong;

@@ -166,11 +166,11 @@ dmar_status dmar_trace_open(const char *path, dmar_trace **out)
 void dmar_trace_header(const dmar_trace *t, uint64_t *seed, bool *data, const char **scenario)
 {
 	if (seed)
-		*seed = t->seed;
+		*seed = t ? t->seed : 0;
 	if (data)
-		*data = t->data;
+		*data = t ? t->data : false;
 	if (scenario)
-		*scenario = t->scenario ? t->scenario : "";
+		*scenario = t ? (t->scenario ? t->scenario : "") : NULL;
 }
 
 dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned engine, const dmar_gen_req *req,
@@ -208,7 +208,7 @@ dmar_status dmar_trace_read(dmar_trace *t, unsigned *type, unsigned *engine, dma
 	uint8_t rec[8], buf[32];
 	size_t cnt;
 
-	if (!t || t->writing || !type || !engine || !n)
+	if (!t || t->writing || !type || !engine || !n || (!req && max))
 		return DMAR_E_INVALID;
 	if (fread(rec, 8, 1, t->f) != 1)
 		return DMAR_E_RANGE;

@@ -328,11 +328,11 @@ DMAR_API dmar_status dmar_trace_create(const char *path, uint64_t seed, bool dat
  *          1 MiB, cut short, or holding a NUL byte); ::DMAR_E_NOMEM.
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_trace_open(const char *path, dmar_trace **out);
-/** The header of an opened trace.
- *  @param t         the trace
+/** The header of an opened trace.  Each output may be NULL (not wanted).
+ *  @param t         the trace; for NULL the outputs receive 0, false and NULL
  *  @param seed      receives the seed
  *  @param data      receives the data-mode flag
- *  @param scenario  receives the scenario text, owned by the trace
+ *  @param scenario  receives the scenario text, owned by the trace ("" when it has none)
  *  @threadsafety Thread-safe (the header does not change). */
 DMAR_API void dmar_trace_header(const dmar_trace *t, uint64_t *seed, bool *data, const char **scenario);
 /** Append a record.
@@ -350,11 +350,11 @@ DMAR_API dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned eng
  *  @param t       a trace open for reading
  *  @param type    receives its ::dmar_trace_type
  *  @param engine  receives its engine
- *  @param req     receives up to @p max requests
+ *  @param req     receives up to @p max requests (may be NULL when @p max is 0)
  *  @param max     room in @p req
  *  @param n       receives how many requests were read
  *  @return ::DMAR_OK; ::DMAR_E_RANGE at the end of the file; ::DMAR_E_INVALID for a damaged
- *          record or bad arguments.
+ *          record or bad arguments (nothing is read for NULL arguments).
  *  @threadsafety One reader at a time. */
 DMAR_API dmar_status dmar_trace_read(dmar_trace *t, unsigned *type, unsigned *engine,
 				     dmar_gen_req *req, size_t max, size_t *n);
