@@ -6,6 +6,30 @@
  * Every fallible function returns a ::dmar_status (DESIGN decision 7: errors are values).
  * A function that returns anything but ::DMAR_OK has changed nothing, unless its
  * comment says otherwise.
+ *
+ * NULL gets the same answer from every public function, by this rule; a function's comment
+ * need add only the pointers it does not need (those it calls optional or "may be NULL", and
+ * a buffer of 0 bytes) and, for a getter, the "none" value it answers.  For a NULL handle
+ * (the object the function works on) or a NULL pointer the function needs:
+ *  - a function that returns a ::dmar_status answers ::DMAR_E_INVALID, whatever else is
+ *    wrong with the call (an IRQL too high, a legacy callback on a remapped adapter, an
+ *    unregistered thread);
+ *  - a function that returns a pointer returns NULL, and one that returns a number returns
+ *    0, or the "none" value of its type where it has one: ::DMAR_NO_PASID from
+ *    dmar_process_pasid() and dmar_gpu_context_pasid(), ::DMAR_SEGMENT_SYSTEM (0) from
+ *    dmar_allocation_segment(); dmar_domain_id() answers 0, an id no domain has, and
+ *    dmar_domain_kind_of() 0, ::DMAR_DOMAIN_PASSTHROUGH (its type has no "none");
+ *  - a function that reports through out-pointers and returns nothing (each `*_get_stats()`,
+ *    dmar_trace_header()) fills them with zeros (NULL for a pointer) for a NULL handle, and
+ *    skips a NULL out-pointer;
+ *  - a function that destroys or closes the object it is given ignores NULL, as free() does
+ *    (answering ::DMAR_OK if it returns a status), and any other function that returns
+ *    nothing (a `*_config_default()`, a setter, an invalidation) does nothing.
+ *
+ * A function that destroys or frees an object through its adapter (dmar_process_destroy(),
+ * dmar_pmo_destroy(), dmar_adl_free() and the like) works on the adapter: the object is a
+ * pointer it needs, so NULL there answers ::DMAR_E_INVALID.  On the translation paths the
+ * check is one predictable branch.
  */
 #ifndef DMAR_STATUS_H
 #define DMAR_STATUS_H
