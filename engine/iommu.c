@@ -135,7 +135,8 @@ static void domain_flush(void *ctx, dmar_iova_t iova, uint64_t size)
 {
 	struct dmar_domain *d = ctx;
 
-	(void)dmar_space_invalidate_range(d->space, iova, size);
+	/* the table's writer flushes whole every leaf it changed (pgtable.h) */
+	dmar__space_invalidate_leaves(d->space, iova, size);
 }
 
 dmar_status dmar_domain_create(dmar_iommu *iommu, dmar_domain_kind kind,

@@ -359,6 +359,59 @@ static void map_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, 
 	}
 }
 
+/* map for [va, last] inside one 2 MiB block and smaller than it (4 KiB leaves only, the usual
+ * map): one descent finds the conflicts and the tables missing on the way, then the tables
+ * are reserved and made and the leaves stored, without a second descent. */
+static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last, dmar_pa_t pa,
+			     unsigned prot)
+{
+	const unsigned i0 = pt_index(va, 1), end = pt_index(last, 1);
+	dmar_pa_t table = pt->root;
+	uint64_t *slot = NULL, *t;
+	unsigned level = pt->fmt.levels;
+	struct reserve r;
+	dmar_status st;
+
+	for (; level > 1; level--) {
+		uint64_t e;
+
+		slot = &tbl(pt, table)[pt_index(va, level)];
+		e = *slot;
+		if (!(e & DMAR_PTE_P))
+			break; /* tables for levels level - 1 .. 1 are missing */
+		if (pte_is_leaf(e, level))
+			return DMAR_E_EXISTS;
+		table = e & DMAR_PTE_ADDR_MASK;
+	}
+	if (level == 1) {
+		uint64_t any = 0;
+
+		t = tbl(pt, table);
+		for (unsigned i = i0; i <= end; i++)
+			any |= t[i];
+		if (any & DMAR_PTE_P)
+			return DMAR_E_EXISTS;
+	} else {
+		st = rsv_get(pt, &r, level - 1);
+		if (st != DMAR_OK)
+			return st;
+		for (; level > 1; level--) { /* each linked once it is zeroed (alloc_table) */
+			table = alloc_table(pt, &r);
+			pte_store(slot, table | TABLE_BITS);
+			slot = &tbl(pt, table)[pt_index(va, level - 1)];
+		}
+		rsv_put(pt, &r);
+		t = tbl(pt, table);
+	}
+	{
+		const uint64_t e0 = leaf_entry(pa, prot, 1);
+
+		for (unsigned i = i0; i <= end; i++)
+			pte_store(&t[i], e0 + (uint64_t)(i - i0) * DMAR_PAGE_SIZE);
+	}
+	return DMAR_OK;
+}
+
 /* Replace the large leaf @old in @slot (at @level) by a table of the next size down that
  * translates every address the same way, so readers cannot tell when it happens.  Returns
  * the new table (its page from @r). */
@@ -383,60 +436,70 @@ static dmar_pa_t split_leaf(struct dmar_pgtable *pt, uint64_t *slot, uint64_t ol
 	return child;
 }
 
-/* Level of the leaf that maps @va, or 0 when nothing does. */
-static unsigned leaf_level_of(const struct dmar_pgtable *pt, uint64_t va)
+/* Where the splits for @va start: the slot of the leaf that maps @va and that leaf's level
+ * (0 when nothing maps it).  Found once for each end of an unmap, before any split. */
+struct split_site {
+	uint64_t *slot;
+	unsigned level;
+};
+
+static void split_find(const struct dmar_pgtable *pt, uint64_t va, struct split_site *s)
 {
 	dmar_pa_t table = pt->root;
 
+	s->level = 0;
 	for (unsigned level = pt->fmt.levels; level >= 1; level--) {
-		const uint64_t e = tbl(pt, table)[pt_index(va, level)];
+		uint64_t *slot = &tbl(pt, table)[pt_index(va, level)];
+		const uint64_t e = *slot;
 
 		if (!(e & DMAR_PTE_P))
-			return 0;
-		if (pte_is_leaf(e, level))
-			return level;
+			return;
+		if (pte_is_leaf(e, level)) {
+			s->slot = slot;
+			s->level = level;
+			return;
+		}
 		table = e & DMAR_PTE_ADDR_MASK;
 	}
-	return 0;
 }
 
-/* Whether split_at(@va) splits the leaf at @level: @va is not its first byte, nor the first
- * byte of any larger leaf above it on the way down from @top (the level of the leaf that
- * maps it before any split). */
+/* Whether the splits for @va split the leaf at @level: @va is not its first byte, nor the
+ * first byte of any larger leaf above it on the way down from @top (the level of the leaf
+ * that maps it before any split). */
 static int splits_at(uint64_t va, unsigned top, unsigned level)
 {
 	return level >= 2 && level <= top && (va & ((1ull << pt_shift(level)) - 1));
 }
 
-/* Table pages split_at(@va) will allocate, after split_at(@prev) when @has_prev. */
-static uint64_t split_plan(const struct dmar_pgtable *pt, uint64_t va, int has_prev, uint64_t prev)
+/* Table pages the splits for @va (whose leaf is at @top) allocate, after those for @prev
+ * (whose leaf is at @ptop) when @has_prev. */
+static uint64_t split_plan(uint64_t va, unsigned top, int has_prev, uint64_t prev, unsigned ptop)
 {
-	const unsigned top = leaf_level_of(pt, va);
-	const unsigned ptop = has_prev ? leaf_level_of(pt, prev) : 0;
 	uint64_t need = 0;
 
 	for (unsigned level = top; splits_at(va, top, level); level--)
 		/* the leaf at this level was split already if prev's descent split the same one */
-		need += !(ptop == top && splits_at(prev, ptop, level) &&
+		need += !(has_prev && ptop == top && splits_at(prev, ptop, level) &&
 			  (prev >> pt_shift(level)) == (va >> pt_shift(level)));
 	return need;
 }
 
 /* Make @va the first byte of a leaf (or of an unmapped slot) by splitting the large leaves
- * around it, with the pages split_plan() counted from @r.  Changes representation only,
- * never a translation, but a cached translation of any page of a split leaf still names
- * the old leaf size: *split_lg2 receives the size of the largest leaf split (0 if none),
- * whose whole span the caller flushes (S28, S30). */
-static void split_at(struct dmar_pgtable *pt, uint64_t va, unsigned *split_lg2, struct reserve *r)
+ * around it, from its site @s down, with the pages split_plan() counted from @r.  (The
+ * other end's splits may have split the site's leaf already: then its slot holds a table
+ * and the descent goes on below it.)  Changes representation only, never a translation,
+ * but a cached translation of any page of a split leaf still names the old leaf size:
+ * *split_lg2 receives the size of the largest leaf split (0 if none), whose whole span the
+ * caller flushes (S28, S30). */
+static void split_at(struct dmar_pgtable *pt, const struct split_site *s, uint64_t va,
+		     unsigned *split_lg2, struct reserve *r)
 {
-	dmar_pa_t table = pt->root;
+	uint64_t *slot = s->slot;
 
-	for (unsigned level = pt->fmt.levels; level >= 1; level--) {
-		uint64_t *slot = &tbl(pt, table)[pt_index(va, level)];
-		uint64_t e = *slot;
+	for (unsigned level = s->level; level >= 2; level--) {
+		const uint64_t e = *slot;
+		dmar_pa_t table;
 
-		if (!(e & DMAR_PTE_P))
-			return;
 		if (pte_is_leaf(e, level)) {
 			if (!(va & ((1ull << pt_shift(level)) - 1)))
 				return;
@@ -446,6 +509,7 @@ static void split_at(struct dmar_pgtable *pt, uint64_t va, unsigned *split_lg2, 
 		} else {
 			table = e & DMAR_PTE_ADDR_MASK;
 		}
+		slot = &tbl(pt, table)[pt_index(va, level - 1)];
 	}
 }
 
@@ -622,6 +686,12 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 
 	fl_init(&fl);
 	dmar__lock(&pt->lock);
+	if ((iova >> DMAR_PAGE_2M_LG2) == ((iova + (size - 1)) >> DMAR_PAGE_2M_LG2) &&
+	    size < (1ull << DMAR_PAGE_2M_LG2)) {
+		st = map_small(pt, iova, iova + (size - 1), pa, prot);
+		dmar__unlock(&pt->lock);
+		return st;
+	}
 	/* Plan first (conflicts, table pages), reserve what the change needs, then change: a
 	 * map that fails stores nothing, so no reader ever sees part of it. */
 	st = map_plan(pt, tbl(pt, pt->root), pt->fmt.levels, iova, iova + (size - 1), pa, &need);
@@ -647,6 +717,7 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 {
 	struct freelist fl;
 	struct reserve r;
+	struct split_site first, end;
 	uint64_t done = 0, last, need;
 	unsigned lg2_first = 0, lg2_end = 0;
 	int split;
@@ -668,9 +739,12 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 	/* The leaves that straddle either end are split first; the frames and the room to
 	 * record unlinked pages are reserved before anything changes, so an unmap that fails
 	 * leaves every leaf as it was. */
-	need = split_plan(pt, iova, 0, 0);
+	split_find(pt, iova, &first);
+	end.level = 0;
 	if (last != UINT64_MAX)
-		need += split_plan(pt, last + 1, 1, iova);
+		split_find(pt, last + 1, &end);
+	need = split_plan(iova, first.level, 0, 0, 0) +
+	       split_plan(last + 1, end.level, 1, iova, first.level);
 	st = fl_reserve(&fl, unlink_bound(pt, size));
 	if (st == DMAR_OK) {
 		st = rsv_get(pt, &r, need);
@@ -681,9 +755,8 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 		dmar__unlock(&pt->lock);
 		return st;
 	}
-	split_at(pt, iova, &lg2_first, &r);
-	if (last != UINT64_MAX)
-		split_at(pt, last + 1, &lg2_end, &r);
+	split_at(pt, &first, iova, &lg2_first, &r);
+	split_at(pt, &end, last + 1, &lg2_end, &r);
 	split = r.used != 0;
 	rsv_put(pt, &r);
 	unmap_level(pt, pt->root, pt->fmt.levels, iova, last, &done, &fl);

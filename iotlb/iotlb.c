@@ -331,21 +331,37 @@ static void widen_to_large_leaves(struct dmar_space *sp, uint64_t *first, uint64
 	}
 }
 
+static void invalidate_pages(struct dmar_space *sp, uint64_t iova, uint64_t last);
+
 dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size)
 {
-	struct dmar_iotlb *tlb;
-	uint64_t last, asid;
+	uint64_t last;
 
 	if (!sp || !dmar__range_last(iova, size, &last))
 		return DMAR_E_INVALID;
-	tlb = sp->tlb;
 	/* a cached translation from a large leaf that meets the range goes too, whichever of its
 	 * pages it was cached for (as INVLPG and VT-d page-selective invalidation drop it) */
 	__atomic_fetch_add(&sp->inval_gen, 1, __ATOMIC_SEQ_CST);
 	widen_to_large_leaves(sp, &iova, &last);
+	invalidate_pages(sp, iova, last);
+	return DMAR_OK;
+}
+
+void dmar__space_invalidate_leaves(struct dmar_space *sp, uint64_t iova, uint64_t size)
+{
+	if (size)
+		invalidate_pages(sp, iova, iova + (size - 1));
+}
+
+/* Invalidate the pages of [iova, last] (the large leaves that meet it already taken in). */
+static void invalidate_pages(struct dmar_space *sp, uint64_t iova, uint64_t last)
+{
+	struct dmar_iotlb *tlb = sp->tlb;
+	uint64_t asid;
+
 	if ((last >> 12) - (iova >> 12) >= INVAL_PAGES_MAX) {
 		retire_asid(sp);
-		return DMAR_OK;
+		return;
 	}
 	for (;;) {
 		/* key before ASID: a key is published after its ASID (set_asid) */
@@ -387,5 +403,4 @@ dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64
 			break;
 	}
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
-	return DMAR_OK;
 }

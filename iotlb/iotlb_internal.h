@@ -89,6 +89,12 @@ static inline void dmar__result_fault(dmar_result *r, dmar_fault f)
 dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
 			      const dmar_result *res, size_t n, size_t *nfaults);
 
+/* dmar_space_invalidate_range() for a caller whose range covers whole every leaf it changed
+ * (a table writer's flush hook: pgtable.h says it flushes the whole span of a leaf it splits
+ * or replaces): the widening to cached large leaves, and the count large-leaf fills check,
+ * are not needed.  @size > 0 and the range does not wrap. */
+void dmar__space_invalidate_leaves(struct dmar_space *sp, uint64_t iova, uint64_t size);
+
 /* translate_batch without argument checks, for callers that checked (engine/iommu.c).
  * Nests inside a read section. */
 dmar_status dmar__translate_space(struct dmar_space *sp, const dmar_request *req,
