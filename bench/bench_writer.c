@@ -474,6 +474,7 @@ int main(int argc, char **argv)
 	char buf[128];
 	int rc;
 
+	dmar_thread_register(); /* setup maps: a table writer's thread is registered */
 	if (setup() != 0)
 		return 1;
 	bench_add_context("dmar_physmem", env.desc);
@@ -485,7 +486,6 @@ int main(int argc, char **argv)
 	for (int t = 1; t <= MAX_READERS; t++)
 		bench_use_real_time(bench_threads(bench_register("writer/readers", bm_writer, NULL), t));
 	rc = bench_main(argc, argv);
-	dmar_thread_register();
 	(void)dmar_device_destroy(dev);
 	(void)dmar_domain_destroy(dom);
 	dmar_iommu_destroy(iommu);
