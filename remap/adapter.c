@@ -9,111 +9,27 @@
 #include "remap_internal.h"
 #include "iommu_internal.h"
 
-/* ---- handle set ------------------------------------------------------------------------ */
-
-static const char tomb_byte;
-#define TOMB ((const void *)&tomb_byte)
-
-static size_t ptr_hash(const void *p, size_t cap)
-{
-	uint64_t x = (uint64_t)(uintptr_t)p;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return (size_t)x & (cap - 1);
-}
-
-static int ptrset_grow(struct ptrset *s)
-{
-	size_t cap = s->cap ? s->cap * 2 : 64;
-	const void **keys;
-	uint8_t *kinds;
-
-	if (s->live * 4 < s->cap) /* mostly tombstones: rehash at the same size */
-		cap = s->cap;
-	keys = calloc(cap, sizeof(*keys));
-	kinds = calloc(cap, 1);
-	if (!keys || !kinds) {
-		free(keys);
-		free(kinds);
-		return -1;
-	}
-	for (size_t i = 0; i < s->cap; i++) {
-		size_t h;
-
-		if (!s->keys[i] || s->keys[i] == TOMB)
-			continue;
-		for (h = ptr_hash(s->keys[i], cap); keys[h]; h = (h + 1) & (cap - 1))
-			;
-		keys[h] = s->keys[i];
-		kinds[h] = s->kinds[i];
-	}
-	free(s->keys);
-	free(s->kinds);
-	s->keys = keys;
-	s->kinds = kinds;
-	s->cap = cap;
-	s->used = s->live;
-	return 0;
-}
-
-int ptrset_add(struct ptrset *s, const void *p, enum handle_kind k)
-{
-	size_t h;
-
-	if ((s->used + 1) * 4 > s->cap * 3 && ptrset_grow(s) != 0)
-		return -1;
-	for (h = ptr_hash(p, s->cap); s->keys[h] && s->keys[h] != TOMB; h = (h + 1) & (s->cap - 1))
-		;
-	if (!s->keys[h])
-		s->used++;
-	s->keys[h] = p;
-	s->kinds[h] = (uint8_t)k;
-	s->live++;
-	return 0;
-}
-
-static size_t ptrset_find(const struct ptrset *s, const void *p)
-{
-	if (!s->cap || !p)
-		return SIZE_MAX;
-	for (size_t h = ptr_hash(p, s->cap);; h = (h + 1) & (s->cap - 1)) {
-		if (!s->keys[h])
-			return SIZE_MAX;
-		if (s->keys[h] == p)
-			return h;
-	}
-}
-
-enum handle_kind ptrset_get(const struct ptrset *s, const void *p)
-{
-	size_t h = ptrset_find(s, p);
-
-	return h == SIZE_MAX ? H_NONE : (enum handle_kind)s->kinds[h];
-}
-
-void ptrset_del(struct ptrset *s, const void *p)
-{
-	size_t h = ptrset_find(s, p);
-
-	if (h == SIZE_MAX)
-		return;
-	s->keys[h] = TOMB;
-	s->kinds[h] = H_NONE;
-	s->live--;
-}
-
-void ptrset_fini(struct ptrset *s)
-{
-	free(s->keys);
-	free(s->kinds);
-	memset(s, 0, sizeof(*s));
-}
+/* ---- the adapter's lock ------------------------------------------------------------------ */
 
 void dmar__adapter_lock(dmar_adapter *ad)
 {
 	dmar__lock(&ad->lock);
+}
+
+dmar_status dmar__adapter_enter(dmar_adapter *ad, const void *h, enum handle_kind kind)
+{
+	dmar__adapter_lock(ad);
+	if (kind != H_NONE && ptrset_get(&ad->handles, h) != kind) {
+		dmar__unlock(&ad->lock);
+		return DMAR_E_INVALID;
+	}
+	return DMAR_OK;
+}
+
+dmar_status dmar__adapter_leave(dmar_adapter *ad, dmar_status st)
+{
+	dmar__unlock(&ad->lock);
+	return st;
 }
 
 /* ---- IRQL (S26) ------------------------------------------------------------------------ */
@@ -128,7 +44,8 @@ static void default_bugcheck(void *ctx, uint32_t code, uint64_t p1, uint64_t p2,
 	abort();
 }
 
-dmar_status dmar__irql_check(dmar_adapter *ad, dmar_irql irql, const char *what)
+/* IRQL check of a callback (S26); DMAR_OK when the call may proceed. */
+static dmar_status irql_check(dmar_adapter *ad, dmar_irql irql, const char *what)
 {
 	if ((unsigned)irql <= DMAR_APC_LEVEL)
 		return DMAR_OK;
@@ -144,13 +61,17 @@ dmar_status dmar__irql_check(dmar_adapter *ad, dmar_irql irql, const char *what)
 	return DMAR_OK;
 }
 
-dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what)
+dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what,
+				 const void *h, enum handle_kind kind)
 {
-	dmar_status st = dmar__irql_check(ad, irql, what);
+	dmar_status st;
 
-	if (st == DMAR_OK)
-		dmar__adapter_lock(ad);
-	return st;
+	if (!ad || (kind != H_NONE && !h))
+		return DMAR_E_INVALID;
+	st = irql_check(ad, irql, what);
+	if (st != DMAR_OK)
+		return st;
+	return dmar__adapter_enter(ad, h, kind);
 }
 
 /* ---- ADL helpers -------------------------------------------------------------------------- */
@@ -406,7 +327,7 @@ void dmar_adapter_destroy(dmar_adapter *ad)
 	ad->procs = NULL;
 	/* contexts still alive are freed with the handle set's walk */
 	for (size_t i = 0; i < ad->handles.cap; i++)
-		if (ad->handles.kinds[i] == H_CONTEXT || ad->handles.kinds[i] == H_ADL)
+		if (ad->handles.tags[i] == H_CONTEXT || ad->handles.tags[i] == H_ADL)
 			free((void *)ad->handles.keys[i]);
 	dmar__unlock(&ad->lock);
 	while (procs) { /* (unbinding waits for a grace period: not under the lock) */
@@ -506,10 +427,10 @@ dmar_status dmar_process_destroy(dmar_adapter *ad, dmar_process *p)
 
 	if (!ad || !p)
 		return DMAR_E_INVALID;
-	dmar__adapter_lock(ad);
-	if (ptrset_get(&ad->handles, p) != H_PROCESS) {
-		st = DMAR_E_INVALID;
-	} else if (p->contexts) {
+	st = dmar__adapter_enter(ad, p, H_PROCESS);
+	if (st != DMAR_OK)
+		return st;
+	if (p->contexts) {
 		st = DMAR_E_BUSY;
 	} else {
 		for (dmar_process **q = &ad->procs; *q; q = &(*q)->next)
@@ -544,17 +465,17 @@ dmar_status dmar_gpu_context_create(dmar_adapter *ad, dmar_process *p, dmar_gpu_
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return DMAR_E_NOMEM;
-	dmar__adapter_lock(ad);
-	if (ptrset_get(&ad->handles, p) != H_PROCESS)
-		st = DMAR_E_INVALID;
-	else if (ptrset_add(&ad->handles, c, H_CONTEXT) != 0)
-		st = DMAR_E_NOMEM;
+	st = dmar__adapter_enter(ad, p, H_PROCESS);
 	if (st == DMAR_OK) {
-		c->proc = p;
-		c->pasid = p->pasid; /* S3: the context receives the process's PASID */
-		p->contexts++;
+		if (ptrset_add(&ad->handles, c, H_CONTEXT) != 0) {
+			st = DMAR_E_NOMEM;
+		} else {
+			c->proc = p;
+			c->pasid = p->pasid; /* S3: the context receives the process's PASID */
+			p->contexts++;
+		}
+		dmar__unlock(&ad->lock);
 	}
-	dmar__unlock(&ad->lock);
 	if (st != DMAR_OK) {
 		free(c);
 		return st;
@@ -570,13 +491,13 @@ uint32_t dmar_gpu_context_pasid(const dmar_gpu_context *c)
 
 dmar_status dmar_gpu_context_destroy(dmar_adapter *ad, dmar_gpu_context *c)
 {
+	dmar_status st;
+
 	if (!ad || !c)
 		return DMAR_E_INVALID;
-	dmar__adapter_lock(ad);
-	if (ptrset_get(&ad->handles, c) != H_CONTEXT) {
-		dmar__unlock(&ad->lock);
-		return DMAR_E_INVALID;
-	}
+	st = dmar__adapter_enter(ad, c, H_CONTEXT);
+	if (st != DMAR_OK)
+		return st;
 	ptrset_del(&ad->handles, c);
 	c->proc->contexts--;
 	dmar__unlock(&ad->lock);

@@ -27,19 +27,19 @@ dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_
 	uint32_t seg = DMAR_SEGMENT_SYSTEM;
 	dmar_status st;
 
-	if (!ad || !p || !out || p->npages == 0 || p->npages > (1ull << 40) / PAGE ||
+	if (!p || !out || p->npages == 0 || p->npages > (1ull << 40) / PAGE ||
 	    p->flags & ~known || !p->segment_set ||
 	    p->segment_set >> (DMAR_MAX_APERTURE_SEGMENTS + 1) || (unsigned)p->place > DMAR_PLACE_ABOVE)
 		return DMAR_E_INVALID;
-	st = dmar__irql_check(ad, irql, "CreateAllocation");
+	st = dmar__callback_enter(ad, irql, "CreateAllocation", NULL, H_NONE);
 	if (st != DMAR_OK)
 		return st;
 	for (uint32_t s = 1; s <= DMAR_MAX_APERTURE_SEGMENTS; s++)
 		if (p->segment_set & (1u << s) && !is_aperture(ad, s))
-			return DMAR_E_INVALID; /* names a segment the adapter does not have */
+			return dmar__adapter_leave(ad, DMAR_E_INVALID); /* a segment it lacks */
 	/* S21: MapApertureCpuVisible is part of the MapApertureSegment2 feature */
 	if ((p->flags & DMAR_ALLOC_MAP_APERTURE_CPU_VISIBLE) && !ad->cfg.map_aperture2)
-		return DMAR_E_NOT_SUPPORTED;
+		return dmar__adapter_leave(ad, DMAR_E_NOT_SUPPORTED);
 	/* S22: only AccessedPhysically allocations live in an aperture segment; the others are
 	 * promoted to the implicit system-memory segment */
 	if (p->flags & DMAR_ALLOC_ACCESSED_PHYSICALLY)
@@ -48,11 +48,10 @@ dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_
 				seg = s;
 	al = calloc(1, sizeof(*al));
 	if (!al)
-		return DMAR_E_NOMEM;
+		return dmar__adapter_leave(ad, DMAR_E_NOMEM);
 	pp.size = p->npages * PAGE;
 	pp.place = p->place;
 	pp.limit = p->limit;
-	dmar__adapter_lock(ad);
 	if (!ad->started) {
 		st = DMAR_E_BUSY;
 		goto fail;
@@ -76,13 +75,11 @@ dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_
 	al->next = ad->allocs;
 	ad->allocs = al;
 	ad->st.allocations++;
-	dmar__unlock(&ad->lock);
 	*out = al;
-	return DMAR_OK;
+	return dmar__adapter_leave(ad, DMAR_OK);
 fail:
-	dmar__unlock(&ad->lock);
 	free(al);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 static void ap_clear(dmar_adapter *ad, dmar_allocation *al)
@@ -117,19 +114,14 @@ dmar_status dmar_allocation_destroy(dmar_adapter *ad, dmar_irql irql, dmar_alloc
 {
 	dmar_status st;
 
-	if (!ad || !al)
-		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, "DestroyAllocation");
+	st = dmar__callback_enter(ad, irql, "DestroyAllocation", al, H_ALLOCATION);
 	if (st != DMAR_OK)
 		return st;
-	if (ptrset_get(&ad->handles, al) != H_ALLOCATION)
-		st = DMAR_E_INVALID;
-	else if (al->ap.live)
+	if (al->ap.live)
 		st = DMAR_E_BUSY;
 	else
 		dmar__allocation_teardown(ad, al);
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 uint32_t dmar_allocation_segment(const dmar_allocation *al)
@@ -174,18 +166,21 @@ dmar_status dmar_map_aperture_segment2(dmar_adapter *ad, dmar_irql irql, dmar_op
 	void *cpu = NULL;
 	dmar_status st;
 
-	if (!ad || !op)
+	if (!op)
 		return DMAR_E_INVALID;
-	st = dmar__irql_check(ad, irql, "MapApertureSegment2");
+	st = dmar__callback_enter(ad, irql, "MapApertureSegment2", NULL, H_NONE);
 	if (st != DMAR_OK)
 		return st;
-	if (!ad->cfg.map_aperture2)
-		return DMAR_E_NOT_SUPPORTED; /* S20: such a driver gets the legacy operation */
+	if (!ad->cfg.map_aperture2) {
+		st = DMAR_E_NOT_SUPPORTED; /* S20: such a driver gets the legacy operation */
+		goto out;
+	}
 	if (op->flags & ~known ||
 	    op->adl.flags & ~(uint32_t)(DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL) ||
-	    (!(op->adl.flags & DMAR_ADL_CONTIGUOUS) && !op->adl.pages))
-		return DMAR_E_INVALID;
-	dmar__adapter_lock(ad);
+	    (!(op->adl.flags & DMAR_ADL_CONTIGUOUS) && !op->adl.pages)) {
+		st = DMAR_E_INVALID;
+		goto out;
+	}
 	al = op->h_allocation;
 	st = check_target(ad, op->h_device, al, op->segment_id, op->offset_in_pages,
 			  op->number_of_pages);
@@ -249,8 +244,7 @@ dmar_status dmar_map_aperture_segment2(dmar_adapter *ad, dmar_irql irql, dmar_op
 	al->ap.cpu_va = cpu;
 	ad->st.aperture_mappings++;
 out:
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
@@ -259,9 +253,9 @@ dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
 	dmar_allocation *al;
 	dmar_status st;
 
-	if (!ad || !op)
+	if (!op)
 		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, "UnmapApertureSegment");
+	st = dmar__callback_enter(ad, irql, "UnmapApertureSegment", NULL, H_NONE);
 	if (st != DMAR_OK)
 		return st;
 	al = op->h_allocation;
@@ -274,8 +268,7 @@ dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
 		st = ad->cfg.paging(ad->cfg.paging_ctx, DMAR_OP_UNMAP_APERTURE_SEGMENT, op);
 	if (st == DMAR_OK)
 		ap_clear(ad, al);
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql, dmar_allocation *al,
@@ -285,16 +278,16 @@ dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql, dmar
 	struct aperture *a;
 	dmar_status st;
 
-	if (!ad || !al || !mdl)
+	if (!al || !mdl)
 		return DMAR_E_INVALID;
-	st = dmar__irql_check(ad, irql, "MapApertureSegment");
+	st = dmar__callback_enter(ad, irql, "MapApertureSegment", NULL, H_NONE);
 	if (st != DMAR_OK)
 		return st;
 	/* S20: a MapAperture2 driver never gets it; remapped pages have no MDL */
 	if (ad->cfg.map_aperture2 || ad->dec.mode == DMAR_START_REMAPPED)
-		return DMAR_E_NOT_SUPPORTED;
-	dmar__adapter_lock(ad);
-	st = check_target(ad, NULL, al, seg, off, n);
+		st = DMAR_E_NOT_SUPPORTED;
+	else
+		st = check_target(ad, NULL, al, seg, off, n);
 	if (st != DMAR_OK)
 		goto out;
 	for (uint64_t i = 0; i < n; i++)
@@ -320,8 +313,7 @@ dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql, dmar
 	al->ap.n = n;
 	ad->st.aperture_mappings++;
 out:
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 /* ---- device accesses through the aperture (S4) ------------------------------------------- */

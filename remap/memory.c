@@ -218,41 +218,21 @@ dmar_status dmar__pmo_destroy(dmar_adapter *ad, dmar_pmo *o)
 	return DMAR_OK;
 }
 
-/* The entry of a callback on a memory object: arguments, IRQL (S26), the lock, the handle.
- * DMAR_OK with the adapter's lock held; anything else without it. */
-static dmar_status pmo_enter(dmar_adapter *ad, dmar_irql irql, const dmar_pmo *o, const char *what)
-{
-	dmar_status st;
-
-	if (!ad || !o)
-		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, what);
-	if (st != DMAR_OK)
-		return st;
-	if (ptrset_get(&ad->handles, o) != H_PMO) {
-		dmar__unlock(&ad->lock);
-		return DMAR_E_INVALID;
-	}
-	return DMAR_OK;
-}
-
 dmar_status dmar_pmo_create(dmar_adapter *ad, dmar_irql irql, const dmar_pmo_params *p, dmar_pmo **out)
 {
 	dmar_status st;
 
-	if (!ad || !p || !out)
+	if (!p || !out)
 		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, "CreatePhysicalMemoryObject");
+	st = dmar__callback_enter(ad, irql, "CreatePhysicalMemoryObject", NULL, H_NONE);
 	if (st != DMAR_OK)
 		return st;
-	st = dmar__pmo_create(ad, p, out);
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, dmar__pmo_create(ad, p, out));
 }
 
 dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st = pmo_enter(ad, irql, o, "OpenPhysicalMemoryObject");
+	dmar_status st = dmar__callback_enter(ad, irql, "OpenPhysicalMemoryObject", o, H_PMO);
 
 	if (st != DMAR_OK)
 		return st;
@@ -260,13 +240,12 @@ dmar_status dmar_pmo_open(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 		st = DMAR_E_BUSY;
 	else
 		o->opens++;
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st = pmo_enter(ad, irql, o, "ClosePhysicalMemoryObject");
+	dmar_status st = dmar__callback_enter(ad, irql, "ClosePhysicalMemoryObject", o, H_PMO);
 
 	if (st != DMAR_OK)
 		return st;
@@ -274,19 +253,16 @@ dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 		st = DMAR_E_INVALID;
 	else
 		o->opens--;
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st = pmo_enter(ad, irql, o, "DestroyPhysicalMemoryObject");
+	dmar_status st = dmar__callback_enter(ad, irql, "DestroyPhysicalMemoryObject", o, H_PMO);
 
 	if (st != DMAR_OK)
 		return st;
-	st = dmar__pmo_destroy(ad, o);
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, dmar__pmo_destroy(ad, o));
 }
 
 dmar_status dmar_pmo_page(dmar_pmo *o, uint64_t i, dmar_pa_t *pa)
@@ -528,21 +504,19 @@ dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 
 	if (!adl)
 		return DMAR_E_INVALID;
-	st = pmo_enter(ad, irql, o, "MapPhysicalMemory");
+	st = dmar__callback_enter(ad, irql, "MapPhysicalMemory", o, H_PMO);
 	if (st != DMAR_OK)
 		return st;
-	st = dmar__pmo_map_gpu(ad, o, first, npages, prot, 0, adl);
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, dmar__pmo_map_gpu(ad, o, first, npages, prot, 0, adl));
 }
 
 dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl *adl)
 {
 	dmar_status st;
 
-	if (!ad || !adl)
+	if (!adl)
 		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, "UnmapPhysicalMemory");
+	st = dmar__callback_enter(ad, irql, "UnmapPhysicalMemory", NULL, H_NONE);
 	if (st != DMAR_OK)
 		return st;
 	if (ptrset_get(&ad->handles, adl) != H_ADL_MAPPING)
@@ -551,8 +525,7 @@ dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl 
 		st = DMAR_E_BUSY; /* S18 */
 	else
 		st = dmar__pmo_unmap_gpu(ad, (struct adl_box *)(uintptr_t)adl);
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 /* ---- CPU mappings (S24 (3)) ------------------------------------------------------------------ */
@@ -564,10 +537,9 @@ dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 	int fresh = 0;
 	dmar_status st;
 
-	if (!ad || !o || !va || (unsigned)mode > DMAR_CPU_USER ||
-	    (unsigned)cache > DMAR_CACHE_WRITE_COMBINED)
+	if (!va || (unsigned)mode > DMAR_CPU_USER || (unsigned)cache > DMAR_CACHE_WRITE_COMBINED)
 		return DMAR_E_INVALID;
-	st = pmo_enter(ad, irql, o, "MapPhysicalMemory");
+	st = dmar__callback_enter(ad, irql, "MapPhysicalMemory", o, H_PMO);
 	if (st != DMAR_OK)
 		return st;
 	if (npages == 0 || first >= o->npages || npages > o->npages - first) {
@@ -601,8 +573,7 @@ dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 	ad->st.cpu_mappings++;
 	*va = c->va;
 out:
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, void *va)
@@ -611,7 +582,7 @@ dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, vo
 
 	if (!va)
 		return DMAR_E_INVALID;
-	st = pmo_enter(ad, irql, o, "UnmapPhysicalMemory");
+	st = dmar__callback_enter(ad, irql, "UnmapPhysicalMemory", o, H_PMO);
 	if (st != DMAR_OK)
 		return st;
 	st = DMAR_E_NOT_FOUND;
@@ -628,13 +599,12 @@ dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, vo
 		st = DMAR_OK;
 		break;
 	}
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 dmar_status dmar_pmo_trim(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 {
-	dmar_status st = pmo_enter(ad, irql, o, "TrimPhysicalMemoryObject");
+	dmar_status st = dmar__callback_enter(ad, irql, "TrimPhysicalMemoryObject", o, H_PMO);
 
 	if (st != DMAR_OK)
 		return st;
@@ -652,8 +622,7 @@ dmar_status dmar_pmo_trim(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 			frames_free(ad, o);
 		}
 	}
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 void dmar__pmo_teardown(dmar_adapter *ad, dmar_pmo *o)
@@ -681,10 +650,10 @@ dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_t page_co
 	struct adl_box *b;
 	dmar_status st = DMAR_OK;
 
-	if (!ad || !out || page_count == 0 || flags & ~(uint32_t)(DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL) ||
+	if (!out || page_count == 0 || flags & ~(uint32_t)(DMAR_ADL_CONTIGUOUS | DMAR_ADL_LOGICAL) ||
 	    page_count > (flags & DMAR_ADL_CONTIGUOUS ? DMAR_ADL_MAX_PAGES : DMAR_ADL_MAX_ARRAY))
 		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, "AllocateAdl");
+	st = dmar__callback_enter(ad, irql, "AllocateAdl", NULL, H_NONE);
 	if (st != DMAR_OK)
 		return st;
 	b = adl_box_new(page_count, !(flags & DMAR_ADL_CONTIGUOUS));
@@ -698,17 +667,16 @@ dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_t page_co
 		ad->st.adls++;
 		*out = &b->adl;
 	}
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 dmar_status dmar_adl_free(dmar_adapter *ad, dmar_irql irql, dmar_adl *adl)
 {
 	dmar_status st = DMAR_OK;
 
-	if (!ad || !adl)
+	if (!adl)
 		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, "FreeAdl");
+	st = dmar__callback_enter(ad, irql, "FreeAdl", NULL, H_NONE);
 	if (st != DMAR_OK)
 		return st;
 	switch (ptrset_get(&ad->handles, adl)) {
@@ -723,28 +691,31 @@ dmar_status dmar_adl_free(dmar_adapter *ad, dmar_irql irql, dmar_adl *adl)
 	default:
 		st = DMAR_E_NOT_FOUND;
 	}
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 /* ---- legacy callbacks (S25) ----------------------------------------------------------------- */
 
-static dmar_status legacy_check(dmar_adapter *ad, dmar_irql irql, const char *what)
+/* The entry of a legacy callback (S25): that of any callback (dmar__callback_enter()), then
+ * refused with DMAR_E_DEPRECATED (and counted) in remapped mode, then @o, when not NULL,
+ * checked to be a live memory object.  DMAR_OK with the adapter's lock held; anything else
+ * without it. */
+static dmar_status legacy_enter(dmar_adapter *ad, dmar_irql irql, const char *what,
+				const dmar_pmo *o)
 {
-	dmar_status st;
+	dmar_status st = dmar__callback_enter(ad, irql, what, NULL, H_NONE);
 
-	if (!ad)
-		return DMAR_E_INVALID;
-	st = dmar__irql_check(ad, irql, what);
 	if (st != DMAR_OK)
 		return st;
 	if (ad->dec.mode == DMAR_START_REMAPPED) {
-		dmar__adapter_lock(ad);
 		ad->st.deprecated_calls++;
-		dmar__unlock(&ad->lock);
-		return DMAR_E_DEPRECATED;
+		st = DMAR_E_DEPRECATED;
+	} else if (o && ptrset_get(&ad->handles, o) != H_PMO) {
+		st = DMAR_E_INVALID;
 	}
-	return DMAR_OK;
+	if (st != DMAR_OK)
+		dmar__unlock(&ad->lock);
+	return st;
 }
 
 dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql, uint64_t size,
@@ -755,13 +726,10 @@ dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql,
 
 	if (!out)
 		return DMAR_E_INVALID;
-	st = legacy_check(ad, irql, "DxgkCbAllocatePagesForMdl");
+	st = legacy_enter(ad, irql, "DxgkCbAllocatePagesForMdl", NULL);
 	if (st != DMAR_OK)
 		return st;
-	dmar__adapter_lock(ad);
-	st = dmar__pmo_create(ad, &p, out);
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, dmar__pmo_create(ad, &p, out));
 }
 
 dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql irql, uint64_t size,
@@ -773,13 +741,10 @@ dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql i
 
 	if (!out)
 		return DMAR_E_INVALID;
-	st = legacy_check(ad, irql, "DxgkCbAllocateContiguousMemory");
+	st = legacy_enter(ad, irql, "DxgkCbAllocateContiguousMemory", NULL);
 	if (st != DMAR_OK)
 		return st;
-	dmar__adapter_lock(ad);
-	st = dmar__pmo_create(ad, &p, out);
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, dmar__pmo_create(ad, &p, out));
 }
 
 dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
@@ -790,24 +755,17 @@ dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_
 
 	if (!o || !logical)
 		return DMAR_E_INVALID;
-	st = legacy_check(ad, irql, "DxgkCbMapMdlToIoMmu");
+	st = legacy_enter(ad, irql, "DxgkCbMapMdlToIoMmu", o);
 	if (st != DMAR_OK)
 		return st;
-	dmar__adapter_lock(ad);
-	if (ptrset_get(&ad->handles, o) != H_PMO) {
-		st = DMAR_E_INVALID;
-	} else {
-		st = dmar__pmo_map_gpu(ad, o, 0, o->npages, DMAR_PROT_READ | DMAR_PROT_WRITE, 1,
-				       &adl);
-		if (st == DMAR_OK) {
-			uint64_t page;
+	st = dmar__pmo_map_gpu(ad, o, 0, o->npages, DMAR_PROT_READ | DMAR_PROT_WRITE, 1, &adl);
+	if (st == DMAR_OK) {
+		uint64_t page;
 
-			(void)dmar_adl_page(adl, 0, &page);
-			*logical = page * PAGE;
-		}
+		(void)dmar_adl_page(adl, 0, &page);
+		*logical = page * PAGE;
 	}
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }
 
 dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
@@ -816,22 +774,16 @@ dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, d
 
 	if (!o)
 		return DMAR_E_INVALID;
-	st = legacy_check(ad, irql, "DxgkCbUnmapMdlFromIoMmu");
+	st = legacy_enter(ad, irql, "DxgkCbUnmapMdlFromIoMmu", o);
 	if (st != DMAR_OK)
 		return st;
-	dmar__adapter_lock(ad);
-	if (ptrset_get(&ad->handles, o) != H_PMO) {
-		st = DMAR_E_INVALID;
-	} else {
-		st = DMAR_E_NOT_FOUND;
-		for (struct gpu_map *m = o->gpu, *next; m; m = next) {
-			next = m->next;
-			if (m->legacy) {
-				(void)dmar__pmo_unmap_gpu(ad, m->adl);
-				st = DMAR_OK;
-			}
+	st = DMAR_E_NOT_FOUND;
+	for (struct gpu_map *m = o->gpu, *next; m; m = next) {
+		next = m->next;
+		if (m->legacy) {
+			(void)dmar__pmo_unmap_gpu(ad, m->adl);
+			st = DMAR_OK;
 		}
 	}
-	dmar__unlock(&ad->lock);
-	return st;
+	return dmar__adapter_leave(ad, st);
 }

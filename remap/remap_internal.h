@@ -8,10 +8,13 @@
 
 #include <dmar/remap.h>
 
+#include "ptrset.h"
+
 /* What a live handle is (the adapter validates every handle it is given against this set,
- * so a stale or foreign pointer gets DMAR_E_INVALID / DMAR_E_NOT_FOUND, never a read). */
+ * so a stale or foreign pointer gets DMAR_E_INVALID / DMAR_E_NOT_FOUND, never a read): the
+ * tag each handle carries in the adapter's ptrset. */
 enum handle_kind {
-	H_NONE = 0,
+	H_NONE = 0,    /* not a handle (ptrset_get()'s answer for an unknown pointer) */
 	H_PMO,
 	H_ADL,         /* allocated with dmar_adl_allocate() */
 	H_ADL_MAPPING, /* owned by a GPU mapping */
@@ -19,17 +22,6 @@ enum handle_kind {
 	H_PROCESS,
 	H_CONTEXT,
 };
-
-struct ptrset {
-	const void **keys; /* NULL: empty, TOMB: deleted */
-	uint8_t *kinds;
-	size_t cap, used, live;
-};
-
-int ptrset_add(struct ptrset *s, const void *p, enum handle_kind k); /* 0, or -1 no memory */
-enum handle_kind ptrset_get(const struct ptrset *s, const void *p);
-void ptrset_del(struct ptrset *s, const void *p);
-void ptrset_fini(struct ptrset *s);
 
 struct adl_box {
 	dmar_adl adl; /* first: the public pointer is the box's */
@@ -134,12 +126,18 @@ struct dmar_adapter {
  * unbinding a process's PASID happens after it is released. */
 void dmar__adapter_lock(dmar_adapter *ad);
 
-/* IRQL check of a callback (S26); DMAR_OK when the call may proceed. */
-dmar_status dmar__irql_check(dmar_adapter *ad, dmar_irql irql, const char *what);
+/* The adapter's lock taken for a call on handle @h: DMAR_OK with the lock held when @h is a
+ * live handle of @kind (with H_NONE, whatever @h is), else DMAR_E_INVALID without it. */
+dmar_status dmar__adapter_enter(dmar_adapter *ad, const void *h, enum handle_kind kind);
 
-/* The entry of a callback: its IRQL checked (S26), then the adapter's lock taken.  DMAR_OK
- * with the lock held; anything else without it. */
-dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what);
+/* The entry of a callback (@what: its DDI name): DMAR_E_INVALID for a NULL @ad, or a NULL
+ * @h where @kind is not H_NONE; then its IRQL checked (S26); then dmar__adapter_enter().
+ * DMAR_OK with the lock held; anything else without it. */
+dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what,
+				 const void *h, enum handle_kind kind);
+
+/* The exit of both: the adapter's lock released, @st returned. */
+dmar_status dmar__adapter_leave(dmar_adapter *ad, dmar_status st);
 
 /* Memory objects (memory.c), called with ad->lock held. */
 dmar_status dmar__pmo_create(dmar_adapter *ad, const dmar_pmo_params *p, dmar_pmo **out);
