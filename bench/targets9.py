@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Issue 9's targets, from the Google Benchmark JSON of bench_map, bench_iova, bench_writer,
-bench_replay and bench_devmodel (any subset; medians when the runs have repetitions).
+"""The targets of mapping, the allocator, readers beside a writer, trace replay and the device
+model, from the Google Benchmark JSON of bench_map, bench_iova, bench_writer, bench_replay
+and bench_devmodel (any subset; medians when the runs have repetitions).
 
     BUILD/bench/bench_map --benchmark_repetitions=3 --benchmark_out=map.json \\
         --benchmark_out_format=json   # likewise bench_iova, bench_writer, bench_replay, bench_devmodel
@@ -90,8 +91,8 @@ def main(argv):
         print("targets9.py: %s" % e)
         return 2
     reps = max((len(v) for v in runs.values()), default=0)
-    print("issue 9 targets (%s%s)" % (", ".join(files),
-                                      ", medians of %d" % reps if reps > 1 else ""))
+    print("targets (%s%s)" % (", ".join(files),
+                               ", medians of %d" % reps if reps > 1 else ""))
     r = Report()
 
     print("\nmapping (bench_map; thread CPU time, wall time in brackets)")
