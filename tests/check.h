@@ -68,39 +68,56 @@ struct test_case {
 #define TEST(name) static void name(void)
 #define T(name) { #name, name }
 
-/* Runs every case, or only those named on the command line. */
-#define RUN_TESTS(...)                                                                    \
-	int main(int argc, char **argv)                                                   \
-	{                                                                                 \
-		static const struct test_case cases[] = { __VA_ARGS__ };                  \
-		const size_t n = sizeof(cases) / sizeof(cases[0]);                        \
-		int failures = 0, idx = 0;                                                \
-		setvbuf(stdout, NULL, _IOLBF, 0);                                         \
-		dmar_thread_register();                                                   \
-		printf("TAP version 13\n");                                               \
-		for (size_t i = 0; i < n; i++) {                                          \
-			int want = argc < 2;                                              \
-			for (int a = 1; a < argc; a++)                                    \
-				want |= strcmp(argv[a], cases[i].name) == 0;              \
-			if (want)                                                         \
-				idx++;                                                    \
-		}                                                                         \
-		printf("1..%d\n", idx);                                                   \
-		idx = 0;                                                                  \
-		for (size_t i = 0; i < n; i++) {                                          \
-			int want = argc < 2;                                              \
-			for (int a = 1; a < argc; a++)                                    \
-				want |= strcmp(argv[a], cases[i].name) == 0;              \
-			if (!want)                                                        \
-				continue;                                                 \
-			check_failed_ = 0;                                                \
-			cases[i].fn();                                                    \
-			printf("%s %d - %s\n", check_failed_ ? "not ok" : "ok", ++idx,    \
-			       cases[i].name);                                            \
-			failures += check_failed_;                                        \
-		}                                                                         \
-		dmar_thread_unregister();                                                 \
-		return failures ? 1 : 0;                                                  \
+/* Whether case @name is one @argv names (any case when there are no arguments). */
+static inline int test_wanted_(const char *name, int argc, char **argv)
+{
+	for (int a = 1; a < argc; a++)
+		if (strcmp(argv[a], name) == 0)
+			return 1;
+	return argc < 2;
+}
+
+/* Runs every case, or only those named on the command line; a name that is no case's is a
+ * mistake (a renamed test a build file still asks for would otherwise pass as "1..0"): it
+ * bails out with status 2 before anything runs. */
+static inline int test_run_(const struct test_case *cases, size_t n, int argc, char **argv)
+{
+	int failures = 0, idx = 0, planned = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n");
+	for (int a = 1; a < argc; a++) {
+		size_t i = 0;
+
+		while (i < n && strcmp(argv[a], cases[i].name) != 0)
+			i++;
+		if (i == n) {
+			printf("Bail out! no test is named '%s'\n", argv[a]);
+			fprintf(stderr, "%s: no test is named '%s'\n", argv[0], argv[a]);
+			return 2;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		planned += test_wanted_(cases[i].name, argc, argv);
+	printf("1..%d\n", planned);
+	dmar_thread_register();
+	for (size_t i = 0; i < n; i++) {
+		if (!test_wanted_(cases[i].name, argc, argv))
+			continue;
+		check_failed_ = 0;
+		cases[i].fn();
+		printf("%s %d - %s\n", check_failed_ ? "not ok" : "ok", ++idx, cases[i].name);
+		failures += check_failed_;
+	}
+	dmar_thread_unregister();
+	return failures ? 1 : 0;
+}
+
+#define RUN_TESTS(...)                                                                \
+	int main(int argc, char **argv)                                               \
+	{                                                                             \
+		static const struct test_case cases[] = { __VA_ARGS__ };              \
+		return test_run_(cases, sizeof(cases) / sizeof(cases[0]), argc, argv); \
 	}
 
 /* A small memory map for tests: 64 MiB at 0, a hole, 64 MiB at 4 GiB, 1 GiB at 1 TiB. */
