@@ -13,7 +13,6 @@
 #include "ring_dev.h"
 
 #define K4 4096ull
-#define RID 0x0820
 #define RING_IOVA 0x100000ull
 #define SRC_IOVA 0x200000ull
 #define DST_IOVA 0x300000ull
@@ -21,10 +20,7 @@
 #define RW (DMAR_PROT_READ | DMAR_PROT_WRITE)
 
 struct fx {
-	dmar_physmem *pm;
-	dmar_iommu *mmu;
-	dmar_domain *dom;
-	dmar_device *dev;
+	struct test_fx sys; /* a remapped domain, a 32-bit device */
 	struct ringdev *rd;
 	unsigned order;
 	uint8_t *ring[2];  /* host addresses of the ring's pages */
@@ -36,32 +32,21 @@ static uint8_t *map_page(struct fx *f, uint64_t iova, unsigned prot)
 {
 	dmar_pa_t pa;
 
-	if (dmar_physmem_alloc(f->pm, 1, 12, DMAR_PLACE_ANY, 0, &pa) != DMAR_OK ||
-	    dmar_domain_map(f->dom, iova, pa, K4, prot) != DMAR_OK) {
+	if (dmar_physmem_alloc(f->sys.pm, 1, 12, DMAR_PLACE_ANY, 0, &pa) != DMAR_OK ||
+	    dmar_domain_map(f->sys.dom, iova, pa, K4, prot) != DMAR_OK) {
 		printf("Bail out! map_page\n");
 		exit(2);
 	}
-	return dmar_physmem_host_ptr(f->pm, pa, K4);
+	return dmar_physmem_host_ptr(f->sys.pm, pa, K4);
 }
 
 /* A remapped 32-bit device with a ring of 2^order slots (one page, or two), a source and a
  * destination page; @drain: the device drains the IOMMU's fault queue itself. */
 static void setup(struct fx *f, unsigned order, int drain)
 {
-	dmar_iommu_config c;
-
 	memset(f, 0, sizeof(*f));
 	f->order = order;
-	f->pm = test_physmem(0);
-	dmar_iommu_config_default(&c);
-	c.fault_queue = 64;
-	if (dmar_iommu_create(f->pm, &c, &f->mmu) != DMAR_OK ||
-	    dmar_domain_create(f->mmu, DMAR_DOMAIN_REMAPPED, NULL, &f->dom) != DMAR_OK ||
-	    dmar_device_create(f->mmu, RID, 32, &f->dev) != DMAR_OK ||
-	    dmar_device_attach(f->dev, f->dom) != DMAR_OK) {
-		printf("Bail out! fixture\n");
-		exit(2);
-	}
+	test_fx_setup(&f->sys, DMAR_DOMAIN_REMAPPED, 32, 64);
 	f->ring[0] = map_page(f, RING_IOVA, RW);
 	if (((1ull << order) * RINGDEV_DESC_SIZE) > K4)
 		f->ring[1] = map_page(f, RING_IOVA + K4, RW);
@@ -69,7 +54,8 @@ static void setup(struct fx *f, unsigned order, int drain)
 	f->dst = map_page(f, DST_IOVA, RW);
 	for (unsigned i = 0; i < K4; i++)
 		f->src[i] = (uint8_t)(i * 7 + 1);
-	if (ringdev_create(f->pm, f->dev, drain ? dmar_iommu_faults(f->mmu) : NULL, &f->rd) ||
+	if (ringdev_create(f->sys.pm, f->sys.dev, drain ? dmar_iommu_faults(f->sys.mmu) : NULL,
+			   &f->rd) ||
 	    ringdev_start(f->rd)) {
 		printf("Bail out! ringdev\n");
 		exit(2);
@@ -81,8 +67,7 @@ static void setup(struct fx *f, unsigned order, int drain)
 static void teardown(struct fx *f)
 {
 	ringdev_destroy(f->rd); /* stops it */
-	dmar_iommu_destroy(f->mmu);
-	dmar_physmem_destroy(f->pm);
+	test_fx_teardown(&f->sys);
 }
 
 static struct ringdev_desc *slot(struct fx *f, uint64_t idx)
@@ -155,7 +140,7 @@ TEST(ring_fetch_asks_once_per_ring_page_per_burst)
 	CHECK_EQ(wait_head(&f, 144), 144);
 	stop(&f);
 	ringdev_get_stats(f.rd, &st);
-	dmar_device_get_stats(f.dev, &ds);
+	dmar_device_get_stats(f.sys.dev, &ds);
 	CHECK_EQ(st.completed[RINGDEV_ST_OK], 144);
 	CHECK_EQ(st.batches, 2 * 5);           /* a fetch batch and a data batch per round */
 	CHECK_EQ(st.requests, 4 + 2 + 2 * 144); /* a ring page per round (two in the last) */
@@ -176,7 +161,7 @@ TEST(ring_page_that_faults_stops_the_device_at_its_first_slot)
 	uint64_t unmapped = 0;
 
 	setup(&f, 8, 0); /* the test drains the fault queue */
-	CHECK_ST(dmar_domain_unmap(f.dom, RING_IOVA + K4, K4, &unmapped), DMAR_OK);
+	CHECK_ST(dmar_domain_unmap(f.sys.dom, RING_IOVA + K4, K4, &unmapped), DMAR_OK);
 	CHECK_EQ(unmapped, K4);
 	submit(&f, 112);
 	REQUIRE(wait_head(&f, 112) == 112);
@@ -189,12 +174,12 @@ TEST(ring_page_that_faults_stops_the_device_at_its_first_slot)
 		CHECK_EQ(status(&f, i), RINGDEV_ST_OK);
 	/* one fault per fetch of the page, not per slot: the burst that completed 112..127,
 	 * then the one that halted */
-	REQUIRE(dmar_faultq_drain(dmar_iommu_faults(f.mmu), r, 8) == 2);
+	REQUIRE(dmar_faultq_drain(dmar_iommu_faults(f.sys.mmu), r, 8) == 2);
 	for (unsigned i = 0; i < 2; i++) {
 		CHECK_EQ(r[i].addr, RING_IOVA + K4);
 		CHECK_EQ(r[i].reason, DMAR_FAULT_NOT_PRESENT);
 		CHECK_EQ(r[i].access, DMAR_ACCESS_READ | DMAR_ACCESS_WRITE);
-		CHECK_EQ(r[i].requester, RID);
+		CHECK_EQ(r[i].requester, TEST_FX_RID);
 	}
 	teardown(&f);
 }
@@ -207,7 +192,7 @@ TEST(ring_unmapped_between_rounds_is_seen_by_the_next_round)
 	setup(&f, 8, 1);
 	submit(&f, 32);
 	REQUIRE(wait_head(&f, 32) == 32);
-	CHECK_ST(dmar_domain_unmap(f.dom, RING_IOVA, K4, &unmapped), DMAR_OK);
+	CHECK_ST(dmar_domain_unmap(f.sys.dom, RING_IOVA, K4, &unmapped), DMAR_OK);
 	submit(&f, 64); /* the same ring page: translated again, and refused */
 	CHECK_EQ(wait_head(&f, 64), 32);
 	stop(&f);
@@ -253,22 +238,22 @@ TEST(S18_ring_fetch_refused_in_an_exclusive_window_is_retried_after_it)
 	unsigned waited = 0;
 
 	setup(&f, 8, 1);
-	CHECK_ST(dmar_device_begin_exclusive(f.dev), DMAR_OK);
+	CHECK_ST(dmar_device_begin_exclusive(f.sys.dev), DMAR_OK);
 	submit(&f, 8);
 	do { /* the device asks, and is refused (a few times: 100 us here, 20 us its back-off) */
 		dmar_thread_offline();
 		nanosleep(&t, NULL);
 		dmar_thread_online();
-		dmar_device_get_stats(f.dev, &ds);
+		dmar_device_get_stats(f.sys.dev, &ds);
 	} while (ds.faults[DMAR_FAULT_EXCLUSIVE] < 3 && ++waited < 100000);
 	CHECK(ds.faults[DMAR_FAULT_EXCLUSIVE] >= 3);
 	CHECK_EQ(ringdev_mmio_read(f.rd, RINGDEV_REG_HEAD), 0);
 	CHECK_EQ(status(&f, 0), RINGDEV_ST_PENDING);
-	CHECK_ST(dmar_device_end_exclusive(f.dev), DMAR_OK);
+	CHECK_ST(dmar_device_end_exclusive(f.sys.dev), DMAR_OK);
 	CHECK_EQ(wait_head(&f, 8), 8);
 	stop(&f);
 	ringdev_get_stats(f.rd, &st);
-	dmar_device_get_stats(f.dev, &ds);
+	dmar_device_get_stats(f.sys.dev, &ds);
 	CHECK(st.retries >= 3);
 	CHECK_EQ(st.retries_data, 0);
 	/* one request, so one fault, per refused fetch; every one drained and counted */

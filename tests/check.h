@@ -138,4 +138,54 @@ static inline dmar_physmem *test_physmem(unsigned flags)
 	return pm;
 }
 
+/* An IOMMU on @pm with the default configuration and, unless @fault_queue is 0, a fault
+ * queue of that many records. */
+static inline dmar_iommu *test_iommu(dmar_physmem *pm, unsigned fault_queue)
+{
+	dmar_iommu_config c;
+	dmar_iommu *mmu = NULL;
+
+	dmar_iommu_config_default(&c);
+	if (fault_queue)
+		c.fault_queue = fault_queue;
+	if (dmar_iommu_create(pm, &c, &mmu) != DMAR_OK) {
+		printf("Bail out! cannot create the test IOMMU\n");
+		exit(2);
+	}
+	return mmu;
+}
+
+/* What most tests start from: test_physmem(0), an IOMMU on it, one domain and one device
+ * (requester id TEST_FX_RID) attached to it. */
+struct test_fx {
+	dmar_physmem *pm;
+	dmar_iommu *mmu;
+	dmar_domain *dom;
+	dmar_device *dev;
+};
+
+#define TEST_FX_RID 0x0100
+
+/* A domain of @kind, a device that puts @dma_bits-bit addresses on the bus, an IOMMU fault
+ * queue of @fault_queue records (0: the default). */
+static inline void test_fx_setup(struct test_fx *f, dmar_domain_kind kind, unsigned dma_bits,
+				 unsigned fault_queue)
+{
+	f->pm = test_physmem(0);
+	f->mmu = test_iommu(f->pm, fault_queue);
+	if (dmar_domain_create(f->mmu, kind, NULL, &f->dom) != DMAR_OK ||
+	    dmar_device_create(f->mmu, TEST_FX_RID, dma_bits, &f->dev) != DMAR_OK ||
+	    dmar_device_attach(f->dev, f->dom) != DMAR_OK) {
+		printf("Bail out! cannot set up the test domain and device\n");
+		exit(2);
+	}
+}
+
+/* The IOMMU (its domains and devices with it), then the memory. */
+static inline void test_fx_teardown(struct test_fx *f)
+{
+	dmar_iommu_destroy(f->mmu);
+	dmar_physmem_destroy(f->pm);
+}
+
 #endif

@@ -371,7 +371,6 @@ static void count_bugcheck(void *ctx, uint32_t code, uint64_t p1, uint64_t p2, c
 
 static void remap_up(struct remap_fx *f, int remapped)
 {
-	dmar_iommu_config ic;
 	dmar_adapter_config cfg;
 	dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = K4 };
 	dmar_allocation_params ap = { .npages = 1, .segment_set = 1 };
@@ -379,8 +378,7 @@ static void remap_up(struct remap_fx *f, int remapped)
 
 	memset(f, 0, sizeof(*f));
 	f->pm = test_physmem(0);
-	dmar_iommu_config_default(&ic);
-	REQUIRE(dmar_iommu_create(f->pm, &ic, &f->m) == DMAR_OK);
+	f->m = test_iommu(f->pm, 0);
 	dmar_adapter_config_default(&cfg);
 	cfg.bugcheck = count_bugcheck;
 	cfg.bugcheck_ctx = f;
@@ -622,8 +620,7 @@ TEST(remap_h_null_is_refused_before_irql_and_legacy_checks)
 TEST(dmagen_h_null_pointers_get_the_status_h_answers)
 {
 	dmar_physmem *pm = test_physmem(0);
-	dmar_iommu_config ic;
-	dmar_iommu *m = NULL;
+	dmar_iommu *m;
 	dmar_device *dev = NULL;
 	dmar_gen_config gc;
 	dmar_gen *g = NULL, *gout = SENT;
@@ -642,8 +639,7 @@ TEST(dmagen_h_null_pointers_get_the_status_h_answers)
 	size_t n = 9;
 	int fd;
 
-	dmar_iommu_config_default(&ic);
-	REQUIRE(dmar_iommu_create(pm, &ic, &m) == DMAR_OK);
+	m = test_iommu(pm, 0);
 	REQUIRE(dmar_device_create(m, 1, 48, &dev) == DMAR_OK);
 	r.dev = dev;
 	dmar_gen_config_default(NULL);

@@ -11,10 +11,7 @@
 #define MiB (1ull << 20)
 
 struct fx {
-	dmar_physmem *pm;
-	dmar_iommu *iommu;
-	dmar_domain *dom;
-	dmar_device *dev;
+	struct test_fx sys; /* a remapped domain, a 40-bit device */
 	dmar_gen *g;
 	uint8_t *cpu[4];
 	unsigned reg[4];
@@ -24,19 +21,12 @@ struct fx {
  * from the allocator, CPU views by the host pointers of the frames (contiguous here). */
 static void setup(struct fx *f, uint32_t bad_ppm)
 {
-	dmar_iommu_config ic;
 	dmar_gen_config gc;
 
 	memset(f, 0, sizeof(*f));
-	f->pm = test_physmem(0);
-	dmar_iommu_config_default(&ic);
-	ic.fault_queue = 1u << 16;
-	REQUIRE(dmar_iommu_create(f->pm, &ic, &f->iommu) == DMAR_OK);
-	REQUIRE(dmar_domain_create(f->iommu, DMAR_DOMAIN_REMAPPED, NULL, &f->dom) == DMAR_OK);
-	REQUIRE(dmar_device_create(f->iommu, 0x100, 40, &f->dev) == DMAR_OK);
-	REQUIRE(dmar_device_attach(f->dev, f->dom) == DMAR_OK);
+	test_fx_setup(&f->sys, DMAR_DOMAIN_REMAPPED, 40, 1u << 16);
 	dmar_gen_config_default(&gc);
-	gc.pm = f->pm;
+	gc.pm = f->sys.pm;
 	gc.seed = 42;
 	REQUIRE(dmar_gen_create(&gc, &f->g) == DMAR_OK);
 	for (unsigned i = 0; i < 4; i++) {
@@ -44,16 +34,16 @@ static void setup(struct fx *f, uint32_t bad_ppm)
 		dmar_gen_region r = { 0 };
 		bool w = i & 1;
 
-		REQUIRE(dmar_physmem_alloc(f->pm, 256, 12, DMAR_PLACE_ANY, 0, &base) == DMAR_OK);
+		REQUIRE(dmar_physmem_alloc(f->sys.pm, 256, 12, DMAR_PLACE_ANY, 0, &base) == DMAR_OK);
 		for (unsigned k = 0; k < 256; k++)
 			pages[k] = base + k * K4;
-		REQUIRE(dmar_domain_map(f->dom, (16 + 2 * i) * MiB, base, MiB,
+		REQUIRE(dmar_domain_map(f->sys.dom, (16 + 2 * i) * MiB, base, MiB,
 					DMAR_PROT_READ | (w ? DMAR_PROT_WRITE : 0)) == DMAR_OK);
-		f->cpu[i] = dmar_physmem_host_ptr(f->pm, base, MiB);
+		f->cpu[i] = dmar_physmem_host_ptr(f->sys.pm, base, MiB);
 		memset(f->cpu[i], 0, MiB);
 		r.name = "r";
 		r.path = DMAR_GEN_LOGICAL;
-		r.dev = f->dev;
+		r.dev = f->sys.dev;
 		r.base = (16 + 2 * i) * MiB;
 		r.size = MiB;
 		r.writable = w;
@@ -72,8 +62,7 @@ static void setup(struct fx *f, uint32_t bad_ppm)
 static void teardown(struct fx *f)
 {
 	dmar_gen_destroy(f->g);
-	dmar_iommu_destroy(f->iommu);
-	dmar_physmem_destroy(f->pm);
+	test_fx_teardown(&f->sys);
 }
 
 static unsigned engine(struct fx *f, dmar_gen_kind k, unsigned src, unsigned dst, uint32_t bad_ppm)
@@ -219,7 +208,7 @@ TEST(S7_injected_bad_accesses_are_all_refused_and_counted)
 	CHECK_EQ(c.faults_expected[DMAR_FAULT_WRITE], c.injected[DMAR_GEN_BAD_READONLY]);
 	CHECK_EQ(c.requests, c.ok + exp);
 	CHECK_EQ(c.not_refused + c.wrong + c.corrupt, 0);
-	dmar_faultq_get_stats(dmar_iommu_faults(f.iommu), &qs);
+	dmar_faultq_get_stats(dmar_iommu_faults(f.sys.mmu), &qs);
 	CHECK_EQ(qs.faults, exp);
 	/* the read-only region is untouched by the refused writes */
 	dmar_gen_verify(f.g, &c);
@@ -239,9 +228,9 @@ TEST(S18_requests_marked_exclusive_must_be_refused)
 	e = engine(&f, DMAR_GEN_DISPLAY, f.reg[2], 0, 0);
 	n = dmar_gen_next(f.g, e, req, 16);
 	dmar_gen_mark_exclusive(req, n);
-	CHECK_ST(dmar_device_begin_exclusive(f.dev), DMAR_OK);
+	CHECK_ST(dmar_device_begin_exclusive(f.sys.dev), DMAR_OK);
 	CHECK_ST(dmar_gen_execute(f.g, e, req, n, &c), DMAR_OK);
-	CHECK_ST(dmar_device_end_exclusive(f.dev), DMAR_OK);
+	CHECK_ST(dmar_device_end_exclusive(f.sys.dev), DMAR_OK);
 	CHECK_EQ(c.faults_expected[DMAR_FAULT_EXCLUSIVE], 16);
 	CHECK_EQ(c.injected[DMAR_GEN_BAD_EXCLUSIVE], 16);
 	/* outside the window the same requests would translate: that is a failure to refuse */
@@ -260,9 +249,10 @@ TEST(a_stale_translation_is_counted_wrong_and_moves_no_data)
 	setup(&f, 0);
 	e = engine(&f, DMAR_GEN_COMPUTE, f.reg[0], f.reg[1], 0);
 	/* remap one page of the output somewhere else behind the generator's back */
-	REQUIRE(dmar_physmem_alloc(f.pm, 1, 12, DMAR_PLACE_ANY, 0, &other) == DMAR_OK);
-	CHECK_ST(dmar_domain_unmap(f.dom, 18 * MiB, K4, NULL), DMAR_OK);
-	CHECK_ST(dmar_domain_map(f.dom, 18 * MiB, other, K4, DMAR_PROT_READ | DMAR_PROT_WRITE), DMAR_OK);
+	REQUIRE(dmar_physmem_alloc(f.sys.pm, 1, 12, DMAR_PLACE_ANY, 0, &other) == DMAR_OK);
+	CHECK_ST(dmar_domain_unmap(f.sys.dom, 18 * MiB, K4, NULL), DMAR_OK);
+	CHECK_ST(dmar_domain_map(f.sys.dom, 18 * MiB, other, K4, DMAR_PROT_READ | DMAR_PROT_WRITE),
+		 DMAR_OK);
 	run(&f, e, 10, &c);
 	CHECK(c.wrong > 0);
 	CHECK_EQ(c.requests, c.ok + c.wrong);
@@ -340,7 +330,7 @@ TEST(bad_regions_engines_and_requests_are_refused)
 	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_E_INVALID); /* no pages */
 	r.pages = &page;
 	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_E_INVALID); /* no device */
-	r.dev = f.dev;
+	r.dev = f.sys.dev;
 	r.size = 100;
 	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_E_INVALID); /* not a page multiple */
 	e.src = f.reg[0];
@@ -371,8 +361,9 @@ TEST(bad_regions_engines_and_requests_are_refused)
 static dmar_status one_page_region(struct fx *f, uint64_t base, uint64_t size, uint64_t guard)
 {
 	dmar_pa_t page = 0;
-	dmar_gen_region r = { .name = "edge", .path = DMAR_GEN_LOGICAL, .dev = f->dev, .base = base,
-			      .size = size, .pages = &page, .guard = guard, .dma_bits = 64 };
+	dmar_gen_region r = { .name = "edge", .path = DMAR_GEN_LOGICAL, .dev = f->sys.dev,
+			      .base = base, .size = size, .pages = &page, .guard = guard,
+			      .dma_bits = 64 };
 	unsigned id;
 
 	return dmar_gen_add_region(f->g, &r, &id);

@@ -10,35 +10,6 @@
 #define TiB (1ull << 40)
 #define RW (DMAR_PROT_READ | DMAR_PROT_WRITE)
 
-struct fx {
-	dmar_physmem *pm;
-	dmar_iommu *mmu;
-	dmar_domain *dom;
-	dmar_device *dev;
-};
-
-static void setup(struct fx *f, dmar_domain_kind kind, unsigned dma_bits)
-{
-	dmar_iommu_config c;
-
-	f->pm = test_physmem(0);
-	dmar_iommu_config_default(&c);
-	c.fault_queue = 64;
-	if (dmar_iommu_create(f->pm, &c, &f->mmu) != DMAR_OK ||
-	    dmar_domain_create(f->mmu, kind, NULL, &f->dom) != DMAR_OK ||
-	    dmar_device_create(f->mmu, 0x0100, dma_bits, &f->dev) != DMAR_OK ||
-	    dmar_device_attach(f->dev, f->dom) != DMAR_OK) {
-		printf("Bail out! fixture\n");
-		exit(2);
-	}
-}
-
-static void teardown(struct fx *f)
-{
-	dmar_iommu_destroy(f->mmu);
-	dmar_physmem_destroy(f->pm);
-}
-
 static dmar_status xlate(dmar_device *dev, uint64_t iova, uint32_t pasid, unsigned access,
 			 dmar_result *r)
 {
@@ -49,12 +20,12 @@ static dmar_status xlate(dmar_device *dev, uint64_t iova, uint32_t pasid, unsign
 
 TEST(S6_S7_unmapped_logical_address_faults_and_is_reported)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_result r;
 	dmar_fault_record rec[8];
 	dmar_device_stats ds;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	CHECK_ST(dmar_domain_map(f.dom, 0x100000, TiB + 0x5000, K4, RW), DMAR_OK);
 	CHECK_ST(xlate(f.dev, 0x100123, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
 	CHECK_EQ(r.pa, TiB + 0x5123);
@@ -63,7 +34,7 @@ TEST(S6_S7_unmapped_logical_address_faults_and_is_reported)
 	CHECK_EQ(r.pa, 0);
 	CHECK_EQ(dmar_faultq_drain(dmar_iommu_faults(f.mmu), rec, 8), 1);
 	CHECK_EQ(rec[0].addr, 0x101000);
-	CHECK_EQ(rec[0].requester, 0x0100);
+	CHECK_EQ(rec[0].requester, TEST_FX_RID);
 	CHECK_EQ(rec[0].pasid, DMAR_NO_PASID);
 	CHECK_EQ(rec[0].access, DMAR_ACCESS_READ);
 	CHECK_EQ(rec[0].reason, DMAR_FAULT_NOT_PRESENT);
@@ -74,46 +45,46 @@ TEST(S6_S7_unmapped_logical_address_faults_and_is_reported)
 	/* unmap returns only once the IOTLB forgot it */
 	CHECK_ST(dmar_domain_unmap(f.dom, 0x100000, K4, NULL), DMAR_OK);
 	CHECK_ST(xlate(f.dev, 0x100123, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 TEST(S8_identity_domain_maps_page_to_same_page_only_where_mapped)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_result r;
 
-	setup(&f, DMAR_DOMAIN_IDENTITY, 48);
+	test_fx_setup(&f, DMAR_DOMAIN_IDENTITY, 48, 64);
 	CHECK_ST(dmar_domain_map(f.dom, 0x200000, 0x300000, K4, RW), DMAR_E_INVALID);
 	CHECK_ST(dmar_domain_map(f.dom, 0x200000, 0x200000, M2, RW), DMAR_OK);
 	CHECK_ST(xlate(f.dev, 0x2abcde, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
 	CHECK_EQ(r.pa, 0x2abcde);
 	CHECK_ST(xlate(f.dev, 0x400000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
 	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 TEST(passthrough_domain_translates_nothing_and_isolates_nothing)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_result r;
 
-	setup(&f, DMAR_DOMAIN_PASSTHROUGH, 64);
+	test_fx_setup(&f, DMAR_DOMAIN_PASSTHROUGH, 64, 64);
 	CHECK_ST(dmar_domain_map(f.dom, 0, 0, K4, RW), DMAR_E_NOT_SUPPORTED);
 	CHECK_ST(xlate(f.dev, 0x123456789ull, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
 	CHECK_EQ(r.pa, 0x123456789ull);
 	CHECK(dmar_domain_pgtable(f.dom) == NULL);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 TEST(S13_logically_contiguous_over_scattered_physical_pages)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_request q[64];
 	dmar_result r[64];
 	dmar_pa_t frames[64];
 	size_t nf;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	for (int i = 0; i < 64; i++) { /* every other frame, top down: scattered */
 		CHECK_ST(dmar_physmem_alloc(f.pm, 2, 12, DMAR_PLACE_ABOVE, TiB, &frames[i]), DMAR_OK);
 		CHECK_ST(dmar_domain_map(f.dom, 0x40000000 + (uint64_t)i * K4, frames[i], K4, RW), DMAR_OK);
@@ -125,15 +96,15 @@ TEST(S13_logically_contiguous_over_scattered_physical_pages)
 	CHECK_EQ(nf, 0);
 	for (int i = 0; i < 64; i++)
 		CHECK_EQ(r[i].pa, frames[i] + 8);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 TEST(S14_request_beyond_device_width_faults)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_result r;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	/* the table could map it, the 40-bit device cannot put it on the bus */
 	CHECK_ST(dmar_domain_map(f.dom, TiB, 0x1000, K4, RW), DMAR_OK);
 	CHECK_ST(xlate(f.dev, TiB, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
@@ -141,7 +112,7 @@ TEST(S14_request_beyond_device_width_faults)
 	CHECK_ST(dmar_domain_map(f.dom, TiB - K4, 0x2000, K4, RW), DMAR_OK);
 	CHECK_ST(xlate(f.dev, TiB - 1, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
 	CHECK_EQ(r.pa, 0x2fff);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 /* A batch with runs broken by refusals of every origin: the device's own checks (width,
@@ -149,7 +120,7 @@ TEST(S14_request_beyond_device_width_faults)
  * each refusal counted once and queued in order, a batch without one queues nothing. */
 TEST(S29_batch_counts_and_queues_every_fault_whatever_refused_it)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_fault_record rec[16];
 	dmar_device_stats ds;
 	dmar_faultq_stats qs;
@@ -170,7 +141,7 @@ TEST(S29_batch_counts_and_queues_every_fault_whatever_refused_it)
 					 DMAR_FAULT_PASID, DMAR_FAULT_WRITE,
 					 DMAR_FAULT_NONE, DMAR_FAULT_NONE };
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	CHECK_ST(dmar_domain_map(f.dom, 0x1000, 0x11000, K4, RW), DMAR_OK);
 	CHECK_ST(dmar_domain_map(f.dom, 0x2000, 0x12000, K4, DMAR_PROT_READ), DMAR_OK);
 	CHECK_ST(dmar_domain_map(f.dom, TiB - K4, 0x13000, K4, RW), DMAR_OK);
@@ -230,7 +201,7 @@ TEST(S29_batch_counts_and_queues_every_fault_whatever_refused_it)
 		}
 		CHECK_EQ(dmar_faultq_drain(dmar_iommu_faults(f.mmu), rec, 16), 2);
 	}
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 struct counter_thread {
@@ -262,13 +233,13 @@ static void *count_requests(void *arg)
  * are the sums, also over threads that came and went and whose slots were taken again. */
 TEST(device_requests_are_counted_from_every_thread)
 {
-	struct fx f;
+	struct test_fx f;
 	struct counter_thread ct;
 	pthread_t th[4];
 	dmar_device_stats ds;
 	dmar_iommu_stats is;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	CHECK_ST(dmar_domain_map(f.dom, 0x1000, 0x11000, K4, RW), DMAR_OK);
 	ct.dev = f.dev;
 	ct.batches = 2000;
@@ -287,18 +258,18 @@ TEST(device_requests_are_counted_from_every_thread)
 	CHECK_EQ(is.translations, ds.translations);
 	CHECK_EQ(is.faults[DMAR_FAULT_NOT_PRESENT], 2 * 4 * 2000);
 	CHECK_EQ(is.fault_queue.faults, 2 * 4 * 2000); /* every one pushed, stored or dropped */
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 TEST(S15_linked_adapters_share_one_domain)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_device *second;
 	dmar_domain *other;
 	dmar_result r;
 	dmar_device_stats ds;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	CHECK_ST(dmar_device_create(f.mmu, 0x0200, 40, &second), DMAR_OK);
 	CHECK_ST(dmar_device_create(f.mmu, 0x0200, 40, &second), DMAR_E_EXISTS);
 	CHECK_ST(dmar_device_link(f.dev, second), DMAR_OK);
@@ -318,7 +289,7 @@ TEST(S15_linked_adapters_share_one_domain)
 	CHECK_EQ(r.fault, DMAR_FAULT_NO_DOMAIN);
 	dmar_device_get_stats(second, &ds);
 	CHECK_EQ(ds.faults[DMAR_FAULT_NO_DOMAIN], 1);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 /* A process's own CPU-format table, written by hand into physical memory (S2). */
@@ -345,13 +316,13 @@ static dmar_pa_t process_table(dmar_physmem *pm, uint64_t va, dmar_pa_t frame)
 
 TEST(S2_S3_pasid_requests_walk_the_process_table)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_result r;
 	uint32_t pasid, p2;
 	const dmar_pt_format fmt = { .levels = 4 };
 	dmar_pa_t root;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 48);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 48, 64);
 	CHECK_ST(dmar_pasid_alloc(f.mmu, &pasid), DMAR_OK);
 	CHECK_ST(dmar_pasid_alloc(f.mmu, &p2), DMAR_OK);
 	CHECK(pasid != p2 && pasid > 0 && pasid < (1u << 20) && p2 > 0);
@@ -408,18 +379,18 @@ TEST(S2_S3_pasid_requests_walk_the_process_table)
 		CHECK_ST(dmar_domain_unbind_pasid(f.dom, 778), DMAR_OK);
 		dmar_pgtable_destroy(p5);
 	}
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 TEST(S18_exclusive_access_blocks_dma_and_switches_domains)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_domain *b;
 	dmar_result r;
 	dmar_device_stats ds;
 	dmar_iotlb_stats ts0, ts1;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	CHECK_ST(dmar_domain_create(f.mmu, DMAR_DOMAIN_REMAPPED, NULL, &b), DMAR_OK);
 	CHECK(dmar_domain_id(b) != dmar_domain_id(f.dom));
 	CHECK_ST(dmar_domain_map(f.dom, 0x1000, 0xa000, K4, RW), DMAR_OK);
@@ -457,16 +428,17 @@ TEST(S18_exclusive_access_blocks_dma_and_switches_domains)
 		CHECK_EQ(is.iotlb.translations, 2); /* the refused ones never reach the IOTLB */
 	}
 	CHECK_ST(dmar_domain_destroy(f.dom), DMAR_OK);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 TEST(several_iommus_in_one_process_are_independent)
 {
-	struct fx a, b;
+	struct test_fx a, b;
 	dmar_result r;
 
-	setup(&a, DMAR_DOMAIN_REMAPPED, 40);
-	setup(&b, DMAR_DOMAIN_REMAPPED, 40); /* same requester id, same domain id: fine */
+	test_fx_setup(&a, DMAR_DOMAIN_REMAPPED, 40, 64);
+	/* the same requester id and domain id again, in another IOMMU: fine */
+	test_fx_setup(&b, DMAR_DOMAIN_REMAPPED, 40, 64);
 	CHECK_EQ(dmar_domain_id(a.dom), dmar_domain_id(b.dom));
 	CHECK_ST(dmar_domain_map(a.dom, 0x1000, 0x11000, K4, RW), DMAR_OK);
 	CHECK_ST(dmar_domain_map(b.dom, 0x1000, 0x22000, K4, RW), DMAR_OK);
@@ -474,13 +446,13 @@ TEST(several_iommus_in_one_process_are_independent)
 	CHECK_EQ(r.pa, 0x11000);
 	CHECK_ST(xlate(b.dev, 0x1000, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
 	CHECK_EQ(r.pa, 0x22000);
-	teardown(&a);
-	teardown(&b);
+	test_fx_teardown(&a);
+	test_fx_teardown(&b);
 }
 
 TEST(bad_configuration_calls_get_a_status)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_device *d;
 	dmar_domain *dom;
 	dmar_iommu *m;
@@ -488,7 +460,7 @@ TEST(bad_configuration_calls_get_a_status)
 	dmar_request q = { .iova = 0, .access = 0x20, .pasid = DMAR_NO_PASID };
 	dmar_result r;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	dmar_iommu_config_default(&c);
 	c.pasid_bits = 21;
 	CHECK_ST(dmar_iommu_create(f.pm, &c, &m), DMAR_E_INVALID);
@@ -498,18 +470,18 @@ TEST(bad_configuration_calls_get_a_status)
 	CHECK_ST(dmar_device_link(f.dev, f.dev), DMAR_E_INVALID);
 	CHECK_ST(dmar_device_create(f.mmu, 7, 40, &d), DMAR_OK);
 	CHECK_ST(dmar_device_link(d, f.dev), DMAR_E_BUSY); /* f.dev is attached */
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 
 TEST(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault)
 {
-	struct fx f;
+	struct test_fx f;
 	uint8_t out[3 * 4096], in[3 * 4096];
 	dmar_result r;
 	size_t done;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	/* logical 0x200000..0x203000 over three frames in reverse order, then nothing */
 	for (int i = 0; i < 3; i++)
 		CHECK_ST(dmar_domain_map(f.dom, 0x200000 + (uint64_t)i * K4, TiB + (uint64_t)(9 - i) * K4, K4, RW),
@@ -539,7 +511,7 @@ TEST(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault)
 	}
 	CHECK_ST(dmar_device_dma(f.dev, 0, DMAR_NO_PASID, (dmar_dma_dir)5, in, 1, &done, &r), DMAR_E_INVALID);
 	CHECK_ST(dmar_device_dma(f.dev, ~0ull, DMAR_NO_PASID, DMAR_DMA_READ, in, 2, &done, &r), DMAR_E_INVALID);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 /* iommu.h, dmar_device_dma: every status it lists, with what it leaves in *done and *fault.
@@ -554,7 +526,6 @@ TEST(S7_dma_reports_every_status_with_the_page_that_stopped_it)
 		  .flags = DMAR_RAM_READONLY, .host = rom },
 	};
 	dmar_physmem_config pc = { .ranges = r2, .nranges = 2 };
-	dmar_iommu_config c;
 	dmar_physmem *pm;
 	dmar_iommu *mmu;
 	dmar_domain *dom, *pt;
@@ -565,8 +536,7 @@ TEST(S7_dma_reports_every_status_with_the_page_that_stopped_it)
 
 	memset(rom, 0x5a, sizeof(rom));
 	REQUIRE(dmar_physmem_create(&pc, &pm) == DMAR_OK);
-	dmar_iommu_config_default(&c);
-	REQUIRE(dmar_iommu_create(pm, &c, &mmu) == DMAR_OK);
+	mmu = test_iommu(pm, 0);
 	REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_REMAPPED, NULL, &dom) == DMAR_OK);
 	REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_PASSTHROUGH, NULL, &pt) == DMAR_OK);
 	REQUIRE(dmar_device_create(mmu, 0x10, 40, &dev) == DMAR_OK);
@@ -629,12 +599,12 @@ TEST(S7_dma_reports_every_status_with_the_page_that_stopped_it)
  * and is detached now is alone, and may join an adapter. */
 TEST(S15_a_device_detached_again_may_be_linked)
 {
-	struct fx f;
+	struct test_fx f;
 	dmar_device *b, *c, *d;
 	dmar_domain *other;
 	dmar_result r;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	CHECK_ST(dmar_domain_create(f.mmu, DMAR_DOMAIN_REMAPPED, NULL, &other), DMAR_OK);
 	CHECK_ST(dmar_domain_map(f.dom, 0x5000, 0x9000, K4, RW), DMAR_OK);
 	CHECK_ST(dmar_device_create(f.mmu, 0x0200, 40, &b), DMAR_OK);
@@ -657,7 +627,7 @@ TEST(S15_a_device_detached_again_may_be_linked)
 	CHECK_ST(dmar_device_link(b, d), DMAR_E_BUSY);
 	CHECK_ST(dmar_device_destroy(b), DMAR_OK);
 	CHECK_ST(dmar_device_destroy(c), DMAR_OK);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 /* iommu.h: dmar_pasid_alloc() owns PASIDs, a binding only borrows one; an explicitly bound
@@ -803,7 +773,7 @@ static void *section_writer(void *arg)
 
 /* Round after round: map the page, let the writer write, unmap, dmar_sync(): the page must
  * not change afterwards.  Returns the rounds in which it did. */
-static int late_writes(struct fx *f, struct dma_writer *w, void *(*writer)(void *))
+static int late_writes(struct test_fx *f, struct dma_writer *w, void *(*writer)(void *))
 {
 	pthread_t th;
 	int late = 0;
@@ -838,13 +808,13 @@ static int late_writes(struct fx *f, struct dma_writer *w, void *(*writer)(void 
 
 TEST(S28_no_write_in_a_read_section_lands_after_unmap_and_sync_return)
 {
-	struct fx f;
+	struct test_fx f;
 	struct dma_writer w = { 0 };
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	CHECK_EQ(late_writes(&f, &w, section_writer), 0);
 	CHECK(w.writes > 600);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 /* dmar_read_begin/end: nest, refuse an unregistered thread, ignore an end without a begin. */
@@ -873,13 +843,13 @@ TEST(read_sections_nest_and_check_their_thread)
 
 TEST(S28_no_dma_lands_after_unmap_and_sync_return)
 {
-	struct fx f;
+	struct test_fx f;
 	struct dma_writer w = { 0 };
 	pthread_t th;
 	uint8_t a[512], b[512];
 	int late = 0;
 
-	setup(&f, DMAR_DOMAIN_REMAPPED, 40);
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
 	w.dev = f.dev;
 	pthread_create(&th, NULL, dma_writer, &w);
 	for (int round = 0; round < 200; round++) {
@@ -905,7 +875,7 @@ TEST(S28_no_dma_lands_after_unmap_and_sync_return)
 	dmar_thread_online();
 	CHECK_EQ(late, 0);
 	CHECK(w.writes > 600);
-	teardown(&f);
+	test_fx_teardown(&f);
 }
 
 RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),

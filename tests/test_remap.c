@@ -21,24 +21,29 @@ struct env {
 	dmar_start_decision why;
 };
 
-/* A 2 TiB workstation (its top above 2^41) and one IOMMU. */
-static void env_mem(struct env *e)
+/* Physical memory as @pc has it (NULL: a 2 TiB workstation, its top above 2^41) and one
+ * IOMMU. */
+static void env_mem(struct env *e, const dmar_physmem_config *pc)
 {
-	dmar_physmem_config pc;
-	dmar_iommu_config ic;
+	dmar_physmem_config workstation;
 
 	memset(e, 0, sizeof(*e));
-	dmar_physmem_config_workstation(&pc);
-	REQUIRE(dmar_physmem_create(&pc, &e->pm) == DMAR_OK);
-	dmar_iommu_config_default(&ic);
-	REQUIRE(dmar_iommu_create(e->pm, &ic, &e->iommu) == DMAR_OK);
+	if (!pc) {
+		dmar_physmem_config_workstation(&workstation);
+		pc = &workstation;
+	}
+	if (dmar_physmem_create(pc, &e->pm) != DMAR_OK) {
+		printf("Bail out! cannot create the physical memory\n");
+		exit(2);
+	}
+	e->iommu = test_iommu(e->pm, 0);
 }
 
 static dmar_status env_up(struct env *e, const dmar_adapter_config *cfg, int start)
 {
 	dmar_status st;
 
-	env_mem(e);
+	env_mem(e, NULL);
 	st = dmar_adapter_create(e->iommu, cfg, &e->ad, &e->why);
 	if (st == DMAR_OK && start)
 		st = dmar_adapter_start(e->ad);
@@ -1032,13 +1037,9 @@ TEST(S24_memory_objects_locked_while_mapped_with_cpu_and_gpu_views)
 static void env_mem_small(struct env *e)
 {
 	static const dmar_ram_range r[] = { { .base = MiB, .size = 8 * MiB } };
-	dmar_physmem_config pc = { .ranges = r, .nranges = 1, .pa_bits = 40 };
-	dmar_iommu_config ic;
+	const dmar_physmem_config pc = { .ranges = r, .nranges = 1, .pa_bits = 40 };
 
-	memset(e, 0, sizeof(*e));
-	REQUIRE(dmar_physmem_create(&pc, &e->pm) == DMAR_OK);
-	dmar_iommu_config_default(&ic);
-	REQUIRE(dmar_iommu_create(e->pm, &ic, &e->iommu) == DMAR_OK);
+	env_mem(e, &pc);
 }
 
 /* Take every free frame of @p pm that @p place / @p limit allow; returns how many (their
@@ -1425,7 +1426,6 @@ TEST(S24_map_cpu_answers_every_status_it_lists)
 	};
 	dmar_physmem_config pc = { .ranges = r, .nranges = 2, .pa_bits = 40 };
 	dmar_pmo_params pp = { .kind = DMAR_PMO_SECTION, .size = 2 * K4 };
-	dmar_iommu_config ic;
 	dmar_adapter_config c;
 	dmar_adapter_stats st;
 	static dmar_pa_t taken[4096];
@@ -1436,10 +1436,7 @@ TEST(S24_map_cpu_answers_every_status_it_lists)
 	void *v = NULL;
 	struct env e;
 
-	memset(&e, 0, sizeof(e));
-	REQUIRE(dmar_physmem_create(&pc, &e.pm) == DMAR_OK);
-	dmar_iommu_config_default(&ic);
-	REQUIRE(dmar_iommu_create(e.pm, &ic, &e.iommu) == DMAR_OK);
+	env_mem(&e, &pc);
 	dmar_adapter_config_default(&c);
 	c.bugcheck = bugcheck;
 	REQUIRE(dmar_adapter_create(e.iommu, &c, &e.ad, &e.why) == DMAR_OK);
