@@ -26,7 +26,8 @@
  * A benchmark function may run several times per benchmark (Google Benchmark first grows the
  * iteration count), and with bench_threads() on threads of Google Benchmark's own, created
  * for each run: per-thread setup (RCU registration) belongs inside the function, undone
- * before it returns.  Setup shared by all threads must be guarded by the caller.
+ * before it returns.  Setup shared by all threads is built once by whichever gets to it
+ * first (bench_fixture_get()), and the threads of a run meet at a bench_barrier.
  *
  * Every bench_def function takes and returns the handle, so calls nest; they ignore a NULL
  * handle (registration failed for want of memory, and bench_main() then reports it).
@@ -34,6 +35,7 @@
 #ifndef DMAR_BENCH_H
 #define DMAR_BENCH_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -143,6 +145,81 @@ static inline void bench_clobber_memory(void)
 /** Make the compiler materialise the value @p x (an lvalue or rvalue of scalar type) and
  *  assume it is used, without forcing it to memory. */
 #define BENCH_USE(x) __asm__ __volatile__("" : : "r,m"(x) : "memory")
+
+/* ---- what a benchmark's threads share --------------------------------------------------- */
+
+/** Set-up that the runs and threads of benchmarks share, built by the first to need it, not
+ *  timed (it runs before the benchmark loop).  Initialise with BENCH_FIXTURE_INIT. */
+typedef struct bench_fixture {
+	pthread_mutex_t lock;
+	int state; /* 0 not built, 1 built, -1 failed */
+} bench_fixture;
+#define BENCH_FIXTURE_INIT { PTHREAD_MUTEX_INITIALIZER, 0 }
+
+/** Build with @p build(@p arg) unless that was done: 0 when it succeeded, now or before, -1
+ *  when it failed (the failure stands: it is not tried again). */
+static inline int bench_fixture_get(bench_fixture *f, int (*build)(void *arg), void *arg)
+{
+	int s;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->state == 0)
+		f->state = build(arg) == 0 ? 1 : -1;
+	s = f->state;
+	pthread_mutex_unlock(&f->lock);
+	return s == 1 ? 0 : -1;
+}
+
+/** Whether a build was tried (what it made, whole or half, then needs freeing). */
+static inline bool bench_fixture_tried(const bench_fixture *f)
+{
+	return f->state != 0;
+}
+
+/** After the caller freed what was built, with no benchmark running: the next
+ *  bench_fixture_get() builds again. */
+static inline void bench_fixture_reset(bench_fixture *f)
+{
+	f->state = 0;
+}
+
+/** Where the threads of one run of a benchmark meet.  Initialise with BENCH_BARRIER_INIT
+ *  or bench_barrier_init(). */
+typedef struct bench_barrier {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int count;
+	unsigned gen;
+} bench_barrier;
+#define BENCH_BARRIER_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 }
+
+static inline void bench_barrier_init(bench_barrier *b)
+{
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->count = 0;
+	b->gen = 0;
+}
+
+/** Return once @p n threads (bench_threads_count()) have called this; at once for n <= 1. */
+static inline void bench_barrier_wait(bench_barrier *b, int n)
+{
+	unsigned gen;
+
+	if (n <= 1)
+		return;
+	pthread_mutex_lock(&b->lock);
+	gen = b->gen;
+	if (++b->count == n) {
+		b->count = 0;
+		b->gen++;
+		pthread_cond_broadcast(&b->cv);
+	} else {
+		while (gen == b->gen)
+			pthread_cond_wait(&b->cv, &b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
 
 #ifdef __cplusplus
 }

@@ -99,8 +99,7 @@ struct table {
 	uint64_t bytes;       /* mapped from IOVA_BASE with 4 KiB leaves */
 	int writer_region;    /* also map the writer's anchor page */
 	uint32_t asid;        /* the peers' ASID for this table */
-	pthread_mutex_t lock;
-	int state;            /* 0 not built, 1 built, -1 failed */
+	bench_fixture once;   /* built on first use (table_build()) */
 	char err[160];
 	dmar_pgtable *pt;
 	dmar_pa_t root;
@@ -112,8 +111,8 @@ struct table {
 };
 
 static struct table g_warm = { .name = "warm", .writer_region = 1, .asid = 1,
-			       .lock = PTHREAD_MUTEX_INITIALIZER, .flush_target = IMPL_ALL };
-static struct table g_cold = { .name = "cold", .asid = 2, .lock = PTHREAD_MUTEX_INITIALIZER,
+			       .once = BENCH_FIXTURE_INIT, .flush_target = IMPL_ALL };
+static struct table g_cold = { .name = "cold", .asid = 2, .once = BENCH_FIXTURE_INIT,
 			       .flush_target = IMPL_ALL };
 
 static peer *impl_peer(const struct table *t, int impl)
@@ -141,8 +140,9 @@ static int table_fail(struct table *t, const char *what, dmar_status st)
 	return -1;
 }
 
-static int table_build(struct table *t)
+static int table_build(void *arg)
 {
+	struct table *t = arg;
 	const unsigned prot = DMAR_PROT_READ | DMAR_PROT_WRITE;
 	dmar_iotlb_config tc;
 	dmar_pgtable_config cfg;
@@ -192,7 +192,7 @@ static void table_free(struct table *t)
 	t->sp = NULL;
 	t->tlb = NULL;
 	t->pt = NULL;
-	t->state = 0;
+	bench_fixture_reset(&t->once);
 }
 
 /* ---- workloads: precomputed requests ----------------------------------------------------- */
@@ -204,8 +204,7 @@ struct workload {
 	int scattered;        /* working-set pages at random over the table, not contiguous */
 	uint32_t ws;          /* working-set pages; 0 = every page of the table */
 	uint32_t norder;      /* requests (a power of two) */
-	pthread_mutex_t lock;
-	int state;
+	bench_fixture once;   /* built on first use (workload_build()) */
 	char err[160];
 	uint32_t npages;      /* working-set pages */
 	uint32_t *pages;      /* page numbers (from IOVA_BASE) of the working set */
@@ -215,16 +214,16 @@ struct workload {
 enum { WL_SMALL, WL_LARGE, WL_SCATTERED, WL_WARM, WL_COLD, WL_COUNT };
 static struct workload g_wl[WL_COUNT] = {
 	[WL_SMALL] = { .name = "hit/small", .t = &g_warm, .hit = 1, .ws = SMALL_PAGES,
-		       .norder = 1u << 12, .lock = PTHREAD_MUTEX_INITIALIZER },
+		       .norder = 1u << 12, .once = BENCH_FIXTURE_INIT },
 	[WL_LARGE] = { .name = "hit/large", .t = &g_warm, .hit = 1, .ws = LARGE_PAGES,
-		       .norder = 1u << 16, .lock = PTHREAD_MUTEX_INITIALIZER },
+		       .norder = 1u << 16, .once = BENCH_FIXTURE_INIT },
 	[WL_SCATTERED] = { .name = "hit/scattered", .t = &g_warm, .hit = 1, .scattered = 1,
 			   .ws = LARGE_PAGES, .norder = 1u << 16,
-			   .lock = PTHREAD_MUTEX_INITIALIZER },
+			   .once = BENCH_FIXTURE_INIT },
 	[WL_WARM] = { .name = "miss/warm", .t = &g_warm, .norder = 1u << 20,
-		      .lock = PTHREAD_MUTEX_INITIALIZER },
+		      .once = BENCH_FIXTURE_INIT },
 	[WL_COLD] = { .name = "miss/cold", .t = &g_cold, .norder = 1u << 20,
-		      .lock = PTHREAD_MUTEX_INITIALIZER },
+		      .once = BENCH_FIXTURE_INIT },
 };
 
 /* xorshift64*: a fixed, cheap pseudo-random sequence. */
@@ -247,20 +246,9 @@ static void make_req(dmar_request *r, dmar_iova_t iova)
 #endif
 }
 
-static int table_get(struct table *t)
+static int workload_build(void *arg)
 {
-	int s;
-
-	pthread_mutex_lock(&t->lock);
-	if (t->state == 0)
-		t->state = table_build(t) == 0 ? 1 : -1;
-	s = t->state;
-	pthread_mutex_unlock(&t->lock);
-	return s == 1 ? 0 : -1;
-}
-
-static int workload_build(struct workload *w)
-{
+	struct workload *w = arg;
 	const uint64_t tpages = w->t->bytes / K4;
 	uint64_t seed = 0x9e3779b97f4a7c15ull ^ (uint64_t)(w - g_wl) * 0x100000001b3ull;
 
@@ -304,21 +292,15 @@ static int workload_build(struct workload *w)
 	return 0;
 }
 
+/* The workload and its table, built on first use; 0, or -1 with the reason in *@err. */
 static int workload_get(struct workload *w, const char **err)
 {
-	int s;
-
-	if (table_get(w->t) != 0) {
+	if (bench_fixture_get(&w->t->once, table_build, w->t) != 0) {
 		*err = w->t->err;
 		return -1;
 	}
-	pthread_mutex_lock(&w->lock);
-	if (w->state == 0)
-		w->state = workload_build(w) == 0 ? 1 : -1;
-	s = w->state;
-	pthread_mutex_unlock(&w->lock);
 	*err = w->err;
-	return s == 1 ? 0 : -1;
+	return bench_fixture_get(&w->once, workload_build, w);
 }
 
 static void workload_free(struct workload *w)
@@ -327,7 +309,7 @@ static void workload_free(struct workload *w)
 	free(w->pages);
 	w->req = NULL;
 	w->pages = NULL;
-	w->state = 0;
+	bench_fixture_reset(&w->once);
 }
 
 /* ---- one translation path, the same for warm-up, checks and the timed loop ---------------- */
@@ -655,36 +637,9 @@ static void *writer_main(void *arg)
 
 enum wstate { W_IDLE, W_SPIN, W_BUSY, W_COUNT };
 
-/* The threads of one run of a benchmark meet here (a run's threads call the function at once). */
-struct barrier {
-	pthread_mutex_t lock;
-	pthread_cond_t cv;
-	int count;
-	unsigned gen;
-	int failed;
-};
-
-static void barrier_wait(struct barrier *b, int n)
-{
-	unsigned gen;
-
-	if (n <= 1)
-		return;
-	pthread_mutex_lock(&b->lock);
-	gen = b->gen;
-	if (++b->count == n) {
-		b->count = 0;
-		b->gen++;
-		pthread_cond_broadcast(&b->cv);
-	} else {
-		while (gen == b->gen)
-			pthread_cond_wait(&b->cv, &b->lock);
-	}
-	pthread_mutex_unlock(&b->lock);
-}
-
 struct bcase {
-	struct barrier bar;
+	bench_barrier bar; /* the run's threads meet here */
+	int failed;        /* thread 0 could not set the run up: every thread skips it */
 	struct workload *w;
 	int impl;
 	int batch;   /* dmar_batch: requests per call (bench_range(0) when registered with args) */
@@ -714,19 +669,19 @@ static void run_case(bench_state *st, struct bcase *bc)
 	}
 	/* Thread 0 makes a fresh cache and warms it while the others wait; then every thread
 	 * checks its requests.  (A failure in thread 0 must still meet the others.) */
-	barrier_wait(&bc->bar, nthreads);
+	bench_barrier_wait(&bc->bar, nthreads);
 	if (tidx == 0) {
 		if (reset_cache(&c) == 0) {
 			if (bc->impl == IMPL_QEMU || bc->impl == IMPL_LFHT)
 				c.p = impl_peer(c.t, bc->impl);
 			if (warm(&c) != 0)
-				bc->bar.failed = 1;
+				bc->failed = 1;
 		} else {
-			bc->bar.failed = 1;
+			bc->failed = 1;
 		}
 	}
-	barrier_wait(&bc->bar, nthreads);
-	if (bc->bar.failed) {
+	bench_barrier_wait(&bc->bar, nthreads);
+	if (bc->failed) {
 		bench_skip_with_error(st, tidx == 0 ? c.err : "thread 0 could not set up");
 		return;
 	}
@@ -861,8 +816,7 @@ static struct bcase *new_case(struct workload *w, int impl, int batch, int write
 		abort();
 	}
 	bc = &g_cases[g_ncases++];
-	pthread_mutex_init(&bc->bar.lock, NULL);
-	pthread_cond_init(&bc->bar.cv, NULL);
+	bench_barrier_init(&bc->bar);
 	bc->w = w;
 	bc->impl = impl;
 	bc->batch = batch;

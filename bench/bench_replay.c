@@ -215,44 +215,18 @@ static int record_trace(const char *path, uint64_t rounds)
 
 struct mode {
 	bool data;
-	pthread_mutex_t lock;
-	int state; /* 0 not built, 1 built, -1 failed */
+	bench_fixture once; /* the system, built and checked on first use (mode_build()) */
 	struct sys s;
 	/* the run's threads */
-	pthread_mutex_t bar_lock;
-	pthread_cond_t bar_cv;
-	int count;
-	unsigned gen;
-	int failed;
+	bench_barrier bar;
 	dmar_gen_counts counts[MAX_THREADS];
 	char err[200];
 };
 
 static struct mode g_mode[2] = {
-	{ .data = false, .lock = PTHREAD_MUTEX_INITIALIZER, .bar_lock = PTHREAD_MUTEX_INITIALIZER,
-	  .bar_cv = PTHREAD_COND_INITIALIZER },
-	{ .data = true, .lock = PTHREAD_MUTEX_INITIALIZER, .bar_lock = PTHREAD_MUTEX_INITIALIZER,
-	  .bar_cv = PTHREAD_COND_INITIALIZER },
+	{ .data = false, .once = BENCH_FIXTURE_INIT, .bar = BENCH_BARRIER_INIT },
+	{ .data = true, .once = BENCH_FIXTURE_INIT, .bar = BENCH_BARRIER_INIT },
 };
-
-static void barrier_wait(struct mode *m, int n)
-{
-	unsigned gen;
-
-	if (n <= 1)
-		return;
-	pthread_mutex_lock(&m->bar_lock);
-	gen = m->gen;
-	if (++m->count == n) {
-		m->count = 0;
-		m->gen++;
-		pthread_cond_broadcast(&m->bar_cv);
-	} else {
-		while (gen == m->gen)
-			pthread_cond_wait(&m->bar_cv, &m->bar_lock);
-	}
-	pthread_mutex_unlock(&m->bar_lock);
-}
 
 /* What a correct replay must show; 0, or -1 with a message in @err. */
 static int judge(const dmar_gen_counts *c, char *err, size_t errsz)
@@ -272,44 +246,37 @@ static int judge(const dmar_gen_counts *c, char *err, size_t errsz)
 	return 0;
 }
 
-/* Build the mode's system and replay the trace once through it (checked). */
-static int mode_get(struct mode *m)
+/* Build the system of @arg (a struct mode) and replay the trace once through it, checked;
+ * 0, or -1 with the reason in its err. */
+static int mode_build(void *arg)
 {
-	int st;
+	struct mode *m = arg;
+	dmar_gen_counts c = { 0 };
+	uint64_t i;
 
-	pthread_mutex_lock(&m->lock);
-	if (m->state == 0) {
-		dmar_gen_counts c = { 0 };
-
-		m->s.sc = g_sc;
-		m->s.sc.data = m->data;
-		m->s.sc.do_switch = false;
-		m->state = -1;
-		if (sim_build(&m->s) == 0) {
-			uint64_t i;
-
-			for (i = 0; i < g_nrec; i++) {
-				const struct record *r = &g_rec[i];
-
-				if (r->engine >= m->s.neng ||
-				    dmar_gen_execute(m->s.gen, r->engine, g_req + r->first, r->n, &c) != DMAR_OK)
-					break;
-				if (i % DRAIN_EVERY == 0)
-					sim_drain_faults(&m->s);
-			}
-			sim_drain_faults(&m->s);
-			dmar_gen_verify(m->s.gen, &c);
-			if (i < g_nrec)
-				snprintf(m->err, sizeof(m->err), "record %" PRIu64 " does not fit the scenario", i);
-			else if (judge(&c, m->err, sizeof(m->err)) == 0)
-				m->state = 1;
-		} else {
-			snprintf(m->err, sizeof(m->err), "cannot build the system");
-		}
+	m->s.sc = g_sc;
+	m->s.sc.data = m->data;
+	m->s.sc.do_switch = false;
+	if (sim_build(&m->s) != 0) {
+		snprintf(m->err, sizeof(m->err), "cannot build the system");
+		return -1;
 	}
-	st = m->state;
-	pthread_mutex_unlock(&m->lock);
-	return st == 1 ? 0 : -1;
+	for (i = 0; i < g_nrec; i++) {
+		const struct record *r = &g_rec[i];
+
+		if (r->engine >= m->s.neng ||
+		    dmar_gen_execute(m->s.gen, r->engine, g_req + r->first, r->n, &c) != DMAR_OK)
+			break;
+		if (i % DRAIN_EVERY == 0)
+			sim_drain_faults(&m->s);
+	}
+	sim_drain_faults(&m->s);
+	dmar_gen_verify(m->s.gen, &c);
+	if (i < g_nrec) {
+		snprintf(m->err, sizeof(m->err), "record %" PRIu64 " does not fit the scenario", i);
+		return -1;
+	}
+	return judge(&c, m->err, sizeof(m->err));
 }
 
 static void bm_replay(bench_state *st, void *arg)
@@ -328,8 +295,8 @@ static void bm_replay(bench_state *st, void *arg)
 		return;
 	}
 	dmar_thread_register();
-	failed = mode_get(m) != 0;
-	barrier_wait(m, nthr);
+	failed = bench_fixture_get(&m->once, mode_build, m) != 0;
+	bench_barrier_wait(&m->bar, nthr);
 	if (failed) {
 		bench_skip_with_error(st, m->err);
 		goto out;
@@ -340,7 +307,7 @@ static void bm_replay(bench_state *st, void *arg)
 	memset(c, 0, sizeof(*c));
 	if (tidx == 0)
 		dmar_iommu_get_stats(m->s.iommu, &s0);
-	barrier_wait(m, nthr);
+	bench_barrier_wait(&m->bar, nthr);
 	if (!nidx) {
 		bench_skip_with_error(st, "no records for this thread");
 		goto out;
@@ -363,7 +330,7 @@ static void bm_replay(bench_state *st, void *arg)
 	ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - t0;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	cpu = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - c0;
-	barrier_wait(m, nthr);
+	bench_barrier_wait(&m->bar, nthr);
 	if (tidx == 0) {
 		dmar_gen_counts total = { 0 };
 
@@ -400,7 +367,7 @@ static void bm_replay(bench_state *st, void *arg)
 		}
 	}
 out:
-	barrier_wait(m, nthr);
+	bench_barrier_wait(&m->bar, nthr);
 	dmar_thread_unregister();
 }
 
@@ -455,7 +422,7 @@ int main(int argc, char **argv)
 
 	dmar_thread_register();
 	for (int d = 0; d < 2; d++)
-		if (g_mode[d].state != 0)
+		if (bench_fixture_tried(&g_mode[d].once))
 			sim_teardown(&g_mode[d].s);
 	dmar_thread_unregister();
 	for (int T = 0; T < MAX_THREADS; T++)

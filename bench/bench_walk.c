@@ -53,8 +53,7 @@ static uint64_t g_cold_bytes = 128 * G1;
 struct fixture {
 	unsigned levels;
 	int cold;
-	pthread_mutex_t lock;
-	int state;       /* 0 not built, 1 built, -1 failed */
+	bench_fixture once; /* built on first use (build()) */
 	dmar_pgtable *pt;
 	uint64_t npages; /* pages mapped from IOVA_BASE */
 	uint32_t *order; /* page numbers (from IOVA_BASE) in walk order */
@@ -63,10 +62,10 @@ struct fixture {
 };
 
 static struct fixture g_fx[2][2] = {
-	{ { .levels = 4, .cold = 0, .lock = PTHREAD_MUTEX_INITIALIZER },
-	  { .levels = 4, .cold = 1, .lock = PTHREAD_MUTEX_INITIALIZER } },
-	{ { .levels = 5, .cold = 0, .lock = PTHREAD_MUTEX_INITIALIZER },
-	  { .levels = 5, .cold = 1, .lock = PTHREAD_MUTEX_INITIALIZER } },
+	{ { .levels = 4, .cold = 0, .once = BENCH_FIXTURE_INIT },
+	  { .levels = 4, .cold = 1, .once = BENCH_FIXTURE_INIT } },
+	{ { .levels = 5, .cold = 0, .once = BENCH_FIXTURE_INIT },
+	  { .levels = 5, .cold = 1, .once = BENCH_FIXTURE_INIT } },
 };
 
 /* xorshift64*: a fixed, cheap pseudo-random sequence. */
@@ -85,8 +84,10 @@ static int fixture_fail(struct fixture *fx, const char *what, dmar_status st)
 	return -1;
 }
 
-static int build(struct fixture *fx)
+/* The table and walk order of @arg (a struct fixture), checked.  The caller is registered. */
+static int build(void *arg)
 {
+	struct fixture *fx = arg;
 	const unsigned prot = DMAR_PROT_READ | DMAR_PROT_WRITE;
 	dmar_pgtable_config cfg;
 	uint64_t seed = 0x9e3779b97f4a7c15ull ^ fx->levels ^ ((uint64_t)fx->cold << 8);
@@ -132,27 +133,13 @@ static int build(struct fixture *fx)
 	return 0;
 }
 
-/* Build on first use (the setup is not timed: it runs before the benchmark loop), once,
- * whatever thread gets here first.  The caller is registered. */
-static int fixture_get(struct fixture *fx)
-{
-	int s;
-
-	pthread_mutex_lock(&fx->lock);
-	if (fx->state == 0)
-		fx->state = build(fx) == 0 ? 1 : -1;
-	s = fx->state;
-	pthread_mutex_unlock(&fx->lock);
-	return s == 1 ? 0 : -1;
-}
-
 static void fixture_free(struct fixture *fx)
 {
 	dmar_pgtable_destroy(fx->pt);
 	free(fx->order);
 	fx->pt = NULL;
 	fx->order = NULL;
-	fx->state = 0;
+	bench_fixture_reset(&fx->once);
 }
 
 enum walk_api { API_PGTABLE, API_RAW };
@@ -234,7 +221,7 @@ static void bm_walk(bench_state *st, void *arg)
 		bench_skip_with_error(st, "dmar_thread_register failed");
 		return;
 	}
-	if (fixture_get(c->fx) != 0) {
+	if (bench_fixture_get(&c->fx->once, build, c->fx) != 0) {
 		bench_skip_with_error(st, c->fx->err);
 	} else {
 		if (c->api == API_PGTABLE)

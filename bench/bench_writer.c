@@ -166,35 +166,13 @@ struct run {
 	pthread_t ctl, wr, sp;
 	/* readers' results, for thread 0 */
 	uint64_t items[MAX_READERS][PH_COUNT], ns[MAX_READERS][PH_COUNT];
-	/* the run's threads meet here */
-	int count;
-	unsigned gen;
+	bench_barrier bar; /* the run's threads meet here */
 	int failed;
 	char err[200];
 };
 
-static struct run g_run = { .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-static pthread_mutex_t bar_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t bar_cv = PTHREAD_COND_INITIALIZER;
-
-static void barrier_wait(struct run *r, int n)
-{
-	unsigned gen;
-
-	if (n <= 1)
-		return;
-	pthread_mutex_lock(&bar_lock);
-	gen = r->gen;
-	if (++r->count == n) {
-		r->count = 0;
-		r->gen++;
-		pthread_cond_broadcast(&bar_cv);
-	} else {
-		while (gen == r->gen)
-			pthread_cond_wait(&bar_cv, &bar_lock);
-	}
-	pthread_mutex_unlock(&bar_lock);
-}
+static struct run g_run = { .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+			    .bar = BENCH_BARRIER_INIT };
 
 /* Sleep until the phase is @want or the run stops; 0 when it is @want. */
 static int wait_phase(struct run *r, int want)
@@ -377,7 +355,7 @@ static void bm_writer(bench_state *st, void *arg)
 	dmar_thread_register();
 	if (check_all(q, NREQ, err, sizeof(err)) != 0) /* also warms the IOTLB */
 		r->failed = 1;
-	barrier_wait(r, nthr);
+	bench_barrier_wait(&r->bar, nthr);
 	if (tidx == 0 && !r->failed) {
 		dmar_iotlb_get_stats(dmar_iommu_iotlb(iommu), &s0);
 		if (start_others(r) != 0) {
@@ -385,7 +363,7 @@ static void bm_writer(bench_state *st, void *arg)
 			snprintf(err, sizeof(err), "cannot start the other threads");
 		}
 	}
-	barrier_wait(r, nthr);
+	bench_barrier_wait(&r->bar, nthr);
 	if (r->failed) {
 		bench_skip_with_error(st, err[0] ? err : "another thread could not set up");
 		goto out;
@@ -414,7 +392,7 @@ static void bm_writer(bench_state *st, void *arg)
 	memcpy(r->items[tidx], items, sizeof(items));
 	memcpy(r->ns[tidx], ns, sizeof(ns));
 
-	barrier_wait(r, nthr);
+	bench_barrier_wait(&r->bar, nthr);
 	if (tidx == 0) {
 		double rate[PH_COUNT] = { 0 };
 		char name[32];
@@ -463,7 +441,7 @@ static void bm_writer(bench_state *st, void *arg)
 	}
 out:
 	bench_set_items_processed(st, bench_iterations_done(st));
-	barrier_wait(r, nthr);
+	bench_barrier_wait(&r->bar, nthr);
 	if (tidx == 0)
 		r->failed = 0;
 	dmar_thread_unregister();
