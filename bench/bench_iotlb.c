@@ -580,9 +580,9 @@ static void loop_walk(bench_state *st, struct ctx *c, dmar_result *res, struct l
 /* ---- the writer ------------------------------------------------------------------------ */
 
 /* On a block of its own (two lines: the adjacent-line prefetcher pairs them): it lives on the
- * reader's stack, and the writer's count stored after every map + unmap pair took the line of
- * whatever reader state sat beside it (measured: readers beside the writer, and beside the
- * spinner too, lost 10-20% to that alone; on its own lines, nothing). */
+ * reader's stack, and the count the writer stores after every map + unmap pair would
+ * otherwise take the line of whatever reader state sits beside it, so that the readers would
+ * pay for false sharing on top of what the writer's work costs them. */
 struct writer {
 	struct table *t;
 	pthread_t thread;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Replay of recorded GPU-like DMA traffic (issue 9: "one that replays a recorded dmagen trace,
- * so that the numbers describe GPU-like traffic and not only synthetic loops").
+/* Replay of recorded GPU-like DMA traffic: a recorded dmagen trace, so that the numbers
+ * describe GPU-like traffic and not only synthetic loops.
  *
  *  replay/data:0     the trace's requests through dmar_gen_execute(): translate (the
  *                    device's dmar_device_translate_batch(), the aperture path for the
@@ -11,10 +11,11 @@
  * workers).  Thread 0 also drains the IOMMU's fault queue every 64 records, as the OS
  * thread of dmar-sim does.
  *
- * The system is the one dmar-sim builds (sim/system.c, shared), without domain B: the 2 TiB workstation, a linked pair of 40-bit
- * discrete GPUs started remapped, memory objects mapped for the devices and the CPU, three
- * processes with PASIDs, eight engines (copy, 3D, compute, display through the aperture,
- * command ring, three compute engines over PASIDs), 2000 bad accesses per million.
+ * The system is the one dmar-sim builds (sim/system.c, shared), without domain B: the 2 TiB
+ * workstation, a linked pair of 40-bit discrete GPUs started remapped, memory objects mapped
+ * for the devices and the CPU, three processes with PASIDs, eight engines (copy, 3D,
+ * compute, display through the aperture, command ring, three compute engines over PASIDs),
+ * 2000 bad accesses per million.
  *
  * The trace: DMAR_BENCH_TRACE=FILE replays a trace made by `dmar-sim --trace-out FILE`; the
  * system is built from the scenario in its header.  Without it the benchmark generates one
@@ -30,8 +31,9 @@
  * Counters: Mxlate_s (millions of requests per second, all threads), ns_per_xlate (wall time
  * per request of each thread), Mxlate_cpu_s (millions of requests per second of each
  * thread's CPU time, summed over the threads: the rate had every thread a core of its own,
- * which a machine shared with other work does not give), hit_rate (the IOMMU's IOTLB over the run), faults_per_M
- * (refused requests per million), MiB_s moved (data mode; also bytes_per_second).
+ * which a machine shared with other work does not give), hit_rate (the IOMMU's IOTLB over the
+ * run), faults_per_M (refused requests per million), MiB_s moved (data mode; also
+ * bytes_per_second).
  *
  * Correctness: before timing, one pass over the whole trace; every run then checks its
  * counts: no wrong translation, no unexpected fault, every injected bad access refused, and

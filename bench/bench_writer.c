@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Translate throughput of 1 and 2 reader threads while a writer maps and unmaps in the same
- * domain (issue 9: ">= 1 M operations per second" of mapping beside the readers).
+ * domain, and how fast the writer goes beside them (the target, a writer doing >= 1 M
+ * operations per second beside the readers, and the results are in docs/performance.md).
  *
  *  writer/readers:R     R reader threads (Google Benchmark threads) translate with
  *                       dmar_device_translate_batch() (64 requests per call) through a device
@@ -24,7 +25,8 @@
  * Counters (set once per run; aggregates over the readers):
  *   Mxlate_s_idle, Mxlate_s_spin, Mxlate_s_writer   millions of translations per second, all
  *                                                   readers together, in each phase
- *   kept_writer    Mxlate_s_writer / Mxlate_s_idle  (the issue's "with and without")
+ *   kept_writer    Mxlate_s_writer / Mxlate_s_idle  (translation with the writer, against
+ *                                                    without it)
  *   kept_spin      Mxlate_s_spin / Mxlate_s_idle    (what a busy thread costs by itself)
  *   writer_vs_spin Mxlate_s_writer / Mxlate_s_spin  (the writer's own cost beyond that)
  *   writer_Mops_s  the writer's map and unmap calls per second (each call one operation,
