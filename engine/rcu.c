@@ -11,9 +11,6 @@
 
 __thread int dmar__tls_registered __attribute__((tls_model("initial-exec")));
 __thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
-__thread struct dmar_l0 **dmar__tls_l0 __attribute__((tls_model("initial-exec")));
-struct dmar_l0 *dmar__l0_table[DMAR_MAX_THREADS - 1][DMAR_L0_BANKS];
-int dmar__l0_slots;
 /* Depth of the thread's dmar_read_begin() sections. */
 static __thread unsigned read_depth;
 
@@ -101,8 +98,6 @@ dmar_status dmar_thread_register(void)
 	if (!dmar__tls_registered) {
 		dmar__rcu_register();
 		dmar__tls_slot = slot_take();
-		dmar__tls_l0 = dmar__tls_slot < DMAR_MAX_THREADS - 1 ? dmar__l0_table[dmar__tls_slot]
-								     : NULL;
 		dmar__tls_registered = 1;
 	}
 	return DMAR_OK;
@@ -116,7 +111,6 @@ void dmar_thread_unregister(void)
 		dmar__rcu_unregister();
 		slot_give(dmar__tls_slot);
 		dmar__tls_registered = 0;
-		dmar__tls_l0 = NULL; /* the banks stay with the slot */
 	}
 }
 

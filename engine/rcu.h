@@ -51,16 +51,6 @@ static inline int dmar__thread_ok(void)
 #define DMAR_MAX_THREADS 256
 extern __thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
 
-/* The threads' L0 translation caches (iotlb/cache.h): DMAR_L0_BANKS banks per thread slot
- * (not for the shared overflow slot), each made on first use and kept for the slot's next
- * threads (what they hold stays exact whoever owns them).  Invalidators scan the slots
- * below dmar__l0_slots (atomic).  dmar__tls_l0 is the calling thread's row, or NULL. */
-struct dmar_l0;
-#define DMAR_L0_BANKS 16
-extern struct dmar_l0 *dmar__l0_table[DMAR_MAX_THREADS - 1][DMAR_L0_BANKS];
-extern int dmar__l0_slots;
-extern __thread struct dmar_l0 **dmar__tls_l0 __attribute__((tls_model("initial-exec")));
-
 static inline int dmar__thread_slot(void)
 {
 	return dmar__tls_slot;

@@ -251,39 +251,35 @@ static __attribute__((noinline)) void walk_misses(struct xctx *x, const dmar_req
 	}
 }
 
-/* A new L0 bank for the calling thread (row @row of dmar__l0_table), or NULL without memory
- * or with DMAR_L0=off. */
-static struct dmar_l0 *l0_bank_new(struct dmar_l0 **row, unsigned bank)
+/* A new L0 bank @bank for the calling thread's slot @slot in @tlb, or NULL without memory.
+ * (The slot's owner only: nobody else makes banks in its row.) */
+static struct dmar_l0 *l0_bank_new(struct dmar_iotlb *tlb, int slot, unsigned bank)
 {
-	const int slot = (int)(row - dmar__l0_table[0]) / DMAR_L0_BANKS;
-	struct dmar_l0 *l0 = dmar__l0_new((uint32_t)slot);
+	struct dmar_l0 *l0 = dmar__l0_new(tlb->l0[slot], &tlb->stats[slot].clock, tlb->l0_mode);
 	int seen;
 
 	if (!l0)
 		return NULL;
-	__atomic_store_n(&row[bank], l0, __ATOMIC_RELEASE);
-	/* invalidators scan slots below dmar__l0_slots: raise it past ours */
-	seen = __atomic_load_n(&dmar__l0_slots, __ATOMIC_RELAXED);
-	while (seen <= slot && !__atomic_compare_exchange_n(&dmar__l0_slots, &seen, slot + 1, 0,
+	__atomic_store_n(&tlb->l0[slot][bank], l0, __ATOMIC_RELEASE);
+	/* invalidators scan slots below l0_slots: raise it past ours */
+	seen = __atomic_load_n(&tlb->l0_slots, __ATOMIC_RELAXED);
+	while (seen <= slot && !__atomic_compare_exchange_n(&tlb->l0_slots, &seen, slot + 1, 0,
 							     __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 		;
 	return l0;
 }
 
-/* The calling thread's L0 bank for @sp bound to @key, or NULL (unregistered or overflow
- * thread, no memory, or the bank stands aside this batch). */
+/* The calling (registered) thread's L0 bank in @tlb for @sp, bound to @key, or NULL (the
+ * shared overflow slot, the L0 off, no memory, or the bank stands aside this batch). */
 static inline __attribute__((always_inline)) struct dmar_l0 *
-thread_l0(const struct dmar_space *sp, uint64_t key, size_t n)
+thread_l0(struct dmar_iotlb *tlb, const struct dmar_space *sp, uint64_t key, size_t n)
 {
-	struct dmar_l0 **const row = dmar__tls_l0;
-	struct dmar_l0 *l0;
+	const int slot = dmar__thread_slot();
+	struct dmar_l0 *l0 = tlb->l0[slot][sp->l0bank];
 
-	if (__builtin_expect(row == NULL, 0))
-		return NULL;
-	l0 = row[sp->l0bank];
 	if (__builtin_expect(l0 == NULL, 0) &&
-	    (__atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) == DMAR_L0_OFF ||
-	     !(l0 = l0_bank_new(row, sp->l0bank))))
+	    (slot == DMAR_MAX_THREADS - 1 || tlb->l0_mode == DMAR_L0_OFF ||
+	     !(l0 = l0_bank_new(tlb, slot, sp->l0bank))))
 		return NULL;
 	if (__builtin_expect(__atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key, 0))
 		dmar__l0_reset(l0, key, DMAR_L0_ENTRIES);
@@ -293,9 +289,8 @@ thread_l0(const struct dmar_space *sp, uint64_t key, size_t n)
 static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				  size_t n, size_t *nfaults)
 {
-	static __thread uint64_t rng = 0x2545F4914F6CDD1Dull;
-	const struct dmar_probe_ops *ops = dmar_probe_ops();
 	struct dmar_iotlb *tlb = sp->tlb;
+	const struct dmar_probe_ops *ops = tlb->ops;
 	uint32_t miss[BATCH_CHUNK];
 	struct xctx x;
 	int walked = 0;
@@ -310,7 +305,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 	/* ASID before root: a new root is published before its ASID (dmar_space_set_root) */
 	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
 	root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
-	l0 = asid ? thread_l0(sp, key, n) : NULL;
+	l0 = asid ? thread_l0(tlb, sp, key, n) : NULL;
 	l0_hits0 = l0 ? l0->hits : 0;
 	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
 		const size_t m = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
@@ -336,7 +331,8 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 			x.pm = sp->pm;
 			x.fmt = &sp->fmt;
 			x.rsvd = pt_rsvd_addr_mask(sp->fmt.pa_bits);
-			x.rng = rng;
+			/* the slot's victim-choice state (a fill's way when every way is taken) */
+			x.rng = tlb->stats[dmar__thread_slot()].rng | 1;
 			x.asid = asid;
 			x.root = root;
 			walked = 1;
@@ -357,7 +353,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 		dmar__stat_add(tlb, slot, ST_XLATE, n);
 		dmar__stat_add(tlb, slot, ST_HIT, n - nmiss_total);
 		if (walked) {
-			rng = x.rng;
+			tlb->stats[slot].rng = x.rng; /* (the shared slot: any value will do) */
 			x.st[ST_MISS] = nmiss_total;
 			dmar__iotlb_account(tlb, x.st);
 		}
@@ -406,11 +402,12 @@ dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_r
 static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res,
 			 int *l0hit)
 {
-	const struct dmar_cache *c = &sp->tlb->tlb;
+	struct dmar_iotlb *const tlb = sp->tlb;
+	const struct dmar_cache *c = &tlb->tlb;
 	const uint64_t key = __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE); /* as translate_many */
 	const uint64_t asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
 	const uint64_t vpn = iova >> 12;
-	struct dmar_l0 *const l0 = asid ? thread_l0(sp, key, 1) : NULL;
+	struct dmar_l0 *const l0 = asid ? thread_l0(tlb, sp, key, 1) : NULL;
 	const uint64_t tag = dmar_cache_tag(asid, vpn);
 	const uint64_t *way;
 	int hit = 0;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int dmar_cache_init(struct dmar_cache *c, uint32_t nsets, uint32_t ways)
+int dmar_cache_init(struct dmar_cache *c, uint32_t nsets, uint32_t ways, dmar_find_way_fn find_way)
 {
 	size_t words = (size_t)nsets * 2 * ways;
 
@@ -21,6 +21,7 @@ int dmar_cache_init(struct dmar_cache *c, uint32_t nsets, uint32_t ways)
 	c->nsets = nsets;
 	c->ways = ways;
 	c->mask = nsets - 1;
+	c->find_way = find_way;
 	return 0;
 }
 
@@ -35,10 +36,10 @@ void dmar_cache_fini(struct dmar_cache *c)
  * (from the filler's own state: no shared write).  Pending ways belong to other fillers. */
 static int pick_way(const struct dmar_cache *c, const uint64_t *s, uint64_t tag, uint64_t *rng)
 {
-	int w = dmar_probe_ops()->find_way(s, c->ways, tag);
+	int w = c->find_way(s, c->ways, tag);
 
 	if (w < 0)
-		w = dmar_probe_ops()->find_way(s, c->ways, 0);
+		w = c->find_way(s, c->ways, 0);
 	if (w < 0) {
 		*rng ^= *rng << 13;
 		*rng ^= *rng >> 7;

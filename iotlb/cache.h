@@ -32,7 +32,7 @@
 
 #include <dmar/iotlb.h>
 
-#include "rcu.h" /* DMAR_L0_BANKS */
+#include "rcu.h"
 
 #define DMAR_VPN_BITS 45
 #define DMAR_VPN_MASK ((1ull << DMAR_VPN_BITS) - 1)
@@ -54,10 +54,15 @@ _Static_assert(sizeof(dmar_result) == 16 && offsetof(dmar_result, fault) == 8 &&
 		       offsetof(dmar_result, flags) == 12,
 	       "dmar_result layout");
 
+/* Way of @set whose tag is @tag (the lowest if several), or -1: the one part of a lookup
+ * each probe variant does its own way (probe_*.c). */
+typedef int (*dmar_find_way_fn)(const uint64_t *set, unsigned ways, uint64_t tag);
+
 struct dmar_cache {
 	uint64_t *slots;   /* nsets * 2 * ways words, 64-byte aligned */
 	uint64_t *seq;     /* per set: bumped by every invalidation that touches it */
 	uint32_t nsets, ways, mask;
+	dmar_find_way_fn find_way; /* its IOTLB's probe variant's */
 };
 
 static inline uint64_t dmar_cache_tag(uint64_t asid, uint64_t vpn)
@@ -99,7 +104,7 @@ static inline int dmar_cache_iova_ok(uint64_t iova)
 	return (uint64_t)((int64_t)(iova << 7) >> 7) == iova;
 }
 
-int dmar_cache_init(struct dmar_cache *c, uint32_t nsets, uint32_t ways);
+int dmar_cache_init(struct dmar_cache *c, uint32_t nsets, uint32_t ways, dmar_find_way_fn find_way);
 void dmar_cache_fini(struct dmar_cache *c);
 
 
@@ -123,9 +128,9 @@ void dmar_cache_inval_all(struct dmar_cache *c);
 
 /* ---- the per-thread L0: a small translation cache in front of the shared IOTLB ------- */
 
-/* Each registered thread has DMAR_L0_BANKS banks (engine/rcu.c keeps them per thread slot);
- * a bank is bound to one key at a time.  A space's key (dmar_space.l0key, from a global
- * counter, never reused) changes whenever its ASID does, so what a bank cached under an
+/* In each IOTLB, each registered thread (by its slot) has DMAR_L0_BANKS banks (the IOTLB
+ * keeps them, iotlb_internal.h); a bank is bound to one key at a time.  A space's key
+ * (dmar_space.l0key, from its IOTLB's counter, never reused) changes whenever its ASID does, so what a bank cached under an
  * ASID since retired is dropped by the first batch that sees the new key (it rewinds the
  * bank).  Entries are direct-mapped by page number and keyed by the whole of iova >> 12.
  *
@@ -150,6 +155,7 @@ void dmar_cache_inval_all(struct dmar_cache *c);
  * A thread's banks hold at most DMAR_L0_ROW_ENTRIES (4 MiB) together, the banks it has not
  * made yet counted at their starting size; a bank rebound to another key starts small again
  * (what it grew to is given back to the system). */
+#define DMAR_L0_BANKS 16
 #define DMAR_L0_ENTRIES 2048
 #define DMAR_L0_MAX_ENTRIES 32768
 #define DMAR_L0_ROW_ENTRIES 131072
@@ -165,7 +171,9 @@ struct dmar_l0_entry {
 struct dmar_l0 {
 	uint64_t key __attribute__((aligned(64))); /* atomic: the binding; 0 while rebinding */
 	uint32_t mask;  /* atomic: entries - 1 (a power of two); changes only while key is 0 */
-	uint32_t slot;  /* the thread slot whose row holds it (UINT32_MAX: none, a test's) */
+	int mode;       /* its IOTLB's ::dmar_l0_mode (adaptive or always) */
+	struct dmar_l0 **row;  /* its thread slot's banks in its IOTLB (NULL: none, a test's) */
+	uint32_t *clock;       /* that slot's window clock in its IOTLB (with row) */
 	/* the owner's: the L0 pays only when it answers more lookups than it misses (a miss
 	 * costs a look and a fill), so a bank that neither hit nor warmed up (filled an empty
 	 * entry) for half of a window of DMAR_L0_WINDOW lookups stands aside for the next
@@ -179,7 +187,7 @@ struct dmar_l0 {
 			   * counted: an estimate of the bank's size, for dmar_l0_pass) */
 	uint32_t used0;   /* used when the window began */
 	uint32_t evicts;  /* fills into full entries this window */
-	uint32_t stamp;   /* its slot's window clock (l0.c) when it last ended a window or was reset */
+	uint32_t stamp;   /* *clock when it last ended a window or was reset (l0.c) */
 	struct dmar_l0_entry e[] __attribute__((aligned(64))); /* mask + 1 of them in use */
 };
 
@@ -209,10 +217,13 @@ static inline size_t dmar_l0_bytes(uint32_t entries)
 	return sizeof(struct dmar_l0) + (size_t)entries * sizeof(struct dmar_l0_entry);
 }
 
-/* A new bank of thread slot @slot, bound to nothing (key 0, DMAR_L0_ENTRIES entries; room
- * reserved for DMAR_L0_MAX_ENTRIES), or NULL without memory or with DMAR_L0=off.  Banks live
- * as long as the process: invalidators may read one at any time. */
-struct dmar_l0 *dmar__l0_new(uint32_t slot);
+/* A new bank of the thread slot whose banks are @row and window clock @clock in an IOTLB
+ * (both NULL: a bank of no slot, a test's), for L0 mode @mode (adaptive or always), bound to
+ * nothing (key 0, DMAR_L0_ENTRIES entries; room reserved for DMAR_L0_MAX_ENTRIES), or NULL
+ * without memory.  A bank lives as long as its IOTLB (invalidators may read one at any
+ * time); dmar__l0_free() at its destruction. */
+struct dmar_l0 *dmar__l0_new(struct dmar_l0 **row, uint32_t *clock, int mode);
+void dmar__l0_free(struct dmar_l0 *l0);
 /* Empty the bank, give it @entries entries (a power of two, at most DMAR_L0_MAX_ENTRIES) and
  * bind it to @key.  The owner only. */
 void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries);
@@ -225,11 +236,6 @@ static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0, size_t n)
 	l0->skip = l0->skip > n ? l0->skip - (uint32_t)n : 0;
 	return NULL;
 }
-
-/* DMAR_L0=adaptive (default: the above), always (a bank never stands aside: for tests and
- * measurements) or off (no L0 at all), read once when the first bank is made. */
-enum { DMAR_L0_ADAPTIVE, DMAR_L0_ALWAYS, DMAR_L0_OFF };
-extern int dmar__l0_mode;
 
 /* The end of a window: grow, stand aside or carry on (struct dmar_l0).  Out of line. */
 void dmar__l0_window_end(struct dmar_l0 *l0);
@@ -380,9 +386,6 @@ static inline void dmar_l0_shootdown(struct dmar_l0 *l0, uint64_t key, uint64_t 
 
 /* ---- probes: one implementation per ISA (probe_c.c, probe_sse42.c, probe_avx2.c) ---- */
 
-/* Way of @set whose tag is @tag (the lowest if several), or -1. */
-typedef int (*dmar_find_way_fn)(const uint64_t *set, unsigned ways, uint64_t tag);
-
 /* The hit pass of a batch: for each request, a hit whose permissions allow the access fills
  * res[i]; every other index (miss, not allowed, non-canonical) is appended to miss[].
  * Returns the number of misses.  @asid != 0. */
@@ -434,19 +437,21 @@ static inline size_t dmar_probe_l0(const struct dmar_probe_ops *ops, const struc
 	return nmiss;
 }
 
-/* The variant chosen at start-up from CPUID, or forced by DMAR_SIMD=c|sse42|avx2. */
-const struct dmar_probe_ops *dmar_probe_ops(void);
+/* The variant ::dmar_simd @want names (::DMAR_SIMD_DEFAULT: DMAR_SIMD from the environment,
+ * else the best the CPU runs): DMAR_OK with *out set; DMAR_E_INVALID for an unknown value;
+ * DMAR_E_NOT_SUPPORTED for a variant the CPU cannot run. */
+dmar_status dmar__probe_select(int want, const struct dmar_probe_ops **out);
 /* All variants this CPU can run, for tests (checkasm habit); returns how many. */
 size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max);
 
 /* Look @tag up in @set: the way holding it (its tag word; the data word is way[ways]) with
- * its data in *data, or NULL on a miss.  Uses the selected probe; the tag is read again after
- * the data, so the pair is never torn. */
+ * its data in *data, or NULL on a miss.  Uses the cache's probe variant; the tag is read
+ * again after the data, so the pair is never torn. */
 static inline const uint64_t *dmar_cache_lookup_way(const struct dmar_cache *c, uint32_t set,
 						    uint64_t tag, uint64_t *data)
 {
 	const uint64_t *s = dmar_cache_setp(c, set);
-	const int w = dmar_probe_ops()->find_way(s, c->ways, tag);
+	const int w = c->find_way(s, c->ways, tag);
 	uint64_t d;
 
 	if (w < 0)

@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Choose the probe variant once: the best the CPU has, or DMAR_SIMD=c|sse42|avx2 (a level
- * the CPU lacks falls back to the best it has, with a message on stderr). */
-#include <pthread.h>
+/* The probe variants this CPU runs, and the one an IOTLB asks for (dmar_iotlb_config.simd,
+ * with DMAR_SIMD=c|sse42|avx2 as an override of the default only, as DPDK selects a lookup
+ * per object).  Nothing is chosen for the process: each IOTLB keeps its own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
-
-static const struct dmar_probe_ops *chosen;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max)
 {
@@ -26,38 +23,40 @@ size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max)
 	return n;
 }
 
-static void choose(void)
+dmar_status dmar__probe_select(int want, const struct dmar_probe_ops **out)
 {
-	const struct dmar_probe_ops *v[3];
-	size_t n = dmar_probe_variants(v, 3);
-	const char *want = getenv("DMAR_SIMD");
-	const struct dmar_probe_ops *pick = v[n - 1];
+	static const char *const names[DMAR_SIMD_COUNT] = { NULL, "c", "sse42", "avx2" };
+	const struct dmar_probe_ops *v[DMAR_SIMD_COUNT];
+	const size_t n = dmar_probe_variants(v, DMAR_SIMD_COUNT);
+	const char *name;
 
-	if (want && *want) {
-		size_t i;
-
-		for (i = 0; i < n && strcmp(v[i]->name, want) != 0; i++)
-			;
-		if (i < n)
-			pick = v[i];
-		else
-			fprintf(stderr, "dmar: DMAR_SIMD=%s is not available here; using %s\n", want,
-				pick->name);
+	if (want < 0 || want >= DMAR_SIMD_COUNT)
+		return DMAR_E_INVALID;
+	name = names[want];
+	if (!name) { /* the default: the environment's, or the best the CPU runs */
+		name = getenv("DMAR_SIMD");
+		if (!name || !*name) {
+			*out = v[n - 1];
+			return DMAR_OK;
+		}
 	}
-	__atomic_store_n(&chosen, pick, __ATOMIC_RELEASE);
-}
-
-const struct dmar_probe_ops *dmar_probe_ops(void)
-{
-	const struct dmar_probe_ops *ops = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
-
-	if (__builtin_expect(ops != NULL, 1))
-		return ops;
-	pthread_once(&once, choose);
-	return chosen;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i]->name, name) == 0) {
+			*out = v[i];
+			return DMAR_OK;
+		}
+	if (want != DMAR_SIMD_DEFAULT)
+		return DMAR_E_NOT_SUPPORTED;
+	fprintf(stderr, "dmar: DMAR_SIMD=%s is not available here; using %s\n", name,
+		v[n - 1]->name);
+	*out = v[n - 1];
+	return DMAR_OK;
 }
 
 const char *dmar_iotlb_simd(void)
 {
-	return dmar_probe_ops()->name;
+	const struct dmar_probe_ops *ops = NULL;
+
+	(void)dmar__probe_select(DMAR_SIMD_DEFAULT, &ops);
+	return ops->name;
 }

@@ -2,6 +2,7 @@
 /* The IOTLB object: its caches, ASIDs, the spaces that hold them, invalidation, statistics. */
 #include "rcu.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,10 +19,13 @@ void dmar_iotlb_config_default(dmar_iotlb_config *cfg)
 {
 	if (!cfg)
 		return;
+	memset(cfg, 0, sizeof(*cfg)); /* every field a later version adds starts at its default */
 	cfg->sets = 4096;
 	cfg->ways = 8;
 	cfg->pwc_sets = 256;
 	cfg->asid_bits = DMAR_ASID_BITS;
+	cfg->simd = DMAR_SIMD_DEFAULT;
+	cfg->l0 = DMAR_L0_DEFAULT;
 }
 
 static void rollover_after_locks(struct dmar__after *a);
@@ -31,24 +35,56 @@ static int pow2(uint32_t x)
 	return x && !(x & (x - 1));
 }
 
+/* The L0 mode ::dmar_l0_mode @want names (::DMAR_L0_DEFAULT: DMAR_L0 from the environment,
+ * else adaptive), or -1 for an unknown value. */
+static int l0_mode_select(int want)
+{
+	const char *m;
+
+	if (want < 0 || want >= DMAR_L0_MODE_COUNT)
+		return -1;
+	if (want != DMAR_L0_DEFAULT)
+		return want;
+	m = getenv("DMAR_L0");
+	if (!m || !*m || strcmp(m, "adaptive") == 0)
+		return DMAR_L0_ADAPTIVE;
+	if (strcmp(m, "always") == 0)
+		return DMAR_L0_ALWAYS;
+	if (strcmp(m, "off") == 0)
+		return DMAR_L0_OFF;
+	fprintf(stderr, "dmar: DMAR_L0=%s is not adaptive, always or off; using adaptive\n", m);
+	return DMAR_L0_ADAPTIVE;
+}
+
 dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out)
 {
+	const struct dmar_probe_ops *ops;
 	struct dmar_iotlb *tlb;
+	dmar_status st;
+	int l0_mode;
 
 	if (!cfg || !out || !pow2(cfg->sets) || cfg->sets > (1u << 20) ||
 	    (cfg->ways != 4 && cfg->ways != 8) || !pow2(cfg->pwc_sets) ||
 	    cfg->pwc_sets > (1u << 16) || cfg->asid_bits > DMAR_ASID_BITS)
 		return DMAR_E_INVALID;
+	l0_mode = l0_mode_select((int)cfg->l0);
+	if (l0_mode < 0)
+		return DMAR_E_INVALID;
+	st = dmar__probe_select((int)cfg->simd, &ops);
+	if (st != DMAR_OK)
+		return st;
 	if (posix_memalign((void **)&tlb, 64, sizeof(*tlb)) != 0)
 		return DMAR_E_NOMEM;
 	memset(tlb, 0, sizeof(*tlb));
+	tlb->ops = ops;
+	tlb->l0_mode = l0_mode;
 	if (posix_memalign((void **)&tlb->stats, 64, DMAR_MAX_THREADS * sizeof(*tlb->stats)) != 0)
 		goto nomem;
 	memset(tlb->stats, 0, DMAR_MAX_THREADS * sizeof(*tlb->stats));
-	if (dmar_cache_init(&tlb->tlb, cfg->sets, cfg->ways) != 0)
+	if (dmar_cache_init(&tlb->tlb, cfg->sets, cfg->ways, ops->find_way) != 0)
 		goto nomem;
 	for (int k = 0; k < DMAR_PWC_LEVELS; k++)
-		if (dmar_cache_init(&tlb->pwc[k], cfg->pwc_sets, 4) != 0)
+		if (dmar_cache_init(&tlb->pwc[k], cfg->pwc_sets, 4, ops->find_way) != 0)
 			goto nomem;
 	pthread_mutex_init(&tlb->lock, NULL);
 	tlb->next_asid = 1;
@@ -79,6 +115,9 @@ dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb)
 	if (__atomic_load_n(&tlb->rollover_pending, __ATOMIC_ACQUIRE))
 		dmar__rcu_barrier();
 	pthread_mutex_destroy(&tlb->lock);
+	for (int t = 0; t < DMAR_MAX_THREADS; t++)
+		for (unsigned b = 0; b < DMAR_L0_BANKS; b++)
+			dmar__l0_free(tlb->l0[t][b]);
 	for (int k = 0; k < DMAR_PWC_LEVELS; k++)
 		dmar_cache_fini(&tlb->pwc[k]);
 	dmar_cache_fini(&tlb->tlb);
@@ -87,12 +126,20 @@ dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb)
 	return DMAR_OK;
 }
 
-/* A key for the threads' L0 banks (cache.h): never 0, never handed out twice. */
-static uint64_t l0_key_new(void)
+const char *dmar_iotlb_variant(const dmar_iotlb *tlb)
 {
-	static uint64_t keys;
+	return tlb ? tlb->ops->name : NULL;
+}
 
-	return __atomic_add_fetch(&keys, 1, __ATOMIC_RELAXED);
+dmar_l0_mode dmar_iotlb_l0_mode(const dmar_iotlb *tlb)
+{
+	return tlb ? (dmar_l0_mode)tlb->l0_mode : DMAR_L0_DEFAULT;
+}
+
+/* A key for @tlb's L0 banks (cache.h): never 0, never handed out twice. */
+static uint64_t l0_key_new(struct dmar_iotlb *tlb)
+{
+	return __atomic_add_fetch(&tlb->l0_keys, 1, __ATOMIC_RELAXED);
 }
 
 /* Give @sp ASID @asid, then a new L0 key (in this order: a reader that sees the new key sees
@@ -104,7 +151,7 @@ static void set_asid(struct dmar_space *sp, uint64_t asid)
 	__atomic_store_n(&sp->large[0], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sp->large[1], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sp->asid, asid, __ATOMIC_RELEASE);
-	__atomic_store_n(&sp->l0key, l0_key_new(), __ATOMIC_RELEASE);
+	__atomic_store_n(&sp->l0key, l0_key_new(sp->tlb), __ATOMIC_RELEASE);
 }
 
 static void flush_caches(struct dmar_iotlb *tlb)
@@ -244,12 +291,9 @@ dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t
 	if (!sp->fmt.pa_bits)
 		sp->fmt.pa_bits = DMAR_PA_BITS_MAX;
 	sp->root = root;
-	sp->l0key = l0_key_new();
-	{
-		static unsigned banks;
-
-		sp->l0bank = __atomic_fetch_add(&banks, 1, __ATOMIC_RELAXED) % DMAR_L0_BANKS;
-	}
+	sp->l0key = l0_key_new(tlb);
+	/* spaces dealt round a thread's banks, in creation order */
+	sp->l0bank = __atomic_fetch_add(&tlb->l0_banks, 1, __ATOMIC_RELAXED) % DMAR_L0_BANKS;
 	dmar__lock(&tlb->lock);
 	sp->asid = asid_alloc_locked(tlb);
 	sp->next = tlb->spaces;
@@ -388,9 +432,9 @@ static void invalidate_pages(struct dmar_space *sp, uint64_t iova, uint64_t last
 		 * clears above are seq_cst read-modify-writes and the scan's loads are seq_cst, so
 		 * against the filler's seq_cst fence either side sees the other (with a way
 		 * another filler evicted, its seq_cst CAS plays the clear's part) */
-		nslots = __atomic_load_n(&dmar__l0_slots, __ATOMIC_SEQ_CST);
+		nslots = __atomic_load_n(&tlb->l0_slots, __ATOMIC_SEQ_CST);
 		for (int t = 0; t < nslots; t++) {
-			struct dmar_l0 *l0 = __atomic_load_n(&dmar__l0_table[t][sp->l0bank],
+			struct dmar_l0 *l0 = __atomic_load_n(&tlb->l0[t][sp->l0bank],
 							     __ATOMIC_SEQ_CST);
 
 			if (l0)

@@ -23,9 +23,12 @@ enum dmar_stat_id {
 	ST_COUNT
 };
 
-/* One thread's counters, alone on its cache lines. */
+/* One thread slot's counters and state in one IOTLB, alone on its cache lines: only the
+ * slot's owner writes them (but the shared overflow slot's counters, with atomic adds). */
 struct dmar_tstat {
 	uint64_t v[ST_COUNT];
+	uint64_t rng;   /* victim choice of its fills (cache.c), never 0 once used */
+	uint32_t clock; /* windows its L0 banks ended (l0.c) */
 } __attribute__((aligned(64)));
 
 struct dmar_iotlb {
@@ -33,6 +36,14 @@ struct dmar_iotlb {
 	struct dmar_cache tlb;
 	struct dmar_cache pwc[DMAR_PWC_LEVELS]; /* [k - 2]: entries at level k */
 	struct dmar_tstat *stats; /* DMAR_MAX_THREADS, indexed by the thread's slot */
+	const struct dmar_probe_ops *ops; /* its probe variant (dmar_iotlb_config.simd) */
+	int l0_mode;                      /* ::dmar_l0_mode, resolved (never DEFAULT) */
+	/* The threads' L0 banks (cache.h): [slot][bank], each made on first use by the slot's
+	 * owner (atomic pointers; the shared overflow slot has none) and kept for the slot's
+	 * next threads, whose answers they stay exact for; freed with the IOTLB.  Invalidators
+	 * scan the slots below l0_slots (atomic). */
+	struct dmar_l0 *l0[DMAR_MAX_THREADS][DMAR_L0_BANKS];
+	int l0_slots;
 	/* written by writers: on lines of their own, so that an invalidation does not take
 	 * the line above away from every translating core */
 	pthread_mutex_t lock __attribute__((aligned(64))); /* ASIDs and the list of spaces */
@@ -46,6 +57,8 @@ struct dmar_iotlb {
 	struct dmar__after rollover_after;
 	uint64_t invalidations;  /* atomic (writers only) */
 	uint64_t rollovers;      /* atomic */
+	uint64_t l0_keys;        /* atomic: the last L0 key handed out (keys are never 0) */
+	unsigned l0_banks;       /* atomic: spaces created, to deal them round the banks */
 };
 
 struct dmar_space {
@@ -57,7 +70,7 @@ struct dmar_space {
 	/* atomic: the key the threads' L0 banks bind to (cache.h), a new one whenever the
 	 * ASID changes, published after it */
 	uint64_t l0key;
-	unsigned l0bank; /* which of a thread's L0 banks this space uses */
+	unsigned l0bank; /* which of a thread's L0 banks (in its IOTLB) this space uses */
 	struct dmar_space *next, *prev;
 	/* Large leaves (iotlb.c, dmar_space_invalidate_range): what invalidators write, on a
 	 * line of its own, read by translations only when they walk.  inval_gen counts
@@ -99,6 +112,12 @@ void dmar__space_invalidate_leaves(struct dmar_space *sp, uint64_t iova, uint64_
  * Nests inside a read section. */
 dmar_status dmar__translate_space(struct dmar_space *sp, const dmar_request *req,
 				  dmar_result *res, size_t n, size_t *nfaults);
+
+/* The calling (registered) thread's L0 bank @bank in @tlb, or NULL when it has none yet. */
+static inline struct dmar_l0 *dmar__iotlb_thread_bank(const struct dmar_iotlb *tlb, unsigned bank)
+{
+	return __atomic_load_n(&tlb->l0[dmar__thread_slot()][bank], __ATOMIC_RELAXED);
+}
 
 /* Add a batch's local counters to the calling thread's slot. */
 void dmar__iotlb_account(struct dmar_iotlb *tlb, const uint64_t *local);

@@ -9,48 +9,27 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int dmar__l0_mode = DMAR_L0_ADAPTIVE;
-/* Per thread slot: windows ended by any of its banks (a bank's stamp reads it). */
-static uint32_t l0_clock[DMAR_MAX_THREADS - 1];
-
-/* Whether @l0 belongs to a slot's row (a test's bank belongs to none). */
-static int l0_in_row(const struct dmar_l0 *l0)
+struct dmar_l0 *dmar__l0_new(struct dmar_l0 **row, uint32_t *clock, int mode)
 {
-	return l0->slot < DMAR_MAX_THREADS - 1;
-}
-
-static void l0_mode_read(void)
-{
-	const char *m = getenv("DMAR_L0");
-
-	if (!m || !*m || strcmp(m, "adaptive") == 0)
-		return;
-	if (strcmp(m, "always") == 0)
-		__atomic_store_n(&dmar__l0_mode, DMAR_L0_ALWAYS, __ATOMIC_RELAXED);
-	else if (strcmp(m, "off") == 0)
-		__atomic_store_n(&dmar__l0_mode, DMAR_L0_OFF, __ATOMIC_RELAXED);
-	else
-		fprintf(stderr, "dmar: DMAR_L0=%s is not adaptive, always or off; using adaptive\n", m);
-}
-
-struct dmar_l0 *dmar__l0_new(uint32_t slot)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct dmar_l0 *l0;
-
-	pthread_once(&once, l0_mode_read);
-	if (__atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) == DMAR_L0_OFF)
-		return NULL;
 	/* room for the largest size, paid for (touched) only as the bank grows into it; never
-	 * unmapped, since an invalidator may read the bank at any time (cache.h) */
-	l0 = mmap(NULL, dmar_l0_bytes(DMAR_L0_MAX_ENTRIES), PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	 * unmapped before its IOTLB goes, since an invalidator may read the bank at any time */
+	struct dmar_l0 *l0 = mmap(NULL, dmar_l0_bytes(DMAR_L0_MAX_ENTRIES), PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
 	if (l0 == MAP_FAILED)
 		return NULL;
-	l0->slot = slot;
+	l0->row = row;
+	l0->clock = clock;
+	l0->mode = mode;
 	l0->mask = DMAR_L0_ENTRIES - 1; /* reset's shrink check reads the old size */
 	dmar__l0_reset(l0, 0, DMAR_L0_ENTRIES);
 	return l0;
+}
+
+void dmar__l0_free(struct dmar_l0 *l0)
+{
+	if (l0)
+		munmap(l0, dmar_l0_bytes(DMAR_L0_MAX_ENTRIES));
 }
 
 void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries)
@@ -75,7 +54,7 @@ void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries)
 	__atomic_store_n(&l0->mask, entries - 1, __ATOMIC_RELAXED);
 	l0->hits = l0->looks = l0->skip = l0->backoff = 0;
 	l0->used = l0->used0 = l0->evicts = 0;
-	l0->stamp = l0_in_row(l0) ? l0_clock[l0->slot] : 0;
+	l0->stamp = l0->clock ? *l0->clock : 0;
 	__atomic_store_n(&l0->key, key, __ATOMIC_RELEASE);
 }
 
@@ -83,14 +62,13 @@ void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries)
  * need be by shrinking the banks idle longest (idle for DMAR_L0_IDLE windows): 1 if it grew. */
 static int l0_grow(struct dmar_l0 *l0)
 {
-	struct dmar_l0 *const *row;
+	struct dmar_l0 *const *row = l0->row;
 	const uint32_t size = l0->mask + 1;
 	uint32_t now;
 
-	if (size >= DMAR_L0_MAX_ENTRIES || !l0_in_row(l0))
+	if (size >= DMAR_L0_MAX_ENTRIES || !row)
 		return 0;
-	row = dmar__l0_table[l0->slot];
-	now = l0_clock[l0->slot];
+	now = *l0->clock;
 	for (;;) {
 		uint64_t total = 2 * (uint64_t)size; /* the row with this bank doubled */
 		struct dmar_l0 *idle = NULL;
@@ -126,8 +104,7 @@ void dmar__l0_window_end(struct dmar_l0 *l0)
 
 	if (8 * (uint64_t)l0->evicts >= l0->looks && l0_grow(l0)) {
 		/* empty and twice the size: the new entries warm up over the next window */
-	} else if (2 * useful < l0->looks &&
-		   __atomic_load_n(&dmar__l0_mode, __ATOMIC_RELAXED) != DMAR_L0_ALWAYS) {
+	} else if (2 * useful < l0->looks && l0->mode != DMAR_L0_ALWAYS) {
 		l0->skip = DMAR_L0_SKIP << l0->backoff;
 		l0->backoff += l0->backoff < 7;
 	} else {
@@ -135,6 +112,6 @@ void dmar__l0_window_end(struct dmar_l0 *l0)
 	}
 	l0->hits = l0->looks = l0->evicts = 0;
 	l0->used0 = l0->used;
-	if (l0_in_row(l0))
-		l0->stamp = ++l0_clock[l0->slot];
+	if (l0->clock)
+		l0->stamp = ++*l0->clock;
 }

@@ -202,7 +202,7 @@ TEST(S30_every_simd_probe_matches_scalar)
 	printf("# variants:");
 	for (size_t i = 0; i < nv; i++)
 		printf(" %s", v[i]->name);
-	printf(" (in use: %s)\n", dmar_iotlb_simd());
+	printf(" (default: %s)\n", dmar_iotlb_simd());
 	CHECK(strcmp(v[0]->name, "c") == 0);
 	for (uint32_t ways = 4; ways <= 8; ways += 4) {
 		struct fixture f;
@@ -245,7 +245,7 @@ TEST(S30_every_simd_probe_matches_scalar)
 
 			REQUIRE(l0ref && l0got && l0start);
 			memset(l0start, 0, bytes);
-			l0start->slot = UINT32_MAX; /* in no thread's row */
+			l0start->mode = DMAR_L0_ADAPTIVE; /* (row and clock NULL: in no thread's row) */
 			l0start->mask = DMAR_L0_ENTRIES - 1;
 			dmar__l0_reset(l0start, 1, DMAR_L0_ENTRIES);
 			(void)dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N / 2, mref,
@@ -283,6 +283,112 @@ TEST(S30_every_simd_probe_matches_scalar)
 		}
 		teardown(&f);
 	}
+}
+
+/* DESIGN decision 6 and iotlb.h: two IOTLBs in one process share nothing; each keeps the
+ * probe variant and L0 mode it was created with, whatever the other and the environment
+ * say, and both answer alike. */
+TEST(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode)
+{
+	static const char *const names[DMAR_SIMD_COUNT] = { NULL, "c", "sse42", "avx2" };
+	const struct dmar_probe_ops *v[4];
+	const size_t nv = dmar_probe_variants(v, 4);
+	dmar_physmem *pm = test_physmem(0);
+	dmar_pgtable_config pc;
+	dmar_pgtable *pt;
+	dmar_iotlb_config ca, cb;
+	dmar_iotlb *a, *b, *t = NULL;
+	dmar_space *sa, *sb;
+	dmar_iotlb_stats st_a, st_b;
+	dmar_request q[64];
+	dmar_result ra[64], rb[64], r;
+
+	dmar_pgtable_config_default(&pc);
+	REQUIRE(dmar_pgtable_create(pm, &pc, &pt) == DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, 0x40000000, 0x10000000, 64 * K4, RW), DMAR_OK);
+	/* a: the scalar probe, no L0; b: the best variant here, L0 always; the environment
+	 * asks for the opposite of both, and is only a default */
+	setenv("DMAR_SIMD", "c", 1);
+	setenv("DMAR_L0", "always", 1);
+	dmar_iotlb_config_default(&ca);
+	ca.simd = DMAR_SIMD_C;
+	ca.l0 = DMAR_L0_OFF;
+	cb = ca;
+	cb.simd = (dmar_simd)(nv == 3 ? DMAR_SIMD_AVX2 : nv == 2 ? DMAR_SIMD_SSE42 : DMAR_SIMD_C);
+	cb.l0 = DMAR_L0_ALWAYS;
+	REQUIRE(dmar_iotlb_create(&ca, &a) == DMAR_OK);
+	REQUIRE(dmar_iotlb_create(&cb, &b) == DMAR_OK);
+	CHECK(strcmp(dmar_iotlb_variant(a), "c") == 0);
+	CHECK(strcmp(dmar_iotlb_variant(b), names[cb.simd]) == 0);
+	CHECK_EQ(dmar_iotlb_l0_mode(a), DMAR_L0_OFF);
+	CHECK_EQ(dmar_iotlb_l0_mode(b), DMAR_L0_ALWAYS);
+	/* the defaults follow the environment */
+	ca.simd = DMAR_SIMD_DEFAULT;
+	ca.l0 = DMAR_L0_DEFAULT;
+	REQUIRE(dmar_iotlb_create(&ca, &t) == DMAR_OK);
+	CHECK(strcmp(dmar_iotlb_variant(t), "c") == 0);
+	CHECK_EQ(dmar_iotlb_l0_mode(t), DMAR_L0_ALWAYS);
+	CHECK(strcmp(dmar_iotlb_simd(), "c") == 0);
+	CHECK_ST(dmar_iotlb_destroy(t), DMAR_OK);
+	unsetenv("DMAR_SIMD");
+	unsetenv("DMAR_L0");
+	CHECK(strcmp(dmar_iotlb_simd(), v[nv - 1]->name) == 0);
+	/* every variant by name: taken if this CPU runs it, else not supported; unknown values
+	 * are invalid */
+	for (int k = DMAR_SIMD_C; k < DMAR_SIMD_COUNT; k++) {
+		int here = 0;
+
+		for (size_t i = 0; i < nv; i++)
+			here |= strcmp(v[i]->name, names[k]) == 0;
+		t = NULL;
+		ca.simd = (dmar_simd)k;
+		CHECK_ST(dmar_iotlb_create(&ca, &t), here ? DMAR_OK : DMAR_E_NOT_SUPPORTED);
+		CHECK_ST(dmar_iotlb_destroy(t), DMAR_OK);
+	}
+	ca.simd = (dmar_simd)DMAR_SIMD_COUNT;
+	CHECK_ST(dmar_iotlb_create(&ca, &t), DMAR_E_INVALID);
+	ca.simd = DMAR_SIMD_DEFAULT;
+	ca.l0 = (dmar_l0_mode)DMAR_L0_MODE_COUNT;
+	CHECK_ST(dmar_iotlb_create(&ca, &t), DMAR_E_INVALID);
+
+	/* side by side over one table: the same answers, each from its own caches */
+	REQUIRE(dmar_space_create(a, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt), &sa) ==
+		DMAR_OK);
+	REQUIRE(dmar_space_create(b, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt), &sb) ==
+		DMAR_OK);
+	for (int i = 0; i < 64; i++)
+		q[i] = (dmar_request){ .iova = 0x40000000 + (uint64_t)i * K4 + 8,
+				       .access = DMAR_ACCESS_READ };
+	for (int round = 0; round < 100; round++) {
+		CHECK_ST(dmar_translate_batch(sa, q, ra, 64, NULL), DMAR_OK);
+		CHECK_ST(dmar_translate_batch(sb, q, rb, 64, NULL), DMAR_OK);
+		for (int i = 0; i < 64; i++) {
+			CHECK_EQ(ra[i].pa, 0x10000000 + (uint64_t)i * K4 + 8);
+			CHECK_EQ(rb[i].pa, ra[i].pa);
+		}
+		CHECK_ST(dmar_translate(sb, q[round % 64].iova, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(r.pa, ra[round % 64].pa);
+	}
+	dmar_iotlb_get_stats(a, &st_a);
+	dmar_iotlb_get_stats(b, &st_b);
+	CHECK_EQ(st_a.translations, 6400);
+	CHECK_EQ(st_b.translations, 6500);
+	CHECK_EQ(st_a.l0_hits, 0);
+	CHECK(st_b.l0_hits >= 6000);
+	CHECK_EQ(st_a.misses, 64); /* each walked its pages once, on its own */
+	CHECK_EQ(st_b.misses, 64);
+	/* an invalidation in one leaves the other's caches alone */
+	dmar_space_invalidate(sa);
+	CHECK_ST(dmar_translate(sb, q[3].iova, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.flags & DMAR_RESULT_HIT, DMAR_RESULT_HIT);
+	CHECK_ST(dmar_translate(sa, q[3].iova, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.flags & DMAR_RESULT_HIT, 0);
+	dmar_space_destroy(sa);
+	dmar_space_destroy(sb);
+	CHECK_ST(dmar_iotlb_destroy(a), DMAR_OK);
+	CHECK_ST(dmar_iotlb_destroy(b), DMAR_OK);
+	dmar_pgtable_destroy(pt);
+	dmar_physmem_destroy(pm);
 }
 
 TEST(S28_stale_until_invalidated_then_gone)
@@ -813,13 +919,17 @@ static void grow_pass(dmar_space *sp, int single)
 	}
 }
 
-/* The entries of the calling thread's banks, those not made yet at their starting size. */
-static uint64_t row_entries(void)
+/* The entries of the calling thread's banks in @tlb, those not made yet at their starting
+ * size. */
+static uint64_t row_entries(const dmar_iotlb *tlb)
 {
 	uint64_t sum = 0;
 
-	for (unsigned b = 0; b < DMAR_L0_BANKS; b++)
-		sum += dmar__tls_l0[b] ? dmar__tls_l0[b]->mask + 1 : DMAR_L0_ENTRIES;
+	for (unsigned b = 0; b < DMAR_L0_BANKS; b++) {
+		const struct dmar_l0 *l0 = dmar__iotlb_thread_bank(tlb, b);
+
+		sum += l0 ? l0->mask + 1 : DMAR_L0_ENTRIES;
+	}
 	return sum;
 }
 
@@ -847,7 +957,7 @@ TEST(l0_bank_grows_to_what_the_iotlb_holds)
 		dmar_iotlb_get_stats(f.tlb, &a);
 		grow_pass(f.sp, single);
 		dmar_iotlb_get_stats(f.tlb, &b);
-		l0 = dmar__tls_l0[f.sp->l0bank];
+		l0 = dmar__iotlb_thread_bank(f.tlb, f.sp->l0bank);
 		printf("# %s: bank of %u entries, %" PRIu64 " of %u from the L0\n",
 		       single ? "single" : "batch", l0 ? l0->mask + 1 : 0, b.l0_hits - a.l0_hits,
 		       GROW_PAGES);
@@ -882,7 +992,7 @@ TEST(l0_bank_grows_to_what_the_iotlb_holds)
 		/* rebound (the space's ASID retired): small again */
 		dmar_space_invalidate(f.sp);
 		CHECK_ST(dmar_translate(f.sp, 0x40000000, DMAR_ACCESS_READ, &r), DMAR_OK);
-		CHECK_EQ(dmar__tls_l0[f.sp->l0bank]->mask + 1, DMAR_L0_ENTRIES);
+		CHECK_EQ(dmar__iotlb_thread_bank(f.tlb, f.sp->l0bank)->mask + 1, DMAR_L0_ENTRIES);
 	}
 	/* nine more spaces on the same table, each on a bank of its own, used one after another:
 	 * the row never passes its budget, and the bank in use still grows (from idle ones) */
@@ -891,12 +1001,12 @@ TEST(l0_bank_grows_to_what_the_iotlb_holds)
 					   dmar_pgtable_format(f.pt), &more[s]), DMAR_OK);
 		for (int pass = 0; pass < 12; pass++) {
 			grow_pass(more[s], 0);
-			CHECK(row_entries() <= DMAR_L0_ROW_ENTRIES);
+			CHECK(row_entries(f.tlb) <= DMAR_L0_ROW_ENTRIES);
 		}
 		if (!off)
-			CHECK(dmar__tls_l0[more[s]->l0bank]->mask + 1 >= GROW_PAGES);
+			CHECK(dmar__iotlb_thread_bank(f.tlb, more[s]->l0bank)->mask + 1 >= GROW_PAGES);
 	}
-	printf("# row: %" PRIu64 " entries in its banks (at most %u)\n", off ? 0 : row_entries(),
+	printf("# row: %" PRIu64 " entries in its banks (at most %u)\n", off ? 0 : row_entries(f.tlb),
 	       DMAR_L0_ROW_ENTRIES);
 	for (int s = 0; s < 9; s++)
 		dmar_space_destroy(more[s]);
@@ -938,6 +1048,7 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_range_invalidation_any_alignment_and_large_pages),
 	  T(S28_invalidating_one_page_drops_its_whole_large_leaf),
 	  T(S30_batch_results_equal_singles_but_for_the_hit_flag_of_repeats),
+	  T(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
 	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),

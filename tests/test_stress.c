@@ -148,9 +148,12 @@ static void *reader(void *arg)
 			check_one(page[i], off[i], s1[i], s2, st[i], &r[i], &sm, &su, &rc);
 		}
 		dmar_thread_quiescent();
-		if (world == MEDIUM_PAGES && dmar__tls_l0 && dmar__tls_l0[space->l0bank] &&
-		    dmar__tls_l0[space->l0bank]->mask + 1 > bank)
-			bank = dmar__tls_l0[space->l0bank]->mask + 1;
+		if (world == MEDIUM_PAGES) {
+			const struct dmar_l0 *l0 = dmar__iotlb_thread_bank(space->tlb, space->l0bank);
+
+			if (l0 && l0->mask + 1 > bank)
+				bank = l0->mask + 1;
+		}
 	}
 	bank_seen[(uintptr_t)arg] = bank; /* read after the join */
 	__atomic_fetch_add(&stable_mapped, sm, __ATOMIC_RELAXED);
@@ -249,6 +252,12 @@ static void run(enum reader_mode m, uint64_t world_pages)
 			n = 1 + test_xorshift(&seed) % 4;
 			if (world == MEDIUM_PAGES && test_xorshift(&seed) % (1 << 20) == 0)
 				dmar_space_invalidate(space); /* a new ASID: the banks rebind */
+			/* medium world: a pause between changes, so that the readers refill their
+			 * banks faster than shootdowns empty them (what makes a bank grow: fills
+			 * that evict, not fills into entries a shootdown emptied) on a slow
+			 * (sanitized, loaded) machine too */
+			for (volatile int spin = 0; world == MEDIUM_PAGES && spin < 2000; spin++)
+				;
 		} else if (kind < 4) {
 			first = test_xorshift(&seed) % SLOTS * (G1 / K4);
 			n = G1 / K4;

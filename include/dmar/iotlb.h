@@ -38,7 +38,31 @@ typedef struct dmar_iotlb dmar_iotlb;
 /** An address space cached in an IOTLB under its own ASID (opaque): a table root and format. */
 typedef struct dmar_space dmar_space;
 
-/** Geometry of an IOTLB. */
+/** Which probe variant an IOTLB compares tags with (DESIGN decision 5: chosen per IOTLB,
+ *  every variant answers exactly as the scalar one). */
+typedef enum dmar_simd {
+	/** The environment variable DMAR_SIMD (c, sse42 or avx2) if set, else the best this
+	 *  CPU runs. */
+	DMAR_SIMD_DEFAULT = 0,
+	DMAR_SIMD_C,     /**< the scalar reference */
+	DMAR_SIMD_SSE42, /**< SSE4.2: two tags per compare */
+	DMAR_SIMD_AVX2,  /**< AVX2 (with BMI1/2): four tags per compare */
+	DMAR_SIMD_COUNT  /**< (the number of values) */
+} dmar_simd;
+
+/** How an IOTLB uses the threads' L0 banks: small per-thread caches in front of it. */
+typedef enum dmar_l0_mode {
+	/** The environment variable DMAR_L0 (adaptive, always or off) if set, else adaptive. */
+	DMAR_L0_DEFAULT = 0,
+	/** A bank stands aside while it answers fewer lookups than it misses, and grows while
+	 *  it evicts pages the IOTLB holds. */
+	DMAR_L0_ADAPTIVE,
+	DMAR_L0_ALWAYS, /**< banks never stand aside (for tests and measurements) */
+	DMAR_L0_OFF,    /**< no L0: every lookup goes to the IOTLB */
+	DMAR_L0_MODE_COUNT /**< (the number of values) */
+} dmar_l0_mode;
+
+/** Geometry and behaviour of an IOTLB. */
 typedef struct dmar_iotlb_config {
 	uint32_t sets;     /**< power of two, 1 .. 2^20 */
 	uint32_t ways;     /**< 4 or 8 */
@@ -51,10 +75,12 @@ typedef struct dmar_iotlb_config {
 	 *  on an unregistered thread once it holds no library lock).  More live spaces than
 	 *  ASIDs leave the rest uncached.  Small values are for tests that reach rollover fast. */
 	uint32_t asid_bits;
+	dmar_simd simd;    /**< the probe variant (::DMAR_SIMD_DEFAULT: environment or CPU) */
+	dmar_l0_mode l0;   /**< the L0 banks (::DMAR_L0_DEFAULT: environment or adaptive) */
 } dmar_iotlb_config;
 
 /** Defaults: 4096 sets x 8 ways (32 K entries, 128 MiB of 4 KiB pages), 256 x 4 per
- *  walk-cache level, 17-bit ASIDs.
+ *  walk-cache level, 17-bit ASIDs, the default probe variant and L0 mode.
  *  @param cfg  filled in
  *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_iotlb_config_default(dmar_iotlb_config *cfg);
@@ -62,8 +88,10 @@ DMAR_API void dmar_iotlb_config_default(dmar_iotlb_config *cfg);
 /** Create an empty IOTLB.
  *  @param cfg  its geometry
  *  @param out  receives the IOTLB
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for a bad geometry or NULL arguments;
- *          ::DMAR_E_NOMEM.
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for a bad geometry, an unknown @c simd or @c l0
+ *          value, or NULL arguments; ::DMAR_E_NOT_SUPPORTED when @c simd names a variant
+ *          this CPU cannot run (the default falls back to the best it can, with a message
+ *          on stderr, when DMAR_SIMD names one it cannot); ::DMAR_E_NOMEM.
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_iotlb_create(const dmar_iotlb_config *cfg, dmar_iotlb **out);
 
@@ -99,12 +127,24 @@ typedef struct dmar_iotlb_stats {
  *  @threadsafety Thread-safe; a snapshot that may miss increments in flight. */
 DMAR_API void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st);
 
-/** Name of the probe variant in use (chosen from CPUID, or forced with the environment
- *  variable DMAR_SIMD=c|sse42|avx2).
+/** Name of the probe variant an IOTLB created with ::DMAR_SIMD_DEFAULT uses now (from the
+ *  environment variable DMAR_SIMD and CPUID, read at each call).
  *  @return "c", "sse42" or "avx2" (a static string).
- *  @threadsafety Thread-safe; the choice is made once, at the first call of any translating
- *  function or of this one. */
+ *  @threadsafety Thread-safe. */
 DMAR_API const char *dmar_iotlb_simd(void);
+
+/** Name of the probe variant @p tlb uses (fixed at its creation).
+ *  @param tlb  the IOTLB
+ *  @return "c", "sse42" or "avx2" (a static string); NULL for a NULL @p tlb.
+ *  @threadsafety Thread-safe. */
+DMAR_API const char *dmar_iotlb_variant(const dmar_iotlb *tlb);
+
+/** The L0 mode @p tlb uses (fixed at its creation; never ::DMAR_L0_DEFAULT).
+ *  @param tlb  the IOTLB
+ *  @return ::DMAR_L0_ADAPTIVE, ::DMAR_L0_ALWAYS or ::DMAR_L0_OFF; ::DMAR_L0_DEFAULT for a
+ *          NULL @p tlb.
+ *  @threadsafety Thread-safe. */
+DMAR_API dmar_l0_mode dmar_iotlb_l0_mode(const dmar_iotlb *tlb);
 
 /**
  * Create an address space: the table rooted at @p root in @p pm, of format @p fmt, cached
