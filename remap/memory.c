@@ -718,33 +718,36 @@ static dmar_status legacy_enter(dmar_adapter *ad, dmar_irql irql, const char *wh
 	return st;
 }
 
-dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql, uint64_t size,
-					       dmar_pmo **out)
+/* The legacy allocations: a memory object as @p says. */
+static dmar_status legacy_create(dmar_adapter *ad, dmar_irql irql, const char *what,
+				 const dmar_pmo_params *p, dmar_pmo **out)
 {
-	dmar_pmo_params p = { .kind = DMAR_PMO_NONPAGED, .size = size };
 	dmar_status st;
 
 	if (!out)
 		return DMAR_E_INVALID;
-	st = legacy_enter(ad, irql, "DxgkCbAllocatePagesForMdl", NULL);
+	st = legacy_enter(ad, irql, what, NULL);
 	if (st != DMAR_OK)
 		return st;
-	return dmar__adapter_leave(ad, dmar__pmo_create(ad, &p, out));
+	return dmar__adapter_leave(ad, dmar__pmo_create(ad, p, out));
+}
+
+dmar_status dmar_legacy_allocate_pages_for_mdl(dmar_adapter *ad, dmar_irql irql, uint64_t size,
+					       dmar_pmo **out)
+{
+	const dmar_pmo_params p = { .kind = DMAR_PMO_NONPAGED, .size = size };
+
+	return legacy_create(ad, irql, "DxgkCbAllocatePagesForMdl", &p, out);
 }
 
 dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql irql, uint64_t size,
 						   dmar_pa_t highest, dmar_pmo **out)
 {
-	dmar_pmo_params p = { .kind = DMAR_PMO_CONTIGUOUS, .size = size,
-			      .place = highest ? DMAR_PLACE_BELOW : DMAR_PLACE_ANY, .limit = highest };
-	dmar_status st;
+	const dmar_pmo_params p = { .kind = DMAR_PMO_CONTIGUOUS, .size = size,
+				    .place = highest ? DMAR_PLACE_BELOW : DMAR_PLACE_ANY,
+				    .limit = highest };
 
-	if (!out)
-		return DMAR_E_INVALID;
-	st = legacy_enter(ad, irql, "DxgkCbAllocateContiguousMemory", NULL);
-	if (st != DMAR_OK)
-		return st;
-	return dmar__adapter_leave(ad, dmar__pmo_create(ad, &p, out));
+	return legacy_create(ad, irql, "DxgkCbAllocateContiguousMemory", &p, out);
 }
 
 dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
