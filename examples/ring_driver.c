@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The guest driver of ringdev (ring_driver.h). */
-#define _POSIX_C_SOURCE 200809L
 #include "ring_driver.h"
 
 #include <inttypes.h>
