@@ -270,7 +270,7 @@ static int leaf_fits(const struct dmar_pgtable *pt, unsigned level, uint64_t cur
 {
 	const uint64_t span = 1ull << pt_shift(level);
 
-	return level <= 3 && (pt->pgsizes & span) && cur == slot_first &&
+	return pt_level_large(level) && (pt->pgsizes & span) && cur == slot_first &&
 	       chunk_last == slot_last && !(pa & (span - 1));
 }
 
@@ -779,7 +779,7 @@ dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned
 {
 	dmar_fault f;
 
-	if (!pt || !result || (access & ~0xfu))
+	if (!pt || !result || (access & ~DMAR_ACCESS_ALL))
 		return DMAR_E_INVALID;
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;

@@ -29,10 +29,17 @@ static inline unsigned pt_va_bits(unsigned levels)
 	return pt_shift(levels) + PT_LEVEL_LG2;
 }
 
+/* Levels whose entries may be large leaves with PS set: 2 (2 MiB) and 3 (1 GiB).  Level 1
+ * entries are always 4 KiB leaves; above level 3, PS is reserved. */
+static inline int pt_level_large(unsigned level)
+{
+	return level == 2 || level == 3;
+}
+
 /* An entry at @level that maps a page rather than pointing to a table. */
 static inline int pte_is_leaf(uint64_t pte, unsigned level)
 {
-	return level == 1 || ((level == 2 || level == 3) && (pte & DMAR_PTE_PS));
+	return level == 1 || (pt_level_large(level) && (pte & DMAR_PTE_PS));
 }
 
 /* Entries are read and written whole, with single atomic accesses (S31).  Acquire on the
@@ -67,7 +74,7 @@ static inline dmar_fault pte_check(uint64_t pte, unsigned level, uint64_t rsvd_a
 {
 	if (!(pte & DMAR_PTE_P))
 		return DMAR_FAULT_NOT_PRESENT;
-	if ((pte & rsvd_addr) || (level >= 4 && (pte & DMAR_PTE_PS)) ||
+	if ((pte & rsvd_addr) || (level > 1 && !pt_level_large(level) && (pte & DMAR_PTE_PS)) ||
 	    (pte_is_leaf(pte, level) && pte_leaf_rsvd(pte, level)))
 		return DMAR_FAULT_RESERVED;
 	return DMAR_FAULT_NONE;

@@ -383,7 +383,7 @@ dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
 		acc |= req[i].access | req[i + 1].access | req[i + 2].access | req[i + 3].access;
 	for (; i < n; i++)
 		acc |= req[i].access;
-	if (acc & ~0xfu)
+	if (acc & ~DMAR_ACCESS_ALL)
 		return DMAR_E_INVALID;
 	return dmar__thread_ok() ? DMAR_OK : DMAR_E_THREAD;
 }
@@ -431,7 +431,7 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 		dmar_l0_fill(l0, iova, way, tag, d, &f);
 		dmar_l0_check(l0, &f, 1, c->ways);
 	}
-	if (!(access & ~d & 0xf)) {
+	if (!(access & ~d & DMAR_ACCESS_ALL)) {
 		dmar_cache_hit_result(d, iova, res);
 		hit = 1;
 	}
@@ -447,7 +447,7 @@ dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dm
 	dmar_status st;
 	int hit, l0hit;
 
-	if (!sp || !res || (access & ~0xfu))
+	if (!sp || !res || (access & ~DMAR_ACCESS_ALL))
 		return DMAR_E_INVALID;
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;

@@ -89,7 +89,7 @@ dmar_status dmar_pt_input_range(const dmar_pt_format *fmt, dmar_iova_t *low_last
 dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dmar_pt_format *fmt,
 		      uint64_t va, unsigned access, dmar_walk_result *result)
 {
-	if (!pm || !result || !dmar__format_ok(fmt) || (access & ~0xfu))
+	if (!pm || !result || !dmar__format_ok(fmt) || (access & ~DMAR_ACCESS_ALL))
 		return DMAR_E_INVALID;
 	return dmar__walk(pm, root, fmt, va, access, result) == DMAR_FAULT_NONE ? DMAR_OK
 										 : DMAR_E_FAULT;

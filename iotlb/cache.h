@@ -48,6 +48,13 @@
 #define DMAR_DATA_LG2_SHIFT 7
 #define DMAR_DATA_LG2_MASK (0x1full << DMAR_DATA_LG2_SHIFT)
 
+/* The data word's prot bits are ::dmar_prot, whose access bits line up with ::dmar_access. */
+_Static_assert((unsigned)DMAR_PROT_READ == (unsigned)DMAR_ACCESS_READ &&
+		       (unsigned)DMAR_PROT_WRITE == (unsigned)DMAR_ACCESS_WRITE &&
+		       (unsigned)DMAR_PROT_EXEC == (unsigned)DMAR_ACCESS_EXEC &&
+		       (unsigned)DMAR_PROT_USER == (unsigned)DMAR_ACCESS_USER,
+	       "dmar_prot and dmar_access bits");
+
 /* The hit path writes a result's second word (fault, page_lg2, prot, flags) at once. */
 _Static_assert(sizeof(dmar_result) == 16 && offsetof(dmar_result, fault) == 8 &&
 		       offsetof(dmar_result, page_lg2) == 9 && offsetof(dmar_result, prot) == 10 &&
@@ -70,10 +77,23 @@ static inline uint64_t dmar_cache_tag(uint64_t asid, uint64_t vpn)
 	return asid << DMAR_VPN_BITS | (vpn & DMAR_VPN_MASK);
 }
 
-/* Consecutive pages of one space land in consecutive sets; spaces are spread apart. */
+/* The set of page @vpn of the space whose ASID hashes to @ahash (dmar_cache_asid_hash), in a
+ * cache of @mask + 1 sets: consecutive pages of one space land in consecutive sets; spaces
+ * are spread apart.  The one definition every lookup, fill and invalidation uses (the
+ * probes hash the ASID once a batch). */
+static inline uint64_t dmar_cache_asid_hash(uint64_t asid)
+{
+	return asid * 0x9E3779B1u;
+}
+
+static inline uint32_t dmar_cache_set_hashed(uint64_t vpn, uint64_t ahash, uint32_t mask)
+{
+	return (uint32_t)(vpn ^ ahash) & mask;
+}
+
 static inline uint32_t dmar_cache_set(const struct dmar_cache *c, uint64_t asid, uint64_t vpn)
 {
-	return (uint32_t)(vpn ^ (asid * 0x9E3779B1u)) & c->mask;
+	return dmar_cache_set_hashed(vpn, dmar_cache_asid_hash(asid), c->mask);
 }
 
 static inline uint64_t *dmar_cache_setp(const struct dmar_cache *c, uint32_t set)
@@ -163,7 +183,7 @@ void dmar_cache_inval_all(struct dmar_cache *c);
 
 struct dmar_l0_entry {
 	uint64_t vpn;   /* atomic: iova >> 12, or DMAR_L0_EMPTY */
-	uint64_t deny;  /* the access bits the page refuses (~prot & 0xf) */
+	uint64_t deny;  /* the access bits the page refuses (~prot & DMAR_ACCESS_ALL) */
 	uint64_t delta; /* frame - (iova & ~0xfff), modulo 2^64: pa = iova + delta */
 	uint64_t meta;  /* the result's second word (dmar_cache_hit_meta) */
 };
@@ -333,7 +353,7 @@ static inline void dmar_l0_fill(struct dmar_l0 *l0, uint64_t iova, const uint64_
 
 	l0->used += empty;
 	l0->evicts += !empty;
-	l0->e[k].deny = ~d & 0xf;
+	l0->e[k].deny = ~d & DMAR_ACCESS_ALL;
 	l0->e[k].delta = (d & DMAR_PTE_ADDR_MASK) - (iova & ~0xfffull);
 	l0->e[k].meta = dmar_cache_hit_meta(d);
 	__atomic_store_n(&l0->e[k].vpn, iova >> 12, __ATOMIC_RELAXED);

@@ -22,7 +22,7 @@
 			goto missed_##i;                                                   \
 		if (l0) /* a checked (tag, data) pair: kept whatever the access */         \
 			dmar_l0_fill(l0, iova_, &(sp)[w_], tag_, d_, &fills[nfill++]);     \
-		if (req[i].access & ~d_ & 0xf)                                             \
+		if (req[i].access & ~d_ & DMAR_ACCESS_ALL)                                 \
 			goto missed_##i;                                                   \
 		dmar_cache_hit_result(d_, iova_, &res[i]);                                 \
 		break;                                                                     \
@@ -33,7 +33,7 @@ missed_##i:                                                                     
 /* The locals PROBE_ONE uses, from the cache @c and @asid.  Locals, because the result stores
  * may alias anything, so nothing is reloaded from *c. */
 #define PROBE_LOCALS(c, asid)                                                              \
-	const uint64_t atag = dmar_cache_tag((asid), 0), ahash = (asid) * 0x9E3779B1u;    \
+	const uint64_t atag = dmar_cache_tag((asid), 0), ahash = dmar_cache_asid_hash(asid); \
 	const unsigned ways = (c)->ways;                                                   \
 	const size_t stride = 2 * (size_t)ways;                                            \
 	const uint32_t mask = (c)->mask;                                                   \
@@ -42,7 +42,7 @@ missed_##i:                                                                     
 	size_t nmiss = 0
 
 /* The set of @iova (dmar_cache_setp of dmar_cache_set, from the locals). */
-#define PROBE_SET(iova) (slots + (size_t)((uint32_t)(((iova) >> 12) ^ ahash) & mask) * stride)
+#define PROBE_SET(iova) (slots + (size_t)dmar_cache_set_hashed((iova) >> 12, ahash, mask) * stride)
 
 /* The IOTLB stage of the requests listed in todo[0..nt) (indices into req/res), their hits
  * copied into @l0 (not NULL) and checked a chunk at a time. */

@@ -324,8 +324,7 @@ dmar_status dmar_aperture_translate(dmar_adapter *ad, uint32_t seg, uint64_t off
 	dmar_request req;
 	uint64_t e;
 
-	if (!ad || !res || !is_aperture(ad, seg) || access & ~(unsigned)(DMAR_ACCESS_READ |
-		DMAR_ACCESS_WRITE | DMAR_ACCESS_EXEC | DMAR_ACCESS_USER))
+	if (!ad || !res || !is_aperture(ad, seg) || (access & ~DMAR_ACCESS_ALL))
 		return DMAR_E_INVALID;
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;

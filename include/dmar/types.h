@@ -51,6 +51,12 @@ enum dmar_access {
 	DMAR_ACCESS_USER = 1u << 3, /**< non-privileged request: needs U/S = 1 at every level */
 };
 
+/** Every ::dmar_access bit: a request with another bit set is refused (::DMAR_E_INVALID).
+ *  The four line up with ::DMAR_PROT_READ .. ::DMAR_PROT_USER, so a page allows an access
+ *  when (access & ~prot & DMAR_ACCESS_ALL) is 0. */
+#define DMAR_ACCESS_ALL                                                               \
+	(DMAR_ACCESS_READ | DMAR_ACCESS_WRITE | DMAR_ACCESS_EXEC | DMAR_ACCESS_USER)
+
 #ifdef __cplusplus
 }
 #endif
