@@ -4,7 +4,7 @@
 
 #include <pthread.h>
 
-#include "cache.h"
+#include "probe.h"
 #include "rcu.h"
 
 /* Page-walk cache levels: entries at levels 2 (PDE), 3 (PDPTE) and 4 (PML4E). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The threads' L0 banks (cache.h): made, rebound and grown here, off the hit path. */
-#include "cache.h"
+#include "l0.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "cache.h"
+#include "probe.h"
 
 static int find_way_avx2(const uint64_t *set, unsigned ways, uint64_t tag)
 {
@@ -23,7 +23,7 @@ static int find_way_avx2(const uint64_t *set, unsigned ways, uint64_t tag)
 #define FIND_WAY find_way_avx2
 #define PROBE_BATCH probe_batch_avx2
 #define PROBE_LIST probe_list_avx2
-#include "probe_body.h"
+#include "probe_tmpl.c"
 
 const struct dmar_probe_ops dmar_probe_avx2 = { "avx2", find_way_avx2, probe_batch_avx2,
 						    probe_list_avx2 };

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "cache.h"
+#include "probe.h"
 
 static int find_way_sse42(const uint64_t *set, unsigned ways, uint64_t tag)
 {
@@ -22,7 +22,7 @@ static int find_way_sse42(const uint64_t *set, unsigned ways, uint64_t tag)
 #define FIND_WAY find_way_sse42
 #define PROBE_BATCH probe_batch_sse42
 #define PROBE_LIST probe_list_sse42
-#include "probe_body.h"
+#include "probe_tmpl.c"
 
 const struct dmar_probe_ops dmar_probe_sse42 = { "sse42", find_way_sse42, probe_batch_sse42,
 						    probe_list_sse42 };

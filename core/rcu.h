@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The RCU flavor chosen at build time, behind one set of names.  Include first: liburcu's
- * inline read-side fast paths need _LGPL_SOURCE before its headers. */
+/* The RCU flavor chosen at build time, behind one set of names (rcu.c); the thread registry
+ * (thread.c); the library's locks (lock.c).  Include first: liburcu's inline read-side fast
+ * paths need _LGPL_SOURCE before its headers. */
 #ifndef ENGINE_RCU_H
 #define ENGINE_RCU_H
 
@@ -45,6 +46,9 @@ static inline int dmar__thread_ok(void)
 {
 	return dmar__tls_registered;
 }
+
+/* Depth of the calling thread's dmar_read_begin() sections (thread.c, rcu.c, lock.c). */
+extern __thread unsigned dmar__tls_read_depth;
 
 /* Per-thread statistics slots (no shared counter on the hit path).  A registered thread
  * owns one slot; past DMAR_MAX_THREADS - 1 threads the last slot is shared (atomic adds). */
@@ -91,11 +95,5 @@ struct dmar__after {
 /* Run @a->fn(@a) now if the calling thread holds no library lock, else when it releases
  * its last one (in that dmar__unlock()). */
 void dmar__after_locks(struct dmar__after *a);
-
-/* Free @n frames of @pm after a grace period (or at once after synchronize_rcu when the
- * calling thread is not registered).  The array is copied; it may live on the stack. */
-struct dmar_physmem;
-void dmar__defer_free_frames(struct dmar_physmem *pm, const unsigned long long *frames,
-			     unsigned long n);
 
 #endif

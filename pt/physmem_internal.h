@@ -66,4 +66,10 @@ void dmar__physmem_unalias(void *va, uint64_t n);
 /* Zero [pa, pa + len) (one range); lazy RAM is zeroed by giving its host pages back. */
 dmar_status dmar__physmem_zero(const struct dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
 
+/* Free @n frames of @pm after a grace period (defer.c; or at once after synchronize_rcu
+ * when the calling thread is not registered).  The array is copied; it may live on the
+ * stack.  Call holding no library lock (rcu.h). */
+void dmar__defer_free_frames(struct dmar_physmem *pm, const unsigned long long *frames,
+			     unsigned long n);
+
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
+#include "probe.h"
 
 size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max)
 {
