@@ -580,6 +580,26 @@ static void *sw_reader(void *arg)
 	return NULL;
 }
 
+/* Wait until every reader has finished two more batches (each batch bumps its counter
+ * twice), or 2 ms have passed: so that each phase sees traffic whatever the scheduler does
+ * (the qsbr build's windows are long, its settled phases would otherwise be short). */
+static void sw_let_batches_run(void)
+{
+	uint64_t start[NREADERS];
+	struct timespec t0, t;
+	int done;
+
+	for (int i = 0; i < NREADERS; i++)
+		start[i] = __atomic_load_n(&sw_ctr[i], __ATOMIC_ACQUIRE);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		done = 1;
+		for (int i = 0; i < NREADERS; i++)
+			done &= __atomic_load_n(&sw_ctr[i], __ATOMIC_ACQUIRE) >= start[i] + 5;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (!done && (t.tv_sec - t0.tv_sec) * 1000000000l + (t.tv_nsec - t0.tv_nsec) < 2000000);
+}
+
 TEST(S18_domain_switches_under_load_never_mix)
 {
 	dmar_physmem *pm = test_physmem(0);
@@ -623,15 +643,13 @@ TEST(S18_domain_switches_under_load_never_mix)
 				sw_failure("a translation in flight after begin_exclusive returned", p, p + 1);
 		}
 		__atomic_store_n(&sw_phase, p + 2, __ATOMIC_RELEASE);
-		for (volatile int spin = 0; spin < 20000; spin++) /* batches inside the window */
-			;
+		sw_let_batches_run(); /* batches inside the window */
 		CHECK_ST(dmar_device_switch_domain(sw_dev, dom[(p / 4 + 1) % 2]), DMAR_OK);
 		__atomic_store_n(&sw_phase, p + 3, __ATOMIC_RELEASE);
 		CHECK_ST(dmar_device_end_exclusive(sw_dev), DMAR_OK);
 		__atomic_store_n(&sw_phase, p + 4, __ATOMIC_RELEASE);
 		switches++;
-		for (volatile int spin = 0; spin < 20000; spin++) /* let traffic flow a little */
-			;
+		sw_let_batches_run(); /* batches in the settled domain */
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < seconds);
 	__atomic_store_n(&sw_stop, 1, __ATOMIC_RELAXED);
