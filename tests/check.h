@@ -68,41 +68,52 @@ struct test_case {
 #define TEST(name) static void name(void)
 #define T(name) { #name, name }
 
-/* Whether case @name is one @argv names (any case when there are no arguments). */
-static inline int test_wanted_(const char *name, int argc, char **argv)
+/* --bench on the command line: tests that can also time what they check do (the checkasm
+ * habit); without it they only check. */
+static int test_bench_;
+
+/* Whether case @name is one of the @nnames names (any case when there are none). */
+static inline int test_wanted_(const char *name, char **names, int nnames)
 {
-	for (int a = 1; a < argc; a++)
-		if (strcmp(argv[a], name) == 0)
+	for (int a = 0; a < nnames; a++)
+		if (strcmp(names[a], name) == 0)
 			return 1;
-	return argc < 2;
+	return nnames == 0;
 }
 
 /* Runs every case, or only those named on the command line; a name that is no case's is a
  * mistake (a renamed test a build file still asks for would otherwise pass as "1..0"): it
- * bails out with status 2 before anything runs. */
+ * bails out with status 2 before anything runs, as an unknown option does. */
 static inline int test_run_(const struct test_case *cases, size_t n, int argc, char **argv)
 {
-	int failures = 0, idx = 0, planned = 0;
+	int failures = 0, idx = 0, planned = 0, nnames = 0;
+	char **names = argv + 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n");
 	for (int a = 1; a < argc; a++) {
 		size_t i = 0;
 
+		if (strcmp(argv[a], "--bench") == 0) {
+			test_bench_ = 1;
+			continue;
+		}
 		while (i < n && strcmp(argv[a], cases[i].name) != 0)
 			i++;
 		if (i == n) {
 			printf("Bail out! no test is named '%s'\n", argv[a]);
-			fprintf(stderr, "%s: no test is named '%s'\n", argv[0], argv[a]);
+			fprintf(stderr, "%s: no test is named '%s' (options: --bench)\n", argv[0],
+				argv[a]);
 			return 2;
 		}
+		names[nnames++] = argv[a];
 	}
 	for (size_t i = 0; i < n; i++)
-		planned += test_wanted_(cases[i].name, argc, argv);
+		planned += test_wanted_(cases[i].name, names, nnames);
 	printf("1..%d\n", planned);
 	dmar_thread_register();
 	for (size_t i = 0; i < n; i++) {
-		if (!test_wanted_(cases[i].name, argc, argv))
+		if (!test_wanted_(cases[i].name, names, nnames))
 			continue;
 		check_failed_ = 0;
 		cases[i].fn();

@@ -188,8 +188,16 @@ TEST(S30_batch_equals_single)
 	teardown(&f);
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 /* checkasm: every probe variant this CPU has, on the same cache contents and requests,
- * gives bit-identical results and miss lists. */
+ * gives bit-identical results and miss lists; with --bench, each is timed on them too. */
 TEST(S30_every_simd_probe_matches_scalar)
 {
 	const struct dmar_probe_ops *v[4];
@@ -234,6 +242,17 @@ TEST(S30_every_simd_probe_matches_scalar)
 				CHECK(memcmp(got, ref, n * sizeof(ref[0])) == 0);
 			}
 			CHECK(kref < n || n < 16); /* there were hits to compare */
+		}
+		if (test_bench_) { /* each variant's hit pass, on the same cache and requests */
+			printf("# bench, %u ways, ns per request (hit pass of %d):", ways, N);
+			for (size_t i = 0; i < nv; i++) {
+				const double t0 = now_s();
+
+				for (int k = 0; k < 2000; k++)
+					(void)v[i]->probe_batch(&f.tlb->tlb, asid, req, got, N, mgot);
+				printf(" %s %.2f", v[i]->name, (now_s() - t0) * 1e9 / (2000.0 * N));
+			}
+			printf("\n");
 		}
 		/* and with a thread L0 in front: every variant starts from the same L0 (a copy
 		 * half filled by a first pass) and must answer, miss and fill it identically */
@@ -389,6 +408,75 @@ TEST(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode)
 	CHECK_ST(dmar_iotlb_destroy(b), DMAR_OK);
 	dmar_pgtable_destroy(pt);
 	dmar_physmem_destroy(pm);
+}
+
+/* checkasm, end to end: one IOTLB per probe variant this CPU runs (dmar_iotlb_config.simd),
+ * each with the L0 off and always, over one table, fed the same requests in the same order,
+ * gives every result bit for bit (flags included: the caches go through the same states).
+ * With --bench it also times each variant on the same warm requests, side by side. */
+TEST(S30_every_variant_per_iotlb_translates_alike)
+{
+	static const dmar_simd ids[3] = { DMAR_SIMD_C, DMAR_SIMD_SSE42, DMAR_SIMD_AVX2 };
+	const struct dmar_probe_ops *v[4];
+	const size_t nv = dmar_probe_variants(v, 4);
+	enum { N = 2048, ROUNDS = 2000 };
+	static dmar_request req[N];
+	static dmar_result ref[N], got[N];
+	struct fixture f;
+
+	setup(&f, 4, 256, 8);
+	random_mappings(&f, 300);
+	for (int i = 0; i < N; i++) {
+		req[i].iova = random_iova();
+		req[i].access = (uint32_t)(next() & DMAR_ACCESS_ALL);
+	}
+	for (int l0 = DMAR_L0_ALWAYS; l0 <= DMAR_L0_OFF; l0++) {
+		dmar_iotlb *tlb[3];
+		dmar_space *sp[3];
+		double ns[3] = { 0 };
+
+		for (size_t k = 0; k < nv; k++) {
+			dmar_iotlb_config c;
+
+			dmar_iotlb_config_default(&c);
+			c.sets = 256;
+			c.simd = ids[k];
+			c.l0 = (dmar_l0_mode)l0;
+			REQUIRE(dmar_iotlb_create(&c, &tlb[k]) == DMAR_OK);
+			CHECK(strcmp(dmar_iotlb_variant(tlb[k]), v[k]->name) == 0);
+			REQUIRE(dmar_space_create(tlb[k], f.pm, dmar_pgtable_root(f.pt),
+						  dmar_pgtable_format(f.pt), &sp[k]) == DMAR_OK);
+		}
+		for (int pass = 0; pass < 4; pass++) { /* cold, then warmer */
+			for (size_t k = 0; k < nv; k++) {
+				dmar_result *r = k ? got : ref;
+				size_t nf = 0;
+
+				CHECK_ST(dmar_translate_batch(sp[k], req, r, N, &nf), DMAR_OK);
+				if (k)
+					CHECK(memcmp(got, ref, sizeof(ref)) == 0);
+			}
+		}
+		for (size_t k = 0; test_bench_ && k < nv; k++) {
+			const double t0 = now_s();
+
+			for (int i = 0; i < ROUNDS; i++)
+				(void)dmar_translate_batch(sp[k], req, got, N, NULL);
+			ns[k] = (now_s() - t0) * 1e9 / ((double)ROUNDS * N);
+		}
+		if (test_bench_) {
+			printf("# bench, L0 %s, ns per request (batches of %d, warm):", l0 == DMAR_L0_OFF
+			       ? "off" : "always", N);
+			for (size_t k = 0; k < nv; k++)
+				printf(" %s %.2f", v[k]->name, ns[k]);
+			printf("\n");
+		}
+		for (size_t k = 0; k < nv; k++) {
+			dmar_space_destroy(sp[k]);
+			CHECK_ST(dmar_iotlb_destroy(tlb[k]), DMAR_OK);
+		}
+	}
+	teardown(&f);
 }
 
 TEST(S28_stale_until_invalidated_then_gone)
@@ -1049,6 +1137,7 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_invalidating_one_page_drops_its_whole_large_leaf),
 	  T(S30_batch_results_equal_singles_but_for_the_hit_flag_of_repeats),
 	  T(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode),
+	  T(S30_every_variant_per_iotlb_translates_alike),
 	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
 	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),
