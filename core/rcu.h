@@ -72,7 +72,7 @@ static inline void dmar__slot_counter_add(uint64_t *p, int slot, uint64_t v)
 		__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
 }
 
-/* The library's locks (DESIGN decision 3: no grace period is ever waited for while holding a
+/* The library's locks (design decision 3: no grace period is ever waited for while holding a
  * lock that a registered thread may wait on).  Every library mutex is taken with
  * dmar__lock() and released with dmar__unlock():
  *  - a registered thread goes offline while it waits (qsbr), so that no grace period waits

@@ -167,7 +167,7 @@ static void flush_caches(struct dmar_iotlb *tlb)
  *    fill nothing), and the second half is arranged;
  *  - finish, after a grace period (every batch that read an old ASID has ended and its
  *    fills have landed): flush everything, hand the spaces fresh ASIDs.
- * Nobody waits for that grace period holding a lock (DESIGN decision 3): a registered
+ * Nobody waits for that grace period holding a lock (design decision 3): a registered
  * thread queues the finish as an RCU callback; an unregistered one (which cannot) waits
  * once it has released every library lock it holds.  Retirements while it is under way
  * find the space uncached already and hand out nothing. */

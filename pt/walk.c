@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The walker: one path from root to leaf through the physical memory model (DESIGN 1).
+/* The walker: one path from root to leaf through the physical memory model (design decision 1).
  * Bounded (at most `levels` reads), and every table address is checked against the memory
  * map before it is read, so hostile tables produce faults, never host accesses.  This is
  * the reference the cached, batched walker (translate.c) is tested against. */

@@ -153,7 +153,7 @@ static void drain_all(dmar_iovad *a)
 {
 	struct slot_cache *sc[NSLOTS];
 
-	/* Drainers count themselves into every cache and wait holding no lock (DESIGN decision
+	/* Drainers count themselves into every cache and wait holding no lock (design decision
 	 * 3: no grace period under a lock a registered thread may wait on); several may drain
 	 * at once, and a cache is used again once none counts in it. */
 	for (unsigned s = 0; s < NSLOTS; s++) {

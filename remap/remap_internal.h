@@ -122,7 +122,7 @@ struct dmar_adapter {
 };
 
 /* Take the adapter's lock (dmar__lock(): offline while waiting; release it with
- * dmar__unlock()).  No grace period is waited for while it is held (DESIGN decision 3):
+ * dmar__unlock()).  No grace period is waited for while it is held (design decision 3):
  * unbinding a process's PASID happens after it is released. */
 void dmar__adapter_lock(dmar_adapter *ad);
 

@@ -304,7 +304,7 @@ TEST(S30_every_simd_probe_matches_scalar)
 	}
 }
 
-/* DESIGN decision 6 and iotlb.h: two IOTLBs in one process share nothing; each keeps the
+/* design decision 6 and iotlb.h: two IOTLBs in one process share nothing; each keeps the
  * probe variant and L0 mode it was created with, whatever the other and the environment
  * say, and both answer alike. */
 TEST(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode)

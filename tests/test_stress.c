@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* S31 / DESIGN decision 3, S28: readers translate without locks while one writer maps,
+/* S31 / design decision 3, S28: readers translate without locks while one writer maps,
  * unmaps and splits; three readers' paths: the bare table walk, dmar_translate through the
  * IOTLB and page-walk cache, and dmar_translate_batch.  With the IOTLB, unmap invalidates
  * through the table's flush hook before it returns.  Proves, under ASan/UBSan in CI:
@@ -815,7 +815,7 @@ TEST(S28_large_leaf_changes_invalidated_one_page_at_a_time_single)
 	ll_run(SINGLE);
 }
 
-/* ASID rollover under several writers and readers (DESIGN decision 3: no grace period is
+/* ASID rollover under several writers and readers (design decision 3: no grace period is
  * waited for while holding a lock a registered thread may wait on).  An IOMMU with 3-bit
  * ASIDs (7 of them) rolls over every few retirements.  Writers, all registered:
  *  - two "big" writers, each on its own 2 MiB block, map it (one 2 MiB leaf) and unmap it:

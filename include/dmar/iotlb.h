@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file dmar/iotlb.h
- * @brief The IOTLB, address spaces, and translation through them (DESIGN decisions 4-5, S28, S30).
+ * @brief The IOTLB, address spaces, and translation through them (design decisions 4-5, S28, S30).
  *
  * A ::dmar_iotlb is one emulated IOMMU's translation cache: set-associative, lock-free for
  * lookups, and tagged rather than flushed.  Each live address space (a domain's table, or a
@@ -38,7 +38,7 @@ typedef struct dmar_iotlb dmar_iotlb;
 /** An address space cached in an IOTLB under its own ASID (opaque): a table root and format. */
 typedef struct dmar_space dmar_space;
 
-/** Which probe variant an IOTLB compares tags with (DESIGN decision 5: chosen per IOTLB,
+/** Which probe variant an IOTLB compares tags with (design decision 5: chosen per IOTLB,
  *  every variant answers exactly as the scalar one). */
 typedef enum dmar_simd {
 	/** The environment variable DMAR_SIMD (c, sse42 or avx2) if set, else the best this

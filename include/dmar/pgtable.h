@@ -3,7 +3,7 @@
  * @file dmar/pgtable.h
  * @brief x86-64 page tables in simulated physical memory, and the walker.
  *
- * DESIGN decisions 1 and 3, SPEC S2, S13, S31.  Tables use the long-mode format exactly:
+ * design decisions 1 and 3, S2, S13, S31.  Tables use the long-mode format exactly:
  * entry bits P(0) R/W(1) U/S(2) PWT(3) PCD(4) A(5) D(6) PS(7) G(8) address(12-51) XD(63);
  * 4-level (48-bit input) or 5-level (57-bit input); 4 KiB, 2 MiB and 1 GiB leaves.  Table pages
  * live in a ::dmar_physmem, so a table written by anyone (a process's CPU page table, a guest)

@@ -3,7 +3,7 @@
  * @file dmar/physmem.h
  * @brief The simulated physical memory: a memory map with holes, lazy backing, a frame allocator.
  *
- * DESIGN decision 2.  A ::dmar_physmem is a set of RAM ranges at physical addresses below
+ * design decision 2.  A ::dmar_physmem is a set of RAM ranges at physical addresses below
  * 2^pa_bits (at most 2^52).  Everything else is a hole: reads and writes there return
  * ::DMAR_E_RANGE and touch no host memory.  A range is backed one of three ways:
  *  - lazily (the default): host address space is reserved and pages become resident only

@@ -3,7 +3,7 @@
  * @file dmar/status.h
  * @brief Status codes and translation fault reasons.
  *
- * Every fallible function returns a ::dmar_status (DESIGN decision 7: errors are values).
+ * Every fallible function returns a ::dmar_status (design decision 7: errors are values).
  * A function that returns anything but ::DMAR_OK has changed nothing, unless its
  * comment says otherwise.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file dmar/thread.h
- * @brief Registering the threads that translate or change tables (RCU, DESIGN decision 3).
+ * @brief Registering the threads that translate or change tables (RCU, design decision 3).
  *
  * Translators read page tables inside RCU read sections (liburcu).  Every thread that calls
  * a translating or table-changing function must be registered first and unregistered before

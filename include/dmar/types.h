@@ -17,7 +17,7 @@ extern "C" {
 
 /** A physical (system memory) address, up to 2^52. */
 typedef uint64_t dmar_pa_t;
-/** A logical (I/O virtual) address: what a device puts on the bus (SPEC vocabulary). */
+/** A logical (I/O virtual) address: what a device puts on the bus (docs/spec.md). */
 typedef uint64_t dmar_iova_t;
 
 /** log2 of the page sizes the x86-64 format has. */
