@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Harness 1: ADLs (S19, S23): construction, AdlOffset arithmetic, contiguous and array forms,
+/* ADLs (S19, S23): construction, AdlOffset arithmetic, contiguous and array forms,
  * Allocate/Free sequences, and the ADLs that GPU mappings hand out.
  *
  * Input: u8 mode (0 remapped, 1 1:1 isolation, 2 pass-through), then operations:

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Harness 3: MAP_APERTURE_SEGMENT2 and the memory-object callbacks, every field fuzzed,
+/* MAP_APERTURE_SEGMENT2 and the memory-object callbacks, every field fuzzed,
  * IRQL and caps flags included (S20-S26).
  *
  * Input: a configuration header, then operations until the input ends.

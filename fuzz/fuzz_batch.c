@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Harness 5 (issue 7): batch against one-at-a-time (S30).  A table is built from the input
+/* Batch against one-at-a-time (S30).  A table is built from the input
  * (any page sizes, permissions, 4 or 5 levels, upper half), then rounds of requests go
  * through dmar_translate_batch(), through dmar_translate() one by one and through the
  * uncached walker; all three must agree (pa, fault, page size, permissions), a second batch

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Harness 4 (issue 7): the walker on hostile tables.  Arbitrary bytes become the simulated
+/* The walker on hostile tables.  Arbitrary bytes become the simulated
  * memory the tables live in, the root and the format (4 or 5 levels, MAXPHYADDR, upper
  * half); then addresses are walked.  No crash, no read outside the model (the memory is two
  * heap buffers of exactly their size, so ASan sees any stray host read), bounded time (the

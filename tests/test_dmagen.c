@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The DMA generator (S32): engines stay inside their regions with the patterns the issue
- * names, injected faults are all refused and counted, data lands where the OS mapped it,
- * traces round-trip, bad input is refused. */
+/* The DMA generator (S32): engines stay inside their regions with the patterns of their
+ * kind (copy order, Z-order tiles, Zipf), injected faults are all refused and counted, data
+ * lands where the OS mapped it, traces round-trip, bad input is refused. */
 #include <math.h>
 #include <unistd.h>
 

@@ -565,7 +565,7 @@ TEST(S28_thread_l0_never_outlives_an_invalidation)
 	}
 }
 
-/* Found by fuzz_map and fuzz_batch: an unmap that splits a large leaf must flush the leaf's
+/* An unmap that splits a large leaf must flush the leaf's
  * whole span, or the IOTLB keeps its other pages with the old size (page_lg2 21 for pages
  * a 4 KiB leaf now maps), and cached and walked translations disagree (S28, S30). */
 TEST(S28_splitting_a_large_leaf_flushes_its_other_pages)

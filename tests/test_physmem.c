@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The physical memory model (issue: foundation): memory map with holes, lazy backing,
+/* The physical memory model (design decision 2): memory map with holes, lazy backing,
  * wrapped buffers and files, the frame allocator with placement. */
 #include <dirent.h>
 #include <fcntl.h>

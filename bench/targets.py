@@ -6,7 +6,7 @@ and bench_devmodel (any subset; medians when the runs have repetitions).
 
     BUILD/bench/bench_map --benchmark_repetitions=3 --benchmark_out=map.json \\
         --benchmark_out_format=json   # likewise bench_iova, bench_writer, bench_replay, bench_devmodel
-    python3 bench/targets9.py map.json iova.json writer.json replay.json devmodel.json [--strict]
+    python3 bench/targets.py map.json iova.json writer.json replay.json devmodel.json [--strict]
 
 Prints each target with the measured value and PASS or MISS, and the figures that have no
 target (replay, readers beside the writer) for information.  The device model's ratio is
@@ -83,12 +83,12 @@ def main(argv):
     files = [a for a in argv[1:] if not a.startswith("--")]
     if not files:
         print(__doc__.strip().splitlines()[0])
-        print("usage: targets9.py FILE.json ... [--strict]")
+        print("usage: targets.py FILE.json ... [--strict]")
         return 2
     try:
         runs = load(files)
     except (OSError, ValueError) as e:
-        print("targets9.py: %s" % e)
+        print("targets.py: %s" % e)
         return 2
     reps = max((len(v) for v in runs.values()), default=0)
     print("targets (%s%s)" % (", ".join(files),
