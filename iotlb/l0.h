@@ -26,9 +26,9 @@
  * DMAR_L0_MAX_ENTRIES (1 MiB, an L2's worth) while it keeps evicting pages the IOTLB holds: a
  * working set bigger than a bank but cached by the IOTLB then runs from the L0 too.  2048
  * entries to start: a device model's descriptor ring, source pool and destinations (1800
- * pages in bench_devmodel's 4-16 KiB case) fit without two pages sharing an entry; 512
- * fitted neither that nor the 770 pages of its small case, and a bank that thrashes costs more
- * than it saves (measured: remapped fell from 78% to 65% of pass-through, 91-97% with 2048).
+ * pages in bench_devmodel's 4-16 KiB case) fit without two pages sharing an entry, where a
+ * smaller bank would thrash, and a bank that thrashes costs more than it saves
+ * (docs/performance.md, the device model).
  * A thread's banks hold at most DMAR_L0_ROW_ENTRIES (4 MiB) together, the banks it has not
  * made yet counted at their starting size; a bank rebound to another key starts small again
  * (what it grew to is given back to the system). */
@@ -147,8 +147,8 @@ static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint32_t mask, 
  * at a time, then the rest: written out so that the loop is about 16 instructions a request
  * (one load and compare of the tag, one of the access, two result stores).  The _pf variant
  * prefetches the entry 16 requests on, for banks that hold more than L1 does (dmar_l0_pass
- * chooses): 5% slower on a bank that fits, up to 7% faster a descriptor (bench_devmodel's
- * 4-16 KiB copies, 1800 pages) on one that does not. */
+ * chooses): the prefetches cost a bank that fits in L1 more than they save, and save a bank
+ * that does not more than they cost. */
 #define DMAR_L0_PASS_BODY(PF)                                                                  \
 	size_t nt = 0, j = 0;                                                                  \
                                                                                                \

@@ -16,8 +16,9 @@
 #include "pte.h"
 #include "walk.h"
 
-/* Walks interleaved at once: measured on cold tables, 16 -> 32 -> 64 gave 74 -> 68 -> 64 ns
- * per walk (about 10 KiB of stack). */
+/* Walks interleaved at once: enough independent memory accesses in flight to cover a cold
+ * table's latency (more walks kept getting cheaper per walk up to this many), for about
+ * 10 KiB of stack. */
 #define WALK_GROUP 64
 /* Requests probed per pass (bounds the miss index array on the stack). */
 #define BATCH_CHUNK 256
