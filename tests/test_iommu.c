@@ -450,6 +450,81 @@ TEST(several_iommus_in_one_process_are_independent)
 	test_fx_teardown(&b);
 }
 
+/* Design decisions 5 and 6: two IOMMUs in one process, one with the scalar probe and no L0,
+ * one with the best probe here and its L0 always on, translate the same batches side by
+ * side through their devices, each honouring its own configuration. */
+TEST(S30_two_iommus_keep_their_own_probe_variant_and_l0_mode)
+{
+	static const char *const names[DMAR_SIMD_COUNT] = { NULL, "c", "sse42", "avx2" };
+	dmar_physmem *pm = test_physmem(0);
+	dmar_iommu_config ca, cb;
+	dmar_iommu *a, *b;
+	dmar_domain *da, *db;
+	dmar_device *va, *vb;
+	dmar_iotlb_stats sa, sb;
+	dmar_request q[32];
+	dmar_result ra[32], rb[32];
+	size_t nf;
+
+	dmar_iommu_config_default(&ca);
+	ca.iotlb.simd = DMAR_SIMD_C;
+	ca.iotlb.l0 = DMAR_L0_OFF;
+	cb = ca;
+	cb.iotlb.simd = DMAR_SIMD_SSE42;
+	for (int k = DMAR_SIMD_AVX2; k > DMAR_SIMD_C; k--) { /* the best this CPU runs */
+		dmar_iotlb_config t = cb.iotlb;
+		dmar_iotlb *probe = NULL;
+
+		t.simd = (dmar_simd)k;
+		if (dmar_iotlb_create(&t, &probe) == DMAR_OK) {
+			cb.iotlb.simd = (dmar_simd)k;
+			(void)dmar_iotlb_destroy(probe);
+			break;
+		}
+	}
+	cb.iotlb.l0 = DMAR_L0_ALWAYS;
+	REQUIRE(dmar_iommu_create(pm, &ca, &a) == DMAR_OK);
+	REQUIRE(dmar_iommu_create(pm, &cb, &b) == DMAR_OK);
+	CHECK(strcmp(dmar_iotlb_variant(dmar_iommu_iotlb(a)), "c") == 0);
+	CHECK(strcmp(dmar_iotlb_variant(dmar_iommu_iotlb(b)), names[cb.iotlb.simd]) == 0);
+	CHECK_EQ(dmar_iotlb_l0_mode(dmar_iommu_iotlb(a)), DMAR_L0_OFF);
+	CHECK_EQ(dmar_iotlb_l0_mode(dmar_iommu_iotlb(b)), DMAR_L0_ALWAYS);
+	REQUIRE(dmar_domain_create(a, DMAR_DOMAIN_REMAPPED, NULL, &da) == DMAR_OK);
+	REQUIRE(dmar_domain_create(b, DMAR_DOMAIN_REMAPPED, NULL, &db) == DMAR_OK);
+	REQUIRE(dmar_device_create(a, 0x100, 48, &va) == DMAR_OK);
+	REQUIRE(dmar_device_create(b, 0x100, 48, &vb) == DMAR_OK);
+	REQUIRE(dmar_device_attach(va, da) == DMAR_OK);
+	REQUIRE(dmar_device_attach(vb, db) == DMAR_OK);
+	CHECK_ST(dmar_domain_map(da, 0x40000000, 0x1000000, 32 * K4, RW), DMAR_OK);
+	CHECK_ST(dmar_domain_map(db, 0x40000000, 0x2000000, 32 * K4, RW), DMAR_OK);
+	for (int i = 0; i < 32; i++)
+		q[i] = (dmar_request){ .iova = 0x40000000 + (uint64_t)i * K4 + 4,
+				       .access = DMAR_ACCESS_WRITE, .pasid = DMAR_NO_PASID };
+	for (int round = 0; round < 50; round++) {
+		CHECK_ST(dmar_device_translate_batch(va, q, ra, 32, &nf), DMAR_OK);
+		CHECK_EQ(nf, 0);
+		CHECK_ST(dmar_device_translate_batch(vb, q, rb, 32, &nf), DMAR_OK);
+		CHECK_EQ(nf, 0);
+		for (int i = 0; i < 32; i++) {
+			CHECK_EQ(ra[i].pa, 0x1000000 + (uint64_t)i * K4 + 4);
+			CHECK_EQ(rb[i].pa, 0x2000000 + (uint64_t)i * K4 + 4);
+			CHECK_EQ(ra[i].page_lg2, rb[i].page_lg2);
+			CHECK_EQ(ra[i].prot, rb[i].prot);
+		}
+	}
+	dmar_iotlb_get_stats(dmar_iommu_iotlb(a), &sa);
+	dmar_iotlb_get_stats(dmar_iommu_iotlb(b), &sb);
+	CHECK_EQ(sa.translations, 1600);
+	CHECK_EQ(sb.translations, 1600);
+	CHECK_EQ(sa.l0_hits, 0); /* no L0 in a */
+	CHECK(sb.l0_hits >= 1500); /* b answers from its L0 after two rounds */
+	CHECK_EQ(sa.hits, 1600 - 32);
+	CHECK_EQ(sb.hits, 1600 - 32);
+	dmar_iommu_destroy(a);
+	dmar_iommu_destroy(b);
+	dmar_physmem_destroy(pm);
+}
+
 TEST(bad_configuration_calls_get_a_status)
 {
 	struct test_fx f;
@@ -882,6 +957,7 @@ RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),
 	  T(S7_dma_reports_every_status_with_the_page_that_stopped_it),
 	  T(S15_a_device_detached_again_may_be_linked),
 	  T(S2_S3_pasids_are_owned_by_alloc_and_borrowed_by_bindings),
+	  T(S30_two_iommus_keep_their_own_probe_variant_and_l0_mode),
 	  T(dma_moves_bytes_across_scattered_pages_and_stops_at_the_first_fault),
 	  T(S28_no_dma_lands_after_unmap_and_sync_return),
 	  T(S28_no_write_in_a_read_section_lands_after_unmap_and_sync_return),
