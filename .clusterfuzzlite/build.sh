@@ -12,7 +12,7 @@ ninja -C build-oss libdmar_internal.a
 for src in fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
 	h=${name#fuzz_}
-	$CC $CFLAGS -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild-oss/include -Iengine -Iiotlb -Iremap \
+	$CC $CFLAGS -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild-oss/include -Icore -Ipt -Iiotlb -Iengine -Iremap \
 		-c "$src" -o "$WORK/$name.o"
 	$CXX $CXXFLAGS "$WORK/$name.o" -o "$OUT/$name" $LIB_FUZZING_ENGINE \
 		build-oss/libdmar_internal.a -Wl,-Bstatic -lurcu-memb -lurcu-common -Wl,-Bdynamic \
