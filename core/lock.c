@@ -22,6 +22,12 @@ void dmar__lock(pthread_mutex_t *m)
 	locks_held++;
 }
 
+void dmar__lock_in_section(pthread_mutex_t *m)
+{
+	pthread_mutex_lock(m);
+	locks_held++;
+}
+
 static void run_after(void)
 {
 	while (after_head) {

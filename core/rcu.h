@@ -82,6 +82,10 @@ static inline void dmar__slot_counter_add(uint64_t *p, int slot, uint64_t v)
  *    grace period is put off until the thread holds none (dmar__after_locks()). */
 #include <pthread.h>
 void dmar__lock(pthread_mutex_t *m);
+/* dmar__lock() for a thread inside one of the library's own read sections (a qsbr thread
+ * that went offline there would end the section under its caller's feet): it waits online.
+ * Only for locks that no holder keeps across a grace period, or the wait could deadlock. */
+void dmar__lock_in_section(pthread_mutex_t *m);
 void dmar__unlock(pthread_mutex_t *m);
 /* How many library locks the calling thread holds. */
 unsigned dmar__locks_held(void);

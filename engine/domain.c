@@ -124,7 +124,10 @@ dmar_status dmar_domain_destroy(dmar_domain *d)
 				pasid_untake_if_unbound(m, (uint32_t)(i * PASID_LEAF + j));
 		}
 	dmar__unlock(&m->lock);
-	/* not attached, so no translation can reach it any more: free at once */
+	/* Not attached, so no translation that starts now reaches it; but one that read an
+	 * adapter state naming it just before a detach or switch published the next may still
+	 * be walking its tables (those changes need not wait): free after a grace period. */
+	dmar__rcu_synchronize();
 	domain_free(d);
 	return DMAR_OK;
 }

@@ -111,8 +111,9 @@ dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb)
 		return DMAR_E_BUSY;
 	}
 	dmar__unlock(&tlb->lock);
-	/* a rollover's completion may still be queued as an RCU callback */
-	if (__atomic_load_n(&tlb->rollover_pending, __ATOMIC_ACQUIRE))
+	/* a rollover's completion may still be queued as an RCU callback, or be running in one
+	 * (it clears rollover_pending before it releases the lock): wait for every callback */
+	if (__atomic_load_n(&tlb->rollovers, __ATOMIC_RELAXED))
 		dmar__rcu_barrier();
 	pthread_mutex_destroy(&tlb->lock);
 	for (int t = 0; t < DMAR_MAX_THREADS; t++)
@@ -144,12 +145,11 @@ static uint64_t l0_key_new(struct dmar_iotlb *tlb)
 
 /* Give @sp ASID @asid, then a new L0 key (in this order: a reader that sees the new key sees
  * the new ASID), so that what the L0 banks hold under the old one is dropped by the first
- * batch that sees the key.  The record of large leaves cached is cleared first: it speaks
- * of the old ASID (a reader that fills under the new one sees it cleared). */
+ * batch that sees the key.  (The record of large leaves the space caches is kept: clearing
+ * it here would let an invalidation that reads it between the clear and the new ASID skip
+ * the widening while old entries are still reachable; a stale bit only widens.) */
 static void set_asid(struct dmar_space *sp, uint64_t asid)
 {
-	__atomic_store_n(&sp->large[0], 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&sp->large[1], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sp->asid, asid, __ATOMIC_RELEASE);
 	__atomic_store_n(&sp->l0key, l0_key_new(sp->tlb), __ATOMIC_RELEASE);
 }
@@ -176,9 +176,14 @@ static void rollover_finish(struct dmar_iotlb *tlb)
 	dmar__lock(&tlb->lock);
 	flush_caches(tlb);
 	tlb->next_asid = 1;
-	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next) {
+		/* nothing is cached under any ASID now, nor being filled (every space has been
+		 * uncached for a grace period): the large-leaf records start empty */
+		__atomic_store_n(&sp->large[0], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&sp->large[1], 0, __ATOMIC_RELAXED);
 		if (tlb->next_asid < tlb->asid_limit) /* (more spaces than ASIDs: uncached) */
 			set_asid(sp, tlb->next_asid++);
+	}
 	__atomic_store_n(&tlb->rollover_pending, 0, __ATOMIC_RELEASE);
 	dmar__unlock(&tlb->lock);
 }
@@ -196,8 +201,10 @@ static void rollover_after_locks(struct dmar__after *a)
 
 static void rollover_begin_locked(struct dmar_iotlb *tlb)
 {
+	/* uncached, and a new L0 key each: a bank entry a batch that read an old ASID fills
+	 * during the rollover is bound to a key no space has any more */
 	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next)
-		__atomic_store_n(&sp->asid, 0, __ATOMIC_RELEASE);
+		set_asid(sp, 0);
 	__atomic_store_n(&tlb->rollover_pending, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&tlb->rollovers, 1, __ATOMIC_RELAXED);
 	if (dmar__thread_ok())

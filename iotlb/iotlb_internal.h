@@ -75,8 +75,8 @@ struct dmar_space {
 	/* Large leaves (iotlb.c, dmar_space_invalidate_range): what invalidators write, on a
 	 * line of its own, read by translations only when they walk.  inval_gen counts
 	 * page-selective invalidations; large[0] / large[1] have bit (region % 64) set when a
-	 * translation from a 2 MiB / 1 GiB leaf of that 2 MiB / 1 GiB region was cached under
-	 * the current ASID (cleared when it changes). */
+	 * translation from a 2 MiB / 1 GiB leaf of that 2 MiB / 1 GiB region may be cached
+	 * (bits only come and go: they are cleared when an ASID rollover finishes). */
 	uint64_t inval_gen __attribute__((aligned(64)));
 	uint64_t large[2];
 };

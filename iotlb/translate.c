@@ -333,7 +333,8 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 			x.fmt = &sp->fmt;
 			x.rsvd = pt_rsvd_addr_mask(sp->fmt.pa_bits);
 			/* the slot's victim-choice state (a fill's way when every way is taken) */
-			x.rng = tlb->stats[dmar__thread_slot()].rng | 1;
+			x.rng = __atomic_load_n(&tlb->stats[dmar__thread_slot()].rng,
+						__ATOMIC_RELAXED) | 1;
 			x.asid = asid;
 			x.root = root;
 			walked = 1;
@@ -354,7 +355,8 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 		dmar__stat_add(tlb, slot, ST_XLATE, n);
 		dmar__stat_add(tlb, slot, ST_HIT, n - nmiss_total);
 		if (walked) {
-			tlb->stats[slot].rng = x.rng; /* (the shared slot: any value will do) */
+			/* (relaxed: the shared overflow slot's threads race here, any value will do) */
+			__atomic_store_n(&tlb->stats[slot].rng, x.rng, __ATOMIC_RELAXED);
 			x.st[ST_MISS] = nmiss_total;
 			dmar__iotlb_account(tlb, x.st);
 		}

@@ -8,6 +8,7 @@
  * has ended.  Only the writer (under pt->lock) stores entries. */
 #include "rcu.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +38,11 @@ struct dmar_pgtable {
 	const struct pm_range *hint; /* atomic: the RAM range of the last table page looked up */
 };
 
-/* Table pages unlinked by one writer call, freed together after a grace period.  Room for
- * every page the call can unlink is reserved before it changes anything (fl_reserve), so
- * that recording them never needs memory (or a grace period) half-way. */
-#define FL_SMALL 16
+/* Table pages unlinked by one writer call, freed together after a grace period.  The record,
+ * with room for every page the call can unlink, is made before it changes anything
+ * (fl_reserve), so that recording them never needs memory (or a grace period) half-way. */
 struct freelist {
-	unsigned long long *v;
-	size_t n, cap;
-	unsigned long long small[FL_SMALL];
+	struct dmar__frames *fr; /* NULL: the call unlinks nothing */
 };
 
 /* Frames for new table pages, reserved before a writer changes anything, so that it cannot
@@ -139,34 +137,24 @@ static dmar_pa_t alloc_table(struct dmar_pgtable *pt, struct reserve *r)
 
 static void fl_init(struct freelist *fl)
 {
-	fl->v = fl->small;
-	fl->n = 0;
-	fl->cap = FL_SMALL;
+	fl->fr = NULL;
 }
 
 /* Room for @n unlinked pages: ::DMAR_E_NOMEM (nothing held) without host memory. */
-static dmar_status fl_reserve(struct freelist *fl, uint64_t n)
+static dmar_status fl_reserve(struct dmar_pgtable *pt, struct freelist *fl, uint64_t n)
 {
-	fl_init(fl);
-	if (n <= FL_SMALL)
+	fl->fr = NULL;
+	if (n == 0)
 		return DMAR_OK;
-	fl->v = n <= SIZE_MAX / sizeof(*fl->v) ? malloc((size_t)n * sizeof(*fl->v)) : NULL;
-	if (!fl->v) {
-		fl_init(fl);
-		return DMAR_E_NOMEM;
-	}
-	fl->cap = (size_t)n;
-	return DMAR_OK;
+	fl->fr = n <= ULONG_MAX ? dmar__frames_new(pt->pm, (unsigned long)n) : NULL;
+	return fl->fr ? DMAR_OK : DMAR_E_NOMEM;
 }
 
-/* Hand the recorded pages to RCU (the caller holds no lock: this may wait when host memory
- * for the RCU record is short). */
-static void fl_flush(struct dmar_pgtable *pt, struct freelist *fl)
+/* Hand the recorded pages to RCU (a registered caller never waits). */
+static void fl_flush(struct freelist *fl)
 {
-	dmar__defer_free_frames(pt->pm, fl->v, fl->n);
-	if (fl->v != fl->small)
-		free(fl->v);
-	fl_init(fl);
+	dmar__frames_free_later(fl->fr);
+	fl->fr = NULL;
 }
 
 /* Record an unlinked table page, in the room fl_reserve() made.  (The reservation bounds
@@ -175,8 +163,7 @@ static void fl_flush(struct dmar_pgtable *pt, struct freelist *fl)
 static void fl_push(struct dmar_pgtable *pt, struct freelist *fl, dmar_pa_t pa)
 {
 	__atomic_fetch_sub(&pt->table_pages, 1, __ATOMIC_RELAXED);
-	if (fl->n < fl->cap)
-		fl->v[fl->n++] = pa;
+	(void)dmar__frames_push(fl->fr, pa);
 }
 
 /* Table pages a change of [iova, iova + size) can unlink: those whose whole span lies in
@@ -622,12 +609,9 @@ void dmar_pgtable_destroy(dmar_pgtable *pt)
 		return;
 	/* Earlier unmaps may have frees pending in RCU callbacks that use pt->pm. */
 	dmar__rcu_barrier();
-	if (fl_reserve(&fl, dmar_pgtable_table_pages(pt)) == DMAR_OK) {
+	if (fl_reserve(pt, &fl, dmar_pgtable_table_pages(pt)) == DMAR_OK && fl.fr) {
 		collect(pt, pt->root, pt->fmt.levels, &fl, &none);
-		for (size_t i = 0; i < fl.n; i++)
-			(void)dmar_physmem_free(pt->pm, fl.v[i], 1);
-		if (fl.v != fl.small)
-			free(fl.v);
+		dmar__frames_free_now(fl.fr); /* (nothing walks it any more) */
 	} else {
 		free_tree(pt, pt->root, pt->fmt.levels);
 	}
@@ -696,19 +680,19 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 	 * map that fails stores nothing, so no reader ever sees part of it. */
 	st = map_plan(pt, tbl(pt, pt->root), pt->fmt.levels, iova, iova + (size - 1), pa, &need);
 	if (st == DMAR_OK)
-		st = fl_reserve(&fl, unlink_bound(pt, size));
+		st = fl_reserve(pt, &fl, unlink_bound(pt, size));
 	if (st == DMAR_OK) {
 		st = rsv_get(pt, &r, need);
 		if (st == DMAR_OK) {
 			map_level(pt, pt->root, pt->fmt.levels, iova, iova + (size - 1), pa, prot,
 				  &fl, &r);
 			rsv_put(pt, &r);
-			if (fl.n)
+			if (dmar__frames_count(fl.fr))
 				flush_range(pt, iova, size); /* cached pointers to the replaced tables */
 		}
 	}
 	dmar__unlock(&pt->lock);
-	fl_flush(pt, &fl);
+	fl_flush(&fl);
 	return st;
 }
 
@@ -745,11 +729,11 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 		split_find(pt, last + 1, &end);
 	need = split_plan(iova, first.level, 0, 0, 0) +
 	       split_plan(last + 1, end.level, 1, iova, first.level);
-	st = fl_reserve(&fl, unlink_bound(pt, size));
+	st = fl_reserve(pt, &fl, unlink_bound(pt, size));
 	if (st == DMAR_OK) {
 		st = rsv_get(pt, &r, need);
 		if (st != DMAR_OK)
-			fl_flush(pt, &fl); /* (empty: gives the room back) */
+			fl_flush(&fl); /* (empty: gives the room back) */
 	}
 	if (st != DMAR_OK) {
 		dmar__unlock(&pt->lock);
@@ -760,7 +744,7 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 	split = r.used != 0;
 	rsv_put(pt, &r);
 	unmap_level(pt, pt->root, pt->fmt.levels, iova, last, &done, &fl);
-	if (done || split || fl.n)
+	if (done || split || dmar__frames_count(fl.fr))
 		flush_range(pt, iova, size);
 	/* the pages of a split leaf that stay mapped were cached with the leaf's old size */
 	if (lg2_first)
@@ -768,7 +752,7 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 	if (lg2_end)
 		flush_range(pt, (last + 1) & ~((1ull << lg2_end) - 1), 1ull << lg2_end);
 	dmar__unlock(&pt->lock);
-	fl_flush(pt, &fl);
+	fl_flush(&fl);
 	if (unmapped)
 		*unmapped = done;
 	return DMAR_OK;

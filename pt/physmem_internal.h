@@ -66,10 +66,15 @@ void dmar__physmem_unalias(void *va, uint64_t n);
 /* Zero [pa, pa + len) (one range); lazy RAM is zeroed by giving its host pages back. */
 dmar_status dmar__physmem_zero(const struct dmar_physmem *pm, dmar_pa_t pa, uint64_t len);
 
-/* Free @n frames of @pm after a grace period (defer.c; or at once after synchronize_rcu
- * when the calling thread is not registered).  The array is copied; it may live on the
- * stack.  Call holding no library lock (rcu.h). */
-void dmar__defer_free_frames(struct dmar_physmem *pm, const unsigned long long *frames,
-			     unsigned long n);
+/* Frames of @pm to free after a grace period (defer.c): made before the change that unlinks
+ * them, with room for @cap (NULL without memory); push returns -1 when full (or NULL).
+ * free_later hands them to RCU (a registered caller never waits) and takes the record;
+ * free_now frees them at once (nothing may read them any more).  NULL is ignored. */
+struct dmar__frames;
+struct dmar__frames *dmar__frames_new(struct dmar_physmem *pm, unsigned long cap);
+int dmar__frames_push(struct dmar__frames *fr, dmar_pa_t pa);
+unsigned long dmar__frames_count(const struct dmar__frames *fr);
+void dmar__frames_free_later(struct dmar__frames *fr);
+void dmar__frames_free_now(struct dmar__frames *fr);
 
 #endif

@@ -17,8 +17,8 @@ static int is_aperture(const dmar_adapter *ad, uint32_t seg)
 
 /* ---- allocations ------------------------------------------------------------------------ */
 
-dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_allocation_params *p,
-				   dmar_allocation **out)
+static dmar_status allocation_create_once(dmar_adapter *ad, dmar_irql irql,
+					  const dmar_allocation_params *p, dmar_allocation **out)
 {
 	const uint32_t known = DMAR_ALLOC_ACCESSED_PHYSICALLY | DMAR_ALLOC_MAP_APERTURE_CPU_VISIBLE |
 			       DMAR_ALLOC_PRIMARY;
@@ -80,6 +80,18 @@ dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_
 fail:
 	free(al);
 	return dmar__adapter_leave(ad, st);
+}
+
+dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_allocation_params *p,
+				   dmar_allocation **out)
+{
+	dmar_status st;
+	int tried = 0;
+
+	do
+		st = allocation_create_once(ad, irql, p, out);
+	while (dmar__retry_after_drain(ad, st, &tried));
+	return st;
 }
 
 static void ap_clear(dmar_adapter *ad, dmar_allocation *al)

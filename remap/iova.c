@@ -52,7 +52,9 @@ struct dmar_iovad {
 	size_t state_bytes;
 	struct slot_cache *slots[NSLOTS]; /* created by their owner on first use */
 
-	pthread_mutex_t lock;       /* the bitmap, the depot, the slow counters */
+	/* the bitmap, the depot, the slow counters; taken inside the fast path's read section
+	 * (dmar__lock_in_section), so never held across a grace period */
+	pthread_mutex_t lock;
 	struct dmar_hbm used;
 	struct mag *depot[NORDERS][DEPOT_MAX];
 	unsigned ndepot[NORDERS];
@@ -189,6 +191,33 @@ static void drain_all(dmar_iovad *a)
 			__atomic_fetch_sub(&sc[s]->disabled, 1, __ATOMIC_RELEASE);
 }
 
+/* Drain what needs no grace period into the bitmap: the depot and the calling thread's own
+ * caches (it is not inside them now).  For a caller that holds a library lock and so may
+ * not wait for one (drain_all). */
+static void drain_local(dmar_iovad *a)
+{
+	const int slot = dmar__thread_slot();
+	struct slot_cache *sc = dmar__thread_ok() && (unsigned)slot < NSLOTS
+					? __atomic_load_n(&a->slots[slot], __ATOMIC_ACQUIRE)
+					: NULL;
+
+	dmar__lock(&a->lock);
+	for (unsigned o = 0; sc && o < NORDERS; o++) {
+		if (sc->c[o].loaded)
+			mag_release(a, sc->c[o].loaded, o);
+		if (sc->c[o].prev)
+			mag_release(a, sc->c[o].prev, o);
+	}
+	for (unsigned o = 0; o < NORDERS; o++) {
+		for (unsigned i = 0; i < a->ndepot[o]; i++) {
+			mag_release(a, a->depot[o][i], o);
+			free(a->depot[o][i]);
+		}
+		a->ndepot[o] = 0;
+	}
+	dmar__unlock(&a->lock);
+}
+
 void dmar_iovad_flush(dmar_iovad *a)
 {
 	if (a)
@@ -223,7 +252,13 @@ static dmar_status slow_alloc(dmar_iovad *a, uint64_t n, unsigned order, dmar_io
 			return DMAR_E_NOSPACE;
 		}
 		dmar__unlock(&a->lock);
-		drain_all(a); /* cached ranges may make room: Linux does the same */
+		/* cached ranges may make room (Linux drains too); all of them only after a grace
+		 * period, which a caller holding a library lock may not wait for: it gets what
+		 * needs none, and the WDDM layer drains the rest once it released its lock */
+		if (dmar__locks_held())
+			drain_local(a);
+		else
+			drain_all(a);
 	}
 }
 
@@ -301,7 +336,7 @@ static int depot_get(dmar_iovad *a, struct order_cache *c, unsigned order)
 {
 	struct mag *full = NULL;
 
-	dmar__lock(&a->lock);
+	dmar__lock_in_section(&a->lock); /* (inside the fast path's read section) */
 	if (a->ndepot[order])
 		full = a->depot[order][--a->ndepot[order]];
 	dmar__unlock(&a->lock);
@@ -322,7 +357,7 @@ static __attribute__((noinline)) int refill(dmar_iovad *a, struct order_cache *c
 	uint64_t n = (uint64_t)REFILL << order;
 	int64_t s;
 
-	dmar__lock(&a->lock);
+	dmar__lock_in_section(&a->lock); /* (inside the fast path's read section) */
 	s = range_take(a, n, n);
 	dmar__unlock(&a->lock);
 	if (s < 0)
@@ -341,7 +376,7 @@ static int depot_put(dmar_iovad *a, struct order_cache *c, unsigned order)
 
 	if (!empty)
 		return 0;
-	dmar__lock(&a->lock);
+	dmar__lock_in_section(&a->lock); /* (inside the fast path's read section) */
 	if (a->ndepot[order] < DEPOT_MAX) {
 		a->depot[order][a->ndepot[order]++] = c->loaded;
 		c->loaded = empty;
@@ -387,7 +422,10 @@ dmar_status dmar_iova_alloc(dmar_iovad *a, uint64_t npages, dmar_iova_t *out)
 			}
 		}
 		dmar__rcu_read_unlock();
-		dmar__rcu_quiescent(); /* qsbr: the thread holds nothing now (a no-op with memb) */
+		/* qsbr: the thread holds nothing now (a no-op with memb; not inside an
+		 * embedder's read section, which this would end) */
+		if (dmar__tls_read_depth == 0)
+			dmar__rcu_quiescent();
 		if (hit) {
 			ctr_add(&sc->hits[order], 1);
 			*out = (a->base_pfn + pfn) * DMAR_PAGE_SIZE;
@@ -445,7 +483,8 @@ dmar_status dmar_iova_free(dmar_iovad *a, dmar_iova_t iova, uint64_t npages)
 		}
 out:
 		dmar__rcu_read_unlock();
-		dmar__rcu_quiescent();
+		if (dmar__tls_read_depth == 0) /* (as in dmar_iova_alloc) */
+			dmar__rcu_quiescent();
 		if (done) {
 			ctr_add(&sc->frees[order], 1);
 			return DMAR_OK;

@@ -497,17 +497,29 @@ dmar_status dmar__pmo_unmap_gpu(dmar_adapter *ad, struct adl_box *b)
 	return DMAR_OK;
 }
 
+static dmar_status pmo_map_gpu_once(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
+				    uint64_t first, uint64_t npages, unsigned prot,
+				    const dmar_adl **adl)
+{
+	dmar_status st = dmar__callback_enter(ad, irql, "MapPhysicalMemory", o, H_PMO);
+
+	if (st != DMAR_OK)
+		return st;
+	return dmar__adapter_leave(ad, dmar__pmo_map_gpu(ad, o, first, npages, prot, 0, adl));
+}
+
 dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint64_t first,
 			     uint64_t npages, unsigned prot, const dmar_adl **adl)
 {
 	dmar_status st;
+	int tried = 0;
 
 	if (!adl)
 		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, "MapPhysicalMemory", o, H_PMO);
-	if (st != DMAR_OK)
-		return st;
-	return dmar__adapter_leave(ad, dmar__pmo_map_gpu(ad, o, first, npages, prot, 0, adl));
+	do
+		st = pmo_map_gpu_once(ad, irql, o, first, npages, prot, adl);
+	while (dmar__retry_after_drain(ad, st, &tried));
+	return st;
 }
 
 dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl *adl)
@@ -750,15 +762,12 @@ dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql i
 	return legacy_create(ad, irql, "DxgkCbAllocateContiguousMemory", &p, out);
 }
 
-dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
-					 dmar_iova_t *logical)
+static dmar_status legacy_map_once(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
+				   dmar_iova_t *logical)
 {
 	const dmar_adl *adl;
-	dmar_status st;
+	dmar_status st = legacy_enter(ad, irql, "DxgkCbMapMdlToIoMmu", o);
 
-	if (!o || !logical)
-		return DMAR_E_INVALID;
-	st = legacy_enter(ad, irql, "DxgkCbMapMdlToIoMmu", o);
 	if (st != DMAR_OK)
 		return st;
 	st = dmar__pmo_map_gpu(ad, o, 0, o->npages, DMAR_PROT_READ | DMAR_PROT_WRITE, 1, &adl);
@@ -769,6 +778,20 @@ dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_
 		*logical = page * PAGE;
 	}
 	return dmar__adapter_leave(ad, st);
+}
+
+dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
+					 dmar_iova_t *logical)
+{
+	dmar_status st;
+	int tried = 0;
+
+	if (!o || !logical)
+		return DMAR_E_INVALID;
+	do
+		st = legacy_map_once(ad, irql, o, logical);
+	while (dmar__retry_after_drain(ad, st, &tried));
+	return st;
 }
 
 dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)

@@ -152,4 +152,17 @@ void dmar__pmo_teardown(dmar_adapter *ad, dmar_pmo *pmo); /* adapter destroy */
 /* Aperture (aperture.c), with ad->lock held. */
 void dmar__allocation_teardown(dmar_adapter *ad, dmar_allocation *al);
 
+/* Whether a callback that answered @st runs once more: it found no free logical addresses
+ * while holding the adapter's lock, where the allocator drains only what needs no grace
+ * period (iova.h).  The rest is drained here, the lock released (design decision 3), and
+ * the callback runs again from its entry, which checks everything anew.  *@tried starts 0. */
+static inline int dmar__retry_after_drain(dmar_adapter *ad, dmar_status st, int *tried)
+{
+	if (st != DMAR_E_NOSPACE || *tried || !ad->iovad)
+		return 0;
+	*tried = 1;
+	dmar_iovad_flush(ad->iovad);
+	return 1;
+}
+
 #endif

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "check.h"
+#include "rcu.h" /* dmar__lock: what the WDDM layer holds */
 
 #define K4 4096ull
 
@@ -259,6 +260,60 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+struct cache_fill {
+	dmar_iovad *a;
+	dmar_iova_t got[64];
+	int n;
+};
+
+/* A registered thread that takes single pages until none is left and frees them: they sit in
+ * its own magazines (and the depot) afterwards. */
+static void *fill_own_cache(void *arg)
+{
+	struct cache_fill *c = arg;
+
+	dmar_thread_register();
+	while (c->n < 64 && dmar_iova_alloc(c->a, 1, &c->got[c->n]) == DMAR_OK)
+		c->n++;
+	for (int i = 0; i < c->n; i++)
+		(void)dmar_iova_free(c->a, c->got[i], 1);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+/* iova.h and design decision 3: a caller that holds one of the library's locks (as the WDDM
+ * layer's callbacks do) is never made to wait for a grace period: when the ranges left sit
+ * in another thread's cache, its allocation answers DMAR_E_NOSPACE at once; without the
+ * lock, the same allocation drains every cache (a grace period) and succeeds. */
+TEST(S14_a_caller_holding_a_library_lock_never_waits_to_drain_other_caches)
+{
+	static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+	struct cache_fill c = { 0 };
+	dmar_iovad_stats st;
+	uint64_t flushes;
+	dmar_iova_t x;
+	pthread_t th;
+
+	REQUIRE(dmar_iovad_create(0, 32 * K4, &c.a) == DMAR_OK); /* 32 pages */
+	REQUIRE(pthread_create(&th, NULL, fill_own_cache, &c) == 0);
+	dmar_thread_offline();
+	pthread_join(th, NULL);
+	dmar_thread_online();
+	CHECK_EQ(c.n, 32);
+	dmar_iovad_get_stats(c.a, &st);
+	flushes = st.flushes; /* (the filler drained when it ran out) */
+	dmar__lock(&held);
+	CHECK_ST(dmar_iova_alloc(c.a, 1, &x), DMAR_E_NOSPACE);
+	dmar__unlock(&held);
+	dmar_iovad_get_stats(c.a, &st);
+	CHECK_EQ(st.flushes, flushes); /* no drain that waits */
+	CHECK_ST(dmar_iova_alloc(c.a, 1, &x), DMAR_OK);
+	dmar_iovad_get_stats(c.a, &st);
+	CHECK_EQ(st.flushes, flushes + 1);
+	CHECK_ST(dmar_iova_free(c.a, x, 1), DMAR_OK);
+	dmar_iovad_destroy(c.a);
+}
+
 TEST(two_threads_with_caches_and_cross_frees_never_overlap)
 {
 	const uint64_t base = K4, npages = 2048; /* small: the threads run it dry often */
@@ -294,6 +349,7 @@ TEST(two_threads_with_caches_and_cross_frees_never_overlap)
 }
 
 RUN_TESTS(T(S14_ranges_inside_the_limit_size_aligned_and_disjoint),
+	  T(S14_a_caller_holding_a_library_lock_never_waits_to_drain_other_caches),
 	  T(exhaustion_is_reported_and_everything_is_reusable_after_free),
 	  T(bad_frees_get_a_status_and_change_nothing),
 	  T(S14_ranges_at_the_top_of_64_bits_never_wrap),

@@ -106,8 +106,10 @@ DMAR_API dmar_status dmar_domain_create(dmar_iommu *iommu, dmar_domain_kind kind
 /** Destroy a domain; its PASID bindings go with it.
  *  @param dom  the domain; NULL is ignored
  *  @return ::DMAR_OK (also for NULL); ::DMAR_E_BUSY while a device is attached.
- *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
- *  section, not from a fault callback. */
+ *  @threadsafety Configuration call: serialised on the IOMMU's lock; waits for an RCU grace
+ *  period (a translation that read a state naming the domain just before it was detached
+ *  may still be walking its tables); not inside an RCU read section, not from a fault
+ *  callback. */
 DMAR_API dmar_status dmar_domain_destroy(dmar_domain *dom);
 
 /** Its domain id.

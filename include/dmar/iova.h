@@ -69,7 +69,10 @@ DMAR_API void dmar_iovad_destroy(dmar_iovad *a);
  * @param out     receives the first address
  * @return ::DMAR_OK with the first address in @p out; ::DMAR_E_INVALID for npages 0 or
  * NULL; ::DMAR_E_NOSPACE when no free range of that size is left (even after draining the
- * caches).
+ * caches; when the caller holds a lock of the library, as the WDDM layer's callbacks do,
+ * only the shared depot and the calling thread's own caches, which needs no grace period:
+ * the WDDM layer then drains the rest with dmar_iovad_flush() after it released its lock,
+ * and tries once more).
  * @threadsafety Thread-safe; lock-free and atomic-free on a registered thread's cache hit.
  * Not inside an RCU read section (draining the caches waits for a grace period).
  */
