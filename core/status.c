@@ -85,6 +85,8 @@ static const char *const fault_names[DMAR_FAULT_COUNT] = {
 	[DMAR_FAULT_NO_DOMAIN] = "no-domain",
 	[DMAR_FAULT_PASID] = "pasid-not-bound",
 	[DMAR_FAULT_APERTURE] = "aperture-page-unmapped",
+	[DMAR_FAULT_READ] = "read-of-write-only",
+	[DMAR_FAULT_AD] = "accessed-dirty-update",
 };
 
 const char *dmar_status_str(dmar_status s)

@@ -41,14 +41,17 @@
 #define DMAR_TAG_PENDING (1ull << 63)
 #define DMAR_TAG_CANCEL (1ull << 62)
 
-/* IOTLB data word: frame of the 4 KiB page (bits 12-51), prot (bits 0-6, ::dmar_prot, whose
- * low four bits line up with ::dmar_access), the leaf's page_lg2 (bits 7-11), so that a hit
- * builds its result with two masks and shifts. */
-#define DMAR_DATA_PROT_MASK 0x7full
-#define DMAR_DATA_LG2_SHIFT 7
-#define DMAR_DATA_LG2_MASK (0x1full << DMAR_DATA_LG2_SHIFT)
+/* IOTLB data word: the accesses a hit allows (bits 0-3, lined up with ::dmar_access), the
+ * leaf's ::dmar_prot (bits 4-11), the frame of the 4 KiB page (bits 12-51) and the leaf's
+ * page_lg2 (bits 52-57), so that a hit checks the access with one mask and builds its result
+ * with two masks and shifts.  The allowed accesses are the prot's but for a write through a
+ * leaf whose dirty bit is still clear (::DMAR_PT_AD): that write misses, and its walk sets D. */
+#define DMAR_DATA_ALLOW_MASK 0xfull
+#define DMAR_DATA_PROT_SHIFT 4
+#define DMAR_DATA_PROT_MASK (0xffull << DMAR_DATA_PROT_SHIFT)
+#define DMAR_DATA_LG2_SHIFT 52
 
-/* The data word's prot bits are ::dmar_prot, whose access bits line up with ::dmar_access. */
+/* The data word's allowed bits are ::dmar_access, which lines up with ::dmar_prot. */
 _Static_assert((unsigned)DMAR_PROT_READ == (unsigned)DMAR_ACCESS_READ &&
 		       (unsigned)DMAR_PROT_WRITE == (unsigned)DMAR_ACCESS_WRITE &&
 		       (unsigned)DMAR_PROT_EXEC == (unsigned)DMAR_ACCESS_EXEC &&
@@ -105,8 +108,8 @@ static inline uint64_t *dmar_cache_setp(const struct dmar_cache *c, uint32_t set
  * prot, flags = hit) is written at once. */
 static inline uint64_t dmar_cache_hit_meta(uint64_t d)
 {
-	return (d & DMAR_DATA_LG2_MASK) << (8 - DMAR_DATA_LG2_SHIFT) |
-	       (d & DMAR_DATA_PROT_MASK) << 16 | (uint64_t)DMAR_RESULT_HIT << 32;
+	return (d >> DMAR_DATA_LG2_SHIFT) << 8 | (d & DMAR_DATA_PROT_MASK) << (16 - DMAR_DATA_PROT_SHIFT) |
+	       (uint64_t)DMAR_RESULT_HIT << 32;
 }
 
 static inline void dmar_cache_hit_result(uint64_t d, uint64_t iova, dmar_result *res)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "iotlb_internal.h"
-#include "pte.h"
+#include "fmt.h"
 #include "range.h"
 #include "walk.h"
 
@@ -179,8 +179,8 @@ static void rollover_finish(struct dmar_iotlb *tlb)
 	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next) {
 		/* nothing is cached under any ASID now, nor being filled (every space has been
 		 * uncached for a grace period): the large-leaf records start empty */
-		__atomic_store_n(&sp->large[0], 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&sp->large[1], 0, __ATOMIC_RELAXED);
+		for (unsigned k = 0; k < DMAR_LARGE_CLASSES; k++)
+			__atomic_store_n(&sp->large[k], 0, __ATOMIC_RELAXED);
 		if (tlb->next_asid < tlb->asid_limit) /* (more spaces than ASIDs: uncached) */
 			set_asid(sp, tlb->next_asid++);
 	}
@@ -287,16 +287,16 @@ dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t
 {
 	struct dmar_space *sp;
 
-	if (!tlb || !pm || !out || !dmar__format_ok(fmt))
+	struct pt_fmt pf;
+
+	if (!tlb || !pm || !out || !pt_fmt_init(&pf, fmt))
 		return DMAR_E_INVALID;
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
 		return DMAR_E_NOMEM;
 	sp->tlb = tlb;
 	sp->pm = pm;
-	sp->fmt = *fmt;
-	if (!sp->fmt.pa_bits)
-		sp->fmt.pa_bits = DMAR_PA_BITS_MAX;
+	sp->pf = pf;
 	sp->root = root;
 	sp->l0key = l0_key_new(tlb);
 	/* spaces dealt round a thread's banks, in creation order */
@@ -365,17 +365,17 @@ static int large_record_meets(uint64_t rec, unsigned lg2, uint64_t first, uint64
 	return 0;
 }
 
-/* Widen [*first, *last] to the 1 GiB and 2 MiB leaves the space may have cached translations
- * of there (the record of translate.c's large_leaf_may_fill, read after the count). */
+/* Widen [*first, *last] to the regions of the leaves larger than 4 KiB the space may have
+ * cached translations of there (the record of translate.c's large_leaf_may_fill, read after
+ * the count), the largest first: a region widened to may meet more of a smaller class. */
 static void widen_to_large_leaves(struct dmar_space *sp, uint64_t *first, uint64_t *last)
 {
-	static const unsigned lg2[2] = { DMAR_PAGE_1G_LG2, DMAR_PAGE_2M_LG2 };
+	for (unsigned k = DMAR_LARGE_CLASSES; k-- > 0;) {
+		const uint64_t rec = __atomic_load_n(&sp->large[k], __ATOMIC_SEQ_CST);
+		const unsigned lg2 = dmar_large_region_lg2(k);
+		const uint64_t m = (1ull << lg2) - 1;
 
-	for (int i = 0; i < 2; i++) {
-		const uint64_t rec = __atomic_load_n(&sp->large[1 - i], __ATOMIC_SEQ_CST);
-		const uint64_t m = (1ull << lg2[i]) - 1;
-
-		if (large_record_meets(rec, lg2[i], *first, *last)) {
+		if (large_record_meets(rec, lg2, *first, *last)) {
 			*first &= ~m;
 			*last |= m;
 		}

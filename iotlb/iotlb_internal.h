@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "fmt.h"
 #include "probe.h"
 #include "rcu.h"
 
@@ -61,10 +62,25 @@ struct dmar_iotlb {
 	unsigned l0_banks;       /* atomic: spaces created, to deal them round the banks */
 };
 
+/* A space's record of the leaves larger than 4 KiB it may cache translations of, by class:
+ * class k holds leaves of 2^(13 + 9k) to 2^(21 + 9k) bytes, in regions of 2^(21 + 9k)
+ * (2 MiB, 1 GiB, 512 GiB, 256 TiB, 2^57: AMD-Vi leaves go up to 2^51). */
+#define DMAR_LARGE_CLASSES 5
+
+static inline unsigned dmar_large_class(unsigned lg2)
+{
+	return (lg2 - 13) / 9;
+}
+
+static inline unsigned dmar_large_region_lg2(unsigned k)
+{
+	return 21 + 9 * k;
+}
+
 struct dmar_space {
 	struct dmar_iotlb *tlb;
 	const struct dmar_physmem *pm;
-	dmar_pt_format fmt;
+	struct pt_fmt pf; /* its table's format */
 	uint64_t root; /* atomic; published before a new asid */
 	uint64_t asid; /* atomic; 0 while an ASID rollover is in progress: do not cache */
 	/* atomic: the key the threads' L0 banks bind to (cache.h), a new one whenever the
@@ -74,11 +90,11 @@ struct dmar_space {
 	struct dmar_space *next, *prev;
 	/* Large leaves (iotlb.c, dmar_space_invalidate_range): what invalidators write, on a
 	 * line of its own, read by translations only when they walk.  inval_gen counts
-	 * page-selective invalidations; large[0] / large[1] have bit (region % 64) set when a
-	 * translation from a 2 MiB / 1 GiB leaf of that 2 MiB / 1 GiB region may be cached
-	 * (bits only come and go: they are cleared when an ASID rollover finishes). */
+	 * page-selective invalidations; large[k] has bit (region % 64) set when a translation
+	 * from a leaf of class k (DMAR_LARGE_CLASSES) in that region may be cached (bits only
+	 * are only set, and all cleared when an ASID rollover finishes). */
 	uint64_t inval_gen __attribute__((aligned(64)));
-	uint64_t large[2];
+	uint64_t large[DMAR_LARGE_CLASSES];
 };
 
 /* Add to one counter of the calling thread's slot (@slot = dmar__thread_slot()). */

@@ -13,7 +13,7 @@
 
 #include "iotlb_internal.h"
 #include "physmem_internal.h"
-#include "pte.h"
+#include "fmt.h"
 #include "walk.h"
 
 /* Walks interleaved at once: enough independent memory accesses in flight to cover a cold
@@ -26,13 +26,19 @@
 struct walk {
 	uint32_t idx;      /* request index in the chunk */
 	uint8_t level;     /* level of the entry to read next; 0 when finished */
-	uint8_t top_read;  /* highest level this walk read from memory (PWC fills below it) */
+	uint8_t read;      /* levels whose entries this walk read from memory (bit per level) */
+	uint8_t tries;     /* restarts after an accessed/dirty update raced a writer */
+	uint8_t access;
 	dmar_fault fault;
-	uint64_t va, table, rw, us, xd, leaf;
+	uint64_t va, table;
+	uint64_t perm; /* access bits every level so far granted */
+	uint64_t leaf; /* the leaf's normalized word (fmt.h), perm folded in */
 	unsigned leaf_level;
 	const uint64_t *next; /* host address of the next entry, found and prefetched */
+	const struct pm_range *range; /* the memory it lies in */
 	uint64_t seq_tlb, seq_pwc[DMAR_PWC_LEVELS];
-	uint64_t eff[6]; /* effective entries read, by level (what the PWC caches) */
+	uint64_t eff[PT_MAX_LEVELS + 1]; /* normalized entries read, perm folded in, by level
+					    (what the page-walk cache keeps) */
 };
 
 struct xctx {
@@ -40,40 +46,33 @@ struct xctx {
 	struct dmar_space *sp;
 	uint64_t gen; /* sp->inval_gen before any walk (large-leaf fills, iotlb.c) */
 	const struct dmar_physmem *pm;
-	const dmar_pt_format *fmt;
-	uint64_t root, asid, rsvd;
+	const struct pt_fmt *pf;
+	uint64_t root, asid;
 	const struct pm_range *hint;
 	uint64_t st[ST_COUNT]; /* this batch's walk counters */
 	uint64_t rng;
 };
 
-/* Entry as the page-walk cache keeps it: the permissions of the levels above folded in. */
-static uint64_t effective(uint64_t pte, uint64_t rw, uint64_t us, uint64_t xd)
-{
-	return (pte & ~(DMAR_PTE_RW | DMAR_PTE_US | DMAR_PTE_XD)) | (rw & DMAR_PTE_RW) |
-	       (us & DMAR_PTE_US) | (xd & DMAR_PTE_XD);
-}
-
-static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx)
+static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx,
+		       unsigned access)
 {
 	/* every field a walk reads; eff[] and the sequence numbers are written before use */
 	w->idx = idx;
 	w->level = 0;
-	w->top_read = 0;
+	w->read = 0;
+	w->tries = 0;
+	w->access = (uint8_t)access;
 	w->va = va;
 	w->table = 0;
-	w->rw = DMAR_PTE_RW;
-	w->us = DMAR_PTE_US;
-	w->xd = 0;
+	w->perm = PTN_ACCESS;
 	w->leaf = 0;
 	w->leaf_level = 0;
 	w->next = NULL;
-	w->fault = pt_check_input(va, x->fmt);
+	w->fault = pt_check_input(va, x->pf);
 	if (w->fault != DMAR_FAULT_NONE)
 		return;
-	w->level = (uint8_t)x->fmt->levels;
-	w->table = x->root & DMAR_PTE_ADDR_MASK;
-	w->top_read = w->level;
+	w->level = x->pf->levels;
+	w->table = x->root & PTN_ADDR;
 	if (x->asid) {
 		struct dmar_iotlb *tlb = x->tlb;
 
@@ -91,28 +90,29 @@ static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx
 			const struct dmar_cache *c = &tlb->pwc[k];
 			uint64_t b = va >> pt_shift(lv), e;
 
-			if (lv > x->fmt->levels)
+			if (lv > x->pf->levels)
 				break;
 			if (!dmar_cache_lookup(c, dmar_cache_set(c, x->asid, b),
 					       dmar_cache_tag(x->asid, b), &e))
 				continue;
+			/* a write through a clean leaf walks to it, to set its dirty bit */
+			if ((e & PTN_LEAF) && !(e & PTN_DIRTY) && (access & DMAR_ACCESS_WRITE))
+				continue;
 			x->st[ST_PWC_HIT]++;
-			w->rw = e & DMAR_PTE_RW;
-			w->us = e & DMAR_PTE_US;
-			w->xd = e & DMAR_PTE_XD;
-			w->top_read = (uint8_t)(lv - 1);
-			if (pte_is_leaf(e, lv)) {
+			w->perm = e & PTN_ACCESS;
+			if (e & PTN_LEAF) {
 				w->leaf = e;
 				w->leaf_level = lv;
 				w->level = 0;
 			} else {
-				w->table = e & DMAR_PTE_ADDR_MASK;
-				w->level = (uint8_t)(lv - 1);
+				w->fault = ptn_check_skip(e, lv, va);
+				w->table = e & PTN_ADDR;
+				w->level = w->fault == DMAR_FAULT_NONE ? (uint8_t)ptn_sz(e) : 0;
 			}
 			return;
 		}
 	}
-	if (w->table & x->rsvd) {
+	if (w->table & x->pf->rsvd_addr) {
 		w->fault = DMAR_FAULT_TABLE_ADDR;
 		w->level = 0;
 	}
@@ -130,46 +130,81 @@ static void walk_prepare(struct xctx *x, struct walk *w)
 		return;
 	}
 	x->hint = r;
+	w->range = r;
 	w->next = (const uint64_t *)(r->host + (at - r->base));
 	__builtin_prefetch(w->next);
+}
+
+/* ::DMAR_PT_AD: set @need on the entry just read (@pte).  1 when the walk goes on; 0 when it
+ * was restarted (the entry changed meanwhile) or stopped with ::DMAR_FAULT_AD. */
+static int walk_ad(struct xctx *x, struct walk *w, uint64_t pte, uint64_t need)
+{
+	const int ad = pt_ad_set(w->range, w->next, pte, need);
+
+	if (ad == 0)
+		return 1;
+	if (ad < 0 || ++w->tries >= PT_AD_TRIES) {
+		w->fault = DMAR_FAULT_AD;
+		w->level = 0;
+	} else {
+		const unsigned tries = w->tries;
+
+		walk_start(x, w, w->va, w->idx, w->access);
+		w->tries = (uint8_t)tries;
+	}
+	return 0;
 }
 
 /* Read the prepared entry: one level down, a leaf, or a fault. */
 static void walk_step(struct xctx *x, struct walk *w)
 {
+	const struct pt_fmt *pf = x->pf;
 	const unsigned level = w->level;
 	const uint64_t pte = pte_load(w->next);
+	uint64_t n, eff;
 
 	x->st[ST_PTE_READS]++;
-	w->fault = pte_check(pte, level, x->rsvd);
+	w->fault = pt_decode(pf, pte, level, w->va, &n);
 	if (w->fault != DMAR_FAULT_NONE) {
 		w->level = 0;
 		return;
 	}
-	w->rw &= pte;
-	w->us &= pte;
-	w->xd |= pte;
-	w->eff[level] = effective(pte, w->rw, w->us, w->xd);
-	if (pte_is_leaf(pte, level)) {
-		w->leaf = pte;
+	w->perm &= n;
+	eff = (n & ~PTN_ACCESS) | w->perm;
+	if (n & PTN_LEAF) {
+		/* accessed (and on a write dirty) once the access is known to be allowed */
+		if (pf->a_bit && pt_check_access(w->access, w->perm) == DMAR_FAULT_NONE) {
+			const uint64_t need =
+				(pf->a_bit | ((w->access & DMAR_ACCESS_WRITE) ? pf->d_bit : 0)) & ~pte;
+
+			if (need && !walk_ad(x, w, pte, need))
+				return;
+			if (need & pf->d_bit)
+				eff |= PTN_DIRTY;
+		}
+		w->leaf = eff;
 		w->leaf_level = level;
 		w->level = 0;
 	} else {
-		w->table = pte & DMAR_PTE_ADDR_MASK;
-		w->level = (uint8_t)(level - 1);
+		if (pf->a_bit && !(pte & pf->a_bit) && !walk_ad(x, w, pte, pf->a_bit))
+			return;
+		w->table = n & PTN_ADDR;
+		w->level = (uint8_t)ptn_sz(n);
 	}
+	w->eff[level] = eff;
+	w->read |= (uint8_t)(1u << level);
 }
 
-/* Before a translation from a 2 MiB or 1 GiB leaf is cached: record that the space caches one
- * in that region, then check that no page-selective invalidation began since the batch's
+/* Before a translation from a leaf larger than 4 KiB is cached: record that the space caches
+ * one in that region, then check that no page-selective invalidation began since the batch's
  * walks did.  With the invalidator's side (dmar_space_invalidate_range: count, then read the
  * record) either the invalidation sees the record and clears the whole leaf's pages, or this
  * sees the count move and caches nothing (Dekker: seq_cst on both sides). */
-static int large_leaf_may_fill(struct xctx *x, uint64_t va, unsigned leaf_level)
+static int large_leaf_may_fill(struct xctx *x, uint64_t va, unsigned lg2)
 {
-	const unsigned k = leaf_level == 2 ? 0 : 1;
+	const unsigned k = dmar_large_class(lg2);
 	uint64_t *const rec = &x->sp->large[k];
-	const uint64_t bit = 1ull << ((va >> (k ? DMAR_PAGE_1G_LG2 : DMAR_PAGE_2M_LG2)) & 63);
+	const uint64_t bit = 1ull << ((va >> dmar_large_region_lg2(k)) & 63);
 
 	if (!(__atomic_load_n(rec, __ATOMIC_RELAXED) & bit))
 		__atomic_fetch_or(rec, bit, __ATOMIC_SEQ_CST);
@@ -178,44 +213,49 @@ static int large_leaf_may_fill(struct xctx *x, uint64_t va, unsigned leaf_level)
 }
 
 /* Result and fills of a finished walk. */
-static void walk_finish(struct xctx *x, struct walk *w, unsigned access, dmar_result *res)
+static void walk_finish(struct xctx *x, struct walk *w, dmar_result *res)
 {
-	uint64_t mask, frame;
+	uint64_t mask, frame, allow;
+	unsigned lg2;
 
 	if (w->fault == DMAR_FAULT_NONE)
-		w->fault = pt_check_access(access, w->rw, w->us, w->xd);
+		w->fault = pt_check_access(w->access, w->perm);
 	if (w->fault != DMAR_FAULT_NONE) {
 		dmar__result_fault(res, w->fault);
 		x->st[ST_FAULT]++;
 		return;
 	}
-	mask = (1ull << pt_shift(w->leaf_level)) - 1;
-	frame = ((w->leaf & DMAR_PTE_ADDR_MASK) & ~mask) | (w->va & mask & ~0xfffull);
+	lg2 = ptn_sz(w->leaf);
+	mask = (1ull << lg2) - 1;
+	frame = (w->leaf & PTN_ADDR) | (w->va & mask & ~0xfffull);
 	res->pa = frame | (w->va & 0xfff);
 	res->fault = DMAR_FAULT_NONE;
-	res->page_lg2 = (uint8_t)pt_shift(w->leaf_level);
-	res->prot = pt_prot(w->leaf, w->rw, w->us, w->xd);
+	res->page_lg2 = (uint8_t)lg2;
+	res->prot = (uint16_t)(w->leaf & PTN_PROT);
 	res->flags = 0;
 	if (!x->asid)
 		return;
-	if (w->leaf_level > 1 && !large_leaf_may_fill(x, w->va, w->leaf_level)) {
+	if (lg2 > DMAR_PAGE_4K_LG2 && !large_leaf_may_fill(x, w->va, lg2)) {
 		x->st[ST_FILL_DROP]++;
 		return;
 	}
+	/* a clean leaf's write goes to the walker, which sets its dirty bit */
+	allow = w->leaf & PTN_ACCESS & ((w->leaf & PTN_DIRTY) ? ~0ull : ~(uint64_t)DMAR_ACCESS_WRITE);
 	{
 		struct dmar_iotlb *tlb = x->tlb;
 		const uint64_t vpn = w->va >> 12;
-		const uint64_t data = frame | res->prot |
-				      (uint64_t)res->page_lg2 << DMAR_DATA_LG2_SHIFT;
+		const uint64_t data = frame | allow | (w->leaf & PTN_PROT) << DMAR_DATA_PROT_SHIFT |
+				      (uint64_t)lg2 << DMAR_DATA_LG2_SHIFT;
 
 		if (!dmar_cache_fill(&tlb->tlb, dmar_cache_set(&tlb->tlb, x->asid, vpn),
 				     dmar_cache_tag(x->asid, vpn), data, w->seq_tlb, &x->rng))
 			x->st[ST_FILL_DROP]++;
-		for (unsigned lv = w->leaf_level > DMAR_PWC_MIN_LEVEL ? w->leaf_level : DMAR_PWC_MIN_LEVEL;
-		     lv <= w->top_read && lv < DMAR_PWC_MIN_LEVEL + DMAR_PWC_LEVELS; lv++) {
+		for (unsigned lv = DMAR_PWC_MIN_LEVEL; lv < DMAR_PWC_MIN_LEVEL + DMAR_PWC_LEVELS; lv++) {
 			struct dmar_cache *c = &tlb->pwc[lv - DMAR_PWC_MIN_LEVEL];
 			const uint64_t b = w->va >> pt_shift(lv);
 
+			if (!(w->read & (1u << lv)))
+				continue;
 			if (!dmar_cache_fill(c, dmar_cache_set(c, x->asid, b), dmar_cache_tag(x->asid, b),
 					     w->eff[lv], w->seq_pwc[lv - DMAR_PWC_MIN_LEVEL], &x->rng))
 				x->st[ST_FILL_DROP]++;
@@ -234,7 +274,8 @@ static __attribute__((noinline)) void walk_misses(struct xctx *x, const dmar_req
 		int active;
 
 		for (size_t j = 0; j < m; j++)
-			walk_start(x, &w[j], req[miss[g + j]].iova, miss[g + j]);
+			walk_start(x, &w[j], req[miss[g + j]].iova, miss[g + j],
+				   req[miss[g + j]].access);
 		do {
 			active = 0;
 			for (size_t j = 0; j < m; j++)
@@ -248,7 +289,7 @@ static __attribute__((noinline)) void walk_misses(struct xctx *x, const dmar_req
 			}
 		} while (active);
 		for (size_t j = 0; j < m; j++)
-			walk_finish(x, &w[j], req[w[j].idx].access, &res[w[j].idx]);
+			walk_finish(x, &w[j], &res[w[j].idx]);
 	}
 }
 
@@ -330,8 +371,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 			/* before any walk: a large-leaf fill checks it has not moved since */
 			x.gen = __atomic_load_n(&sp->inval_gen, __ATOMIC_ACQUIRE);
 			x.pm = sp->pm;
-			x.fmt = &sp->fmt;
-			x.rsvd = pt_rsvd_addr_mask(sp->fmt.pa_bits);
+			x.pf = &sp->pf;
 			/* the slot's victim-choice state (a fill's way when every way is taken) */
 			x.rng = __atomic_load_n(&tlb->stats[dmar__thread_slot()].rng,
 						__ATOMIC_RELAXED) | 1;

@@ -14,18 +14,14 @@
 #include <string.h>
 
 #include "physmem_internal.h"
-#include "pte.h"
+#include "fmt.h"
 #include "range.h"
 #include "walk.h"
-
-#define TABLE_BITS (DMAR_PTE_P | DMAR_PTE_RW | DMAR_PTE_US | DMAR_PTE_A)
-#define PROT_KNOWN                                                                        \
-	(DMAR_PROT_READ | DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER | DMAR_PROT_PWT | \
-	 DMAR_PROT_PCD | DMAR_PROT_GLOBAL)
 
 struct dmar_pgtable {
 	dmar_physmem *pm;
 	dmar_pt_format fmt;
+	struct pt_fmt pf; /* fmt, resolved */
 	uint64_t pgsizes;
 	dmar_placement place;
 	dmar_pa_t place_limit;
@@ -170,7 +166,7 @@ static void fl_push(struct dmar_pgtable *pt, struct freelist *fl, dmar_pa_t pa)
  * the range (2 MiB, 1 GiB, 512 GiB, 256 TiB spans), and never more than the tree holds. */
 static uint64_t unlink_bound(const struct dmar_pgtable *pt, uint64_t size)
 {
-	const uint64_t b = (size >> 21) + (size >> 30) + (size >> 39) + (size >> 48);
+	const uint64_t b = (size >> 21) + (size >> 30) + (size >> 39) + (size >> 48) + (size >> 57);
 	const uint64_t have = __atomic_load_n(&pt->table_pages, __ATOMIC_RELAXED);
 
 	return b < have ? b : have;
@@ -194,15 +190,15 @@ static int range_mapped(const struct dmar_pgtable *pt, dmar_pa_t table, unsigned
 
 		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); i <= end; i++)
 			any |= t[i];
-		return (any & DMAR_PTE_P) != 0;
+		return pt_present(&pt->pf, any);
 	}
 	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
 	{
 		uint64_t e = t[pt_index(cur, level)];
 
-		if ((e & DMAR_PTE_P) &&
-		    (pte_is_leaf(e, level) ||
-		     range_mapped(pt, e & DMAR_PTE_ADDR_MASK, level - 1, cur, chunk_last)))
+		if (pt_present(&pt->pf, e) &&
+		    (pt_is_leaf(&pt->pf, e, level) ||
+		     range_mapped(pt, pt_table_addr(e), level - 1, cur, chunk_last)))
 			return 1;
 		if (chunk_last == last)
 			break;
@@ -219,35 +215,14 @@ static void collect(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level,
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		uint64_t e = t[i];
 
-		if (!(e & DMAR_PTE_P))
+		if (!pt_present(&pt->pf, e))
 			continue;
-		if (pte_is_leaf(e, level))
+		if (pt_is_leaf(&pt->pf, e, level))
 			*mapped += 1ull << pt_shift(level);
 		else
-			collect(pt, e & DMAR_PTE_ADDR_MASK, level - 1, fl, mapped);
+			collect(pt, pt_table_addr(e), level - 1, fl, mapped);
 	}
 	fl_push(pt, fl, table);
-}
-
-static uint64_t leaf_entry(dmar_pa_t pa, unsigned prot, unsigned level)
-{
-	uint64_t e = pa | DMAR_PTE_P | DMAR_PTE_A | DMAR_PTE_D;
-
-	if (prot & DMAR_PROT_WRITE)
-		e |= DMAR_PTE_RW;
-	if (prot & DMAR_PROT_USER)
-		e |= DMAR_PTE_US;
-	if (!(prot & DMAR_PROT_EXEC))
-		e |= DMAR_PTE_XD;
-	if (prot & DMAR_PROT_PWT)
-		e |= DMAR_PTE_PWT;
-	if (prot & DMAR_PROT_PCD)
-		e |= DMAR_PTE_PCD;
-	if (prot & DMAR_PROT_GLOBAL)
-		e |= DMAR_PTE_G;
-	if (level > 1)
-		e |= DMAR_PTE_PS;
-	return e;
 }
 
 /* Whether map puts a leaf in the slot at @level for [cur, chunk_last] of [slot_first,
@@ -257,7 +232,7 @@ static int leaf_fits(const struct dmar_pgtable *pt, unsigned level, uint64_t cur
 {
 	const uint64_t span = 1ull << pt_shift(level);
 
-	return pt_level_large(level) && (pt->pgsizes & span) && cur == slot_first &&
+	return level > 1 && (pt->pgsizes & span) && cur == slot_first &&
 	       chunk_last == slot_last && !(pa & (span - 1));
 }
 
@@ -272,21 +247,21 @@ static dmar_status map_plan(const struct dmar_pgtable *pt, const uint64_t *t, un
 
 		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); t && i <= end; i++)
 			any |= t[i];
-		return (any & DMAR_PTE_P) ? DMAR_E_EXISTS : DMAR_OK;
+		return pt_present(&pt->pf, any) ? DMAR_E_EXISTS : DMAR_OK;
 	}
 	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
 	{
 		const uint64_t old = t ? t[pt_index(cur, level)] : 0;
-		const uint64_t *child = (old & DMAR_PTE_P) && !pte_is_leaf(old, level)
-						? tbl(pt, old & DMAR_PTE_ADDR_MASK)
+		const uint64_t *child = pt_present(&pt->pf, old) && !pt_is_leaf(&pt->pf, old, level)
+						? tbl(pt, pt_table_addr(old))
 						: NULL;
 		dmar_status st = DMAR_OK;
 
-		if ((old & DMAR_PTE_P) && pte_is_leaf(old, level))
+		if (pt_present(&pt->pf, old) && pt_is_leaf(&pt->pf, old, level))
 			return DMAR_E_EXISTS;
 		if (leaf_fits(pt, level, cur, first, chunk_last, slot_last, pa)) {
 			/* an empty table there is replaced by the leaf */
-			if (child && range_mapped(pt, old & DMAR_PTE_ADDR_MASK, level - 1, cur,
+			if (child && range_mapped(pt, pt_table_addr(old), level - 1, cur,
 						  chunk_last))
 				return DMAR_E_EXISTS;
 		} else {
@@ -312,7 +287,7 @@ static void map_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, 
 
 	if (level == 1) { /* 4 KiB leaves: one entry template, consecutive frames */
 		const unsigned i0 = pt_index(va, 1), end = pt_index(last, 1);
-		const uint64_t e0 = leaf_entry(pa, prot, 1);
+		const uint64_t e0 = pt_enc_leaf(&pt->pf, 1, DMAR_PAGE_4K_LG2, pa, prot);
 
 		for (unsigned i = i0; i <= end; i++)
 			pte_store(&t[i], e0 + (uint64_t)(i - i0) * DMAR_PAGE_SIZE);
@@ -326,17 +301,17 @@ static void map_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, 
 		if (leaf_fits(pt, level, cur, first, chunk_last, slot_last, pa)) {
 			uint64_t none = 0;
 
-			pte_store(slot, leaf_entry(pa, prot, level));
-			if (old & DMAR_PTE_P) /* the empty table it replaced: freed after a grace period */
-				collect(pt, old & DMAR_PTE_ADDR_MASK, level - 1, fl, &none);
+			pte_store(slot, pt_enc_leaf(&pt->pf, level, pt_shift(level), pa, prot));
+			if (pt_present(&pt->pf, old)) /* the empty table it replaced: freed after a grace period */
+				collect(pt, pt_table_addr(old), level - 1, fl, &none);
 		} else {
 			dmar_pa_t child;
 
-			if (!(old & DMAR_PTE_P)) {
+			if (!pt_present(&pt->pf, old)) {
 				child = alloc_table(pt, r);
-				pte_store(slot, child | TABLE_BITS);
+				pte_store(slot, pt_enc_table(&pt->pf, level, child));
 			} else {
-				child = old & DMAR_PTE_ADDR_MASK;
+				child = pt_table_addr(old);
 			}
 			map_level(pt, child, level - 1, cur, chunk_last, pa, prot, fl, r);
 		}
@@ -355,7 +330,7 @@ static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last
 	const unsigned i0 = pt_index(va, 1), end = pt_index(last, 1);
 	dmar_pa_t table = pt->root;
 	uint64_t *slot = NULL, *t;
-	unsigned level = pt->fmt.levels;
+	unsigned level = pt->pf.levels;
 	struct reserve r;
 	dmar_status st;
 
@@ -364,11 +339,11 @@ static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last
 
 		slot = &tbl(pt, table)[pt_index(va, level)];
 		e = *slot;
-		if (!(e & DMAR_PTE_P))
+		if (!pt_present(&pt->pf, e))
 			break; /* tables for levels level - 1 .. 1 are missing */
-		if (pte_is_leaf(e, level))
+		if (pt_is_leaf(&pt->pf, e, level))
 			return DMAR_E_EXISTS;
-		table = e & DMAR_PTE_ADDR_MASK;
+		table = pt_table_addr(e);
 	}
 	if (level == 1) {
 		uint64_t any = 0;
@@ -376,7 +351,7 @@ static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last
 		t = tbl(pt, table);
 		for (unsigned i = i0; i <= end; i++)
 			any |= t[i];
-		if (any & DMAR_PTE_P)
+		if (pt_present(&pt->pf, any))
 			return DMAR_E_EXISTS;
 	} else {
 		st = rsv_get(pt, &r, level - 1);
@@ -384,14 +359,14 @@ static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last
 			return st;
 		for (; level > 1; level--) { /* each linked once it is zeroed (alloc_table) */
 			table = alloc_table(pt, &r);
-			pte_store(slot, table | TABLE_BITS);
+			pte_store(slot, pt_enc_table(&pt->pf, level, table));
 			slot = &tbl(pt, table)[pt_index(va, level - 1)];
 		}
 		rsv_put(pt, &r);
 		t = tbl(pt, table);
 	}
 	{
-		const uint64_t e0 = leaf_entry(pa, prot, 1);
+		const uint64_t e0 = pt_enc_leaf(&pt->pf, 1, DMAR_PAGE_4K_LG2, pa, prot);
 
 		for (unsigned i = i0; i <= end; i++)
 			pte_store(&t[i], e0 + (uint64_t)(i - i0) * DMAR_PAGE_SIZE);
@@ -405,22 +380,26 @@ static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last
 static dmar_pa_t split_leaf(struct dmar_pgtable *pt, uint64_t *slot, uint64_t old,
 			    unsigned level, struct reserve *r)
 {
-	const unsigned child_level = level - 1;
-	const uint64_t cspan = 1ull << pt_shift(child_level);
-	const dmar_pa_t base = old & DMAR_PTE_ADDR_MASK & ~((1ull << pt_shift(level)) - 1);
-	uint64_t attrs = old & ~(DMAR_PTE_ADDR_MASK | DMAR_PTE_PS);
+	const unsigned child_level = level - 1, clg2 = pt_shift(child_level);
 	const dmar_pa_t child = alloc_table(pt, r);
 	uint64_t *t = tbl(pt, child);
 
-	/* PAT sits at bit 12 in large leaves and at bit 7 in 4 KiB ones. */
-	if (old & DMAR_PTE_PAT_LARGE)
-		attrs |= child_level == 1 ? DMAR_PTE_PS : DMAR_PTE_PAT_LARGE;
-	if (child_level > 1)
-		attrs |= DMAR_PTE_PS;
-	for (unsigned i = 0; i < PT_ENTRIES; i++)
-		t[i] = (base + i * cspan) | attrs;
-	pte_store(slot, child | TABLE_BITS);
-	return child;
+	/* Built from the leaf's value and swapped in only if it still holds that value: a walk
+	 * that set its accessed or dirty bit (DMAR_PT_AD) meanwhile is not lost. */
+	for (;;) {
+		const uint64_t ad = old & (pt->pf.a_bit | pt->pf.d_bit);
+		uint64_t n = 0;
+
+		(void)pt_decode(&pt->pf, old, level, 0, &n); /* our own leaf: well formed */
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			t[i] = pt_enc_leaf(&pt->pf, child_level, clg2,
+					   (n & PTN_ADDR) + ((uint64_t)i << clg2),
+					   (unsigned)(n & PTN_PROT)) |
+			       ad;
+		if (__atomic_compare_exchange_n(slot, &old, pt_enc_table(&pt->pf, level, child), 0,
+						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			return child;
+	}
 }
 
 /* Where the splits for @va start: the slot of the leaf that maps @va and that leaf's level
@@ -435,18 +414,18 @@ static void split_find(const struct dmar_pgtable *pt, uint64_t va, struct split_
 	dmar_pa_t table = pt->root;
 
 	s->level = 0;
-	for (unsigned level = pt->fmt.levels; level >= 1; level--) {
+	for (unsigned level = pt->pf.levels; level >= 1; level--) {
 		uint64_t *slot = &tbl(pt, table)[pt_index(va, level)];
 		const uint64_t e = *slot;
 
-		if (!(e & DMAR_PTE_P))
+		if (!pt_present(&pt->pf, e))
 			return;
-		if (pte_is_leaf(e, level)) {
+		if (pt_is_leaf(&pt->pf, e, level)) {
 			s->slot = slot;
 			s->level = level;
 			return;
 		}
-		table = e & DMAR_PTE_ADDR_MASK;
+		table = pt_table_addr(e);
 	}
 }
 
@@ -487,14 +466,14 @@ static void split_at(struct dmar_pgtable *pt, const struct split_site *s, uint64
 		const uint64_t e = *slot;
 		dmar_pa_t table;
 
-		if (pte_is_leaf(e, level)) {
+		if (pt_is_leaf(&pt->pf, e, level)) {
 			if (!(va & ((1ull << pt_shift(level)) - 1)))
 				return;
 			if (!*split_lg2) /* the first split, from the top, is the largest */
 				*split_lg2 = pt_shift(level);
 			table = split_leaf(pt, slot, e, level, r);
 		} else {
-			table = e & DMAR_PTE_ADDR_MASK;
+			table = pt_table_addr(e);
 		}
 		slot = &tbl(pt, table)[pt_index(va, level - 1)];
 	}
@@ -509,7 +488,7 @@ static void unmap_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level
 		uint64_t n = 0;
 
 		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); i <= end; i++)
-			if (t[i] & DMAR_PTE_P) {
+			if (pt_present(&pt->pf, t[i])) {
 				pte_store(&t[i], 0);
 				n++;
 			}
@@ -522,16 +501,16 @@ static void unmap_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level
 		uint64_t e = *slot;
 		int covered = cur == first && chunk_last == slot_last;
 
-		if (e & DMAR_PTE_P) {
-			if (pte_is_leaf(e, level)) {
+		if (pt_present(&pt->pf, e)) {
+			if (pt_is_leaf(&pt->pf, e, level)) {
 				/* split_at() made every leaf in range covered */
 				pte_store(slot, 0);
 				*unmapped += 1ull << pt_shift(level);
 			} else if (covered) {
 				pte_store(slot, 0);
-				collect(pt, e & DMAR_PTE_ADDR_MASK, level - 1, fl, unmapped);
+				collect(pt, pt_table_addr(e), level - 1, fl, unmapped);
 			} else {
-				unmap_level(pt, e & DMAR_PTE_ADDR_MASK, level - 1, cur, chunk_last,
+				unmap_level(pt, pt_table_addr(e), level - 1, cur, chunk_last,
 					    unmapped, fl);
 			}
 		}
@@ -551,7 +530,7 @@ static dmar_status check_iova_range(const struct dmar_pgtable *pt, dmar_iova_t i
 		return DMAR_E_INVALID;
 	if (!dmar__range_last(iova, size, &last))
 		return DMAR_E_RANGE;
-	pt_input_range(&pt->fmt, &low_last, &high_first);
+	pt_input_range(&pt->pf, &low_last, &high_first);
 	if (last <= low_last || (high_first && iova >= high_first))
 		return DMAR_OK;
 	return DMAR_E_RANGE;
@@ -564,8 +543,8 @@ static void free_tree(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level)
 	const uint64_t *t = tbl(pt, table);
 
 	for (unsigned i = 0; level > 1 && i < PT_ENTRIES; i++)
-		if ((t[i] & DMAR_PTE_P) && !pte_is_leaf(t[i], level))
-			free_tree(pt, t[i] & DMAR_PTE_ADDR_MASK, level - 1);
+		if (pt_present(&pt->pf, t[i]) && !pt_is_leaf(&pt->pf, t[i], level))
+			free_tree(pt, pt_table_addr(t[i]), level - 1);
 	(void)dmar_physmem_free(pt->pm, table, 1);
 }
 
@@ -575,8 +554,10 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 	struct dmar_pgtable *pt;
 	dmar_status st;
 
-	if (!pm || !cfg || !out || !dmar__format_ok(&cfg->format) ||
-	    !(cfg->pgsizes & (1ull << DMAR_PAGE_4K_LG2)) || (cfg->pgsizes & ~DMAR_PGSIZES_ALL) ||
+	struct pt_fmt pf;
+
+	if (!pm || !cfg || !out || !pt_fmt_init(&pf, &cfg->format) ||
+	    !(cfg->pgsizes & (1ull << DMAR_PAGE_4K_LG2)) || (cfg->pgsizes & ~pt_page_sizes(&pf)) ||
 	    cfg->place > DMAR_PLACE_ABOVE)
 		return DMAR_E_INVALID;
 	if (posix_memalign((void **)&pt, 64, sizeof(*pt)) != 0)
@@ -586,6 +567,7 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 	pt->fmt = cfg->format;
 	if (!pt->fmt.pa_bits)
 		pt->fmt.pa_bits = DMAR_PA_BITS_MAX;
+	pt->pf = pf;
 	pt->pgsizes = cfg->pgsizes;
 	pt->place = cfg->place;
 	pt->place_limit = cfg->place_limit;
@@ -610,10 +592,10 @@ void dmar_pgtable_destroy(dmar_pgtable *pt)
 	/* Earlier unmaps may have frees pending in RCU callbacks that use pt->pm. */
 	dmar__rcu_barrier();
 	if (fl_reserve(pt, &fl, dmar_pgtable_table_pages(pt)) == DMAR_OK && fl.fr) {
-		collect(pt, pt->root, pt->fmt.levels, &fl, &none);
+		collect(pt, pt->root, pt->pf.levels, &fl, &none);
 		dmar__frames_free_now(fl.fr); /* (nothing walks it any more) */
 	} else {
-		free_tree(pt, pt->root, pt->fmt.levels);
+		free_tree(pt, pt->root, pt->pf.levels);
 	}
 	pthread_mutex_destroy(&pt->lock);
 	free(pt);
@@ -658,12 +640,12 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 	uint64_t need = 0;
 	dmar_status st;
 
-	if (!pt || !(prot & DMAR_PROT_READ) || (prot & ~PROT_KNOWN) || pa % DMAR_PAGE_SIZE)
+	if (!pt || !pt_prot_ok(&pt->pf, prot) || pa % DMAR_PAGE_SIZE)
 		return DMAR_E_INVALID;
 	st = check_iova_range(pt, iova, size);
 	if (st != DMAR_OK)
 		return st;
-	if (!dmar__range_within(pa, size, 0, (1ull << pt->fmt.pa_bits) - 1))
+	if (!dmar__range_within(pa, size, 0, (1ull << pt->pf.pa_bits) - 1))
 		return DMAR_E_RANGE;
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;
@@ -678,13 +660,13 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 	}
 	/* Plan first (conflicts, table pages), reserve what the change needs, then change: a
 	 * map that fails stores nothing, so no reader ever sees part of it. */
-	st = map_plan(pt, tbl(pt, pt->root), pt->fmt.levels, iova, iova + (size - 1), pa, &need);
+	st = map_plan(pt, tbl(pt, pt->root), pt->pf.levels, iova, iova + (size - 1), pa, &need);
 	if (st == DMAR_OK)
 		st = fl_reserve(pt, &fl, unlink_bound(pt, size));
 	if (st == DMAR_OK) {
 		st = rsv_get(pt, &r, need);
 		if (st == DMAR_OK) {
-			map_level(pt, pt->root, pt->fmt.levels, iova, iova + (size - 1), pa, prot,
+			map_level(pt, pt->root, pt->pf.levels, iova, iova + (size - 1), pa, prot,
 				  &fl, &r);
 			rsv_put(pt, &r);
 			if (dmar__frames_count(fl.fr))
@@ -743,7 +725,7 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 	split_at(pt, &end, last + 1, &lg2_end, &r);
 	split = r.used != 0;
 	rsv_put(pt, &r);
-	unmap_level(pt, pt->root, pt->fmt.levels, iova, last, &done, &fl);
+	unmap_level(pt, pt->root, pt->pf.levels, iova, last, &done, &fl);
 	if (done || split || dmar__frames_count(fl.fr))
 		flush_range(pt, iova, size);
 	/* the pages of a split leaf that stay mapped were cached with the leaf's old size */
@@ -768,7 +750,7 @@ dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;
 	dmar__rcu_read_lock();
-	f = dmar__walk(pt->pm, pt->root, &pt->fmt, iova, access, result);
+	f = dmar__walk(pt->pm, pt->root, &pt->pf, iova, access, result);
 	dmar__rcu_read_unlock();
 	return f == DMAR_FAULT_NONE ? DMAR_OK : DMAR_E_FAULT;
 }

@@ -1,13 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file dmar/pgtable.h
- * @brief x86-64 page tables in simulated physical memory, and the walker.
+ * @brief Page tables in simulated physical memory, in three formats, and the walker.
  *
- * design decisions 1 and 3, S2, S13, S31.  Tables use the long-mode format exactly:
- * entry bits P(0) R/W(1) U/S(2) PWT(3) PCD(4) A(5) D(6) PS(7) G(8) address(12-51) XD(63);
- * 4-level (48-bit input) or 5-level (57-bit input); 4 KiB, 2 MiB and 1 GiB leaves.  Table pages
- * live in a ::dmar_physmem, so a table written by anyone (a process's CPU page table, a guest)
- * walks the same way as one built here.
+ * S2, S13, S31, docs/design.md ("The format layer").  A table is in one of three formats
+ * (::dmar_pt_kind), each exactly as its hardware reads it:
+ *  - x86-64 long mode: entry bits P(0) R/W(1) U/S(2) PWT(3) PCD(4) A(5) D(6) PS(7) G(8)
+ *    address(12-51) XD(63); 4 levels (48-bit input) or 5 (57-bit); 4 KiB, 2 MiB and 1 GiB
+ *    leaves.  Process tables (S2) and VT-d's first stage.
+ *  - Intel VT-d second stage: R(0) W(1) X(2) PS(7) A(8) D(9) SNP(11) address(12-51); no
+ *    present bit (an entry is present when R or W is set); 3, 4 or 5 levels (39, 48, 57-bit
+ *    input); 4 KiB and 2 MiB leaves, 1 GiB with ::DMAR_PT_1G.
+ *  - AMD-Vi v1 (host tables): PR(0) A(5) D(6) NextLevel(9-11) address(12-51) FC(60) IR(61)
+ *    IW(62); 1 to 6 levels (21, 30, 39, 48, 57 or 64-bit input).  Next level 0 is a leaf of
+ *    its level's size, 7 a leaf of any larger power of two below the next level's size
+ *    (the size is a run of ones in the low address bits: first zero bit n gives 2^(n+1)
+ *    bytes; the entry is repeated in every slot the page covers), 1-6 a table of that level
+ *    (levels in between are skipped: the address bits they would index must be zero).
+ *    Leaves at levels 1 to 5.
+ * Table pages live in a ::dmar_physmem, so a table written by anyone (a process's CPU page
+ * table, a guest driver) walks the same way as one built here.
  *
  * Concurrency: any number of translators walk without locks while one writer at a time maps
  * and unmaps (writers of one table serialise on its lock).  Entries are published with single
@@ -52,27 +64,84 @@ extern "C" {
 #define DMAR_PTE_XD (1ull << 63)
 #define DMAR_PTE_ADDR_MASK 0x000ffffffffff000ull /**< bits 12-51 */
 
+/** VT-d second-stage entry bit: read (R); an entry with R = W = 0 is not present. */
+#define DMAR_VTD_SS_R (1ull << 0)
+/** VT-d second-stage entry bit: write (W). */
+#define DMAR_VTD_SS_W (1ull << 1)
+/** VT-d second-stage entry bit: execute (X), honoured with ::DMAR_PT_EXEC. */
+#define DMAR_VTD_SS_X (1ull << 2)
+/** VT-d second-stage entry bit: page size (PS), a 2 MiB or 1 GiB leaf at levels 2 and 3. */
+#define DMAR_VTD_SS_PS (1ull << 7)
+/** VT-d second-stage entry bit: accessed (A). */
+#define DMAR_VTD_SS_A (1ull << 8)
+/** VT-d second-stage entry bit: dirty (D, leaves only). */
+#define DMAR_VTD_SS_D (1ull << 9)
+/** VT-d second-stage entry bit: snoop (SNP, leaves only). */
+#define DMAR_VTD_SS_SNP (1ull << 11)
+
+/** AMD-Vi v1 entry bit: present (PR). */
+#define DMAR_AMDV1_PR (1ull << 0)
+/** AMD-Vi v1 entry bit: accessed (A). */
+#define DMAR_AMDV1_A (1ull << 5)
+/** AMD-Vi v1 entry bit: dirty (D, leaves only). */
+#define DMAR_AMDV1_D (1ull << 6)
+/** AMD-Vi v1 next-level field (bits 9-11) of an entry. */
+#define DMAR_AMDV1_NL(level) ((uint64_t)(level) << 9)
+#define DMAR_AMDV1_NL_MASK (7ull << 9) /**< the next-level field */
+/** AMD-Vi v1 next level of a leaf whose size is encoded in its address bits. */
+#define DMAR_AMDV1_NL_SIZE 7u
+/** AMD-Vi v1 entry bit: force coherent (FC, leaves only). */
+#define DMAR_AMDV1_FC (1ull << 60)
+/** AMD-Vi v1 entry bit: I/O read permission (IR), ANDed down the levels. */
+#define DMAR_AMDV1_IR (1ull << 61)
+/** AMD-Vi v1 entry bit: I/O write permission (IW), ANDed down the levels. */
+#define DMAR_AMDV1_IW (1ull << 62)
+
+/** The formats a table can be in (the layouts are in this file's description). */
+typedef enum dmar_pt_kind {
+	DMAR_PT_X86_64 = 0, /**< x86-64 long mode: CPU tables and VT-d's first stage */
+	DMAR_PT_VTD_SS,     /**< Intel VT-d second stage */
+	DMAR_PT_AMDV1,      /**< AMD-Vi v1 host page tables */
+	DMAR_PT_KIND_COUNT
+} dmar_pt_kind;
+
 /** Flags of a table format.  Which input addresses a format translates is what
  *  dmar_pt_input_range() answers. */
 enum dmar_pt_flags {
-	/** A CPU table (the default, S2) that also takes the canonical upper half (the kernel
-	 *  half of a process table).  Without it a CPU table takes only [0, 2^47) (4 levels) or
-	 *  [0, 2^56) (5 levels): the upper half faults with ::DMAR_FAULT_ADDR_WIDTH and any
-	 *  non-canonical address with ::DMAR_FAULT_NONCANONICAL. */
+	/** x86-64: a CPU table (the default, S2) that also takes the canonical upper half (the
+	 *  kernel half of a process table).  Without it a CPU table takes only [0, 2^47)
+	 *  (4 levels) or [0, 2^56) (5 levels): the upper half faults with
+	 *  ::DMAR_FAULT_ADDR_WIDTH and any non-canonical address with ::DMAR_FAULT_NONCANONICAL. */
 	DMAR_PT_UPPER_HALF = 1u << 0,
-	/** An I/O virtual address table, as DMA remapping hardware (VT-d, AMD-Vi) walks it: no
-	 *  canonical hole, the input is every address in [0, 2^48) (4 levels) or [0, 2^57)
-	 *  (5 levels), and anything above faults with ::DMAR_FAULT_ADDR_WIDTH.  A domain's own
-	 *  table is always one (dmar_domain_create() sets the flag); a PASID binding never is.
-	 *  Not together with ::DMAR_PT_UPPER_HALF. */
+	/** An I/O virtual address table, as DMA remapping hardware walks it: no canonical hole,
+	 *  the input is every address below 2^(input width), and anything above faults with
+	 *  ::DMAR_FAULT_ADDR_WIDTH.  Optional on x86-64 (4 levels: [0, 2^48), 5: [0, 2^57)),
+	 *  always so for VT-d second stage and AMD-Vi (the flag is accepted and implied).  A
+	 *  domain's own table is always one (dmar_domain_create() sets the flag); a PASID binding
+	 *  never is.  Not together with ::DMAR_PT_UPPER_HALF. */
 	DMAR_PT_IOVA = 1u << 1,
+	/** The walker sets accessed and dirty bits as hardware does: A on every entry it reads,
+	 *  D on the leaf of a write, each with an atomic compare-and-exchange on the entry (a
+	 *  table in read-only memory faults with ::DMAR_FAULT_AD).  A translation cached from a
+	 *  leaf whose D was clear is walked again by the first write.  Off by default: entries
+	 *  are then never written by a walk. */
+	DMAR_PT_AD = 1u << 2,
+	/** VT-d second stage: the X bit is honoured (execute requests need it at every level).
+	 *  Without it X is ignored and an execute request needs read permission; x86-64 always
+	 *  honours XD; AMD-Vi has no execute control (execute needs IR). */
+	DMAR_PT_EXEC = 1u << 3,
+	/** VT-d second stage: the IOMMU supports 1 GiB leaves (PS at level 3).  Without it PS at
+	 *  level 3 is a reserved bit.  (x86-64 always has 1 GiB leaves.) */
+	DMAR_PT_1G = 1u << 4,
 };
 
 /** Shape of a table: what the walker needs besides the root. */
 typedef struct dmar_pt_format {
-	unsigned levels;  /**< 4 (48-bit input) or 5 (57-bit input) */
-	unsigned pa_bits; /**< MAXPHYADDR: address bits at or above it are reserved; 0 = 52 */
+	unsigned levels;  /**< x86-64: 4 or 5; VT-d second stage: 3, 4 or 5; AMD-Vi: 1 to 6 */
+	unsigned pa_bits; /**< physical address width, 32..52 (MAXPHYADDR, VT-d's host address
+			       width): address bits at or above it are reserved; 0 = 52 */
 	unsigned flags;   /**< ::dmar_pt_flags */
+	unsigned kind;    /**< ::dmar_pt_kind; 0 is x86-64 */
 } dmar_pt_format;
 
 /** Outcome of one walk. */
@@ -81,7 +150,8 @@ typedef struct dmar_walk_result {
 	uint64_t pte;      /**< the leaf entry, or the entry where the walk stopped */
 	dmar_fault fault;  /**< ::DMAR_FAULT_NONE on success */
 	uint16_t prot;     /**< effective ::dmar_prot of the leaf (all levels combined) */
-	uint8_t page_lg2;  /**< 12, 21 or 30 on success */
+	uint8_t page_lg2;  /**< log2 of the leaf's page size on success (12, 21, 30; AMD-Vi
+				any size from 12 to 51) */
 	uint8_t level;     /**< level of the leaf or the faulting entry (1 = 4 KiB table) */
 } dmar_walk_result;
 
@@ -105,10 +175,12 @@ DMAR_API dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dma
 		      uint64_t va, unsigned access, dmar_walk_result *result);
 
 /**
- * The input addresses a table of format @p fmt translates: [0, *low_last], and for a CPU
- * table with ::DMAR_PT_UPPER_HALF also [*high_first, 2^64 - 1].  4 levels: low_last is
- * 2^48 - 1 for an IOVA table and 2^47 - 1 for a CPU table; 5 levels: 2^57 - 1 and 2^56 - 1.
- * dmar_pgtable_map() and dmar_pgtable_unmap() take ranges inside one of these windows.
+ * The input addresses a table of format @p fmt translates: [0, *low_last], and for an x86-64
+ * CPU table with ::DMAR_PT_UPPER_HALF also [*high_first, 2^64 - 1].  An I/O virtual address
+ * table (VT-d, AMD-Vi, x86-64 with ::DMAR_PT_IOVA) takes [0, 2^w - 1] for its input width w
+ * (x86-64: 48 or 57; VT-d: 39, 48, 57; AMD-Vi: 21, 30, 39, 48, 57 or all 64 bits); an x86-64
+ * CPU table [0, 2^47 - 1] or [0, 2^56 - 1].  dmar_pgtable_map() and dmar_pgtable_unmap()
+ * take ranges inside one of these windows.
  * @param fmt         the format (of a table built here: dmar_pgtable_format())
  * @param low_last    receives the last address of the lower window
  * @param high_first  receives the first address of the upper window, or 0 when there is
@@ -119,21 +191,34 @@ DMAR_API dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dma
 DMAR_API dmar_status dmar_pt_input_range(const dmar_pt_format *fmt, dmar_iova_t *low_last,
 					 dmar_iova_t *high_first);
 
+/**
+ * The leaf sizes a format can express, as a bitmap of sizes (1 << lg2): x86-64 4 KiB, 2 MiB
+ * and 1 GiB; VT-d second stage 4 KiB and 2 MiB, and 1 GiB with ::DMAR_PT_1G; AMD-Vi every
+ * power of two from 4 KiB up to half the span of the level above the highest leaf level
+ * (levels 1 to 5 hold leaves), and at most 2^51.  What dmar_pgtable_config.pgsizes may hold.
+ * @param fmt  the format
+ * @return the bitmap; 0 for a bad format.
+ * @threadsafety Thread-safe.
+ */
+DMAR_API uint64_t dmar_pt_page_sizes(const dmar_pt_format *fmt);
+
 /** A page table built and changed here (opaque): its pages live in a ::dmar_physmem. */
 typedef struct dmar_pgtable dmar_pgtable;
 
-/** Page sizes map() may use, as a bitmap of sizes (1 << lg2). */
+/** The x86-64 page sizes, as a bitmap of sizes (1 << lg2) (dmar_pt_page_sizes() of any
+ *  format). */
 #define DMAR_PGSIZES_ALL ((1ull << 12) | (1ull << 21) | (1ull << 30))
 
 /** Creation parameters of a table built here. */
 typedef struct dmar_pgtable_config {
-	dmar_pt_format format;  /**< levels 4 or 5 */
-	uint64_t pgsizes;       /**< allowed leaf sizes, subset of ::DMAR_PGSIZES_ALL with 4 KiB */
+	dmar_pt_format format;  /**< any format */
+	uint64_t pgsizes;       /**< leaf sizes map() may use: 4 KiB and any of
+				     dmar_pt_page_sizes() of the format */
 	dmar_placement place;   /**< where table pages are allocated in physical memory */
 	dmar_pa_t place_limit;  /**< the limit @c place refers to */
 } dmar_pgtable_config;
 
-/** Defaults: 4-level, 52-bit PA, every page size, table pages anywhere.
+/** Defaults: x86-64, 4-level, 52-bit PA, every page size, table pages anywhere.
  *  @param cfg  filled in
  *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
@@ -193,7 +278,13 @@ DMAR_API const dmar_pt_format *dmar_pgtable_format(const dmar_pgtable *pt);
  * @param iova  first input address, 4 KiB aligned
  * @param pa    first physical address, 4 KiB aligned
  * @param size  bytes, a nonzero multiple of 4 KiB
- * @param prot  ::dmar_prot flags; ::DMAR_PROT_READ is required
+ * @param prot  ::dmar_prot flags.  x86-64 needs ::DMAR_PROT_READ; VT-d and AMD-Vi need READ
+ *              or WRITE (write-only pages are legal there).  Bits that hold for every page
+ *              of the format anyway are accepted (USER in VT-d and AMD-Vi; EXEC where
+ *              execution follows read: AMD-Vi, VT-d without ::DMAR_PT_EXEC); bits naming a
+ *              control the format lacks are refused (PWT, PCD, GLOBAL outside x86-64;
+ *              SNOOP on x86-64).  A walk reports what the table grants: the prot given,
+ *              plus USER in the IOMMU formats and EXEC = READ where execution follows read.
  * @return ::DMAR_OK; ::DMAR_E_INVALID for unaligned or empty ranges or bad prot;
  *         ::DMAR_E_RANGE when [iova, iova + size) is not inside one window of the input
  *         range (dmar_pt_input_range(), a range that wraps past 2^64 included) or

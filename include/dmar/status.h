@@ -64,11 +64,14 @@ typedef enum dmar_status {
 /** Why a translation was refused.  The walker numbers follow the x86-64 walk order. */
 typedef enum dmar_fault {
 	DMAR_FAULT_NONE = 0,     /**< no fault */
-	DMAR_FAULT_NOT_PRESENT,  /**< an entry on the path has P = 0 (S7) */
-	DMAR_FAULT_WRITE,        /**< write to a page some level marks read-only (R/W = 0) */
+	DMAR_FAULT_NOT_PRESENT,  /**< an entry on the path is not present (S7): P = 0 (x86-64,
+				      AMD-Vi PR), R = W = 0 (VT-d second stage) */
+	DMAR_FAULT_WRITE,        /**< write to a page some level makes read-only (R/W, W, IW = 0) */
 	DMAR_FAULT_USER,         /**< user-mode access to a page some level marks supervisor */
-	DMAR_FAULT_EXEC,         /**< execute access to a page some level marks XD */
-	DMAR_FAULT_ADDR_WIDTH,   /**< address beyond the table's input width */
+	DMAR_FAULT_EXEC,         /**< execute access to a page some level marks XD (x86-64) or
+				      not executable (VT-d X = 0 with ::DMAR_PT_EXEC) */
+	DMAR_FAULT_ADDR_WIDTH,   /**< address beyond the table's input width, or with bits set
+				      that a skipped AMD-Vi level would have indexed */
 	DMAR_FAULT_NONCANONICAL, /**< address not sign-extended from the top input bit */
 	DMAR_FAULT_RESERVED,     /**< reserved bits set in an entry */
 	DMAR_FAULT_TABLE_ADDR,   /**< a table pointer (or the root) is not readable memory */
@@ -77,6 +80,10 @@ typedef enum dmar_fault {
 	DMAR_FAULT_NO_DOMAIN,    /**< the device is not attached to a domain */
 	DMAR_FAULT_PASID,        /**< the PASID is not bound in the device's domain (S2) */
 	DMAR_FAULT_APERTURE,     /**< an aperture segment page that maps nothing (S4, S20) */
+	DMAR_FAULT_READ,         /**< read of a page some level makes write-only or inaccessible
+				      (VT-d second stage R = 0, AMD-Vi IR = 0) */
+	DMAR_FAULT_AD,           /**< the walker could not set an accessed or dirty bit: the
+				      table lies in read-only memory (::DMAR_PT_AD) */
 	DMAR_FAULT_COUNT
 } dmar_fault;
 
