@@ -240,8 +240,9 @@ dmar_status dmar_domain_bind_pasid(dmar_domain *d, uint32_t pasid, dmar_pa_t roo
 	if (!d)
 		return DMAR_E_INVALID;
 	m = d->iommu;
-	if (!pasid_ok(m, pasid) || (fmt && (fmt->flags & DMAR_PT_IOVA)))
-		return DMAR_E_INVALID; /* S2: a process table is a CPU table */
+	if (!pasid_ok(m, pasid) ||
+	    (fmt && ((fmt->flags & DMAR_PT_IOVA) || fmt->kind != DMAR_PT_X86_64)))
+		return DMAR_E_INVALID; /* S2: a process table is an x86-64 CPU table */
 	st = dmar_space_create(m->tlb, m->pm, root, fmt, &sp);
 	if (st != DMAR_OK)
 		return st;

@@ -8,6 +8,7 @@
 
 #include "remap_internal.h"
 #include "physmem_internal.h"
+#include "fmt.h"
 #include "iommu_internal.h"
 #include "range.h"
 
@@ -386,6 +387,21 @@ static dmar_status remap_pages(dmar_adapter *ad, const dmar_pa_t *pages, uint64_
 	return DMAR_OK;
 }
 
+/* S24 (2): the permissions of a GPU mapping are what the domain's table can express (an
+ * x86-64 entry has no page that is not readable; VT-d and AMD-Vi have write-only ones);
+ * checked before anything is allocated, whatever the start mode. */
+static int gpu_prot_ok(dmar_adapter *ad, unsigned prot)
+{
+	const dmar_pgtable *pt = dmar_domain_pgtable(ad->dom);
+	struct pt_fmt f;
+
+	if (prot & ~(unsigned)(DMAR_PROT_READ | DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER))
+		return 0;
+	if (!pt)
+		return (prot & (DMAR_PROT_READ | DMAR_PROT_WRITE)) != 0;
+	return pt_fmt_init(&f, dmar_pgtable_format(pt)) && pt_prot_ok(&f, prot);
+}
+
 dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t npages,
 			      unsigned prot, int legacy, const dmar_adl **adl)
 {
@@ -394,11 +410,8 @@ dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uin
 	int fresh = 0;
 	dmar_status st;
 
-	/* S24 (2): every GPU mapping is readable, as dmar_domain_map() requires (an x86-64
-	 * entry cannot express a page that is not): prot without DMAR_PROT_READ is refused */
 	if (npages == 0 || first >= o->npages || npages > o->npages - first ||
-	    prot & ~(unsigned)(DMAR_PROT_READ | DMAR_PROT_WRITE | DMAR_PROT_EXEC | DMAR_PROT_USER)
-	    || !(prot & DMAR_PROT_READ))
+	    !gpu_prot_ok(ad, prot))
 		return DMAR_E_INVALID;
 	if (!ad->started)
 		return DMAR_E_BUSY; /* S17: the device maps memory once it is started */

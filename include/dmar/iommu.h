@@ -90,7 +90,8 @@ typedef enum dmar_domain_kind {
  * Create a domain with a fresh domain id.
  * @param iommu  the IOMMU
  * @param kind   pass-through, identity or remapped
- * @param pt     shape of the table of identity and remapped domains; NULL for
+ * @param pt     shape of the table of identity and remapped domains, in any format (x86-64,
+ *               VT-d second stage, AMD-Vi: the one the emulated IOMMU walks); NULL for
  *               dmar_pgtable_config_default().  The table is always made an I/O virtual
  *               address table (::DMAR_PT_IOVA is added to its format's flags).
  * @param out    receives the domain
@@ -131,8 +132,9 @@ DMAR_API dmar_domain_kind dmar_domain_kind_of(const dmar_domain *dom);
 DMAR_API dmar_pgtable *dmar_domain_pgtable(dmar_domain *dom);
 
 /** The logical addresses its requests without a PASID may use: [0, *last].  An identity or
- *  remapped domain's table is an I/O virtual address table (::DMAR_PT_IOVA): 2^48 - 1 with
- *  4 levels, 2^57 - 1 with 5; a pass-through domain takes every address (2^64 - 1).
+ *  remapped domain's table is an I/O virtual address table (::DMAR_PT_IOVA): 2^w - 1 for its
+ *  format's input width w (dmar_pt_input_range(): x86-64 48 or 57, VT-d 39, 48 or 57,
+ *  AMD-Vi 21 to 64); a pass-through domain takes every address (2^64 - 1).
  *  A logical address allocator's ceiling is the smaller of this and the device's reach.
  *  @param dom   the domain
  *  @param last  receives the last address
@@ -146,7 +148,8 @@ DMAR_API dmar_status dmar_domain_input_range(const dmar_domain *dom, dmar_iova_t
  * @param iova  first logical address, 4 KiB aligned
  * @param pa    first physical address, 4 KiB aligned
  * @param size  bytes, a nonzero multiple of 4 KiB
- * @param prot  ::dmar_prot flags, ::DMAR_PROT_READ required
+ * @param prot  ::dmar_prot flags the table's format can express (dmar_pgtable_map(): x86-64
+ *              needs READ; VT-d second stage and AMD-Vi take write-only pages)
  * @return as dmar_pgtable_map() (::DMAR_E_THREAD from an unregistered thread included);
  *         also ::DMAR_E_INVALID for an identity domain when
  *         @p iova != @p pa (S8), ::DMAR_E_NOT_SUPPORTED for a pass-through domain.
@@ -205,9 +208,10 @@ DMAR_API dmar_status dmar_pasid_free(dmar_iommu *iommu, uint32_t pasid);
  *               chooses (explicit binding: it stays unallocated, and dmar_pasid_alloc()
  *               skips it while it is bound; see dmar_pasid_alloc() for ownership)
  * @param root   physical address of the process table's top level, anywhere in memory
- * @param fmt    its format (x86-64 CPU table, 4 or 5 levels; not ::DMAR_PT_IOVA)
+ * @param fmt    its format: an x86-64 CPU table, 4 or 5 levels (S2: the process's own page
+ *               table); not ::DMAR_PT_IOVA, not an IOMMU format
  * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments, PASID 0 or one outside the
- *         IOMMU's space, or a bad format; ::DMAR_E_EXISTS if already bound in this domain;
+ *         IOMMU's space, or a bad format (any but an x86-64 CPU table's); ::DMAR_E_EXISTS if already bound in this domain;
  *         ::DMAR_E_NOMEM.
  * @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  * section, not from a fault callback.

@@ -166,7 +166,7 @@ typedef struct dmar_adapter_config {
 	uint16_t rid;            /**< requester id of the first; the others follow */
 	bool map_aperture2;      /**< cap MapAperture2Supported (S21) */
 	uint32_t aperture_pages[DMAR_MAX_APERTURE_SEGMENTS]; /**< segment id i+1 has this many pages; 0: none */
-	const dmar_pgtable_config *pt; /**< the domain's table format; NULL: 4-level */
+	const dmar_pgtable_config *pt; /**< the domain's table, in any format (dmar_domain_create()); NULL: x86-64, 4-level */
 	dmar_bugcheck_fn bugcheck;     /**< NULL: print and abort */
 	void *bugcheck_ctx;            /**< passed to @c bugcheck */
 	dmar_paging_fn paging;         /**< the driver's paging hook; NULL: none */
@@ -223,9 +223,10 @@ DMAR_API void dmar_adapter_destroy(dmar_adapter *ad);
 
 /** The start decision.  In remapped mode its @c logical_limit is the ceiling the adapter's
  *  logical addresses are below (S14): the smallest of the device's reach (2^dma_bits), what
- *  the domain's table takes (dmar_domain_input_range(): 2^48 with 4 levels, 2^57 with 5) and
- *  what one allocator holds (::DMAR_IOVA_MAX_PAGES pages, 2^48 bytes); so for a device of
- *  48 bits or more it is 2^48, where dmar_start_decide() answers 2^dma_bits.
+ *  the domain's table takes (dmar_domain_input_range(): 2^48 for a 4-level x86-64 table,
+ *  2^39 for a 3-level VT-d one, 2^30 for a 2-level AMD-Vi one) and what one allocator holds
+ *  (::DMAR_IOVA_MAX_PAGES pages, 2^48 bytes); so for a device of 48 bits or more on a
+ *  4-level table it is 2^48, where dmar_start_decide() answers 2^dma_bits.
  *  @param ad  the adapter
  *  @return the decision taken at creation, owned by the adapter.
  *  @threadsafety Thread-safe. */
@@ -406,20 +407,21 @@ DMAR_API dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo
 
 /**
  * MapPhysicalMemory to GPU logical addresses: pages [@p first, @p first + @p npages) of the
- * object.  The pages are locked until the matching unmap.  A GPU mapping is always
- * readable, as dmar_domain_map() requires (an x86-64 entry cannot express a page that is
- * not): @p prot without ::DMAR_PROT_READ is refused.
+ * object.  The pages are locked until the matching unmap.  @p prot is what the domain's
+ * table format can express (dmar_domain_map()): an x86-64 table needs READ (its entries
+ * cannot express a page that is not readable), a VT-d second-stage or AMD-Vi table READ or
+ * WRITE (write-only mappings are legal there); a pass-through adapter, READ or WRITE.
  * @param ad      the adapter
  * @param irql  the caller's IRQL (S26)
  * @param pmo     the object
  * @param first   first page of the object
  * @param npages  pages, > 0
- * @param prot    permissions (::dmar_prot), ::DMAR_PROT_READ among them
+ * @param prot    permissions (::dmar_prot): READ, WRITE, EXEC, USER, as above
  * @param adl     receives the logical page list, owned by the mapping (S24 (2), S23)
  * @return ::DMAR_OK; ::DMAR_E_BUSY before dmar_adapter_start() or during exclusive access;
  * ::DMAR_E_NOSPACE when the logical range is exhausted; ::DMAR_E_INVALID for pages outside
- * the object, @p npages 0, @p prot bits other than READ, WRITE, EXEC and USER or @p prot
- * without ::DMAR_PROT_READ, an object that is not a live object of @p ad, NULL;
+ * the object, @p npages 0, @p prot bits other than READ, WRITE, EXEC and USER or a @p prot
+ * the domain's format cannot express, an object that is not a live object of @p ad, NULL;
  * ::DMAR_E_NOMEM (a section object's frames not there among the causes);
  * ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  * @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
