@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Nanoseconds per page walk, 4-level and 5-level, warm and cold.
+/* Nanoseconds per page walk, per table format (x86-64 4-level and 5-level, and with
+ * accessed/dirty updates; VT-d second stage 4-level; AMD-Vi v1 4-level and 6-level), warm and
+ * cold.  The names: walk/<api>/<format>/<warm|cold>/<mode>, format L4 and L5 (x86-64),
+ * L4-ad (x86-64 with DMAR_PT_AD: the bits are set by the first walk, so later ones check
+ * them), vtd-L4, amd-L4, amd-L6.
  *
  *  warm: 64 pages inside one last-level table, walked in a random order: every table line
  *        is in L1, so this is the walker's own cost.
@@ -51,7 +55,8 @@ static dmar_physmem *g_pm;
 static uint64_t g_cold_bytes = 128 * G1;
 
 struct fixture {
-	unsigned levels;
+	const char *name;
+	unsigned kind, levels, flags;
 	int cold;
 	bench_fixture once; /* built on first use (build()) */
 	dmar_pgtable *pt;
@@ -61,11 +66,16 @@ struct fixture {
 	char err[128];
 };
 
-static struct fixture g_fx[2][2] = {
-	{ { .levels = 4, .cold = 0, .once = BENCH_FIXTURE_INIT },
-	  { .levels = 4, .cold = 1, .once = BENCH_FIXTURE_INIT } },
-	{ { .levels = 5, .cold = 0, .once = BENCH_FIXTURE_INIT },
-	  { .levels = 5, .cold = 1, .once = BENCH_FIXTURE_INIT } },
+#define FX(nm, k, l, f, c) { .name = nm, .kind = k, .levels = l, .flags = f, .cold = c, \
+			    .once = BENCH_FIXTURE_INIT }
+#define NFMT 6
+static struct fixture g_fx[NFMT][2] = {
+	{ FX("L4", DMAR_PT_X86_64, 4, 0, 0), FX("L4", DMAR_PT_X86_64, 4, 0, 1) },
+	{ FX("L5", DMAR_PT_X86_64, 5, 0, 0), FX("L5", DMAR_PT_X86_64, 5, 0, 1) },
+	{ FX("L4-ad", DMAR_PT_X86_64, 4, DMAR_PT_AD, 0), FX("L4-ad", DMAR_PT_X86_64, 4, DMAR_PT_AD, 1) },
+	{ FX("vtd-L4", DMAR_PT_VTD_SS, 4, 0, 0), FX("vtd-L4", DMAR_PT_VTD_SS, 4, 0, 1) },
+	{ FX("amd-L4", DMAR_PT_AMDV1, 4, 0, 0), FX("amd-L4", DMAR_PT_AMDV1, 4, 0, 1) },
+	{ FX("amd-L6", DMAR_PT_AMDV1, 6, 0, 0), FX("amd-L6", DMAR_PT_AMDV1, 6, 0, 1) },
 };
 
 /* xorshift64*: a fixed, cheap pseudo-random sequence. */
@@ -79,7 +89,7 @@ static uint64_t rnd(uint64_t *s)
 
 static int fixture_fail(struct fixture *fx, const char *what, dmar_status st)
 {
-	snprintf(fx->err, sizeof(fx->err), "%u-level %s: %s: %s", fx->levels,
+	snprintf(fx->err, sizeof(fx->err), "%s %s: %s: %s", fx->name,
 		 fx->cold ? "cold" : "warm", what, dmar_status_str(st));
 	return -1;
 }
@@ -94,7 +104,10 @@ static int build(void *arg)
 	dmar_status st;
 
 	dmar_pgtable_config_default(&cfg);
+	cfg.format.kind = fx->kind;
 	cfg.format.levels = fx->levels;
+	cfg.format.flags = fx->flags;
+	cfg.pgsizes = 1ull << 12;
 	st = dmar_pgtable_create(g_pm, &cfg, &fx->pt);
 	if (st != DMAR_OK)
 		return fixture_fail(fx, "dmar_pgtable_create", st);
@@ -123,8 +136,8 @@ static int build(void *arg)
 			return fixture_fail(fx, "dmar_pgtable_walk", st);
 		if (r.pa != PA_BASE + off || r.page_lg2 != DMAR_PAGE_4K_LG2 || r.level != 1) {
 			snprintf(fx->err, sizeof(fx->err),
-				 "%u-level: iova %#llx -> pa %#llx (lg2 %u), want %#llx",
-				 fx->levels, (unsigned long long)(IOVA_BASE + off),
+				 "%s: iova %#llx -> pa %#llx (lg2 %u), want %#llx",
+				 fx->name, (unsigned long long)(IOVA_BASE + off),
 				 (unsigned long long)r.pa, r.page_lg2,
 				 (unsigned long long)(PA_BASE + off));
 			return -1;
@@ -240,7 +253,7 @@ static void bm_walk(bench_state *st, void *arg)
 
 int main(int argc, char **argv)
 {
-	static struct walk_case cases[2][2][2][2];
+	static struct walk_case cases[2][NFMT][2][2];
 	static const char *const api_name[] = { "pgtable", "raw" };
 	static const char *const mode_name[] = { "tput", "lat" };
 	struct bench_env env;
@@ -262,7 +275,7 @@ int main(int argc, char **argv)
 	bench_add_context("dmar_cold_range", buf);
 
 	for (int a = 0; a < 2; a++)
-		for (int l = 0; l < 2; l++)
+		for (int l = 0; l < NFMT; l++)
 			for (int c = 0; c < 2; c++)
 				for (int m = 0; m < 2; m++) {
 					struct walk_case *wc = &cases[a][l][c][m];
@@ -270,8 +283,8 @@ int main(int argc, char **argv)
 					wc->fx = &g_fx[l][c];
 					wc->api = (enum walk_api)a;
 					wc->mode = (enum walk_mode)m;
-					snprintf(buf, sizeof(buf), "walk/%s/L%u/%s/%s", api_name[a],
-						 wc->fx->levels, c ? "cold" : "warm", mode_name[m]);
+					snprintf(buf, sizeof(buf), "walk/%s/%s/%s/%s", api_name[a],
+						 wc->fx->name, c ? "cold" : "warm", mode_name[m]);
 					bench_register(buf, bm_walk, wc);
 				}
 	/* Two translators at once on one table: the RCU read side must not make them share
@@ -281,7 +294,7 @@ int main(int argc, char **argv)
 
 	rc = bench_main(argc, argv);
 
-	for (int l = 0; l < 2; l++)
+	for (int l = 0; l < NFMT; l++)
 		for (int c = 0; c < 2; c++)
 			fixture_free(&g_fx[l][c]);
 	dmar_physmem_destroy(g_pm);
