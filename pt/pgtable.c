@@ -80,9 +80,28 @@ static void table_zero(struct dmar_pgtable *pt, dmar_pa_t pa)
 	__atomic_fetch_add(&pt->table_pages, 1, __ATOMIC_RELAXED);
 }
 
+/* A frame for a table page where the configuration places them and below 2^pa_bits, where
+ * the format can point to it (a frame above it would make the table unwalkable). */
 static dmar_status frame_alloc(struct dmar_pgtable *pt, dmar_pa_t *out)
 {
-	return dmar_physmem_alloc(pt->pm, 1, DMAR_PAGE_4K_LG2, pt->place, pt->place_limit, out);
+	const dmar_pa_t top = 1ull << pt->pf.pa_bits;
+	dmar_placement place = pt->place;
+	dmar_pa_t limit = pt->place_limit, pa;
+	dmar_status st;
+
+	if (pt->pf.pa_bits < DMAR_PA_BITS_MAX && place != DMAR_PLACE_ABOVE &&
+	    (place == DMAR_PLACE_ANY || limit > top)) {
+		place = DMAR_PLACE_BELOW;
+		limit = top;
+	}
+	st = dmar_physmem_alloc(pt->pm, 1, DMAR_PAGE_4K_LG2, place, limit, &pa);
+	if (st == DMAR_OK && pa >= top) {
+		(void)dmar_physmem_free(pt->pm, pa, 1);
+		return DMAR_E_NOMEM;
+	}
+	if (st == DMAR_OK)
+		*out = pa;
+	return st;
 }
 
 /* Reserve @n frames, all or none: ::DMAR_E_NOMEM (and nothing held) without them. */
