@@ -28,6 +28,11 @@ struct dmar_pgtable {
 	dmar_pa_t root;
 	dmar_pgtable_flush_fn flush;
 	void *flush_ctx;
+	/* the smallest page size between 4 KiB and 2 MiB (2 MiB when there is none): a smaller
+	 * map, or one whose iova and pa differ below it, has 4 KiB leaves only */
+	uint64_t small_limit;
+	/* the leaf sizes map() may put at each level: pgsizes in [span(level), span(level + 1)) */
+	uint64_t leaf_sizes[PT_MAX_LEVELS + 1];
 	/* what writers write, away from what walkers read */
 	pthread_mutex_t lock __attribute__((aligned(64))); /* one writer at a time */
 	uint64_t table_pages; /* atomic: pages linked in the tree */
@@ -181,117 +186,360 @@ static void fl_push(struct dmar_pgtable *pt, struct freelist *fl, dmar_pa_t pa)
 	(void)dmar__frames_push(fl->fr, pa);
 }
 
-/* Table pages a change of [iova, iova + size) can unlink: those whose whole span lies in
- * the range (2 MiB, 1 GiB, 512 GiB, 256 TiB spans), and never more than the tree holds. */
+/* Table pages a change of [iova, iova + size) can unlink: those whose whole span lies in the
+ * range (a table at level l spans one entry of level l + 1: 2 MiB up to 2^57 for the tables
+ * below a six-level root), and never more than the tree holds. */
 static uint64_t unlink_bound(const struct dmar_pgtable *pt, uint64_t size)
 {
-	const uint64_t b = (size >> 21) + (size >> 30) + (size >> 39) + (size >> 48) + (size >> 57);
 	const uint64_t have = __atomic_load_n(&pt->table_pages, __ATOMIC_RELAXED);
+	uint64_t b = 0;
 
+	for (unsigned level = 2; level <= pt->pf.levels; level++)
+		b += size >> pt_shift(level);
 	return b < have ? b : have;
 }
 
-/* Calls fn for each entry of the table at @level that [va, last] touches. */
-#define FOR_EACH_SLOT(level, va, last, cur, slot_first, slot_last, chunk_last)               \
-	for (uint64_t cur = (va), slot_first, slot_last, chunk_last, span_ = 1ull << pt_shift(level); \
-	     slot_first = cur & ~(span_ - 1), slot_last = slot_first + span_ - 1,                 \
-		      chunk_last = slot_last < (last) ? slot_last : (last), 1;                    \
-	     cur = chunk_last + 1)
+/* The writer's read of an entry.  Relaxed: only the writer (under pt->lock) changes what an
+ * entry holds, but with DMAR_PT_AD walkers set accessed and dirty bits in it concurrently,
+ * with compare-and-exchange; a change built from the value read is then made with a
+ * compare-and-exchange too (split_leaf, split_run), so that no such bit is lost. */
+static inline uint64_t pte_read(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* Entries of a table built here, through the format layer (fmt.h). */
+static inline int ent_present(const struct dmar_pgtable *pt, uint64_t e)
+{
+	return pt_present(&pt->pf, e);
+}
+
+static inline int ent_leaf(const struct dmar_pgtable *pt, uint64_t e, unsigned level)
+{
+	return pt_present(&pt->pf, e) && pt_is_leaf(&pt->pf, e, level);
+}
+
+static inline int ent_table(const struct dmar_pgtable *pt, uint64_t e, unsigned level)
+{
+	return pt_present(&pt->pf, e) && !pt_is_leaf(&pt->pf, e, level);
+}
+
+/* The leaf @e at @level: its page's first byte, its ::dmar_prot and its size (log2, larger
+ * than the level's span for an AMD-Vi leaf repeated over several slots). */
+static inline unsigned leaf_info(const struct dmar_pgtable *pt, uint64_t e, unsigned level,
+				 dmar_pa_t *base, unsigned *prot)
+{
+	uint64_t n = 0;
+
+	(void)pt_decode(&pt->pf, e, level, 0, &n); /* our own leaf: well formed */
+	if (base)
+		*base = n & PTN_ADDR;
+	if (prot)
+		*prot = (unsigned)(n & PTN_PROT);
+	return ptn_sz(n);
+}
+
+/* The size (log2) of the leaf @e at @level: the level's span, unless the table may hold
+ * larger leaves there (AMD-Vi, pgsizes). */
+static inline unsigned leaf_lg2(const struct dmar_pgtable *pt, uint64_t e, unsigned level)
+{
+	if (!(pt->leaf_sizes[level] & ~(1ull << pt_shift(level))))
+		return pt_shift(level);
+	return leaf_info(pt, e, level, NULL, NULL);
+}
+
+/* The last input address the root table's entries index (its whole span). */
+static inline uint64_t root_last(const struct dmar_pgtable *pt)
+{
+	const unsigned lg2 = pt_shift(pt->pf.levels) + PT_LEVEL_LG2;
+
+	return lg2 >= 64 ? ~0ull : (1ull << lg2) - 1;
+}
+
+/* The entries of one table that a range touches, in order, as Linux's generic_pt iterates
+ * (pt_iter.h):
+ *
+ *	for (pt_iter_first(&it, pt, table, level, va, last); !pt_iter_done(&it);
+ *	     pt_iter_next(&it))
+ *
+ * For each entry: its index, the part of the range it holds ([va, end]), its whole span
+ * ([slot_va, slot_last]) and its value (pte_read).  [va, last] lies inside the table's span;
+ * the pass ends at the entry holding @last, so a range ending at 2^64 - 1 never wraps. */
+struct pt_iter {
+	uint64_t *table;     /* host view of the table; NULL: no table yet, every entry 0 */
+	dmar_pa_t table_pa;  /* PT_NO_TABLE with table NULL */
+	unsigned level;
+	unsigned index;      /* of the current entry */
+	uint64_t va, end;    /* the range's part in the current entry */
+	uint64_t slot_va, slot_last; /* the current entry's span */
+	uint64_t last;       /* the range's last address */
+	uint64_t entry;      /* the current entry */
+	int done;
+};
+
+#define PT_NO_TABLE (~(dmar_pa_t)0) /* never a table's address (not page aligned) */
+
+static inline void pt_iter_read(struct pt_iter *it)
+{
+	it->end = it->slot_last < it->last ? it->slot_last : it->last;
+	it->entry = it->table ? pte_read(&it->table[it->index]) : 0;
+}
+
+static inline void pt_iter_first(struct pt_iter *it, const struct dmar_pgtable *pt,
+				 dmar_pa_t table, unsigned level, uint64_t va, uint64_t last)
+{
+	const uint64_t mask = (1ull << pt_shift(level)) - 1;
+
+	it->table = table == PT_NO_TABLE ? NULL : tbl(pt, table);
+	it->table_pa = table;
+	it->level = level;
+	it->index = pt_index(va, level);
+	it->va = va;
+	it->slot_va = va & ~mask;
+	it->slot_last = va | mask;
+	it->last = last;
+	it->done = 0;
+	pt_iter_read(it);
+}
+
+static inline int pt_iter_done(const struct pt_iter *it)
+{
+	return it->done;
+}
+
+static inline void pt_iter_next(struct pt_iter *it)
+{
+	if (it->end == it->last) {
+		it->done = 1;
+		return;
+	}
+	it->index++;
+	it->va = it->slot_va = it->slot_last + 1;
+	it->slot_last += 1ull << pt_shift(it->level);
+	pt_iter_read(it);
+}
+
+/* Whether the range holds the current entry's whole span. */
+static inline int pt_iter_covers(const struct pt_iter *it)
+{
+	return it->va == it->slot_va && it->end == it->slot_last;
+}
+
+static inline uint64_t *pt_iter_slot(const struct pt_iter *it)
+{
+	return &it->table[it->index];
+}
+
+/* The rest of a pass over a leaf table (level 1: every entry a leaf), in one go: the entries
+ * from the current one to the one holding the range's last address.  These loops are the
+ * bulk of large maps and unmaps. */
+static inline unsigned pt_iter_last_index(const struct pt_iter *it)
+{
+	return pt_index(it->last, it->level);
+}
+
+/* Whether any of them is present (none when there is no table yet).  Relaxed loads, two
+ * chains: the OR of entries is present when one of them is. */
+static inline int leaves_any_present(const struct dmar_pgtable *pt, const struct pt_iter *it)
+{
+	const struct pt_fmt f = pt->pf; /* (a copy no store can change: kept in registers) */
+	const unsigned end = pt_iter_last_index(it);
+	const uint64_t *t = it->table;
+	uint64_t a = 0, b = 0;
+	unsigned i = it->index;
+
+	if (!t)
+		return 0;
+	for (; i + 1 <= end; i += 2) {
+		a |= pte_read(&t[i]);
+		b |= pte_read(&t[i + 1]);
+	}
+	if (i == end)
+		a |= pte_read(&t[i]);
+	return pt_present(&f, a | b);
+}
+
+/* How many of them are present. */
+static inline uint64_t leaves_count(const struct dmar_pgtable *pt, const struct pt_iter *it)
+{
+	const struct pt_fmt f = pt->pf;
+	const unsigned end = pt_iter_last_index(it);
+	uint64_t n = 0;
+
+	for (unsigned i = it->index; i <= end; i++)
+		n += (uint64_t)pt_present(&f, pte_read(&it->table[i]));
+	return n;
+}
+
+/* Clear the present ones; how many they were. */
+static inline uint64_t leaves_clear(const struct dmar_pgtable *pt, const struct pt_iter *it)
+{
+	const struct pt_fmt f = pt->pf;
+	const unsigned end = pt_iter_last_index(it);
+	uint64_t n = 0;
+
+	for (unsigned i = it->index; i <= end; i++)
+		if (pt_present(&f, pte_read(&it->table[i]))) {
+			pte_store(&it->table[i], 0);
+			n++;
+		}
+	return n;
+}
+
+/* Store 4 KiB leaves for [pa, ...) with @prot in them. */
+static inline void leaves_fill_4k(const struct dmar_pgtable *pt, const struct pt_iter *it,
+				  dmar_pa_t pa, unsigned prot)
+{
+	const uint64_t e0 = pt_enc_leaf(&pt->pf, 1, DMAR_PAGE_4K_LG2, 0, prot) | pa;
+	const unsigned end = pt_iter_last_index(it);
+
+	for (unsigned i = it->index; i <= end; i++)
+		pte_store(&it->table[i], e0 + (uint64_t)(i - it->index) * DMAR_PAGE_SIZE);
+}
+
+/* Whether map() writes only 4 KiB leaves in a leaf table (no larger size at level 1). */
+static inline int leaf_table_4k_only(const struct dmar_pgtable *pt)
+{
+	return pt->leaf_sizes[1] == 1ull << DMAR_PAGE_4K_LG2;
+}
 
 /* Whether any page in [va, last] is mapped below the table @table at @level. */
 static int range_mapped(const struct dmar_pgtable *pt, dmar_pa_t table, unsigned level,
 			uint64_t va, uint64_t last)
 {
-	const uint64_t *t = tbl(pt, table);
+	struct pt_iter it;
 
-	if (level == 1) { /* the leaf table: one pass over the entries */
-		uint64_t any = 0;
-
-		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); i <= end; i++)
-			any |= t[i];
-		return pt_present(&pt->pf, any);
-	}
-	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
-	{
-		uint64_t e = t[pt_index(cur, level)];
-
-		if (pt_present(&pt->pf, e) &&
-		    (pt_is_leaf(&pt->pf, e, level) ||
-		     range_mapped(pt, pt_table_addr(e), level - 1, cur, chunk_last)))
+	pt_iter_first(&it, pt, table, level, va, last);
+	if (level == 1)
+		return leaves_any_present(pt, &it);
+	for (; !pt_iter_done(&it); pt_iter_next(&it))
+		if (ent_present(pt, it.entry) &&
+		    (pt_is_leaf(&pt->pf, it.entry, level) ||
+		     range_mapped(pt, pt_table_addr(it.entry), level - 1, it.va, it.end)))
 			return 1;
-		if (chunk_last == last)
-			break;
-	}
 	return 0;
 }
 
-/* Unlink accounting for a whole subtree: its pages go to @fl, its mapped bytes are added. */
-static void collect(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level,
-		    struct freelist *fl, uint64_t *mapped)
+/* Unlink accounting for a whole subtree, the table @table at @level spanning [va, last]:
+ * its pages go to @fl, its mapped bytes are added to *mapped. */
+static void collect(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, uint64_t va,
+		    uint64_t last, struct freelist *fl, uint64_t *mapped)
 {
-	const uint64_t *t = tbl(pt, table);
+	struct pt_iter it;
 
-	for (unsigned i = 0; i < PT_ENTRIES; i++) {
-		uint64_t e = t[i];
-
-		if (!pt_present(&pt->pf, e))
+	pt_iter_first(&it, pt, table, level, va, last);
+	if (level == 1) {
+		*mapped += leaves_count(pt, &it) << DMAR_PAGE_4K_LG2;
+		fl_push(pt, fl, table);
+		return;
+	}
+	for (; !pt_iter_done(&it); pt_iter_next(&it)) {
+		if (!ent_present(pt, it.entry))
 			continue;
-		if (pt_is_leaf(&pt->pf, e, level))
+		if (pt_is_leaf(&pt->pf, it.entry, level))
 			*mapped += 1ull << pt_shift(level);
 		else
-			collect(pt, pt_table_addr(e), level - 1, fl, mapped);
+			collect(pt, pt_table_addr(it.entry), level - 1, it.slot_va, it.slot_last, fl,
+				mapped);
 	}
 	fl_push(pt, fl, table);
 }
 
-/* Whether map puts a leaf in the slot at @level for [cur, chunk_last] of [slot_first,
- * slot_last] at @pa: the largest allowed size that the range covers and @pa is aligned to. */
-static int leaf_fits(const struct dmar_pgtable *pt, unsigned level, uint64_t cur,
-		     uint64_t slot_first, uint64_t chunk_last, uint64_t slot_last, dmar_pa_t pa)
+/* Free a whole tree at once, children first (destroy, when there is no host memory to list
+ * its pages: nothing walks it any more). */
+static void free_tree(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, uint64_t va,
+		      uint64_t last)
 {
-	const uint64_t span = 1ull << pt_shift(level);
+	struct pt_iter it;
 
-	return level > 1 && (pt->pgsizes & span) && cur == slot_first &&
-	       chunk_last == slot_last && !(pa & (span - 1));
+	for (pt_iter_first(&it, pt, table, level, va, last); level > 1 && !pt_iter_done(&it);
+	     pt_iter_next(&it))
+		if (ent_table(pt, it.entry, level))
+			free_tree(pt, pt_table_addr(it.entry), level - 1, it.slot_va, it.slot_last);
+	(void)dmar_physmem_free(pt->pm, table, 1);
 }
 
-/* What map_level() will do to [va, last] below the table @t at @level (NULL: a table that
- * does not exist yet), without doing it: ::DMAR_E_EXISTS if any page is mapped, else
- * ::DMAR_OK with the table pages it will allocate added to *need. */
-static dmar_status map_plan(const struct dmar_pgtable *pt, const uint64_t *t, unsigned level,
+/* The size (log2) of the leaf map() starts at @va, mapped to @pa, at @level, for a range
+ * ending at @last: the largest of the table's page sizes that the level holds (its span,
+ * and for AMD-Vi the sizes up to the next level's span) that @va and @pa are aligned to and
+ * the range holds; 0 when none (the range goes on in a table below). */
+static unsigned leaf_size_at(const struct dmar_pgtable *pt, unsigned level, uint64_t va,
+			     dmar_pa_t pa, uint64_t last)
+{
+	const uint64_t len_m1 = last - va;
+	uint64_t sizes = pt->leaf_sizes[level];
+	unsigned lim, fit;
+
+	if (!sizes)
+		return 0;
+	lim = (va | pa) ? (unsigned)__builtin_ctzll(va | pa) : 63;
+	fit = len_m1 == ~0ull ? 64 : 63 - (unsigned)__builtin_clzll(len_m1 + 1);
+	if (fit < lim)
+		lim = fit;
+	if (lim < 63)
+		sizes &= (2ull << lim) - 1;
+	return sizes ? 63 - (unsigned)__builtin_clzll(sizes) : 0;
+}
+
+/* A leaf map() writes at one level: the slots it still covers after the current one, its
+ * size and its first byte. */
+struct leaf_run {
+	unsigned left, lg2;
+	dmar_pa_t pa;
+};
+
+/* The size of the leaf map() writes in the entry of @it (at @pa), 0 to go on below it.  An
+ * AMD-Vi leaf larger than the level's span starts at its first slot and fills the next ones
+ * of the same table (@run). */
+static unsigned map_leaf_here(const struct dmar_pgtable *pt, const struct pt_iter *it,
+			      dmar_pa_t pa, struct leaf_run *run)
+{
+	unsigned lg2;
+
+	if (run->left) {
+		run->left--;
+		return run->lg2;
+	}
+	lg2 = leaf_size_at(pt, it->level, it->va, pa, it->last);
+	if (lg2) {
+		run->left = (1u << (lg2 - pt_shift(it->level))) - 1;
+		run->lg2 = lg2;
+		run->pa = pa;
+	}
+	return lg2;
+}
+
+/* What map_level() will do to [va, last] below the table @table at @level (PT_NO_TABLE: a
+ * table that does not exist yet), without doing it: ::DMAR_E_EXISTS if any page is mapped,
+ * else ::DMAR_OK with the table pages it will allocate added to *need. */
+static dmar_status map_plan(const struct dmar_pgtable *pt, dmar_pa_t table, unsigned level,
 			    uint64_t va, uint64_t last, dmar_pa_t pa, uint64_t *need)
 {
-	if (level == 1) {
-		uint64_t any = 0;
+	struct leaf_run run = { 0 };
+	struct pt_iter it;
 
-		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); t && i <= end; i++)
-			any |= t[i];
-		return pt_present(&pt->pf, any) ? DMAR_E_EXISTS : DMAR_OK;
-	}
-	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
-	{
-		const uint64_t old = t ? t[pt_index(cur, level)] : 0;
-		const uint64_t *child = pt_present(&pt->pf, old) && !pt_is_leaf(&pt->pf, old, level)
-						? tbl(pt, pt_table_addr(old))
-						: NULL;
-		dmar_status st = DMAR_OK;
+	pt_iter_first(&it, pt, table, level, va, last);
+	if (level == 1 && leaf_table_4k_only(pt))
+		return leaves_any_present(pt, &it) ? DMAR_E_EXISTS : DMAR_OK;
+	for (; !pt_iter_done(&it); pt_iter_next(&it)) {
+		const uint64_t e = it.entry;
+		const dmar_pa_t spa = pa + (it.va - va);
+		dmar_status st;
 
-		if (pt_present(&pt->pf, old) && pt_is_leaf(&pt->pf, old, level))
+		if (ent_leaf(pt, e, level))
 			return DMAR_E_EXISTS;
-		if (leaf_fits(pt, level, cur, first, chunk_last, slot_last, pa)) {
+		if (map_leaf_here(pt, &it, spa, &run)) {
 			/* an empty table there is replaced by the leaf */
-			if (child && range_mapped(pt, pt_table_addr(old), level - 1, cur,
-						  chunk_last))
+			if (ent_present(pt, e) &&
+			    range_mapped(pt, pt_table_addr(e), level - 1, it.va, it.end))
 				return DMAR_E_EXISTS;
-		} else {
-			*need += !child;
-			st = map_plan(pt, child, level - 1, cur, chunk_last, pa, need);
+			continue;
 		}
+		*need += !ent_present(pt, e);
+		st = map_plan(pt, ent_present(pt, e) ? pt_table_addr(e) : PT_NO_TABLE, level - 1,
+			      it.va, it.end, spa, need);
 		if (st != DMAR_OK)
 			return st;
-		pa += chunk_last - cur + 1;
-		if (chunk_last == last)
-			break;
 	}
 	return DMAR_OK;
 }
@@ -302,54 +550,52 @@ static void map_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, 
 		      uint64_t last, dmar_pa_t pa, unsigned prot, struct freelist *fl,
 		      struct reserve *r)
 {
-	uint64_t *t = tbl(pt, table);
+	/* a leaf of the level's own size is this template with its address */
+	const uint64_t own = pt_enc_leaf(&pt->pf, level, pt_shift(level), 0, prot);
+	struct leaf_run run = { 0 };
+	struct pt_iter it;
 
-	if (level == 1) { /* 4 KiB leaves: one entry template, consecutive frames */
-		const unsigned i0 = pt_index(va, 1), end = pt_index(last, 1);
-		const uint64_t e0 = pt_enc_leaf(&pt->pf, 1, DMAR_PAGE_4K_LG2, pa, prot);
-
-		for (unsigned i = i0; i <= end; i++)
-			pte_store(&t[i], e0 + (uint64_t)(i - i0) * DMAR_PAGE_SIZE);
+	pt_iter_first(&it, pt, table, level, va, last);
+	if (level == 1 && leaf_table_4k_only(pt)) {
+		leaves_fill_4k(pt, &it, pa, prot);
 		return;
 	}
-	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
-	{
-		uint64_t *slot = &t[pt_index(cur, level)];
-		const uint64_t old = *slot;
+	for (; !pt_iter_done(&it); pt_iter_next(&it)) {
+		const dmar_pa_t spa = pa + (it.va - va);
+		const unsigned lg2 = map_leaf_here(pt, &it, spa, &run);
+		dmar_pa_t child;
 
-		if (leaf_fits(pt, level, cur, first, chunk_last, slot_last, pa)) {
+		if (lg2) {
 			uint64_t none = 0;
 
-			pte_store(slot, pt_enc_leaf(&pt->pf, level, pt_shift(level), pa, prot));
-			if (pt_present(&pt->pf, old)) /* the empty table it replaced: freed after a grace period */
-				collect(pt, pt_table_addr(old), level - 1, fl, &none);
-		} else {
-			dmar_pa_t child;
-
-			if (!pt_present(&pt->pf, old)) {
-				child = alloc_table(pt, r);
-				pte_store(slot, pt_enc_table(&pt->pf, level, child));
-			} else {
-				child = pt_table_addr(old);
-			}
-			map_level(pt, child, level - 1, cur, chunk_last, pa, prot, fl, r);
+			pte_store(pt_iter_slot(&it),
+				  lg2 == pt_shift(level) ? own | spa
+							 : pt_enc_leaf(&pt->pf, level, lg2, run.pa, prot));
+			if (ent_present(pt, it.entry)) /* the empty table it replaced: freed after a grace period */
+				collect(pt, pt_table_addr(it.entry), level - 1, it.slot_va, it.slot_last,
+					fl, &none);
+			continue;
 		}
-		pa += chunk_last - cur + 1;
-		if (chunk_last == last)
-			break;
+		if (!ent_present(pt, it.entry)) {
+			child = alloc_table(pt, r);
+			pte_store(pt_iter_slot(&it), pt_enc_table(&pt->pf, level, child));
+		} else {
+			child = pt_table_addr(it.entry);
+		}
+		map_level(pt, child, level - 1, it.va, it.end, spa, prot, fl, r);
 	}
 }
 
-/* map for [va, last] inside one 2 MiB block and smaller than it (4 KiB leaves only, the usual
- * map): one descent finds the conflicts and the tables missing on the way, then the tables
- * are reserved and made and the leaves stored, without a second descent. */
+/* map for [va, last] inside one 2 MiB block and smaller than it, with 4 KiB leaves only (the
+ * usual map): one descent finds the conflicts and the tables missing on the way, then the
+ * tables are reserved and made and the leaves stored, without a second descent. */
 static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last, dmar_pa_t pa,
 			     unsigned prot)
 {
-	const unsigned i0 = pt_index(va, 1), end = pt_index(last, 1);
 	dmar_pa_t table = pt->root;
-	uint64_t *slot = NULL, *t;
+	uint64_t *slot = NULL;
 	unsigned level = pt->pf.levels;
+	struct pt_iter it;
 	struct reserve r;
 	dmar_status st;
 
@@ -357,20 +603,16 @@ static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last
 		uint64_t e;
 
 		slot = &tbl(pt, table)[pt_index(va, level)];
-		e = *slot;
-		if (!pt_present(&pt->pf, e))
+		e = pte_read(slot);
+		if (!ent_present(pt, e))
 			break; /* tables for levels level - 1 .. 1 are missing */
 		if (pt_is_leaf(&pt->pf, e, level))
 			return DMAR_E_EXISTS;
 		table = pt_table_addr(e);
 	}
 	if (level == 1) {
-		uint64_t any = 0;
-
-		t = tbl(pt, table);
-		for (unsigned i = i0; i <= end; i++)
-			any |= t[i];
-		if (pt_present(&pt->pf, any))
+		pt_iter_first(&it, pt, table, 1, va, last);
+		if (leaves_any_present(pt, &it))
 			return DMAR_E_EXISTS;
 	} else {
 		st = rsv_get(pt, &r, level - 1);
@@ -382,49 +624,75 @@ static dmar_status map_small(struct dmar_pgtable *pt, uint64_t va, uint64_t last
 			slot = &tbl(pt, table)[pt_index(va, level - 1)];
 		}
 		rsv_put(pt, &r);
-		t = tbl(pt, table);
+		pt_iter_first(&it, pt, table, 1, va, last);
 	}
-	{
-		const uint64_t e0 = pt_enc_leaf(&pt->pf, 1, DMAR_PAGE_4K_LG2, pa, prot);
-
-		for (unsigned i = i0; i <= end; i++)
-			pte_store(&t[i], e0 + (uint64_t)(i - i0) * DMAR_PAGE_SIZE);
-	}
+	leaves_fill_4k(pt, &it, pa, prot);
 	return DMAR_OK;
 }
 
-/* Replace the large leaf @old in @slot (at @level) by a table of the next size down that
- * translates every address the same way, so readers cannot tell when it happens.  Returns
- * the new table (its page from @r). */
+/* Replace the leaf @old of the level's own size in @slot (at @level) by a table of the next
+ * size down that translates every address the same way, so readers cannot tell when it
+ * happens.  Returns the new table (its page from @r). */
 static dmar_pa_t split_leaf(struct dmar_pgtable *pt, uint64_t *slot, uint64_t old,
 			    unsigned level, struct reserve *r)
 {
 	const unsigned child_level = level - 1, clg2 = pt_shift(child_level);
+	const uint64_t adm = pt->pf.a_bit | pt->pf.d_bit;
 	const dmar_pa_t child = alloc_table(pt, r);
 	uint64_t *t = tbl(pt, child);
 
 	/* Built from the leaf's value and swapped in only if it still holds that value: a walk
 	 * that set its accessed or dirty bit (DMAR_PT_AD) meanwhile is not lost. */
 	for (;;) {
-		const uint64_t ad = old & (pt->pf.a_bit | pt->pf.d_bit);
-		uint64_t n = 0;
+		dmar_pa_t base;
+		unsigned prot;
+		uint64_t own;
 
-		(void)pt_decode(&pt->pf, old, level, 0, &n); /* our own leaf: well formed */
+		(void)leaf_info(pt, old, level, &base, &prot);
+		own = pt_enc_leaf(&pt->pf, child_level, clg2, 0, prot) | (old & adm);
 		for (unsigned i = 0; i < PT_ENTRIES; i++)
-			t[i] = pt_enc_leaf(&pt->pf, child_level, clg2,
-					   (n & PTN_ADDR) + ((uint64_t)i << clg2),
-					   (unsigned)(n & PTN_PROT)) |
-			       ad;
+			t[i] = own | (base + ((uint64_t)i << clg2));
 		if (__atomic_compare_exchange_n(slot, &old, pt_enc_table(&pt->pf, level, child), 0,
 						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return child;
 	}
 }
 
-/* Where the splits for @va start: the slot of the leaf that maps @va and that leaf's level
- * (0 when nothing maps it).  Found once for each end of an unmap, before any split. */
+/* Rewrite the AMD-Vi leaf of 2^@lg2 bytes that the slots of @t at @level around @va repeat
+ * as one leaf of the level's own size per slot, in place: each slot with one
+ * compare-and-exchange from the value it holds, so every state on the way translates every
+ * address the same, and no accessed or dirty bit a walk set meanwhile is lost.  Every new
+ * leaf takes the accessed and dirty bits of the whole page (a walk sets them in the slot it
+ * read), as a split leaf's pieces do. */
+static void split_run(struct dmar_pgtable *pt, uint64_t *t, unsigned level, uint64_t va,
+		      unsigned lg2)
+{
+	const uint64_t adm = pt->pf.a_bit | pt->pf.d_bit;
+	const unsigned n = 1u << (lg2 - pt_shift(level)), first = pt_index(va, level) & ~(n - 1);
+	uint64_t ad = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		ad |= pte_read(&t[first + i]) & adm;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t *p = &t[first + i], old = pte_read(p), e;
+
+		do {
+			dmar_pa_t base;
+			unsigned prot;
+
+			(void)leaf_info(pt, old, level, &base, &prot);
+			e = pt_enc_leaf(&pt->pf, level, pt_shift(level),
+					base + ((uint64_t)i << pt_shift(level)), prot) |
+			    ad | (old & adm);
+		} while (!__atomic_compare_exchange_n(p, &old, e, 0, __ATOMIC_RELEASE,
+						      __ATOMIC_RELAXED));
+	}
+}
+
+/* Where the splits for @va start: the table holding the leaf that maps @va and that leaf's
+ * level (0 when nothing maps it).  Found once for each end of an unmap, before any split. */
 struct split_site {
-	uint64_t *slot;
+	uint64_t *table;
 	unsigned level;
 };
 
@@ -434,13 +702,13 @@ static void split_find(const struct dmar_pgtable *pt, uint64_t va, struct split_
 
 	s->level = 0;
 	for (unsigned level = pt->pf.levels; level >= 1; level--) {
-		uint64_t *slot = &tbl(pt, table)[pt_index(va, level)];
-		const uint64_t e = *slot;
+		uint64_t *t = tbl(pt, table);
+		const uint64_t e = pte_read(&t[pt_index(va, level)]);
 
-		if (!pt_present(&pt->pf, e))
+		if (!ent_present(pt, e))
 			return;
 		if (pt_is_leaf(&pt->pf, e, level)) {
-			s->slot = slot;
+			s->table = t;
 			s->level = level;
 			return;
 		}
@@ -448,9 +716,10 @@ static void split_find(const struct dmar_pgtable *pt, uint64_t va, struct split_
 	}
 }
 
-/* Whether the splits for @va split the leaf at @level: @va is not its first byte, nor the
- * first byte of any larger leaf above it on the way down from @top (the level of the leaf
- * that maps it before any split). */
+/* Whether the splits for @va split the leaf at @level into a table: @va is not its first
+ * byte, nor the first byte of any larger leaf above it on the way down from @top (the level
+ * of the leaf that maps it before any split).  (An AMD-Vi leaf repeated over several slots
+ * is first rewritten as one leaf per slot, in place: no table page.) */
 static int splits_at(uint64_t va, unsigned top, unsigned level)
 {
 	return level >= 2 && level <= top && (va & ((1ull << pt_shift(level)) - 1));
@@ -469,72 +738,74 @@ static uint64_t split_plan(uint64_t va, unsigned top, int has_prev, uint64_t pre
 	return need;
 }
 
-/* Make @va the first byte of a leaf (or of an unmapped slot) by splitting the large leaves
- * around it, from its site @s down, with the pages split_plan() counted from @r.  (The
- * other end's splits may have split the site's leaf already: then its slot holds a table
- * and the descent goes on below it.)  Changes representation only, never a translation,
- * but a cached translation of any page of a split leaf still names the old leaf size:
- * *split_lg2 receives the size of the largest leaf split (0 if none), whose whole span the
- * caller flushes (S28, S30). */
+/* Make @va the first byte of a leaf (or of an unmapped slot) by splitting the leaves around
+ * it, from its site @s down, with the pages split_plan() counted from @r.  (The other end's
+ * splits may have split the site's leaf already: then its slot holds a table, or a leaf of
+ * the slot's own size, and the descent goes on from there.)  Changes representation only,
+ * never a translation, but a cached translation of any page of a split leaf still names the
+ * old leaf size: *split_lg2 receives the size of the largest leaf split (0 if none), whose
+ * whole span the caller flushes (S28, S30). */
 static void split_at(struct dmar_pgtable *pt, const struct split_site *s, uint64_t va,
 		     unsigned *split_lg2, struct reserve *r)
 {
-	uint64_t *slot = s->slot;
+	uint64_t *t = s->table;
 
-	for (unsigned level = s->level; level >= 2; level--) {
-		const uint64_t e = *slot;
-		dmar_pa_t table;
+	for (unsigned level = s->level; level >= 1; level--) {
+		const uint64_t span = 1ull << pt_shift(level);
+		uint64_t *slot, e;
+		unsigned lg2;
 
-		if (pt_is_leaf(&pt->pf, e, level)) {
-			if (!(va & ((1ull << pt_shift(level)) - 1)))
-				return;
-			if (!*split_lg2) /* the first split, from the top, is the largest */
-				*split_lg2 = pt_shift(level);
-			table = split_leaf(pt, slot, e, level, r);
-		} else {
-			table = pt_table_addr(e);
+		/* aligned to the span here: to every leaf below, and to this one unless it is
+		 * larger than the span */
+		if (!(va & (span - 1)) && !(pt->leaf_sizes[level] & ~span))
+			return;
+		slot = &t[pt_index(va, level)];
+		e = pte_read(slot);
+		if (!pt_is_leaf(&pt->pf, e, level)) {
+			t = tbl(pt, pt_table_addr(e));
+			continue;
 		}
-		slot = &tbl(pt, table)[pt_index(va, level - 1)];
+		lg2 = leaf_lg2(pt, e, level);
+		if (!(va & ((1ull << lg2) - 1)))
+			return;
+		if (!*split_lg2) /* the first split, from the top, is the largest */
+			*split_lg2 = lg2;
+		if (lg2 > pt_shift(level)) {
+			split_run(pt, t, level, va, lg2);
+			if (!(va & (span - 1)))
+				return;
+			e = pte_read(slot);
+		}
+		t = tbl(pt, split_leaf(pt, slot, e, level, r));
 	}
 }
 
+/* Unmap [va, last] below @table at @level, where split_at() left no leaf that the range
+ * holds only in part. */
 static void unmap_level(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level, uint64_t va,
 			uint64_t last, uint64_t *unmapped, struct freelist *fl)
 {
-	uint64_t *t = tbl(pt, table);
+	struct pt_iter it;
 
-	if (level == 1) { /* 4 KiB leaves */
-		uint64_t n = 0;
-
-		for (unsigned i = pt_index(va, 1), end = pt_index(last, 1); i <= end; i++)
-			if (pt_present(&pt->pf, t[i])) {
-				pte_store(&t[i], 0);
-				n++;
-			}
-		*unmapped += n << DMAR_PAGE_4K_LG2;
+	pt_iter_first(&it, pt, table, level, va, last);
+	if (level == 1) { /* each leaf 4 KiB, or one slot of a larger one the range holds */
+		*unmapped += leaves_clear(pt, &it) << DMAR_PAGE_4K_LG2;
 		return;
 	}
-	FOR_EACH_SLOT(level, va, last, cur, first, slot_last, chunk_last)
-	{
-		uint64_t *slot = &t[pt_index(cur, level)];
-		uint64_t e = *slot;
-		int covered = cur == first && chunk_last == slot_last;
-
-		if (pt_present(&pt->pf, e)) {
-			if (pt_is_leaf(&pt->pf, e, level)) {
-				/* split_at() made every leaf in range covered */
-				pte_store(slot, 0);
-				*unmapped += 1ull << pt_shift(level);
-			} else if (covered) {
-				pte_store(slot, 0);
-				collect(pt, pt_table_addr(e), level - 1, fl, unmapped);
-			} else {
-				unmap_level(pt, pt_table_addr(e), level - 1, cur, chunk_last,
-					    unmapped, fl);
-			}
+	for (; !pt_iter_done(&it); pt_iter_next(&it)) {
+		if (!ent_present(pt, it.entry))
+			continue;
+		if (pt_is_leaf(&pt->pf, it.entry, level)) {
+			pte_store(pt_iter_slot(&it), 0);
+			*unmapped += 1ull << pt_shift(level);
+		} else if (pt_iter_covers(&it)) {
+			pte_store(pt_iter_slot(&it), 0);
+			collect(pt, pt_table_addr(it.entry), level - 1, it.slot_va, it.slot_last, fl,
+				unmapped);
+		} else {
+			unmap_level(pt, pt_table_addr(it.entry), level - 1, it.va, it.end, unmapped,
+				    fl);
 		}
-		if (chunk_last == last)
-			break;
 	}
 }
 
@@ -553,18 +824,6 @@ static dmar_status check_iova_range(const struct dmar_pgtable *pt, dmar_iova_t i
 	if (last <= low_last || (high_first && iova >= high_first))
 		return DMAR_OK;
 	return DMAR_E_RANGE;
-}
-
-/* Free a whole tree at once, children first (destroy, when there is no host memory to list
- * its pages: nothing walks it any more). */
-static void free_tree(struct dmar_pgtable *pt, dmar_pa_t table, unsigned level)
-{
-	const uint64_t *t = tbl(pt, table);
-
-	for (unsigned i = 0; level > 1 && i < PT_ENTRIES; i++)
-		if (pt_present(&pt->pf, t[i]) && !pt_is_leaf(&pt->pf, t[i], level))
-			free_tree(pt, pt_table_addr(t[i]), level - 1);
-	(void)dmar_physmem_free(pt->pm, table, 1);
 }
 
 dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg,
@@ -588,6 +847,16 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 		pt->fmt.pa_bits = DMAR_PA_BITS_MAX;
 	pt->pf = pf;
 	pt->pgsizes = cfg->pgsizes;
+	for (unsigned level = 1; level <= pf.levels; level++) {
+		const unsigned hi = pt_shift(level + 1);
+
+		pt->leaf_sizes[level] = cfg->pgsizes & ~((1ull << pt_shift(level)) - 1) &
+					(hi >= 64 ? ~0ull : (1ull << hi) - 1);
+	}
+	pt->small_limit = 1ull << DMAR_PAGE_2M_LG2;
+	if (pt->leaf_sizes[1] & ~(1ull << DMAR_PAGE_4K_LG2))
+		pt->small_limit = 1ull << __builtin_ctzll(pt->leaf_sizes[1] &
+							  ~(1ull << DMAR_PAGE_4K_LG2));
 	pt->place = cfg->place;
 	pt->place_limit = cfg->place_limit;
 	st = frame_alloc(pt, &pt->root);
@@ -611,10 +880,10 @@ void dmar_pgtable_destroy(dmar_pgtable *pt)
 	/* Earlier unmaps may have frees pending in RCU callbacks that use pt->pm. */
 	dmar__rcu_barrier();
 	if (fl_reserve(pt, &fl, dmar_pgtable_table_pages(pt)) == DMAR_OK && fl.fr) {
-		collect(pt, pt->root, pt->pf.levels, &fl, &none);
+		collect(pt, pt->root, pt->pf.levels, 0, root_last(pt), &fl, &none);
 		dmar__frames_free_now(fl.fr); /* (nothing walks it any more) */
 	} else {
-		free_tree(pt, pt->root, pt->pf.levels);
+		free_tree(pt, pt->root, pt->pf.levels, 0, root_last(pt));
 	}
 	pthread_mutex_destroy(&pt->lock);
 	free(pt);
@@ -672,14 +941,15 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 	fl_init(&fl);
 	dmar__lock(&pt->lock);
 	if ((iova >> DMAR_PAGE_2M_LG2) == ((iova + (size - 1)) >> DMAR_PAGE_2M_LG2) &&
-	    size < (1ull << DMAR_PAGE_2M_LG2)) {
+	    size < (1ull << DMAR_PAGE_2M_LG2) &&
+	    (size < pt->small_limit || ((iova ^ pa) & (pt->small_limit - 1)))) {
 		st = map_small(pt, iova, iova + (size - 1), pa, prot);
 		dmar__unlock(&pt->lock);
 		return st;
 	}
 	/* Plan first (conflicts, table pages), reserve what the change needs, then change: a
 	 * map that fails stores nothing, so no reader ever sees part of it. */
-	st = map_plan(pt, tbl(pt, pt->root), pt->pf.levels, iova, iova + (size - 1), pa, &need);
+	st = map_plan(pt, pt->root, pt->pf.levels, iova, iova + (size - 1), pa, &need);
 	if (st == DMAR_OK)
 		st = fl_reserve(pt, &fl, unlink_bound(pt, size));
 	if (st == DMAR_OK) {
@@ -705,7 +975,6 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 	struct split_site first, end;
 	uint64_t done = 0, last, need;
 	unsigned lg2_first = 0, lg2_end = 0;
-	int split;
 	dmar_status st;
 
 	if (unmapped)
@@ -726,8 +995,8 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 	 * leaves every leaf as it was. */
 	split_find(pt, iova, &first);
 	end.level = 0;
-	if (last != UINT64_MAX)
-		split_find(pt, last + 1, &end);
+	if (last != UINT64_MAX && pt_check_input(last + 1, &pt->pf) == DMAR_FAULT_NONE)
+		split_find(pt, last + 1, &end); /* (none past the end of the input) */
 	need = split_plan(iova, first.level, 0, 0, 0) +
 	       split_plan(last + 1, end.level, 1, iova, first.level);
 	st = fl_reserve(pt, &fl, unlink_bound(pt, size));
@@ -742,10 +1011,9 @@ dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint64_t size
 	}
 	split_at(pt, &first, iova, &lg2_first, &r);
 	split_at(pt, &end, last + 1, &lg2_end, &r);
-	split = r.used != 0;
 	rsv_put(pt, &r);
 	unmap_level(pt, pt->root, pt->pf.levels, iova, last, &done, &fl);
-	if (done || split || dmar__frames_count(fl.fr))
+	if (done || lg2_first || lg2_end || dmar__frames_count(fl.fr))
 		flush_range(pt, iova, size);
 	/* the pages of a split leaf that stay mapped were cached with the leaf's old size */
 	if (lg2_first)
