@@ -665,6 +665,859 @@ TEST(table_pages_return_to_the_allocator)
 	dmar_physmem_destroy(pm);
 }
 
+/* ---- Every format (pgtable.h: x86-64, VT-d second stage, AMD-Vi v1) ---- */
+
+#define M4 (1ull << 22)
+
+struct fmt_case {
+	const char *name;
+	dmar_pt_format f;
+};
+
+static const struct fmt_case formats[] = {
+	{ "x86-64 4 levels", { .levels = 4 } },
+	{ "x86-64 4 levels, upper half", { .levels = 4, .flags = DMAR_PT_UPPER_HALF } },
+	{ "x86-64 5 levels, iova", { .levels = 5, .flags = DMAR_PT_IOVA } },
+	{ "VT-d 3 levels", { .levels = 3, .kind = DMAR_PT_VTD_SS } },
+	{ "VT-d 4 levels, 1G", { .levels = 4, .kind = DMAR_PT_VTD_SS, .flags = DMAR_PT_1G } },
+	{ "VT-d 5 levels, 1G, exec",
+	  { .levels = 5, .kind = DMAR_PT_VTD_SS, .flags = DMAR_PT_1G | DMAR_PT_EXEC } },
+	{ "AMD-Vi 1 level", { .levels = 1, .kind = DMAR_PT_AMDV1 } },
+	{ "AMD-Vi 2 levels", { .levels = 2, .kind = DMAR_PT_AMDV1 } },
+	{ "AMD-Vi 3 levels, 40-bit PA", { .levels = 3, .kind = DMAR_PT_AMDV1, .pa_bits = 40 } },
+	{ "AMD-Vi 4 levels", { .levels = 4, .kind = DMAR_PT_AMDV1 } },
+	{ "AMD-Vi 5 levels", { .levels = 5, .kind = DMAR_PT_AMDV1 } },
+	{ "AMD-Vi 6 levels", { .levels = 6, .kind = DMAR_PT_AMDV1 } },
+};
+#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
+
+/* Names the format a failed check ran in. */
+#define FORMAT_BEGIN(fc) const int failed_before_ = check_failed_
+#define FORMAT_END(fc)                                                                    \
+	do {                                                                              \
+		if (check_failed_ && !failed_before_)                                     \
+			printf("#   (format: %s)\n", (fc)->name);                         \
+	} while (0)
+
+/* A table of @fmt with the page sizes @pgsizes (0: every size the format has). */
+static dmar_pgtable *make_fmt(dmar_physmem *pm, const dmar_pt_format *fmt, uint64_t pgsizes)
+{
+	dmar_pgtable_config cfg;
+	dmar_pgtable *pt = NULL;
+
+	dmar_pgtable_config_default(&cfg);
+	cfg.format = *fmt;
+	cfg.pgsizes = pgsizes ? pgsizes : dmar_pt_page_sizes(fmt);
+	if (dmar_pgtable_create(pm, &cfg, &pt) != DMAR_OK) {
+		printf("Bail out! dmar_pgtable_create\n");
+		exit(2);
+	}
+	return pt;
+}
+
+static unsigned pa_bits_of(const dmar_pt_format *f)
+{
+	return f->pa_bits ? f->pa_bits : 52;
+}
+
+/* pgtable.h, dmar_pgtable_map: what a walk reports for a page mapped with @prot: the prot
+ * given, plus USER in the IOMMU formats, and EXEC = READ where execution follows read
+ * (AMD-Vi, VT-d without DMAR_PT_EXEC). */
+static unsigned reported(const dmar_pt_format *f, unsigned prot)
+{
+	if (f->kind == DMAR_PT_X86_64)
+		return prot;
+	prot |= DMAR_PROT_USER;
+	if (f->kind == DMAR_PT_AMDV1 || !(f->flags & DMAR_PT_EXEC))
+		prot = (prot & ~DMAR_PROT_EXEC) | ((prot & DMAR_PROT_READ) ? DMAR_PROT_EXEC : 0);
+	return prot;
+}
+
+/* The format's accessed and dirty bits (pgtable.h's layouts). */
+static uint64_t a_bit(const dmar_pt_format *f)
+{
+	return f->kind == DMAR_PT_VTD_SS ? DMAR_VTD_SS_A
+	       : f->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_A
+					  : DMAR_PTE_A;
+}
+
+static uint64_t d_bit(const dmar_pt_format *f)
+{
+	return f->kind == DMAR_PT_VTD_SS ? DMAR_VTD_SS_D
+	       : f->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_D
+					  : DMAR_PTE_D;
+}
+
+/* The physical address of the entry at @level that a walk of @va reads, in a table built
+ * here (each table entry, in any of the formats, holds the next table's address in bits
+ * 12-51, and a table built here skips no level). */
+static dmar_pa_t entry_pa(dmar_physmem *pm, dmar_pgtable *pt, uint64_t va, unsigned level)
+{
+	dmar_pa_t table = dmar_pgtable_root(pt);
+
+	for (unsigned l = dmar_pgtable_format(pt)->levels;; l--) {
+		const dmar_pa_t at = table + 8 * ((va >> (12 + 9 * (l - 1))) & 511);
+		uint64_t e = 0;
+
+		if (l == level)
+			return at;
+		(void)dmar_physmem_read(pm, at, &e, 8);
+		table = e & DMAR_PTE_ADDR_MASK;
+	}
+}
+
+static uint64_t entry_at(dmar_physmem *pm, dmar_pgtable *pt, uint64_t va, unsigned level)
+{
+	uint64_t e = 0;
+
+	(void)dmar_physmem_read(pm, entry_pa(pm, pt, va, level), &e, 8);
+	return e;
+}
+
+/* For every format and each of its page sizes: map, translate (first, middle and last byte,
+ * with the prot pgtable.h promises), overlapping maps fail, unmap gives the size back and
+ * leaves nothing; write-only pages where the format has them (S13, pgtable.h). */
+TEST(S13_every_format_maps_translates_and_unmaps_every_page_size)
+{
+	dmar_physmem *pm = test_physmem(0);
+
+	for (size_t fi = 0; fi < NFORMATS; fi++) {
+		const struct fmt_case *fc = &formats[fi];
+		const dmar_pt_format *f = &fc->f;
+		const uint64_t sizes = dmar_pt_page_sizes(f);
+		const unsigned want = reported(f, RW);
+		dmar_pgtable *pt = make_fmt(pm, f, 0);
+		dmar_iova_t low_last = 0;
+		FORMAT_BEGIN(fc);
+
+		REQUIRE(dmar_pt_input_range(f, &low_last, NULL) == DMAR_OK);
+		CHECK(sizes & K4);
+		for (unsigned lg2 = 12; lg2 < 64; lg2++) {
+			const uint64_t sz = 1ull << lg2;
+			uint64_t iova, pa, n = 0;
+			dmar_walk_result r;
+
+			if (!(sizes & sz))
+				continue;
+			/* an aligned page that fits, with room below it; a frame far from iova */
+			iova = sz <= low_last / 4 ? 2 * sz : 0;
+			pa = sz >= (1ull << 32) ? sz : (1ull << 32) + 3 * sz;
+			if (pa + sz - 1 >= (1ull << pa_bits_of(f)))
+				continue;
+			CHECK_ST(dmar_pgtable_map(pt, iova, pa, sz, RW), DMAR_OK);
+			CHECK(xlates(pt, iova, pa, lg2));
+			CHECK(xlates(pt, iova + sz / 2 + 0x123, pa + sz / 2 + 0x123, lg2));
+			CHECK(xlates(pt, iova + sz - 1, pa + sz - 1, lg2));
+			CHECK_ST(dmar_pgtable_walk(pt, iova + sz - 8, DMAR_ACCESS_READ | DMAR_ACCESS_WRITE,
+						   &r),
+				 DMAR_OK);
+			CHECK_EQ(r.prot, want);
+			CHECK_ST(dmar_pgtable_map(pt, iova + sz - K4, pa, K4, RW), DMAR_E_EXISTS);
+			CHECK_ST(dmar_pgtable_map(pt, iova, pa, K4, RW), DMAR_E_EXISTS);
+			if (iova)
+				CHECK_ST(dmar_pgtable_map(pt, iova - K4, pa, 2 * K4, RW), DMAR_E_EXISTS);
+			if (iova)
+				CHECK(unmapped(pt, iova - 1));
+			if (iova + sz - 1 < low_last)
+				CHECK(unmapped(pt, iova + sz));
+			CHECK_ST(dmar_pgtable_unmap(pt, iova, sz, &n), DMAR_OK);
+			CHECK_EQ(n, sz);
+			CHECK(unmapped(pt, iova));
+			CHECK(unmapped(pt, iova + sz - 1));
+			CHECK_ST(dmar_pgtable_unmap(pt, iova, sz, &n), DMAR_OK);
+			CHECK_EQ(n, 0);
+		}
+		/* write-only pages: legal in the IOMMU formats, refused on x86-64 */
+		if (f->kind == DMAR_PT_X86_64) {
+			CHECK_ST(dmar_pgtable_map(pt, 0x5000, 0x9000, K4, DMAR_PROT_WRITE), DMAR_E_INVALID);
+		} else {
+			dmar_walk_result r;
+
+			CHECK_ST(dmar_pgtable_map(pt, 0x5000, 0x9000, K4, DMAR_PROT_WRITE), DMAR_OK);
+			CHECK_ST(dmar_pgtable_walk(pt, 0x5008, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+			CHECK_EQ(r.pa, 0x9008);
+			CHECK_EQ(r.prot, reported(f, DMAR_PROT_WRITE));
+			CHECK_ST(dmar_pgtable_walk(pt, 0x5008, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+			CHECK_EQ(r.fault, DMAR_FAULT_READ);
+			CHECK_ST(dmar_pgtable_unmap(pt, 0x5000, K4, NULL), DMAR_OK);
+		}
+		dmar_pgtable_destroy(pt);
+		FORMAT_END(fc);
+	}
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+/* pgtable.h, dmar_pgtable_config.pgsizes: what dmar_pt_page_sizes() lists and nothing
+ * else: VT-d has 1 GiB leaves only with DMAR_PT_1G; AMD-Vi every power of two up to half
+ * the span above its highest leaf level, at most 2^51. */
+TEST(S13_page_sizes_of_each_format_and_pgsizes_outside_them_are_refused)
+{
+	dmar_physmem *pm = test_physmem(0);
+	const dmar_pt_format vtd = { .levels = 4, .kind = DMAR_PT_VTD_SS },
+			     vtd1g = { .levels = 4, .kind = DMAR_PT_VTD_SS, .flags = DMAR_PT_1G };
+	dmar_pgtable_config cfg;
+	dmar_pgtable *pt = NULL;
+
+	CHECK_EQ(dmar_pt_page_sizes(&vtd), K4 | M2);
+	CHECK_EQ(dmar_pt_page_sizes(&vtd1g), K4 | M2 | G1);
+	for (unsigned levels = 1; levels <= 6; levels++) {
+		const dmar_pt_format amd = { .levels = levels, .kind = DMAR_PT_AMDV1 };
+		const unsigned top = levels < 5 ? levels : 5; /* the highest level with leaves */
+		unsigned last = 12 + 9 * top - 1;
+
+		if (last > 51)
+			last = 51;
+		CHECK_EQ(dmar_pt_page_sizes(&amd), ((2ull << last) - 1) & ~(K4 - 1));
+		dmar_pgtable_config_default(&cfg);
+		cfg.format = amd;
+		cfg.pgsizes = dmar_pt_page_sizes(&amd);
+		CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_OK);
+		dmar_pgtable_destroy(pt);
+		cfg.pgsizes |= 2ull << last;
+		CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_INVALID);
+	}
+	dmar_pgtable_config_default(&cfg);
+	cfg.format = vtd;
+	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_INVALID); /* DMAR_PGSIZES_ALL has 1G */
+	cfg.pgsizes = K4 | M2;
+	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, G1, 4 * G1, G1, RW), DMAR_OK);
+	CHECK(xlates(pt, G1 + G1 / 2, 4 * G1 + G1 / 2, 21)); /* 2 MiB leaves */
+	dmar_pgtable_destroy(pt);
+	cfg.format = vtd1g;
+	cfg.pgsizes = DMAR_PGSIZES_ALL;
+	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, G1, 4 * G1, G1, RW), DMAR_OK);
+	CHECK(xlates(pt, G1 + G1 / 2, 4 * G1 + G1 / 2, 30));
+	CHECK_EQ(entry_at(pm, pt, G1, 3) & (DMAR_VTD_SS_PS | DMAR_PTE_ADDR_MASK),
+		 DMAR_VTD_SS_PS | 4 * G1);
+	dmar_pgtable_destroy(pt);
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+/* S13, pgtable.h (dmar_pt_input_range, dmar_pgtable_map): the last page of every format's
+ * input maps, translates and unmaps; a range past it or wrapping past 2^64 is refused.  An
+ * AMD-Vi table of 6 levels takes all 64 bits: its last page is 2^64 - 4096, and an unmap
+ * that ends at 2^64 - 1 splits the leaf it starts in. */
+TEST(S13_last_page_of_every_input_width_maps_and_unmaps)
+{
+	dmar_physmem *pm = test_physmem(0);
+
+	for (size_t fi = 0; fi < NFORMATS; fi++) {
+		const struct fmt_case *fc = &formats[fi];
+		const dmar_pt_format *f = &fc->f;
+		dmar_pgtable *pt = make_fmt(pm, f, 0);
+		dmar_iova_t low_last = 0, high_first = 0;
+		uint64_t n = 0;
+		FORMAT_BEGIN(fc);
+
+		REQUIRE(dmar_pt_input_range(f, &low_last, &high_first) == DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(pt, low_last - (K4 - 1), 0xabc000, K4, RW), DMAR_OK);
+		CHECK(xlates(pt, low_last, 0xabcfff, 12));
+		CHECK_ST(dmar_pgtable_map(pt, low_last - (K4 - 1), 0xabc000, 2 * K4, RW),
+			 DMAR_E_RANGE);
+		if (low_last != ~0ull)
+			CHECK_ST(dmar_pgtable_map(pt, low_last + 1, 0xabc000, K4, RW), DMAR_E_RANGE);
+		CHECK_ST(dmar_pgtable_map(pt, 0 - K4, 0xabc000, 2 * K4, RW), DMAR_E_RANGE); /* wraps */
+		CHECK_ST(dmar_pgtable_unmap(pt, 0 - K4, 2 * K4, NULL), DMAR_E_RANGE);
+		CHECK_ST(dmar_pgtable_unmap(pt, low_last - (K4 - 1), K4, &n), DMAR_OK);
+		CHECK_EQ(n, K4);
+		CHECK(unmapped(pt, low_last));
+		if (high_first) { /* the upper half ends at 2^64 - 1 */
+			CHECK_ST(dmar_pgtable_map(pt, 0 - K4, 0xdef000, K4, RW), DMAR_OK);
+			CHECK(xlates(pt, ~0ull, 0xdeffff, 12));
+			CHECK_ST(dmar_pgtable_unmap(pt, 0 - M2, M2, &n), DMAR_OK);
+			CHECK_EQ(n, K4);
+			CHECK(unmapped(pt, ~0ull));
+		}
+		/* a large leaf at the top of the input, unmapped in part up to the last byte */
+		if (dmar_pt_page_sizes(f) & M2) {
+			const uint64_t top = (high_first ? ~0ull : low_last) - (M2 - 1);
+
+			CHECK_ST(dmar_pgtable_map(pt, top, 0x40000000, M2, RW), DMAR_OK);
+			CHECK(xlates(pt, top + M2 - 1, 0x40000000 + M2 - 1, 21));
+			CHECK_ST(dmar_pgtable_unmap(pt, top + M2 - 2 * K4, 2 * K4, &n), DMAR_OK);
+			CHECK_EQ(n, 2 * K4);
+			CHECK(unmapped(pt, top + M2 - 1));
+			CHECK(unmapped(pt, top + M2 - 2 * K4));
+			CHECK(xlates(pt, top + M2 - 3 * K4, 0x40000000 + M2 - 3 * K4, 12));
+			CHECK(xlates(pt, top, 0x40000000, 12));
+			CHECK_ST(dmar_pgtable_unmap(pt, top, M2, &n), DMAR_OK);
+			CHECK_EQ(n, M2 - 2 * K4);
+		}
+		dmar_pgtable_destroy(pt);
+		FORMAT_END(fc);
+	}
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+/* pgtable.h, AMD-Vi v1: a leaf larger than its level's span is next level 7, its size a run
+ * of ones in the low address bits (first zero bit n: 2^(n+1) bytes), repeated in every slot
+ * it covers.  map() uses the largest size of pgsizes that alignment and length allow:
+ * 8 KiB to 1 MiB at level 1, 4 MiB at level 2. */
+TEST(S13_amd_contiguous_leaves_are_repeated_next_level_7_entries)
+{
+	dmar_physmem *pm = test_physmem(0);
+	const dmar_pt_format f = { .levels = 3, .kind = DMAR_PT_AMDV1 };
+	dmar_pgtable *pt = make_fmt(pm, &f, 0);
+
+	for (unsigned lg2 = 13; lg2 <= 22; lg2++) {
+		const uint64_t sz = 1ull << lg2, iova = 3 * G1 / 2 + 4 * sz, pa = (1ull << 40) + sz;
+		const unsigned level = lg2 < 21 ? 1 : 2, slots = 1u << (lg2 - (level == 1 ? 12 : 21));
+		const uint64_t ones = ((1ull << (lg2 - 1)) - 1) & ~(K4 - 1);
+		uint64_t first = 0, n = 0;
+		dmar_walk_result r;
+
+		if (lg2 == 21) /* 2 MiB is level 2's own size: next level 0 */
+			continue;
+		CHECK_ST(dmar_pgtable_map(pt, iova, pa, sz, DMAR_PROT_READ), DMAR_OK);
+		CHECK_ST(dmar_pgtable_walk(pt, iova + sz - 1, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(r.pa, pa + sz - 1);
+		CHECK_EQ(r.page_lg2, lg2);
+		CHECK_EQ(r.level, level);
+		CHECK_EQ(r.pte & DMAR_PTE_ADDR_MASK, pa | ones);
+		CHECK_EQ(r.pte & DMAR_AMDV1_NL_MASK, DMAR_AMDV1_NL(DMAR_AMDV1_NL_SIZE));
+		CHECK_EQ(r.pte & (DMAR_AMDV1_PR | DMAR_AMDV1_IR | DMAR_AMDV1_IW),
+			 DMAR_AMDV1_PR | DMAR_AMDV1_IR);
+		for (unsigned i = 0; i < slots; i++) {
+			const uint64_t e = entry_at(pm, pt, iova + ((uint64_t)i << (lg2 - __builtin_ctz(slots))),
+						    level);
+
+			if (i == 0)
+				first = e;
+			CHECK_EQ(e, first);
+		}
+		CHECK_EQ(first, r.pte);
+		/* the slots beside it hold nothing */
+		CHECK_EQ(entry_at(pm, pt, iova - K4, level) & DMAR_AMDV1_PR, 0);
+		CHECK_EQ(entry_at(pm, pt, iova + sz, level) & DMAR_AMDV1_PR, 0);
+		CHECK_ST(dmar_pgtable_unmap(pt, iova, sz, &n), DMAR_OK);
+		CHECK_EQ(n, sz);
+		CHECK(unmapped(pt, iova));
+		CHECK(unmapped(pt, iova + sz - 1));
+	}
+	/* the largest size alignment and length allow, at every step: 4K up to a 32K
+	 * boundary, 32K up to a 64K one, 64K, and the 8K left */
+	{
+		const uint64_t iova = 0x7000, pa = 0x1000007000ull;
+
+		CHECK_ST(dmar_pgtable_map(pt, iova, pa, 0x1b000, RW), DMAR_OK);
+		CHECK(xlates(pt, 0x7000, pa, 12));
+		CHECK(xlates(pt, 0x8000, pa + 0x1000, 15));
+		CHECK(xlates(pt, 0xffff, pa + 0x8fff, 15));
+		CHECK(xlates(pt, 0x10000, pa + 0x9000, 16));
+		CHECK(xlates(pt, 0x20000, pa + 0x19000, 13));
+		CHECK(xlates(pt, 0x21fff, pa + 0x1afff, 13));
+		CHECK(unmapped(pt, 0x22000));
+		CHECK_ST(dmar_pgtable_unmap(pt, 0, M2, NULL), DMAR_OK);
+		/* pa aligned differently: 16 KiB apart from 32 KiB alignment, so 16 KiB leaves */
+		CHECK_ST(dmar_pgtable_map(pt, 0x8000, 0x1000004000ull, 0x10000, RW), DMAR_OK);
+		CHECK(xlates(pt, 0x8000, 0x1000004000ull, 14));
+		CHECK(xlates(pt, 0x17fff, 0x1000013fffull, 14));
+		CHECK_ST(dmar_pgtable_unmap(pt, 0, M2, NULL), DMAR_OK);
+	}
+	/* empty tables in the slots of a 4 MiB leaf are replaced by it (pgtable.h: map
+	 * "replaced an empty table by a large leaf") */
+	{
+		const uint64_t c = 2 * G1 + 2 * M4;
+		uint64_t pages;
+
+		CHECK_ST(dmar_pgtable_map(pt, c + K4, 0x5000, K4, RW), DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(pt, c + M2 + K4, 0x5000, K4, RW), DMAR_OK);
+		CHECK_ST(dmar_pgtable_unmap(pt, c + K4, K4, NULL), DMAR_OK);
+		CHECK_ST(dmar_pgtable_unmap(pt, c + M2 + K4, K4, NULL), DMAR_OK);
+		pages = dmar_pgtable_table_pages(pt); /* the two empty tables stay */
+		CHECK_ST(dmar_pgtable_map(pt, c, 0x40000000, M4, RW), DMAR_OK);
+		CHECK(xlates(pt, c + M2 + K4, 0x40000000 + M2 + K4, 22));
+		CHECK_EQ(dmar_pgtable_table_pages(pt), pages - 2);
+	}
+	dmar_pgtable_destroy(pt);
+	/* only the sizes pgsizes holds: 4 KiB and 32 KiB */
+	pt = make_fmt(pm, &f, K4 | (1ull << 15));
+	CHECK_ST(dmar_pgtable_map(pt, 0x10000, 0x20000, 0x10000 + K4, RW), DMAR_OK);
+	CHECK(xlates(pt, 0x10000, 0x20000, 15));
+	CHECK(xlates(pt, 0x18000, 0x28000, 15));
+	CHECK(xlates(pt, 0x20000, 0x30000, 12));
+	dmar_pgtable_destroy(pt);
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+struct flush_log {
+	unsigned n;
+	uint64_t iova[16], size[16];
+};
+
+static void log_flush(void *ctx, dmar_iova_t iova, uint64_t size)
+{
+	struct flush_log *l = ctx;
+
+	if (l->n < 16) {
+		l->iova[l->n] = iova;
+		l->size[l->n] = size;
+	}
+	l->n++;
+}
+
+/* Whether the flushes logged cover [base, base + size) (each page in one of them). */
+static int flushed(const struct flush_log *l, uint64_t base, uint64_t size)
+{
+	for (uint64_t a = base; a - base < size; a += K4) {
+		int in = 0;
+
+		for (unsigned i = 0; i < l->n && i < 16; i++)
+			in |= a - l->iova[i] < l->size[i];
+		if (!in)
+			return 0;
+	}
+	return 1;
+}
+
+/* pgtable.h (dmar_pgtable_unmap: a large leaf covered in part is split first; the flush
+ * hook) and docs/design.md ("Splits never change a translation"; a split flushes the leaf's
+ * whole span): an unmap of part of an AMD-Vi 32 KiB or 4 MiB leaf leaves every other page
+ * translating to the same address, and the flush covers the leaf's whole span. */
+TEST(S13_partial_unmap_of_an_amd_contiguous_leaf_keeps_the_rest)
+{
+	dmar_physmem *pm = test_physmem(0);
+	const dmar_pt_format f = { .levels = 3, .kind = DMAR_PT_AMDV1 };
+	dmar_pgtable *pt = make_fmt(pm, &f, 0);
+	struct flush_log log = { 0 };
+	const uint64_t K32 = 8 * K4, a = G1 + 8 * K32, pa = (1ull << 40) + 5 * K32;
+	const uint64_t b = 2 * G1 + 6 * M4, pb = (1ull << 41) + 3 * M4;
+	uint64_t pages, n = 0;
+
+	dmar_pgtable_set_flush(pt, log_flush, &log);
+	CHECK_ST(dmar_pgtable_map(pt, a, pa, K32, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, b, pb, M4, RW), DMAR_OK);
+	CHECK(xlates(pt, a + K32 - 1, pa + K32 - 1, 15));
+	CHECK(xlates(pt, b + M4 - 1, pb + M4 - 1, 22));
+	pages = dmar_pgtable_table_pages(pt);
+
+	/* one page out of the middle of the 32 KiB leaf: no table page, 4 KiB leaves around */
+	log.n = 0;
+	CHECK_ST(dmar_pgtable_unmap(pt, a + 3 * K4, K4, &n), DMAR_OK);
+	CHECK_EQ(n, K4);
+	CHECK(unmapped(pt, a + 3 * K4));
+	for (unsigned i = 0; i < 8; i++)
+		if (i != 3)
+			CHECK(xlates(pt, a + i * K4 + 0x10, pa + i * K4 + 0x10, 12));
+	CHECK_EQ(dmar_pgtable_table_pages(pt), pages);
+	CHECK(flushed(&log, a, K32));
+	/* a page of the level's own size per slot: next level 0, its own address */
+	CHECK_EQ(entry_at(pm, pt, a + 5 * K4, 1) & (DMAR_AMDV1_NL_MASK | DMAR_PTE_ADDR_MASK),
+		 pa + 5 * K4);
+	CHECK(unmapped(pt, a - K4));
+	CHECK(unmapped(pt, a + K32));
+
+	/* the first 8 KiB of a fresh 32 KiB leaf: the range starts on its first byte */
+	CHECK_ST(dmar_pgtable_map(pt, a + 2 * K32, pa, K32, RW), DMAR_OK);
+	log.n = 0;
+	CHECK_ST(dmar_pgtable_unmap(pt, a + 2 * K32, 2 * K4, &n), DMAR_OK);
+	CHECK_EQ(n, 2 * K4);
+	CHECK(unmapped(pt, a + 2 * K32 + K4));
+	for (unsigned i = 2; i < 8; i++)
+		CHECK(xlates(pt, a + 2 * K32 + i * K4, pa + i * K4, 12));
+	CHECK(flushed(&log, a + 2 * K32, K32));
+
+	/* 4 KiB out of the second 2 MiB of the 4 MiB leaf: the first half stays one 2 MiB
+	 * leaf, the second becomes a table of 4 KiB leaves (one table page) */
+	log.n = 0;
+	CHECK_ST(dmar_pgtable_unmap(pt, b + M2 + 12 * K4, K4, &n), DMAR_OK);
+	CHECK_EQ(n, K4);
+	CHECK(unmapped(pt, b + M2 + 12 * K4));
+	CHECK(xlates(pt, b, pb, 21));
+	CHECK(xlates(pt, b + M2 - 1, pb + M2 - 1, 21));
+	CHECK(xlates(pt, b + M2, pb + M2, 12));
+	CHECK(xlates(pt, b + M2 + 11 * K4 + 5, pb + M2 + 11 * K4 + 5, 12));
+	CHECK(xlates(pt, b + M2 + 13 * K4, pb + M2 + 13 * K4, 12));
+	CHECK(xlates(pt, b + M4 - 1, pb + M4 - 1, 12));
+	CHECK(unmapped(pt, b - K4));
+	CHECK(unmapped(pt, b + M4));
+	CHECK_EQ(dmar_pgtable_table_pages(pt), pages + 1);
+	CHECK(flushed(&log, b, M4));
+	CHECK_EQ(entry_at(pm, pt, b, 2) & (DMAR_AMDV1_NL_MASK | DMAR_PTE_ADDR_MASK), pb);
+
+	/* the first 2 MiB of another 4 MiB leaf: no table page; the other half stays 2 MiB */
+	CHECK_ST(dmar_pgtable_map(pt, b + 2 * M4, pb, M4, RW), DMAR_OK);
+	log.n = 0;
+	CHECK_ST(dmar_pgtable_unmap(pt, b + 2 * M4, M2, &n), DMAR_OK);
+	CHECK_EQ(n, M2);
+	CHECK(unmapped(pt, b + 2 * M4 + M2 - 1));
+	CHECK(xlates(pt, b + 2 * M4 + M2, pb + M2, 21));
+	CHECK(xlates(pt, b + 3 * M4 - 1, pb + M4 - 1, 21));
+	CHECK_EQ(dmar_pgtable_table_pages(pt), pages + 1);
+	CHECK(flushed(&log, b + 2 * M4, M4));
+
+	/* all of it goes in one call */
+	CHECK_ST(dmar_pgtable_unmap(pt, G1, 2 * G1, &n), DMAR_OK);
+	CHECK_EQ(n, (K32 - K4) + (K32 - 2 * K4) + (M4 - K4) + M2);
+	dmar_pgtable_destroy(pt);
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+/* pgtable.h, dmar_pgtable_map: DMAR_E_EXISTS if any page is mapped already, and then
+ * nothing changed; pages just outside an AMD-Vi 32 KiB or 4 MiB leaf are free. */
+TEST(S13_map_over_an_amd_contiguous_leaf_is_refused_exactly)
+{
+	dmar_physmem *pm = test_physmem(0);
+	const dmar_pt_format f = { .levels = 3, .kind = DMAR_PT_AMDV1 };
+	dmar_pgtable *pt = make_fmt(pm, &f, 0);
+	const uint64_t K32 = 8 * K4, a = 4 * M2 + 8 * K32, b = G1 + 2 * M4;
+	uint64_t pages;
+
+	CHECK_ST(dmar_pgtable_map(pt, a, 0x100000000ull, K32, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, b, 0x200000000ull, M4, RW), DMAR_OK);
+	pages = dmar_pgtable_table_pages(pt);
+	for (unsigned i = 0; i < 8; i++)
+		CHECK_ST(dmar_pgtable_map(pt, a + i * K4, 0x300000000ull, K4, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, a - K4, 0x300000000ull, 2 * K4, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, a + K32 - K4, 0x300000000ull, 2 * K4, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, a - K32, 0x300000000ull, 2 * K32, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, 4 * M2, 0x300000000ull, M2, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, b + M2 + M2 / 2, 0x300000000ull, K4, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, b + M4 - K4, 0x300000000ull, 2 * K4, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, b - M2, 0x300000000ull, 2 * M2, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, G1, 0x300000000ull, G1, RW), DMAR_E_EXISTS);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), pages);
+	CHECK(unmapped(pt, a - K4));
+	CHECK(unmapped(pt, a + K32));
+	CHECK(unmapped(pt, b - K4));
+	CHECK(unmapped(pt, b + M4));
+	CHECK(xlates(pt, a + K4, 0x100001000ull, 15));
+	CHECK(xlates(pt, b + M2, 0x200000000ull + M2, 22));
+	/* right beside them is free */
+	CHECK_ST(dmar_pgtable_map(pt, a - K32, 0x300000000ull, K32, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, a + K32, 0x300000000ull, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, b - M2, 0x300000000ull, M2, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, b + M4, 0x300000000ull, M4, RW), DMAR_OK);
+	CHECK(xlates(pt, a - 1, 0x300000000ull + K32 - 1, 15));
+	CHECK(xlates(pt, b + M4, 0x300000000ull, 22));
+	dmar_pgtable_destroy(pt);
+	dmar_physmem_destroy(pm);
+}
+
+/* A picture of a table: its page count, the frames in use, and a walk of every 4 KiB page
+ * of a few windows. */
+#define SNAP_MAX 4096
+struct snap {
+	uint64_t pages, frames;
+	unsigned n;
+	dmar_walk_result r[SNAP_MAX];
+};
+
+static void snap_take(struct snap *s, dmar_physmem *pm, dmar_pgtable *pt, const uint64_t *win,
+		      unsigned nwin)
+{
+	s->pages = dmar_pgtable_table_pages(pt);
+	s->frames = frames_allocated(pm);
+	s->n = 0;
+	for (unsigned w = 0; w < nwin; w++)
+		for (uint64_t a = win[2 * w]; a - win[2 * w] < win[2 * w + 1] && s->n < SNAP_MAX;
+		     a += K4) {
+			dmar_walk_result *r = &s->r[s->n++];
+
+			memset(r, 0, sizeof(*r));
+			(void)dmar_pgtable_walk(pt, a + 0x18, DMAR_ACCESS_READ, r);
+		}
+}
+
+static int snap_same(const struct snap *a, const struct snap *b)
+{
+	if (a->pages != b->pages || a->frames != b->frames || a->n != b->n)
+		return 0;
+	for (unsigned i = 0; i < a->n; i++)
+		if (a->r[i].pa != b->r[i].pa || a->r[i].pte != b->r[i].pte ||
+		    a->r[i].fault != b->r[i].fault || a->r[i].prot != b->r[i].prot ||
+		    a->r[i].page_lg2 != b->r[i].page_lg2 || a->r[i].level != b->r[i].level)
+			return 0;
+	return 1;
+}
+
+static struct snap snap_before, snap_after;
+
+/* pgtable.h and S7: "anything but DMAR_OK changed nothing" and no table page is left
+ * behind, in every format: a map that needs table pages and an unmap whose splits need
+ * them, with every frame count short of what they need, change neither the table's pages,
+ * the frames in use, nor any translation; with enough frames they succeed.  An AMD-Vi
+ * leaf repeated over slots needs no frame to be rewritten as per-slot leaves, only for the
+ * slots that split further. */
+TEST(S7_out_of_frames_half_way_changes_nothing_in_every_format)
+{
+	for (size_t fi = 0; fi < NFORMATS; fi++) {
+		const struct fmt_case *fc = &formats[fi];
+		const dmar_pt_format *f = &fc->f;
+		const dmar_ram_range ram = { .base = 1ull << 32, .size = 64 * K4 };
+		dmar_physmem_config cfg = { .ranges = &ram, .nranges = 1 };
+		const uint64_t sizes = dmar_pt_page_sizes(f);
+		const int amd = f->kind == DMAR_PT_AMDV1;
+		/* a map of 4 KiB leaves (iova and pa an odd number of pages apart) over three
+		 * 2 MiB slots (32 KiB in a one-level table, which needs no table page) */
+		const uint64_t mbase = f->levels == 1 ? 0x10000 : 6 * M2 + K4,
+			       msize = f->levels == 1 ? 0x8000 : 3 * M2,
+			       mpa = 0x100000 + ((mbase + K4) & 0xfffff);
+		/* a large leaf and an unmap inside it: 1 GiB (two splits), an AMD-Vi 4 MiB leaf
+		 * cut in both halves (two splits), 2 MiB (one), an AMD-Vi 32 KiB leaf (none) */
+		uint64_t lsz, lbase, ubase, usize;
+		unsigned splits;
+		dmar_physmem *pm;
+		dmar_pgtable *pt;
+		dmar_pa_t hog[64];
+		uint64_t win[6];
+		int k, nomem;
+		FORMAT_BEGIN(fc);
+
+		if (sizes & G1) {
+			lsz = G1, lbase = G1, ubase = G1 + M2 + K4, usize = K4, splits = 2;
+		} else if (amd && (sizes & M4) && f->levels >= 2) {
+			lsz = M4, lbase = G1 / 2, ubase = lbase + K4, usize = M2, splits = 2;
+		} else if (sizes & M2) {
+			lsz = M2, lbase = 16 * M2, ubase = lbase + 7 * K4, usize = K4, splits = 1;
+		} else {
+			lsz = 0x8000, lbase = 0x40000, ubase = lbase + K4, usize = K4, splits = 0;
+		}
+		win[0] = mbase - K4, win[1] = msize + 2 * K4;
+		win[2] = lbase, win[3] = lsz > 4 * M2 ? 4 * M2 : lsz;
+		win[4] = ubase + usize - 4 * K4, win[5] = 8 * K4;
+		REQUIRE(dmar_physmem_create(&cfg, &pm) == DMAR_OK);
+		pt = make_fmt(pm, f, 0);
+		CHECK_ST(dmar_pgtable_map(pt, mbase - K4, 0x77000, K4, RW), DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(pt, lbase, 0x80000000ull, lsz, RW), DMAR_OK);
+
+		nomem = 0;
+		for (unsigned keep = 0; keep < 8; keep++) {
+			dmar_status st;
+
+			k = hog_all_but(pm, keep, hog, 64);
+			snap_take(&snap_before, pm, pt, win, 3);
+			st = dmar_pgtable_map(pt, mbase, mpa, msize, RW);
+			snap_take(&snap_after, pm, pt, win, 3);
+			unhog(pm, hog, k);
+			if (st == DMAR_OK) {
+				CHECK(xlates(pt, mbase + msize - K4, mpa + msize - K4, 12));
+				break;
+			}
+			CHECK_ST(st, DMAR_E_NOMEM);
+			CHECK(snap_same(&snap_before, &snap_after));
+			nomem++;
+		}
+		CHECK(f->levels == 1 ? nomem == 0 : nomem >= 1);
+		CHECK(xlates(pt, mbase, mpa, 12));
+
+		/* the unmap: exactly `splits` frames */
+		for (unsigned keep = 0; keep <= splits; keep++) {
+			uint64_t n = 77;
+			dmar_status st;
+
+			k = hog_all_but(pm, keep, hog, 64);
+			snap_take(&snap_before, pm, pt, win, 3);
+			st = dmar_pgtable_unmap(pt, ubase, usize, &n);
+			snap_take(&snap_after, pm, pt, win, 3);
+			unhog(pm, hog, k);
+			if (keep < splits) {
+				CHECK_ST(st, DMAR_E_NOMEM);
+				CHECK_EQ(n, 0);
+				CHECK(snap_same(&snap_before, &snap_after));
+				CHECK(xlates(pt, ubase, 0x80000000ull + (ubase - lbase),
+					     63 - __builtin_clzll(lsz)));
+				continue;
+			}
+			CHECK_ST(st, DMAR_OK);
+			CHECK_EQ(n, usize);
+			CHECK_EQ(snap_after.pages, snap_before.pages + splits);
+		}
+		CHECK(unmapped(pt, ubase));
+		CHECK(unmapped(pt, ubase + usize - K4));
+		CHECK(xlates(pt, ubase - K4, 0x80000000ull + (ubase - K4 - lbase), 12));
+		CHECK(xlates(pt, ubase + usize, 0x80000000ull + (ubase + usize - lbase), 12));
+		CHECK(xlates(pt, lbase + lsz - 1, 0x80000000ull + lsz - 1,
+			     lsz == M4 ? 12 : lsz == G1 ? 21 : 12));
+		dmar_pgtable_destroy(pt);
+		CHECK_EQ(frames_allocated(pm), 0);
+		dmar_physmem_destroy(pm);
+		FORMAT_END(fc);
+	}
+}
+
+/* pgtable.h, DMAR_PT_AD: the walker sets accessed and dirty bits in the leaf; a split of the
+ * leaf (a partial unmap) keeps them: every piece of a leaf that was accessed and written
+ * holds A and D, every piece of one never touched holds neither (x86-64 and VT-d 2 MiB
+ * leaves; AMD-Vi 2 MiB, 32 KiB and 4 MiB leaves). */
+TEST(S31_split_keeps_the_accessed_and_dirty_bits_of_the_leaf)
+{
+	static const dmar_pt_format fmts[] = {
+		{ .levels = 4, .flags = DMAR_PT_AD },
+		{ .levels = 4, .kind = DMAR_PT_VTD_SS, .flags = DMAR_PT_AD },
+		{ .levels = 3, .kind = DMAR_PT_AMDV1, .flags = DMAR_PT_AD },
+	};
+	dmar_physmem *pm = test_physmem(0);
+
+	for (size_t fi = 0; fi < sizeof(fmts) / sizeof(fmts[0]); fi++) {
+		const dmar_pt_format *f = &fmts[fi];
+		const uint64_t ad = a_bit(f) | d_bit(f);
+		dmar_pgtable *pt = make_fmt(pm, f, 0);
+		static const uint64_t amd_sizes[] = { M2, 8 * K4, M4 };
+		const unsigned nsizes = f->kind == DMAR_PT_AMDV1 ? 3 : 1;
+
+		for (unsigned si = 0; si < nsizes; si++) {
+			const uint64_t sz = amd_sizes[si], hot = 4 * G1 + 4 * sz, cold = hot + 2 * sz;
+			const unsigned lg2 = 63 - __builtin_clzll(sz);
+			const unsigned level = sz >= M2 ? 2 : 1, piece_level = sz > M2 ? 2 : 1;
+			const uint64_t piece = piece_level == 2 ? M2 : K4;
+			dmar_walk_result r;
+
+			CHECK_ST(dmar_pgtable_map(pt, hot, 0x10000000000ull, sz, RW), DMAR_OK);
+			CHECK_ST(dmar_pgtable_map(pt, cold, 0x20000000000ull, sz, RW), DMAR_OK);
+			CHECK_EQ(entry_at(pm, pt, hot, level) & ad, 0);
+			CHECK_ST(dmar_pgtable_walk(pt, hot + sz - 8, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+			CHECK_EQ(r.page_lg2, lg2);
+			CHECK_EQ(r.pte & ad, ad);
+			/* split both: the first piece unmapped */
+			CHECK_ST(dmar_pgtable_unmap(pt, hot, piece, NULL), DMAR_OK);
+			CHECK_ST(dmar_pgtable_unmap(pt, cold, piece, NULL), DMAR_OK);
+			for (uint64_t off = piece; off < sz; off += piece) {
+				const unsigned l = sz == M2 ? 1 : piece_level;
+
+				CHECK_EQ(entry_at(pm, pt, hot + off, l) & ad, ad);
+				CHECK_EQ(entry_at(pm, pt, cold + off, l) & ad, 0);
+			}
+			CHECK(xlates(pt, hot + sz - 1, 0x10000000000ull + sz - 1,
+				     sz == M2 ? 12 : piece_level == 2 ? 21 : 12));
+			CHECK_ST(dmar_pgtable_unmap(pt, hot, 4 * sz, NULL), DMAR_OK);
+		}
+		dmar_pgtable_destroy(pt);
+	}
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+struct ad_race {
+	dmar_pgtable *pt;
+	uint64_t base, piece;
+	unsigned pieces, rounds;
+	int go;         /* atomic: round number the walker may start */
+	int done;       /* atomic: rounds the walker finished */
+	int failed;     /* atomic: a write walk that did not translate */
+};
+
+static void *ad_race_walker(void *arg)
+{
+	struct ad_race *a = arg;
+
+	dmar_thread_register();
+	for (unsigned round = 1; round <= a->rounds; round++) {
+		while (__atomic_load_n(&a->go, __ATOMIC_ACQUIRE) < (int)round)
+			;
+		for (unsigned i = 1; i < a->pieces; i++) {
+			dmar_walk_result r;
+
+			if (dmar_pgtable_walk(a->pt, a->base + i * a->piece + 8, DMAR_ACCESS_WRITE, &r) !=
+			    DMAR_OK)
+				__atomic_store_n(&a->failed, 1, __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&a->done, (int)round, __ATOMIC_RELEASE);
+	}
+	dmar_thread_unregister();
+	return NULL;
+}
+
+/* pgtable.h (DMAR_PT_AD: the walker sets A and D with compare-and-exchange while a writer
+ * changes the table) and S31: a split that runs while writes set dirty bits in the leaf's
+ * slots keeps every one of them: once each write walk has returned, the piece it wrote
+ * through is dirty (an AMD-Vi 32 KiB leaf rewritten slot by slot, an x86-64 2 MiB leaf
+ * replaced by a table). */
+TEST(S31_dirty_bits_set_while_a_leaf_splits_are_kept)
+{
+	static const dmar_pt_format fmts[] = {
+		{ .levels = 3, .kind = DMAR_PT_AMDV1, .flags = DMAR_PT_AD },
+		{ .levels = 4, .flags = DMAR_PT_AD },
+	};
+	dmar_physmem *pm = test_physmem(0);
+
+	for (size_t fi = 0; fi < 2; fi++) {
+		const dmar_pt_format *f = &fmts[fi];
+		const int amd = f->kind == DMAR_PT_AMDV1;
+		struct ad_race a = { .base = 8 * M2, .piece = K4, .pieces = amd ? 8 : 16,
+				     .rounds = 200 };
+		const uint64_t size = amd ? 8 * K4 : M2;
+		pthread_t th;
+
+		a.pt = make_fmt(pm, f, 0);
+		REQUIRE(pthread_create(&th, NULL, ad_race_walker, &a) == 0);
+		for (unsigned round = 1; round <= a.rounds; round++) {
+			CHECK_ST(dmar_pgtable_map(a.pt, a.base, 0x10000000000ull, size, RW), DMAR_OK);
+			__atomic_store_n(&a.go, (int)round, __ATOMIC_RELEASE);
+			CHECK_ST(dmar_pgtable_unmap(a.pt, a.base, K4, NULL), DMAR_OK); /* the split */
+			while (__atomic_load_n(&a.done, __ATOMIC_ACQUIRE) < (int)round)
+				;
+			for (unsigned i = 1; i < a.pieces; i++)
+				CHECK_EQ(entry_at(pm, a.pt, a.base + i * K4, 1) & d_bit(f), d_bit(f));
+			CHECK_ST(dmar_pgtable_unmap(a.pt, a.base, size, NULL), DMAR_OK);
+			if (check_failed_)
+				break;
+		}
+		__atomic_store_n(&a.go, (int)a.rounds, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		CHECK_EQ(a.failed, 0);
+		dmar_pgtable_destroy(a.pt);
+	}
+	dmar_physmem_destroy(pm);
+}
+
+/* pgtable.h: AMD-Vi's six levels take all 64 bits and its leaves reach 2^51 at level 5.
+ * One 4 KiB page out of a 2^51 leaf: the leaf's eight slots become 2^48 leaves, the one
+ * around the page splits down to 4 KiB (four table pages), and every other byte translates
+ * as before; unmapping the rest gives every table page back (the unlinked tables below a
+ * 2^57 entry are counted). */
+TEST(S13_amd_six_levels_split_a_2_to_51_leaf_down_to_4k)
+{
+	dmar_physmem *pm = test_physmem(0);
+	const dmar_pt_format f = { .levels = 6, .kind = DMAR_PT_AMDV1 };
+	dmar_pgtable *pt = make_fmt(pm, &f, 0);
+	const uint64_t sz = 1ull << 51, iova = 1ull << 63, pa = 1ull << 51;
+	const uint64_t hole = iova + (1ull << 50) + K4;
+	uint64_t pages, n = 0;
+
+	CHECK_ST(dmar_pgtable_map(pt, iova, pa, sz, RW), DMAR_OK);
+	CHECK(xlates(pt, iova, pa, 51));
+	CHECK(xlates(pt, iova + sz - 1, pa + sz - 1, 51));
+	CHECK(unmapped(pt, iova - 1));
+	CHECK(unmapped(pt, iova + sz));
+	pages = dmar_pgtable_table_pages(pt);
+	CHECK_EQ(pages, 2); /* root and one level-5 table */
+	CHECK_ST(dmar_pgtable_unmap(pt, hole, K4, &n), DMAR_OK);
+	CHECK_EQ(n, K4);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), pages + 4);
+	CHECK(unmapped(pt, hole));
+	CHECK(xlates(pt, hole - K4, pa + (hole - K4 - iova), 12));
+	CHECK(xlates(pt, hole + K4, pa + (hole + K4 - iova), 12));
+	CHECK(xlates(pt, hole + M2, pa + (hole + M2 - iova), 21));
+	CHECK(xlates(pt, hole + G1, pa + (hole + G1 - iova), 30));
+	CHECK(xlates(pt, hole + (1ull << 39), pa + (hole + (1ull << 39) - iova), 39));
+	CHECK(xlates(pt, hole + (1ull << 48), pa + (hole + (1ull << 48) - iova), 48));
+	CHECK(xlates(pt, iova, pa, 48));
+	CHECK(xlates(pt, iova + sz - 1, pa + sz - 1, 48));
+	CHECK_ST(dmar_pgtable_unmap(pt, iova, sz, &n), DMAR_OK);
+	CHECK_EQ(n, sz - K4);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 2);
+
+	/* pages in many 2^57 slots, unmapped by one call over half the input */
+	for (uint64_t i = 0; i < 16; i++)
+		CHECK_ST(dmar_pgtable_map(pt, (1ull << 62) + (i << 57) + i * G1, 0x5000, K4, RW),
+			 DMAR_OK);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 2 + 16 * 5);
+	CHECK_ST(dmar_pgtable_unmap(pt, 1ull << 62, 1ull << 62, &n), DMAR_OK);
+	CHECK_EQ(n, 16 * K4);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 2); /* root and the level-5 table at 2^63 */
+	dmar_pgtable_destroy(pt);
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
 RUN_TESTS(T(empty_table_translates_nothing), T(map_overlap_translate_unmap_remap_every_size),
 	  T(map_picks_largest_page_sizes), T(page_size_config_is_honoured),
 	  T(last_page_of_the_address_width), T(five_level_reaches_above_2_to_47),
@@ -675,4 +1528,14 @@ RUN_TESTS(T(empty_table_translates_nothing), T(map_overlap_translate_unmap_remap
 	  T(S7_map_out_of_frames_leaves_no_table_behind),
 	  T(S7_unmap_out_of_frames_half_way_changes_nothing),
 	  T(S31_table_writers_refuse_unregistered_threads),
-	  T(S13_iova_table_takes_its_whole_input_width))
+	  T(S13_iova_table_takes_its_whole_input_width),
+	  T(S13_every_format_maps_translates_and_unmaps_every_page_size),
+	  T(S13_page_sizes_of_each_format_and_pgsizes_outside_them_are_refused),
+	  T(S13_last_page_of_every_input_width_maps_and_unmaps),
+	  T(S13_amd_contiguous_leaves_are_repeated_next_level_7_entries),
+	  T(S13_partial_unmap_of_an_amd_contiguous_leaf_keeps_the_rest),
+	  T(S13_map_over_an_amd_contiguous_leaf_is_refused_exactly),
+	  T(S7_out_of_frames_half_way_changes_nothing_in_every_format),
+	  T(S31_split_keeps_the_accessed_and_dirty_bits_of_the_leaf),
+	  T(S31_dirty_bits_set_while_a_leaf_splits_are_kept),
+	  T(S13_amd_six_levels_split_a_2_to_51_leaf_down_to_4k))
