@@ -62,7 +62,7 @@ void dmar_pgtable_config_default(dmar_pgtable_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->format.levels = 4;
 	cfg->format.pa_bits = DMAR_PA_BITS_MAX;
-	cfg->pgsizes = DMAR_PGSIZES_ALL;
+	cfg->pgsizes = 0; /* every size of the format */
 	cfg->place = DMAR_PLACE_ANY;
 }
 
@@ -830,12 +830,14 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 				dmar_pgtable **out)
 {
 	struct dmar_pgtable *pt;
+	struct pt_fmt pf;
+	uint64_t pgsizes;
 	dmar_status st;
 
-	struct pt_fmt pf;
-
-	if (!pm || !cfg || !out || !pt_fmt_init(&pf, &cfg->format) ||
-	    !(cfg->pgsizes & (1ull << DMAR_PAGE_4K_LG2)) || (cfg->pgsizes & ~pt_page_sizes(&pf)) ||
+	if (!pm || !cfg || !out || !pt_fmt_init(&pf, &cfg->format))
+		return DMAR_E_INVALID;
+	pgsizes = cfg->pgsizes ? cfg->pgsizes : pt_page_sizes(&pf); /* 0: all of them */
+	if (!(pgsizes & (1ull << DMAR_PAGE_4K_LG2)) || (pgsizes & ~pt_page_sizes(&pf)) ||
 	    cfg->place > DMAR_PLACE_ABOVE)
 		return DMAR_E_INVALID;
 	if (posix_memalign((void **)&pt, 64, sizeof(*pt)) != 0)
@@ -846,11 +848,11 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 	if (!pt->fmt.pa_bits)
 		pt->fmt.pa_bits = DMAR_PA_BITS_MAX;
 	pt->pf = pf;
-	pt->pgsizes = cfg->pgsizes;
+	pt->pgsizes = pgsizes;
 	for (unsigned level = 1; level <= pf.levels; level++) {
 		const unsigned hi = pt_shift(level + 1);
 
-		pt->leaf_sizes[level] = cfg->pgsizes & ~((1ull << pt_shift(level)) - 1) &
+		pt->leaf_sizes[level] = pgsizes & ~((1ull << pt_shift(level)) - 1) &
 					(hi >= 64 ? ~0ull : (1ull << hi) - 1);
 	}
 	pt->small_limit = 1ull << DMAR_PAGE_2M_LG2;

@@ -849,8 +849,8 @@ TEST(S13_every_format_maps_translates_and_unmaps_every_page_size)
 }
 
 /* pgtable.h, dmar_pgtable_config.pgsizes: what dmar_pt_page_sizes() lists and nothing
- * else: VT-d has 1 GiB leaves only with DMAR_PT_1G; AMD-Vi every power of two up to half
- * the span above its highest leaf level, at most 2^51. */
+ * else (0, the default, all of them): VT-d has 1 GiB leaves only with DMAR_PT_1G; AMD-Vi
+ * every power of two up to half the span above its highest leaf level, at most 2^51. */
 TEST(S13_page_sizes_of_each_format_and_pgsizes_outside_them_are_refused)
 {
 	dmar_physmem *pm = test_physmem(0);
@@ -877,16 +877,22 @@ TEST(S13_page_sizes_of_each_format_and_pgsizes_outside_them_are_refused)
 		cfg.pgsizes |= 2ull << last;
 		CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_INVALID);
 	}
+	/* the default, pgsizes 0, is every size of the format: no 1 GiB leaves on VT-d
+	 * without DMAR_PT_1G, which refuses DMAR_PGSIZES_ALL */
 	dmar_pgtable_config_default(&cfg);
+	CHECK_EQ(cfg.pgsizes, 0);
 	cfg.format = vtd;
-	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_INVALID); /* DMAR_PGSIZES_ALL has 1G */
-	cfg.pgsizes = K4 | M2;
 	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_OK);
 	CHECK_ST(dmar_pgtable_map(pt, G1, 4 * G1, G1, RW), DMAR_OK);
 	CHECK(xlates(pt, G1 + G1 / 2, 4 * G1 + G1 / 2, 21)); /* 2 MiB leaves */
 	dmar_pgtable_destroy(pt);
-	cfg.format = vtd1g;
 	cfg.pgsizes = DMAR_PGSIZES_ALL;
+	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_INVALID);
+	cfg.pgsizes = K4 | M2;
+	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_OK);
+	dmar_pgtable_destroy(pt);
+	cfg.format = vtd1g;
+	cfg.pgsizes = 0;
 	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_OK);
 	CHECK_ST(dmar_pgtable_map(pt, G1, 4 * G1, G1, RW), DMAR_OK);
 	CHECK(xlates(pt, G1 + G1 / 2, 4 * G1 + G1 / 2, 30));
