@@ -41,7 +41,8 @@ def u64(v):
 
 # ---- fuzz_map ----
 NOPASID, P1, P2, P3, P0, PBIG, PMAX, ALLOC = 0, 1, 2, 3, 4, 5, 6, 8
-R, W, U, X = 0, 2, 8, 4  # access bits (W=2, X=4, U=8 as in dmar_access)
+R, W, U, X = 0, 2, 8, 4  # access bits (W=2, X=4, U=8 as in dmar_access; R=0 asks nothing)
+RD = 1  # DMAR_ACCESS_READ: what VT-d and AMD-Vi can refuse
 
 
 def m_map(table, a, pages, prot=0x06, pa_page=None, hi_bits=0):
@@ -198,16 +199,16 @@ def walk_memory():
     return b"".join(bytes(p) for p in pages)
 
 
-def w_walk(va, acc):
-    return bytes([0]) + u64(va) + bytes([acc])
-
-
 def w_write(off, val, space=True):
     return bytes([2 | (4 if space else 0)]) + struct.pack("<H", off) + u64(val)
 
 
 def w_root(root):
     return bytes([3]) + u64(root)
+
+
+def w_walk(va, acc, translate_first=False):
+    return bytes([1 if translate_first else 0]) + u64(va) + bytes([acc])
 
 
 def walk_seeds():
@@ -221,15 +222,216 @@ def walk_seeds():
         w_write(1 * 4096, 0, space=False) + w_walk(0x1000, R) + w_root(0x1000) + w_walk(0, R)
     nops = len(vas)
     s = {}
-    # format byte: bit0 5 levels, bit1 upper half, bits 2..7 MAXPHYADDR selector, bit7 ways
-    s["4level"] = bytes([0x02]) + u64(0) + bytes([nops]) + ops + mem
-    s["4level-pa40"] = bytes([0x02 | (8 << 2)]) + u64(0) + bytes([nops]) + ops + mem
-    s["5level"] = bytes([0x03]) + u64(0x1000) + bytes([nops]) + ops + mem
-    s["writes"] = bytes([0x82]) + u64(0) + bytes([nops + 6]) + ops2 + mem
-    s["high-root"] = bytes([0x00]) + u64(4 << 30) + bytes([nops]) + ops + mem
-    s["self-loop"] = bytes([0x01]) + u64(0) + bytes([3]) + w_walk(0, W) + w_walk(0x123456789000, R) + \
-        w_walk(0xfff000, X) + u64(0x0000 | P | RW_ | US)
-    s["root-reserved"] = bytes([0x04]) + u64(1 << 51) + bytes([1]) + w_walk(0, R) + mem[:4096]
+    # [format][ext][root:8][nops]: see fuzz_walk.c.  x86-64 (ext kind 0): format bit0 5 levels,
+    # bit1 upper half, bits 2..7 MAXPHYADDR selector, bit7 ways; ext bit 2 AD, bits 3-4
+    # read-only memory, bit 5 an IOVA table
+    s["4level"] = bytes([0x02, 0]) + u64(0) + bytes([nops]) + ops + mem
+    s["4level-pa40"] = bytes([0x02 | (8 << 2), 0]) + u64(0) + bytes([nops]) + ops + mem
+    s["5level"] = bytes([0x03, 0]) + u64(0x1000) + bytes([nops]) + ops + mem
+    s["writes"] = bytes([0x82, 0]) + u64(0) + bytes([nops + 6]) + ops2 + mem
+    s["high-root"] = bytes([0x00, 0]) + u64(4 << 30) + bytes([nops]) + ops + mem
+    s["self-loop"] = bytes([0x01, 0]) + u64(0) + bytes([3]) + w_walk(0, W) + \
+        w_walk(0x123456789000, R) + w_walk(0xfff000, X) + u64(0x0000 | P | RW_ | US)
+    s["root-reserved"] = bytes([0x04, 0]) + u64(1 << 51) + bytes([1]) + w_walk(0, R) + mem[:4096]
+    s["x86-iova"] = bytes([0x00, 0x20]) + u64(0) + bytes([nops]) + ops + mem
+    # accessed/dirty updates: each address read, then written, in both orders (a cached
+    # translation whose leaf has D clear must be walked again by the first write)
+    ad_ops = b"".join(w_walk(va, R, i % 2 == 1) + w_walk(va, W, i % 3 == 1) + w_walk(va, R)
+                      for i, va in enumerate(vas))
+    ad_n = 3 * len(vas)
+    s["x86-ad"] = bytes([0x02, 0x04]) + u64(0) + bytes([ad_n]) + ad_ops + mem
+    s["x86-ad-readonly"] = bytes([0x02, 0x04 | 0x18]) + u64(0) + bytes([ad_n]) + ad_ops + mem
+    s["x86-ad-readonly-high"] = bytes([0x00, 0x04 | 0x10]) + u64(4 << 30) + bytes([ad_n]) + \
+        ad_ops + mem
+    s.update(vtd_seeds())
+    s.update(amd_seeds())
+    # raw formats (ext kind 3), most of them bad: every entry point must refuse those
+    for name, b0, ext in (("raw-bad-kind", 0x03, 0x83), ("raw-bad-levels", 0x01, 0xe3),
+                          ("raw-exec-on-x86", 0x20, 0x83), ("raw-upper-and-iova", 0x0c, 0x83),
+                          ("raw-bad-pa-bits", 0x00, 0x87), ("raw-unknown-flag", 0x81, 0x63),
+                          ("raw-amd-6-levels", 0x02, 0xd3), ("raw-vtd-1g-ad", 0x51, 0x63)):
+        s[name] = bytes([b0, ext]) + u64(0) + bytes([2]) + w_walk(0, R) + w_walk(1 << 30, W) + \
+            mem
+    return s
+
+
+# ---- fuzz_walk, Intel VT-d second stage ----
+VR, VW, VX, VPS, VA, VD, VSNP = 1, 2, 4, 0x80, 0x100, 0x200, 0x800
+
+
+def vtd_memory():
+    pages = [bytearray(4096) for _ in range(5)]
+
+    def put(page, idx, val):
+        pages[page][idx * 8:idx * 8 + 8] = u64(val)
+    put(0, 0, 0x1000 | VR | VW | VX)          # L4[0] -> L3 (page 1)
+    put(0, 1, 0x1000 | VW)                    # L4[1]: write-only path
+    put(0, 2, 0x1000 | VR)                    # L4[2]: read-only, no X
+    put(0, 3, 0x1000 | VR | VW | VPS)         # L4[3]: PS above level 3: reserved
+    put(0, 4, 0x1000 | VX)                    # L4[4]: X alone is not present
+    put(0, 5, 0x9000 | VR | VW)               # L4[5]: a table outside memory
+    put(0, 6, (4 << 30) | VR | VW | VX)       # L4[6] -> the page at 4 GiB (a copy of 0)
+    put(1, 0, 0x2000 | VR | VW | VX)          # L3[0] -> L2 (page 2)
+    put(1, 1, (1 << 30) | VR | VW | VX | VPS | VSNP)  # a 1 GiB leaf (reserved without 1G)
+    put(1, 2, (1 << 30) | (1 << 21) | VR | VPS)       # a misaligned 1 GiB leaf
+    put(1, 3, 0x2000 | VR)                    # L3[3] -> L2, read-only
+    put(1, 4, 0x1000 | VR | VW | VX)          # L3[4] -> itself (a loop)
+    put(1, 5, (1 << 45) | 0x2000 | VR | VW)   # beyond a 40-bit MAXPHYADDR
+    put(2, 0, 0x3000 | VR | VW | VX)          # L2[0] -> L1 (page 3)
+    put(2, 1, (100 << 21) | VR | VW | VPS | VSNP)    # a 2 MiB leaf
+    put(2, 2, (101 << 21) | VW | VX | VPS)           # a write-only 2 MiB leaf
+    put(2, 3, (102 << 21) | 0x1000 | VR | VPS)       # a misaligned 2 MiB leaf
+    put(2, 4, (103 << 21) | VR | VX | VPS | VA | VD)  # A and D already set
+    put(3, 0, 0x5000 | VR | VW | VX)          # L1: 4 KiB leaves
+    put(3, 1, 0xabcd000 | VR)
+    put(3, 2, 0xabce000 | VW)                 # write-only
+    put(3, 3, 0xabcf000 | VR | VW | VX | VSNP)
+    put(3, 4, 0xabd0000 | VX)                 # X alone: not present
+    put(3, 5, 0xabd1000 | VR | VW | VPS)      # PS at level 1 means nothing
+    put(3, 6, 0xabd2000 | VR | VW | VA | VD)
+    put(3, 7, (1 << 45) | VR)                 # beyond a 40-bit MAXPHYADDR
+    put(4, 0, 0x0000 | VR | VW | VX)          # L5[0] -> L4 (page 0)
+    put(4, 1, 0x1000 | VR | VW | VX | VA)     # L5[1] -> page 1 read as a level 4 table
+    return b"".join(bytes(p) for p in pages)
+
+
+def vtd_seeds():
+    mem = vtd_memory()
+    vas = [0, 0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000, 0x7000, 0x200000, 0x400123,
+           0x600000, 0x800000, 1 << 30, (2 << 30) + 0x5000, 3 << 30, (4 << 30) + 0x1000,
+           5 << 30, 1 << 39, (1 << 39) + 0x2000, 2 << 39, 3 << 39, 4 << 39, 5 << 39, 6 << 39,
+           1 << 48, 1 << 57]
+    accs = [RD, W, X, RD | W, W | X, U, RD | W | X | U, 0]
+    ops = b"".join(w_walk(va, RD, i % 5 == 4) + w_walk(va, W) +
+                   w_walk(va, accs[i % len(accs)], i % 2 == 1) for i, va in enumerate(vas))
+    n = 3 * len(vas)
+    ad_ops = b"".join(w_walk(va, RD, i % 2 == 1) + w_walk(va, W, i % 3 == 1) +
+                      w_walk(va, X, i % 2 == 0) for i, va in enumerate(vas))
+    ad_n = 3 * len(vas)
+    s = {}
+    # VT-d (ext kind 1): format bit0 EXEC, bit1 1G; ext bits 5-7 levels (0: 3, 1: 4, 2: 5)
+    s["vtd-4level"] = bytes([0x00, 0x21]) + u64(0) + bytes([n]) + ops + mem
+    s["vtd-4level-exec-1g"] = bytes([0x03, 0x21]) + u64(0) + bytes([n]) + ops + mem
+    s["vtd-3level-exec-pa40"] = bytes([0x01 | (8 << 2), 0x01]) + u64(0x1000) + bytes([n]) + \
+        ops + mem
+    s["vtd-5level-1g"] = bytes([0x02, 0x41]) + u64(0x4000) + bytes([n]) + ops + mem
+    s["vtd-4level-ad"] = bytes([0x03, 0x25]) + u64(0) + bytes([ad_n]) + ad_ops + mem
+    s["vtd-4level-ad-readonly"] = bytes([0x01, 0x25 | 0x08]) + u64(0) + bytes([ad_n]) + \
+        ad_ops + mem
+    s["vtd-writes"] = bytes([0x83, 0x21]) + u64(0) + bytes([n + 4]) + ops[:len(ops) // 2] + \
+        w_write(2 * 4096 + 8, (100 << 21) | VW | VPS) + w_walk(0x200000, RD) + \
+        w_write(3 * 4096, 0, space=False) + w_walk(0, W) + ops[len(ops) // 2:] + mem
+    return s
+
+
+# ---- fuzz_walk, AMD-Vi v1 ----
+APR, AIR, AIW, AFC, AA, AD_ = 1, 1 << 61, 1 << 62, 1 << 60, 1 << 5, 1 << 6
+
+
+def nl(level):
+    return level << 9
+
+
+def amd_size(base, lg2):
+    """A size-encoded leaf's address field: the page at base, 2^lg2 bytes."""
+    return base | (((1 << (lg2 - 13)) - 1) << 12) | nl(7)
+
+
+def amd_memory():
+    pages = [bytearray(4096) for _ in range(6)]
+    rw = APR | AIR | AIW
+
+    def put(page, idx, val):
+        pages[page][idx * 8:idx * 8 + 8] = u64(val)
+    # page 0: level 4
+    put(0, 0, 0x1000 | rw | nl(3))            # -> level 3 (page 1)
+    put(0, 1, 0x2000 | rw | nl(2))            # -> level 2, skipping level 3
+    put(0, 2, 0x1000 | APR | AIR | nl(3))     # read-only path
+    put(0, 3, 0x1000 | rw | nl(4))            # next level not below: reserved
+    put(0, 4, rw)                             # a 512 GiB leaf
+    put(0, 5, amd_size(1 << 40, 40))          # a 1 TiB size-encoded leaf (no IR/IW)
+    put(0, 6, 0x1000 | AIR | AIW | nl(3))     # not present
+    put(0, 7, 0x1000 | rw | nl(3) | (1 << 52))  # reserved bit 52
+    put(0, 8, 0x3000 | rw | nl(1))            # -> level 1, skipping 3 and 2
+    put(0, 9, 0x1000 | APR | AIW | nl(3))     # write-only path
+    put(0, 10, (4 << 30) | rw | nl(3))        # -> the page at 4 GiB (a copy of page 0)
+    put(0, 11, 0x9000 | rw | nl(3))           # a table outside memory
+    # page 1: level 3
+    put(1, 0, 0x2000 | rw | nl(2))
+    put(1, 1, (1 << 30) | rw | AFC)           # a 1 GiB leaf, force coherent
+    put(1, 2, amd_size(1 << 31, 31) | rw)     # a 2 GiB size-encoded leaf ...
+    put(1, 3, amd_size(1 << 31, 31) | rw)     # ... in both its slots
+    put(1, 4, (1 << 30) | (1 << 21) | rw)     # a misaligned 1 GiB leaf: reserved
+    put(1, 5, amd_size(0x10000, 13) | rw)     # 8 KiB at level 3: too small, reserved
+    put(1, 6, 0x2000 | APR | AIW | nl(2))     # write-only below
+    put(1, 7, amd_size(1 << 38, 38) | rw)     # 256 GiB at level 3 (the largest there)
+    # page 2: level 2
+    put(2, 0, 0x3000 | rw | nl(1))
+    put(2, 1, (100 << 21) | rw)               # a 2 MiB leaf
+    put(2, 2, amd_size(1 << 30, 22) | rw)     # a 4 MiB leaf in its two slots
+    put(2, 3, amd_size(1 << 30, 22) | rw)
+    put(2, 4, amd_size(1 << 31, 29) | APR | AIR)  # 512 MiB, the largest at level 2
+    put(2, 5, amd_size(1 << 32, 30) | rw)     # 1 GiB at level 2: reserved
+    put(2, 6, 0x3000 | rw | nl(2))            # a table at its own level: reserved
+    # page 3: level 1
+    put(3, 0, 0x5000 | rw)
+    put(3, 1, 0xabcd000 | APR | AIR)
+    put(3, 2, 0xabce000 | APR | AIW)          # write-only
+    put(3, 3, 0xabcf000 | APR)                # present, no access
+    put(3, 4, amd_size(0x10000, 13) | rw)     # an 8 KiB leaf in its two slots
+    put(3, 5, amd_size(0x10000, 13) | rw)
+    put(3, 6, amd_size(0x100000, 20) | rw | AFC)  # 1 MiB (the largest at level 1)
+    put(3, 7, amd_size(0x200000, 21) | rw)    # 2 MiB at level 1: reserved
+    put(3, 8, 0xabd0000 | rw | AFC | AA | AD_)
+    put(3, 9, 0x3000 | rw | nl(1))            # a table at level 1: reserved
+    put(3, 10, (1 << 45) | rw)                # beyond a 40-bit MAXPHYADDR
+    # page 4: level 5
+    put(4, 0, 0x0000 | rw | nl(4))
+    put(4, 1, 0x1000 | rw | nl(3))            # skips level 4
+    put(4, 2, amd_size(1 << 49, 49) | rw)     # a 2^49 leaf
+    put(4, 3, rw)                             # a 2^48 leaf
+    # page 5: level 6
+    put(5, 0, 0x4000 | rw | nl(5))
+    put(5, 1, rw)                             # a leaf at level 6: reserved
+    put(5, 2, 0x0000 | rw | nl(4))            # skips level 5
+    return b"".join(bytes(p) for p in pages)
+
+
+def amd_seeds():
+    mem = amd_memory()
+    low = [0, 0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000, 0x7000, 0x8000, 0x9000, 0xa000,
+           0x200000, 0x400000, 0x600000, 0x800000, 0xa00000, 0xc00000]
+    l3 = [1 << 30, 2 << 30, 3 << 30, 4 << 30, 5 << 30, 6 << 30, 7 << 30]
+    l4 = [1 << 39, (1 << 39) | (1 << 30), 2 << 39, 3 << 39, (4 << 39) + 0x12345000,
+          5 << 39, 6 << 39, 7 << 39, 8 << 39, (8 << 39) | (1 << 21), 9 << 39, 10 << 39,
+          11 << 39]
+    l5 = [1 << 48, (1 << 48) | (1 << 39), 2 << 48, 3 << 48]
+    l6 = [1 << 57, 2 << 57, (2 << 57) | (1 << 48)]
+    accs = [RD, W, X, RD | W, W | X, U, RD | W | X | U, 0]
+    s = {}
+    # AMD-Vi (ext kind 2): ext bits 5-7 levels - 1; root: the page of that level
+    for levels, root, vas in ((1, 0x3000, low[:11]), (2, 0x2000, low), (3, 0x1000, low + l3),
+                              (4, 0, low + l3 + l4), (5, 0x4000, low[:3] + l4[:4] + l5),
+                              (6, 0x5000, low[:3] + l4[:2] + l5 + l6)):
+        vas = vas + [(1 << (12 + 9 * levels)) if levels < 6 else ~0 & (2**64 - 4096)]
+        ops = b"".join(w_walk(va, RD, i % 4 == 3) + w_walk(va, W) +
+                       w_walk(va, accs[i % len(accs)], i % 2 == 1) for i, va in enumerate(vas))
+        s[f"amd-{levels}level"] = bytes([0x00, 0x02 | (levels - 1) << 5]) + u64(root) + \
+            bytes([3 * len(vas)]) + ops + mem
+    vas = low + l3 + l4
+    ad_ops = b"".join(w_walk(va, RD, i % 2 == 1) + w_walk(va, W, i % 3 == 1) + w_walk(va, RD)
+                      for i, va in enumerate(vas[:80]))
+    ad_n = 3 * len(vas[:80])
+    s["amd-4level-ad"] = bytes([0x01, 0x02 | 0x04 | 3 << 5]) + u64(0) + bytes([ad_n]) + \
+        ad_ops + mem
+    s["amd-4level-ad-readonly"] = bytes([0x00, 0x02 | 0x04 | 0x18 | 3 << 5]) + u64(0) + \
+        bytes([ad_n]) + ad_ops + mem
+    s["amd-4level-pa40"] = bytes([8 << 2, 0x02 | 3 << 5]) + u64(0) + bytes([len(vas)]) + \
+        b"".join(w_walk(va, RD | X) for va in vas) + mem
+    s["amd-writes"] = bytes([0x80, 0x02 | 3 << 5]) + u64(0) + bytes([6]) + w_walk(0x400000, W) + \
+        w_write(2 * 4096 + 16, amd_size(1 << 30, 22) | APR | AIR) + w_walk(0x400000, W) + \
+        w_write(0 * 4096 + 8, 0x2000 | APR | AIR | AIW | nl(1)) + w_walk(1 << 39, RD) + \
+        w_root(0x1000) + w_walk(0, RD) + mem
     return s
 
 
