@@ -314,6 +314,106 @@ static dmar_pa_t process_table(dmar_physmem *pm, uint64_t va, dmar_pa_t frame)
 	return t[0];
 }
 
+/* S2: a PASID binds a process's own CPU page table, which is in the x86-64 format; the IOMMU
+ * formats (VT-d second stage, AMD-Vi v1) and I/O virtual address tables are the domain's,
+ * never a process's (iommu.h, dmar_domain_bind_pasid).  A refused binding binds nothing. */
+TEST(S2_a_pasid_binds_only_an_x86_64_cpu_table)
+{
+	static const dmar_pt_format bad[] = {
+		{ .levels = 4, .kind = DMAR_PT_VTD_SS },
+		{ .levels = 4, .kind = DMAR_PT_AMDV1 },
+		{ .levels = 6, .kind = DMAR_PT_AMDV1 },
+		{ .levels = 4, .flags = DMAR_PT_IOVA },
+		{ .levels = 4, .kind = DMAR_PT_KIND_COUNT },
+	};
+	const dmar_pt_format cpu = { .levels = 4, .flags = DMAR_PT_UPPER_HALF | DMAR_PT_AD };
+	struct test_fx f;
+	dmar_result r;
+	uint32_t pasid;
+	dmar_pa_t root;
+
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 48, 64);
+	CHECK_ST(dmar_pasid_alloc(f.mmu, &pasid), DMAR_OK);
+	root = process_table(f.pm, 0x7fff0000c000ull, 0x6000000);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_ST(dmar_domain_bind_pasid(f.dom, pasid, root, &bad[i]), DMAR_E_INVALID);
+		CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, pasid, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+		CHECK_EQ(r.fault, DMAR_FAULT_PASID);
+	}
+	CHECK_ST(dmar_domain_bind_pasid(f.dom, pasid, root, &cpu), DMAR_OK);
+	CHECK_ST(xlate(f.dev, 0x7fff0000c010ull, pasid, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x6000010);
+	test_fx_teardown(&f);
+}
+
+/* S13: a remapping domain's table may be in the format of the IOMMU being emulated (iommu.h,
+ * dmar_domain_create); requests without a PASID walk it, its input range is the format's,
+ * and what one format cannot express (a write-only page on x86-64) it refuses. */
+TEST(S13_domains_take_every_iommu_format)
+{
+	static const dmar_pt_format fmts[] = {
+		{ .levels = 4 },
+		{ .levels = 3, .kind = DMAR_PT_VTD_SS },
+		{ .levels = 5, .kind = DMAR_PT_VTD_SS, .flags = DMAR_PT_1G | DMAR_PT_EXEC },
+		{ .levels = 1, .kind = DMAR_PT_AMDV1 },
+		{ .levels = 3, .kind = DMAR_PT_AMDV1, .pa_bits = 40 },
+		{ .levels = 6, .kind = DMAR_PT_AMDV1, .flags = DMAR_PT_AD },
+	};
+	static const uint64_t last_want[] = { (1ull << 48) - 1, (1ull << 39) - 1, (1ull << 57) - 1,
+					      (1ull << 21) - 1, (1ull << 39) - 1, UINT64_MAX };
+
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		const int x86 = fmts[i].kind == DMAR_PT_X86_64;
+		dmar_pgtable_config pc;
+		dmar_physmem *pm = test_physmem(0);
+		dmar_iommu *mmu = test_iommu(pm, 64);
+		dmar_domain *dom;
+		dmar_device *dev;
+		dmar_iova_t last;
+		dmar_result r;
+		uint64_t iova;
+
+		dmar_pgtable_config_default(&pc);
+		pc.format = fmts[i];
+		REQUIRE(dmar_domain_create(mmu, DMAR_DOMAIN_REMAPPED, &pc, &dom) == DMAR_OK);
+		CHECK_ST(dmar_device_create(mmu, 0x200, 64, &dev), DMAR_OK);
+		CHECK_ST(dmar_device_attach(dev, dom), DMAR_OK);
+		CHECK_ST(dmar_domain_input_range(dom, &last), DMAR_OK);
+		CHECK_EQ(last, last_want[i]);
+		CHECK_EQ(dmar_pgtable_format(dmar_domain_pgtable(dom))->kind, fmts[i].kind);
+		/* the last two pages of the input range: one read-write, one write-only */
+		iova = (last & ~0xfffull) - 0x1000;
+		CHECK_ST(dmar_domain_map(dom, iova, 0x5000000, 0x1000, DMAR_PROT_READ | DMAR_PROT_WRITE),
+			 DMAR_OK);
+		CHECK_ST(dmar_domain_map(dom, iova + 0x1000, 0x5001000, 0x1000, DMAR_PROT_WRITE),
+			 x86 ? DMAR_E_INVALID : DMAR_OK);
+		CHECK_ST(xlate(dev, iova + 0x10, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+		CHECK_EQ(r.pa, 0x5000010);
+		CHECK_ST(xlate(dev, iova + 0x1010, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r),
+			 x86 ? DMAR_E_FAULT : DMAR_OK);
+		if (x86) {
+			CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+		} else {
+			CHECK_EQ(r.pa, 0x5001010);
+			CHECK_ST(xlate(dev, iova + 0x1010, DMAR_NO_PASID, DMAR_ACCESS_READ, &r),
+				 DMAR_E_FAULT);
+			CHECK_EQ(r.fault, DMAR_FAULT_READ);
+		}
+		/* past the input range, when there is such an address */
+		if (last != UINT64_MAX) {
+			CHECK_ST(xlate(dev, last + 1, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+			CHECK_EQ(r.fault, DMAR_FAULT_ADDR_WIDTH);
+			CHECK_ST(dmar_domain_map(dom, last + 1, 0x5000000, 0x1000, DMAR_PROT_READ),
+				 DMAR_E_RANGE);
+		}
+		CHECK_ST(dmar_device_detach(dev), DMAR_OK);
+		CHECK_ST(dmar_device_destroy(dev), DMAR_OK);
+		CHECK_ST(dmar_domain_destroy(dom), DMAR_OK);
+		dmar_iommu_destroy(mmu);
+		dmar_physmem_destroy(pm);
+	}
+}
+
 TEST(S2_S3_pasid_requests_walk_the_process_table)
 {
 	struct test_fx f;
@@ -968,6 +1068,7 @@ RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),
 	  T(S14_request_beyond_device_width_faults),
 	  T(S29_batch_counts_and_queues_every_fault_whatever_refused_it),
 	  T(device_requests_are_counted_from_every_thread), T(S15_linked_adapters_share_one_domain),
-	  T(S2_S3_pasid_requests_walk_the_process_table),
+	  T(S2_S3_pasid_requests_walk_the_process_table), T(S2_a_pasid_binds_only_an_x86_64_cpu_table),
+	  T(S13_domains_take_every_iommu_format),
 	  T(S18_exclusive_access_blocks_dma_and_switches_domains),
 	  T(several_iommus_in_one_process_are_independent), T(bad_configuration_calls_get_a_status))

@@ -1237,6 +1237,88 @@ TEST(S24_gpu_mapping_without_read_permission_is_refused_and_changes_nothing)
  * OpenPhysicalMemoryObject / Close (separate callbacks with separate argument structures in
  * the DMA remapping document).  Create opens no reference, so Close right after it has
  * nothing to close; Destroy waits for every Open to be Closed.  Every status the four list. */
+/* S13, S14, S24 (2): an adapter's domain may use the table format of the IOMMU being
+ * emulated (remap.h, dmar_adapter_config.pt).  Its logical addresses stay inside what that
+ * table takes, the device moves bytes through them, and GPU mappings take the permissions
+ * the format can express: write-only on VT-d and AMD-Vi (the device writes, a read faults
+ * DMAR_FAULT_READ), never on x86-64; a mapping with neither read nor write is refused. */
+TEST(S13_S24_an_adapter_on_an_iommu_format_domain_maps_and_dmas)
+{
+	static const dmar_pt_format fmts[] = {
+		{ .levels = 4 },
+		{ .levels = 3, .kind = DMAR_PT_VTD_SS },
+		{ .levels = 4, .kind = DMAR_PT_VTD_SS, .flags = DMAR_PT_AD },
+		{ .levels = 1, .kind = DMAR_PT_AMDV1 },
+		{ .levels = 2, .kind = DMAR_PT_AMDV1 },
+		{ .levels = 6, .kind = DMAR_PT_AMDV1, .flags = DMAR_PT_AD },
+	};
+
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		const int x86 = fmts[i].kind == DMAR_PT_X86_64;
+		const uint64_t n = 3, len = n * K4;
+		uint8_t out[3 * 4096], back[3 * 4096];
+		dmar_pgtable_config ptc;
+		dmar_adapter_config c;
+		const dmar_adl *adl = NULL, *wadl = NULL;
+		dmar_iova_t table_last, iova;
+		dmar_result fault;
+		dmar_pmo *o, *w;
+		struct env e;
+		size_t done = 0;
+
+		dmar_pgtable_config_default(&ptc);
+		ptc.format = fmts[i];
+		dmar_adapter_config_default(&c);
+		c.start.dma_bits = 64;
+		c.pt = &ptc;
+		REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+		REQUIRE(e.why.mode == DMAR_START_REMAPPED);
+		CHECK_ST(dmar_domain_input_range(dmar_adapter_domain(e.ad), &table_last), DMAR_OK);
+		if (table_last > DMAR_IOVA_MAX_PAGES * K4 - 1)
+			table_last = DMAR_IOVA_MAX_PAGES * K4 - 1;
+		CHECK_EQ(e.why.logical_limit, table_last + 1);
+		for (uint64_t k = 0; k < len; k++)
+			out[k] = (uint8_t)(k * 13 + i);
+		o = pmo_new(e.ad, DMAR_PMO_NONPAGED, len);
+		w = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+		REQUIRE(o && w);
+		CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, n, RW, &adl), DMAR_OK);
+		REQUIRE(adl != NULL);
+		iova = adl->base_page * K4;
+		CHECK(iova + (len - 1) <= table_last);
+		CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), iova, DMAR_NO_PASID,
+					 DMAR_DMA_WRITE, out, len, &done, &fault), DMAR_OK);
+		CHECK_EQ(done, len);
+		memset(back, 0, sizeof(back));
+		CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), iova, DMAR_NO_PASID,
+					 DMAR_DMA_READ, back, len, &done, &fault), DMAR_OK);
+		CHECK(memcmp(back, out, len) == 0);
+		/* neither read nor write: nothing any format can map */
+		CHECK_ST(dmar_pmo_map_gpu(e.ad, P, w, 0, 1, DMAR_PROT_EXEC | DMAR_PROT_USER, &wadl),
+			 DMAR_E_INVALID);
+		CHECK_ST(dmar_pmo_map_gpu(e.ad, P, w, 0, 1, DMAR_PROT_WRITE, &wadl),
+			 x86 ? DMAR_E_INVALID : DMAR_OK);
+		if (!x86 && wadl) {
+			const dmar_iova_t wi = wadl->base_page * K4;
+
+			CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), wi + 8, DMAR_NO_PASID,
+						 DMAR_DMA_WRITE, out, 64, &done, &fault), DMAR_OK);
+			CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), wi + 8, DMAR_NO_PASID,
+						 DMAR_DMA_READ, back, 64, &done, &fault), DMAR_E_FAULT);
+			CHECK_EQ(fault.fault, DMAR_FAULT_READ);
+			CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, wadl), DMAR_OK);
+		}
+		CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+		CHECK_ST(dmar_device_dma(dmar_adapter_device(e.ad, 0), iova, DMAR_NO_PASID,
+					 DMAR_DMA_READ, back, 8, &done, &fault), DMAR_E_FAULT);
+		CHECK_EQ(fault.fault, DMAR_FAULT_NOT_PRESENT);
+		CHECK_EQ(iova_in_use(e.ad), 0);
+		CHECK_ST(dmar_pmo_destroy(e.ad, P, o), DMAR_OK);
+		CHECK_ST(dmar_pmo_destroy(e.ad, P, w), DMAR_OK);
+		env_down(&e);
+	}
+}
+
 TEST(S25_create_destroy_and_open_close_are_separate_pairs)
 {
 	struct env e, e2;
@@ -1824,6 +1906,7 @@ RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(S7_S24_io_object_wrapping_past_2_64_is_refused),
 	  T(S19_a_contiguous_adl_never_runs_past_2_64),
 	  T(S24_gpu_mapping_without_read_permission_is_refused_and_changes_nothing),
+	  T(S13_S24_an_adapter_on_an_iommu_format_domain_maps_and_dmas),
 	  T(S25_create_destroy_and_open_close_are_separate_pairs),
 	  T(S24_create_and_map_gpu_answer_every_status_they_list),
 	  T(S24_map_cpu_answers_every_status_it_lists),

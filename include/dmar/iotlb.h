@@ -209,7 +209,8 @@ typedef struct dmar_request {
 typedef struct dmar_result {
 	dmar_pa_t pa;     /**< translated address; 0 when refused */
 	uint8_t fault;    /**< ::dmar_fault, ::DMAR_FAULT_NONE when translated */
-	uint8_t page_lg2; /**< size of the leaf that maps it: 12, 21 or 30 */
+	uint8_t page_lg2; /**< log2 of the size of the leaf that maps it: 12, 21 or 30; any of
+			       12..51 in an AMD-Vi table */
 	uint16_t prot;    /**< effective ::dmar_prot */
 	uint32_t flags;   /**< ::dmar_result_flags */
 } dmar_result;

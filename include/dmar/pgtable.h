@@ -205,20 +205,23 @@ DMAR_API uint64_t dmar_pt_page_sizes(const dmar_pt_format *fmt);
 /** A page table built and changed here (opaque): its pages live in a ::dmar_physmem. */
 typedef struct dmar_pgtable dmar_pgtable;
 
-/** The x86-64 page sizes, as a bitmap of sizes (1 << lg2) (dmar_pt_page_sizes() of any
- *  format). */
+/** The x86-64 page sizes, as a bitmap of sizes (1 << lg2).  Another format's are what
+ *  dmar_pt_page_sizes() answers. */
 #define DMAR_PGSIZES_ALL ((1ull << 12) | (1ull << 21) | (1ull << 30))
 
 /** Creation parameters of a table built here. */
 typedef struct dmar_pgtable_config {
 	dmar_pt_format format;  /**< any format */
 	uint64_t pgsizes;       /**< leaf sizes map() may use: 4 KiB and any of
-				     dmar_pt_page_sizes() of the format */
-	dmar_placement place;   /**< where table pages are allocated in physical memory */
+				     dmar_pt_page_sizes() of the format; 0 (the default): all
+				     of them */
+	dmar_placement place;   /**< where table pages are allocated in physical memory (always
+				     below 2^pa_bits, where the format can point) */
 	dmar_pa_t place_limit;  /**< the limit @c place refers to */
 } dmar_pgtable_config;
 
-/** Defaults: x86-64, 4-level, 52-bit PA, every page size, table pages anywhere.
+/** Defaults: x86-64, 4-level, 52-bit PA, every page size of the format (pgsizes 0), table
+ *  pages anywhere.
  *  @param cfg  filled in
  *  @threadsafety Thread-safe (writes only @p cfg). */
 DMAR_API void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
@@ -228,8 +231,9 @@ DMAR_API void dmar_pgtable_config_default(dmar_pgtable_config *cfg);
  * @param pm   the memory its pages come from
  * @param cfg  shape and placement (start from dmar_pgtable_config_default())
  * @param out  receives the table
- * @return ::DMAR_OK; ::DMAR_E_INVALID for a bad config or a NULL argument;
- *         ::DMAR_E_NOMEM without frames or host memory.
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for a bad config (an invalid format; pgsizes without
+ *         4 KiB or with a size the format cannot express; an unknown placement) or a NULL
+ *         argument; ::DMAR_E_NOMEM without frames (below 2^pa_bits) or host memory.
  * @threadsafety Thread-safe.
  */
 DMAR_API dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg,
