@@ -22,7 +22,6 @@ struct dmar_pgtable {
 	dmar_physmem *pm;
 	dmar_pt_format fmt;
 	struct pt_fmt pf; /* fmt, resolved */
-	uint64_t pgsizes;
 	dmar_placement place;
 	dmar_pa_t place_limit;
 	dmar_pa_t root;
@@ -848,7 +847,6 @@ dmar_status dmar_pgtable_create(dmar_physmem *pm, const dmar_pgtable_config *cfg
 	if (!pt->fmt.pa_bits)
 		pt->fmt.pa_bits = DMAR_PA_BITS_MAX;
 	pt->pf = pf;
-	pt->pgsizes = pgsizes;
 	for (unsigned level = 1; level <= pf.levels; level++) {
 		const unsigned hi = pt_shift(level + 1);
 
