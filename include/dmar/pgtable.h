@@ -250,8 +250,10 @@ DMAR_API void dmar_pgtable_destroy(dmar_pgtable *pt);
  * translations or cached upper-level entries went stale: after the entries changed and
  * before any unlinked table page is handed to RCU, so a cache that points into a freed
  * table is always cleared first (Linux's gather-then-flush order).  unmap calls it for the
- * range it was given when anything was unmapped or split; map calls it when it replaced an
- * empty table by a large leaf or rolled a partial map back.  Typically a closure that calls
+ * range it was given when anything was unmapped or split, and for the whole span of every
+ * leaf it split (the pages of it that stay mapped were cached with the old page size); map
+ * calls it when it replaced an empty table by a large leaf.  So every range it is given
+ * covers whole each leaf that changed.  Typically a closure that calls
  * dmar_space_invalidate_range() for every space using this table.
  */
 typedef void (*dmar_pgtable_flush_fn)(void *ctx, dmar_iova_t iova, uint64_t size);
@@ -306,16 +308,19 @@ DMAR_API dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_p
 
 /**
  * Unmap every mapped page in [iova, iova + size).  A large leaf that the range covers only
- * in part is split first; a table whose whole span is unmapped is freed after a grace
- * period.  Unmapping pages that are not mapped is not an error.
+ * in part is split first, into leaves that translate every address the same way (an AMD-Vi
+ * leaf repeated over several slots is first rewritten in place as one leaf per slot, each
+ * with the accessed and dirty bits of the whole page); a table whose whole span is unmapped
+ * is freed after a grace period.  Unmapping pages that are not mapped is not an error.
  * @param pt        the table
  * @param iova      first input address, 4 KiB aligned
  * @param size      bytes, a nonzero multiple of 4 KiB
  * @param unmapped  receives the bytes that were mapped (may be NULL)
  * @return ::DMAR_OK; ::DMAR_E_INVALID / ::DMAR_E_RANGE for a bad range (as
  *         dmar_pgtable_map()); ::DMAR_E_NOMEM when the splits at its two ends need more
- *         frames than are free (one per split: unmapping one 4 KiB page of a 1 GiB leaf
- *         needs two), or host memory is short; ::DMAR_E_THREAD from an unregistered thread.
+ *         frames than are free (one per split into a new table: unmapping one 4 KiB page of
+ *         a 1 GiB leaf needs two; rewriting a repeated AMD-Vi leaf in place needs none), or
+ *         host memory is short; ::DMAR_E_THREAD from an unregistered thread.
  *         Anything but ::DMAR_OK changed nothing: no leaf was split, no page unmapped.
  * @threadsafety As dmar_pgtable_map().
  */
