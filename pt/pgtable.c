@@ -88,24 +88,8 @@ static void table_zero(struct dmar_pgtable *pt, dmar_pa_t pa)
  * the format can point to it (a frame above it would make the table unwalkable). */
 static dmar_status frame_alloc(struct dmar_pgtable *pt, dmar_pa_t *out)
 {
-	const dmar_pa_t top = 1ull << pt->pf.pa_bits;
-	dmar_placement place = pt->place;
-	dmar_pa_t limit = pt->place_limit, pa;
-	dmar_status st;
-
-	if (pt->pf.pa_bits < DMAR_PA_BITS_MAX && place != DMAR_PLACE_ABOVE &&
-	    (place == DMAR_PLACE_ANY || limit > top)) {
-		place = DMAR_PLACE_BELOW;
-		limit = top;
-	}
-	st = dmar_physmem_alloc(pt->pm, 1, DMAR_PAGE_4K_LG2, place, limit, &pa);
-	if (st == DMAR_OK && pa >= top) {
-		(void)dmar_physmem_free(pt->pm, pa, 1);
-		return DMAR_E_NOMEM;
-	}
-	if (st == DMAR_OK)
-		*out = pa;
-	return st;
+	return dmar__physmem_alloc_capped(pt->pm, 1, DMAR_PAGE_4K_LG2, pt->place, pt->place_limit,
+					  (1ull << pt->pf.pa_bits) - 1, out);
 }
 
 /* Reserve @n frames, all or none: ::DMAR_E_NOMEM (and nothing held) without them. */

@@ -290,19 +290,26 @@ dmar_status dmar_physmem_write(dmar_physmem *pm, dmar_pa_t pa, const void *buf, 
 	return DMAR_OK;
 }
 
-/* Frame window [lo, hi) of range r that placement allows, in frame numbers of r.  The
- * limit is compared with the range's first and last byte and only then taken as an offset
- * into it, so a limit near 2^64 is never rounded up past it. */
-static int window(const struct pm_range *r, dmar_placement place, dmar_pa_t limit, uint64_t *lo,
-		  uint64_t *hi)
+/* Frame window [lo, hi) of range r that placement allows, and that ends at or below the
+ * byte @cap, in frame numbers of r.  The limit is compared with the range's first and last
+ * byte and only then taken as an offset into it, so a limit near 2^64 is never rounded up
+ * past it. */
+static int window(const struct pm_range *r, dmar_placement place, dmar_pa_t limit,
+		  dmar_pa_t cap, uint64_t *lo, uint64_t *hi)
 {
 	*lo = 0;
 	*hi = r->size / PAGE;
+	if (cap < range_last(r)) {
+		if (cap < r->base)
+			return 0;
+		*hi = (cap - r->base + 1) / PAGE;
+	}
 	if (place == DMAR_PLACE_BELOW && limit <= range_last(r)) {
 		/* frames that end at or below limit */
 		if (limit < r->base)
 			return 0;
-		*hi = (limit - r->base) / PAGE;
+		if ((limit - r->base) / PAGE < *hi)
+			*hi = (limit - r->base) / PAGE;
 	}
 	if (place == DMAR_PLACE_ABOVE && limit > r->base) {
 		/* frames that start at or above limit */
@@ -315,6 +322,13 @@ static int window(const struct pm_range *r, dmar_placement place, dmar_pa_t limi
 
 dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
 			       dmar_placement place, dmar_pa_t limit, dmar_pa_t *out)
+{
+	return dmar__physmem_alloc_capped(pm, npages, align_lg2, place, limit, UINT64_MAX, out);
+}
+
+dmar_status dmar__physmem_alloc_capped(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
+				       dmar_placement place, dmar_pa_t limit, dmar_pa_t cap,
+				       dmar_pa_t *out)
 {
 	dmar_status st = DMAR_E_NOMEM;
 	uint64_t align;
@@ -329,7 +343,7 @@ dmar_status dmar_physmem_alloc(dmar_physmem *pm, uint64_t npages, unsigned align
 		uint64_t lo, hi;
 		int64_t s;
 
-		if (!r->used || !window(r, place, limit, &lo, &hi))
+		if (!r->used || !window(r, place, limit, cap, &lo, &hi))
 			continue;
 		s = dmar_hbm_find_run_down(r->used, lo, hi, npages, align,
 					   (r->base / PAGE) & (align - 1));

@@ -28,6 +28,12 @@ struct dmar_physmem {
 	uint64_t allocated_frames; /* under alloc_lock; read atomically for stats */
 };
 
+/* dmar_physmem_alloc() whose run also ends at or below the byte @cap (a table page a
+ * format with a narrower physical width can point to). */
+dmar_status dmar__physmem_alloc_capped(dmar_physmem *pm, uint64_t npages, unsigned align_lg2,
+				       dmar_placement place, dmar_pa_t limit, dmar_pa_t cap,
+				       dmar_pa_t *out);
+
 /* Range holding [pa, pa + len), or NULL.  @hint (may be NULL) is tried first: callers that
  * read several nearby addresses (the walker) pass the previous answer.  The span is compared
  * as offsets into the range, never as pa + len, so a span that would run past 2^64 is held

@@ -1479,6 +1479,66 @@ TEST(S31_dirty_bits_set_while_a_leaf_splits_are_kept)
  * around the page splits down to 4 KiB (four table pages), and every other byte translates
  * as before; unmapping the rest gives every table page back (the unlinked tables below a
  * 2^57 entry are counted). */
+/* pgtable.h, dmar_pgtable_config.place: a table's pages lie where the format can point to
+ * them, below 2^pa_bits, whatever the placement asks; with DMAR_PLACE_ABOVE they lie between
+ * the limit and 2^pa_bits (the test memory has 64 MiB at 4 GiB, below 2^36, and 1 GiB at
+ * 1 TiB, above it); and when no frame lies there the create says so (DMAR_E_NOMEM). */
+TEST(S13_table_pages_lie_below_the_formats_physical_width_whatever_the_placement)
+{
+	static const struct {
+		dmar_placement place;
+		dmar_pa_t limit;
+	} pl[] = { { DMAR_PLACE_ANY, 0 },
+		   { DMAR_PLACE_BELOW, 1ull << 41 },
+		   { DMAR_PLACE_ABOVE, 1ull << 30 } };
+	dmar_physmem *pm = test_physmem(0);
+
+	for (size_t i = 0; i < sizeof(pl) / sizeof(pl[0]); i++) {
+		for (unsigned kind = 0; kind < DMAR_PT_KIND_COUNT; kind++) {
+			dmar_pgtable_config cfg;
+			dmar_pgtable *pt;
+			dmar_pa_t table;
+			uint64_t e;
+
+			dmar_pgtable_config_default(&cfg);
+			cfg.format.kind = kind;
+			cfg.format.levels = 4;
+			cfg.format.pa_bits = 36;
+			cfg.place = pl[i].place;
+			cfg.place_limit = pl[i].limit;
+			REQUIRE(dmar_pgtable_create(pm, &cfg, &pt) == DMAR_OK);
+			CHECK_ST(dmar_pgtable_map(pt, 0x7f00000000ull, 0x100000, 0x1000, DMAR_PROT_READ),
+				 DMAR_OK);
+			CHECK_ST(dmar_pgtable_iova_to_phys(pt, 0x7f00000000ull, &table), DMAR_OK);
+			CHECK_EQ(table, 0x100000);
+			/* the root and the level-4 entry's table */
+			table = dmar_pgtable_root(pt);
+			CHECK(table < (1ull << 36));
+			CHECK_ST(dmar_physmem_read(pm, table + 8 * ((0x7f00000000ull >> 39) & 511), &e, 8),
+				 DMAR_OK);
+			CHECK((e & DMAR_PTE_ADDR_MASK) < (1ull << 36));
+			if (pl[i].place == DMAR_PLACE_ABOVE) {
+				CHECK(table >= pl[i].limit);
+				CHECK((e & DMAR_PTE_ADDR_MASK) >= pl[i].limit);
+			}
+			dmar_pgtable_destroy(pt);
+		}
+	}
+	/* above 2^36 there is only memory the format cannot point to */
+	{
+		dmar_pgtable_config cfg;
+		dmar_pgtable *pt = NULL;
+
+		dmar_pgtable_config_default(&cfg);
+		cfg.format.pa_bits = 36;
+		cfg.place = DMAR_PLACE_ABOVE;
+		cfg.place_limit = 1ull << 36;
+		CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_NOMEM);
+		CHECK(pt == NULL);
+	}
+	dmar_physmem_destroy(pm);
+}
+
 TEST(S13_amd_six_levels_split_a_2_to_51_leaf_down_to_4k)
 {
 	dmar_physmem *pm = test_physmem(0);
@@ -1544,4 +1604,5 @@ RUN_TESTS(T(empty_table_translates_nothing), T(map_overlap_translate_unmap_remap
 	  T(S7_out_of_frames_half_way_changes_nothing_in_every_format),
 	  T(S31_split_keeps_the_accessed_and_dirty_bits_of_the_leaf),
 	  T(S31_dirty_bits_set_while_a_leaf_splits_are_kept),
-	  T(S13_amd_six_levels_split_a_2_to_51_leaf_down_to_4k))
+	  T(S13_amd_six_levels_split_a_2_to_51_leaf_down_to_4k),
+	  T(S13_table_pages_lie_below_the_formats_physical_width_whatever_the_placement))
