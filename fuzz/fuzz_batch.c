@@ -76,7 +76,8 @@ static void round_of_requests(dmar_pgtable *pt, dmar_space *sp, size_t n)
 	for (size_t i = 0; i < n; i++) /* what a miss leaves untouched must match too */
 		rc[i] = (dmar_result){ .pa = 0xdeadbeef000ull + i, .fault = 0xcc, .flags = 0xcc };
 	{
-		const size_t kc = dmar_probe_c.probe_batch(&sp->tlb->tlb, asid, req, rc, n, mc);
+		const size_t kc = dmar_probe_c.probe_batch(&sp->tlb->tlb, asid, sp->cache_bias,
+				req, rc, n, mc);
 
 		for (size_t k = 0; k < nv; k++) {
 			size_t kv;
@@ -84,7 +85,7 @@ static void round_of_requests(dmar_pgtable *pt, dmar_space *sp, size_t n)
 			for (size_t i = 0; i < n; i++)
 				rv[i] = (dmar_result){ .pa = 0xdeadbeef000ull + i, .fault = 0xcc,
 						       .flags = 0xcc };
-			kv = v[k]->probe_batch(&sp->tlb->tlb, asid, req, rv, n, mv);
+			kv = v[k]->probe_batch(&sp->tlb->tlb, asid, sp->cache_bias, req, rv, n, mv);
 			if (kv != kc || memcmp(mv, mc, kc * sizeof(mc[0])) != 0 ||
 			    memcmp(rv, rc, n * sizeof(rc[0])) != 0)
 				FZ_FAIL("probe %s differs from c (%zu vs %zu misses)", v[k]->name, kv,

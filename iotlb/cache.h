@@ -120,11 +120,17 @@ static inline void dmar_cache_hit_result(uint64_t d, uint64_t iova, dmar_result 
 	memcpy(&res->fault, &meta, 8);
 }
 
-/* Whether the IOTLB may answer @iova at all: canonical for 57 bits (a wider address could
- * alias a canonical one in the 45-bit page number of the tag). */
-static inline int dmar_cache_iova_ok(uint64_t iova)
+/* The IOTLB's tag holds 45 bits of page number (address bits 12-56), so each space caches a
+ * window of 2^57 addresses that map one-to-one onto them, chosen by its @bias: an x86-64 CPU
+ * table the addresses canonical for 57 bits ([0, 2^56) and the top 2^56: bias 2^56), an I/O
+ * virtual address table [0, 2^57) (bias 0).  An address outside its space's window is never
+ * filled nor answered (it would alias one inside): it is walked every time.  Filling and
+ * probing use this one predicate. */
+#define DMAR_CACHE_BIAS_CPU (1ull << 56)
+
+static inline int dmar_cache_iova_ok(uint64_t iova, uint64_t bias)
 {
-	return (uint64_t)((int64_t)(iova << 7) >> 7) == iova;
+	return ((iova + bias) >> (DMAR_VPN_BITS + 12)) == 0;
 }
 
 int dmar_cache_init(struct dmar_cache *c, uint32_t nsets, uint32_t ways, dmar_find_way_fn find_way);

@@ -297,6 +297,8 @@ dmar_status dmar_space_create(dmar_iotlb *tlb, const dmar_physmem *pm, dmar_pa_t
 	sp->tlb = tlb;
 	sp->pm = pm;
 	sp->pf = pf;
+	sp->cache_bias = pf.kind == DMAR_PT_X86_64 && !(pf.flags & DMAR_PT_IOVA) ? DMAR_CACHE_BIAS_CPU
+										 : 0;
 	sp->root = root;
 	sp->l0key = l0_key_new(tlb);
 	/* spaces dealt round a thread's banks, in creation order */

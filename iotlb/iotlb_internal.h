@@ -81,6 +81,7 @@ struct dmar_space {
 	struct dmar_iotlb *tlb;
 	const struct dmar_physmem *pm;
 	struct pt_fmt pf; /* its table's format */
+	uint64_t cache_bias; /* the addresses its IOTLB entries may hold (cache.h) */
 	uint64_t root; /* atomic; published before a new asid */
 	uint64_t asid; /* atomic; 0 while an ASID rollover is in progress: do not cache */
 	/* atomic: the key the threads' L0 banks bind to (cache.h), a new one whenever the

@@ -8,16 +8,16 @@
 #include "l0.h"
 
 /* The hit pass of a batch: for each request, a hit whose permissions allow the access fills
- * res[i]; every other index (miss, not allowed, non-canonical) is appended to miss[].
- * Returns the number of misses.  @asid != 0. */
-typedef size_t (*dmar_probe_batch_fn)(const struct dmar_cache *c, uint64_t asid,
+ * res[i]; every other index (miss, not allowed, outside the space's cached window: @bias,
+ * cache.h) is appended to miss[].  Returns the number of misses.  @asid != 0. */
+typedef size_t (*dmar_probe_batch_fn)(const struct dmar_cache *c, uint64_t asid, uint64_t bias,
 				      const dmar_request *req, dmar_result *res, size_t n,
 				      uint32_t *miss);
 
 /* The IOTLB stage of the requests listed in todo[0..nt) (indices into req and res; what an
  * L0 pass did not answer): as dmar_probe_batch_fn, the hits copied into @l0 (not NULL), the
  * indices of the rest appended to miss[]. */
-typedef size_t (*dmar_probe_list_fn)(const struct dmar_cache *c, uint64_t asid,
+typedef size_t (*dmar_probe_list_fn)(const struct dmar_cache *c, uint64_t asid, uint64_t bias,
 				     const dmar_request *req, dmar_result *res,
 				     const uint16_t *todo, size_t nt, uint32_t *miss,
 				     struct dmar_l0 *l0);
@@ -36,7 +36,7 @@ extern const struct dmar_probe_ops dmar_probe_c, dmar_probe_sse42, dmar_probe_av
  * stage of what it did not answer, whose hits fill the bank.  Otherwise as
  * dmar_probe_batch_fn. */
 static inline size_t dmar_probe_l0(const struct dmar_probe_ops *ops, const struct dmar_cache *c,
-				   uint64_t asid, const dmar_request *req, dmar_result *res,
+				   uint64_t asid, uint64_t bias, const dmar_request *req, dmar_result *res,
 				   size_t n, uint32_t *miss, struct dmar_l0 *l0)
 {
 	size_t nmiss = 0;
@@ -50,7 +50,7 @@ static inline size_t dmar_probe_l0(const struct dmar_probe_ops *ops, const struc
 		l0->hits += (uint32_t)(m - nt);
 		if (!nt)
 			continue;
-		k = ops->probe_list(c, asid, req + base, res + base, todo, nt, miss + nmiss, l0);
+		k = ops->probe_list(c, asid, bias, req + base, res + base, todo, nt, miss + nmiss, l0);
 		for (size_t i = nmiss; i < nmiss + k; i++)
 			miss[i] += (uint32_t)base;
 		nmiss += k;

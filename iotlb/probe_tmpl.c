@@ -15,7 +15,7 @@
 		const int w_ = FIND_WAY((sp), ways, tag_);                                 \
 		uint64_t d_;                                                               \
                                                                                            \
-		if (w_ < 0 || !dmar_cache_iova_ok(iova_))                                  \
+		if (w_ < 0 || !dmar_cache_iova_ok(iova_, bias))                                  \
 			goto missed_##i;                                                   \
 		d_ = __atomic_load_n(&(sp)[ways + (unsigned)w_], __ATOMIC_ACQUIRE);        \
 		if (__atomic_load_n(&(sp)[w_], __ATOMIC_ACQUIRE) != tag_)                  \
@@ -46,7 +46,8 @@ missed_##i:                                                                     
 
 /* The IOTLB stage of the requests listed in todo[0..nt) (indices into req/res), their hits
  * copied into @l0 (not NULL) and checked a chunk at a time. */
-static size_t PROBE_LIST(const struct dmar_cache *c, uint64_t asid, const dmar_request *req,
+static size_t PROBE_LIST(const struct dmar_cache *c, uint64_t asid, uint64_t bias,
+			 const dmar_request *req,
 			 dmar_result *res, const uint16_t *todo, size_t nt, uint32_t *miss,
 			 struct dmar_l0 *l0)
 {
@@ -72,7 +73,8 @@ static size_t PROBE_LIST(const struct dmar_cache *c, uint64_t asid, const dmar_r
 }
 
 /* The IOTLB stage of a whole batch, without an L0 (dmar_probe_l0 puts one in front). */
-static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, const dmar_request *req,
+static size_t PROBE_BATCH(const struct dmar_cache *c, uint64_t asid, uint64_t bias,
+			  const dmar_request *req,
 			  dmar_result *res, size_t n, uint32_t *miss)
 {
 	PROBE_LOCALS(c, asid);

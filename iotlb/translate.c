@@ -247,7 +247,9 @@ static void walk_finish(struct xctx *x, struct walk *w, dmar_result *res)
 		const uint64_t data = frame | allow | (w->leaf & PTN_PROT) << DMAR_DATA_PROT_SHIFT |
 				      (uint64_t)lg2 << DMAR_DATA_LG2_SHIFT;
 
-		if (!dmar_cache_fill(&tlb->tlb, dmar_cache_set(&tlb->tlb, x->asid, vpn),
+		/* (an address outside the space's window would alias one inside: cache.h) */
+		if (dmar_cache_iova_ok(w->va, x->sp->cache_bias) &&
+		    !dmar_cache_fill(&tlb->tlb, dmar_cache_set(&tlb->tlb, x->asid, vpn),
 				     dmar_cache_tag(x->asid, vpn), data, w->seq_tlb, &x->rng))
 			x->st[ST_FILL_DROP]++;
 		for (unsigned lv = DMAR_PWC_MIN_LEVEL; lv < DMAR_PWC_MIN_LEVEL + DMAR_PWC_LEVELS; lv++) {
@@ -354,9 +356,11 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 		size_t nmiss;
 
 		if (l0) {
-			nmiss = dmar_probe_l0(ops, &tlb->tlb, asid, req + base, res + base, m, miss, l0);
+			nmiss = dmar_probe_l0(ops, &tlb->tlb, asid, sp->cache_bias, req + base,
+					      res + base, m, miss, l0);
 		} else if (asid) {
-			nmiss = ops->probe_batch(&tlb->tlb, asid, req + base, res + base, m, miss);
+			nmiss = ops->probe_batch(&tlb->tlb, asid, sp->cache_bias, req + base, res + base,
+						 m, miss);
 		} else {
 			for (size_t j = 0; j < m; j++)
 				miss[j] = (uint32_t)j;
@@ -463,7 +467,7 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 		*l0hit = 1;
 		return 1;
 	}
-	if (!asid || !dmar_cache_iova_ok(iova))
+	if (!asid || !dmar_cache_iova_ok(iova, sp->cache_bias))
 		goto out;
 	way = dmar_cache_lookup_way(c, dmar_cache_set(c, asid, vpn), tag, &d);
 	if (!way)

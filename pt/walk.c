@@ -56,6 +56,7 @@ restart:
 					return r->fault = DMAR_FAULT_AD;
 				if (ad > 0)
 					goto restart;
+				r->pte = pte | f->a_bit; /* (reported as it now is, as the leaf) */
 			}
 			table = n & PTN_ADDR;
 			level = ptn_sz(n);

@@ -229,14 +229,16 @@ TEST(S30_every_simd_probe_matches_scalar)
 		}
 		asid = f.sp->asid;
 		for (size_t n = 1; n <= N; n = n * 4 + 1) {
-			size_t kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, ref, n, mref);
+			size_t kref = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, f.sp->cache_bias,
+					req, ref, n, mref);
 
 			for (size_t i = 1; i < nv; i++) {
 				size_t k;
 
 				memset(got, 0xcc, sizeof(got));
 				memcpy(got, ref, sizeof(ref)); /* misses keep whatever was there */
-				k = v[i]->probe_batch(&f.tlb->tlb, asid, req, got, n, mgot);
+				k = v[i]->probe_batch(&f.tlb->tlb, asid, f.sp->cache_bias,
+						req, got, n, mgot);
 				CHECK_EQ(k, kref);
 				CHECK(memcmp(mgot, mref, k * sizeof(mref[0])) == 0);
 				CHECK(memcmp(got, ref, n * sizeof(ref[0])) == 0);
@@ -249,7 +251,8 @@ TEST(S30_every_simd_probe_matches_scalar)
 				const double t0 = now_s();
 
 				for (int k = 0; k < 2000; k++)
-					(void)v[i]->probe_batch(&f.tlb->tlb, asid, req, got, N, mgot);
+					(void)v[i]->probe_batch(&f.tlb->tlb, asid, f.sp->cache_bias,
+							req, got, N, mgot);
 				printf(" %s %.2f", v[i]->name, (now_s() - t0) * 1e9 / (2000.0 * N));
 			}
 			printf("\n");
@@ -267,15 +270,18 @@ TEST(S30_every_simd_probe_matches_scalar)
 			l0start->mode = DMAR_L0_ADAPTIVE; /* (row and clock NULL: in no thread's row) */
 			l0start->mask = DMAR_L0_ENTRIES - 1;
 			dmar__l0_reset(l0start, 1, DMAR_L0_ENTRIES);
-			(void)dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N / 2, mref,
+			(void)dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, f.sp->cache_bias,
+					req, ref, N / 2, mref,
 					    l0start);
 			memcpy(l0ref, l0start, bytes);
-			kref = dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, req, ref, N, mref, l0ref);
+			kref = dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, f.sp->cache_bias,
+					req, ref, N, mref, l0ref);
 			CHECK(l0ref->hits > 0);
 			for (size_t i = 1; i < nv; i++) {
 				memcpy(got, ref, sizeof(ref));
 				memcpy(l0got, l0start, bytes);
-				k = dmar_probe_l0(v[i], &f.tlb->tlb, asid, req, got, N, mgot, l0got);
+				k = dmar_probe_l0(v[i], &f.tlb->tlb, asid, f.sp->cache_bias,
+						req, got, N, mgot, l0got);
 				CHECK_EQ(k, kref);
 				CHECK(memcmp(mgot, mref, k * sizeof(mref[0])) == 0);
 				CHECK(memcmp(got, ref, N * sizeof(ref[0])) == 0);
@@ -286,7 +292,8 @@ TEST(S30_every_simd_probe_matches_scalar)
 			free(l0start);
 			/* with the L0 or without: the same answers */
 			memcpy(got, ref, sizeof(ref));
-			k = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, req, got, N, mgot);
+			k = dmar_probe_c.probe_batch(&f.tlb->tlb, asid, f.sp->cache_bias,
+					req, got, N, mgot);
 			CHECK_EQ(k, kref);
 			CHECK(memcmp(got, ref, N * sizeof(ref[0])) == 0);
 		}
