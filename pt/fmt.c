@@ -39,6 +39,9 @@ int pt_fmt_init(struct pt_fmt *f, const dmar_pt_format *fmt)
 	f->large1g = (fmt->flags & DMAR_PT_1G) != 0;
 	f->pa_bits = (uint8_t)(fmt->pa_bits ? fmt->pa_bits : DMAR_PA_BITS_MAX);
 	f->rsvd_addr = pt_rsvd_addr_mask(f->pa_bits);
+	f->present = fmt->kind == DMAR_PT_VTD_SS ? DMAR_VTD_SS_R | DMAR_VTD_SS_W
+		     : fmt->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_PR
+						  : DMAR_PTE_P;
 	if (fmt->flags & DMAR_PT_AD) {
 		switch (fmt->kind) {
 		case DMAR_PT_VTD_SS:

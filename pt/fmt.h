@@ -67,6 +67,7 @@ struct pt_fmt {
 	uint8_t pa_bits;
 	unsigned flags;  /* ::dmar_pt_flags */
 	uint64_t rsvd_addr; /* address bits at or above pa_bits (to bit 51): reserved */
+	uint64_t present;   /* an entry holds something when it has one of these bits */
 	uint64_t a_bit, d_bit; /* the format's accessed and dirty bits; 0 without ::DMAR_PT_AD */
 };
 
@@ -279,14 +280,7 @@ static inline dmar_fault pt_check_access(unsigned access, uint64_t perm)
  * are always well formed. */
 static inline int pt_present(const struct pt_fmt *f, uint64_t pte)
 {
-	switch (f->kind) {
-	case DMAR_PT_VTD_SS:
-		return (pte & (DMAR_VTD_SS_R | DMAR_VTD_SS_W)) != 0;
-	case DMAR_PT_AMDV1:
-		return (pte & DMAR_AMDV1_PR) != 0;
-	default:
-		return (pte & DMAR_PTE_P) != 0;
-	}
+	return (pte & f->present) != 0; /* (P, R or W, PR: pt_fmt_init) */
 }
 
 /* Whether the present entry @pte (of a table built here) at @level is a leaf. */
