@@ -43,6 +43,8 @@ static enum reader_mode mode;
 #define SMALL_PAGES 64
 #define MEDIUM_PAGES 12288
 static uint64_t world; /* pages the readers and writer stay within; 0: everywhere */
+/* The table's format (levels 0: the default, x86-64 4 levels). */
+static dmar_pt_format under_test;
 static uint32_t bank_seen[NREADERS]; /* per reader: the largest size its L0 bank had */
 static dmar_space *space;
 static uint64_t *state;      /* per page, atomically accessed */
@@ -226,6 +228,8 @@ static void run(enum reader_mode m, uint64_t world_pages)
 	big = calloc(NPAGES / (M2 / K4), 1);
 	REQUIRE(state && big);
 	dmar_pgtable_config_default(&cfg);
+	if (under_test.levels)
+		cfg.format = under_test;
 	REQUIRE(dmar_pgtable_create(pm, &cfg, &pt) == DMAR_OK);
 	if (mode != WALK) {
 		/* small, so that fills and evictions race the writer all the time (but big enough
@@ -315,10 +319,12 @@ static void run(enum reader_mode m, uint64_t world_pages)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < NREADERS; i++)
 		pthread_join(th[i], NULL);
-	printf("# %s: writer: %" PRIu64 " maps, %" PRIu64 " refused overlaps, %" PRIu64
+	printf("# %s, format %u, %u levels, flags %#x: writer: %" PRIu64 " maps, %" PRIu64 " refused overlaps, %" PRIu64
 	       " unmaps, %" PRIu64 " splits; readers: %" PRIu64 " stable-mapped, %" PRIu64
 	       " stable-unmapped, %" PRIu64 " racing checks; %" PRIu64 " table pages\n",
-	       m == WALK ? "walk" : m == SINGLE ? "translate" : "translate_batch", maps, exists,
+	       m == WALK ? "walk" : m == SINGLE ? "translate" : "translate_batch",
+	       dmar_pgtable_format(pt)->kind, dmar_pgtable_format(pt)->levels,
+	       dmar_pgtable_format(pt)->flags, maps, exists,
 	       unmaps, splits, stable_mapped, stable_unmapped, racy,
 	       dmar_pgtable_table_pages(pt));
 	if (fails)
@@ -383,6 +389,25 @@ TEST(S28_iotlb_translate_vs_writer_unmap_invalidate)
 TEST(S28_iotlb_batches_vs_writer_unmap_invalidate)
 {
 	run(BATCHED, 0);
+}
+
+/* The same in the IOMMU formats, with accessed and dirty bits: the readers' write requests
+ * set A and D with compare-and-exchange on entries the writer is splitting (a VT-d table with
+ * 1 GiB leaves; AMD-Vi tables that also hold leaves of any power-of-two size, repeated over
+ * the slots they cover, which unmaps rewrite in place before they split them). */
+TEST(S31_S28_every_format_with_accessed_dirty_bits_vs_writer)
+{
+	static const dmar_pt_format fmts[] = {
+		{ .levels = 4, .kind = DMAR_PT_VTD_SS, .flags = DMAR_PT_AD | DMAR_PT_1G },
+		{ .levels = 4, .kind = DMAR_PT_AMDV1, .flags = DMAR_PT_AD },
+		{ .levels = 6, .kind = DMAR_PT_AMDV1, .flags = DMAR_PT_AD },
+	};
+
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		under_test = fmts[i];
+		run(i == 2 ? WALK : BATCHED, 0);
+	}
+	memset(&under_test, 0, sizeof(under_test));
 }
 
 /* The threads' L0 banks (iotlb/cache.h) against page-selective invalidations: a warm L0
@@ -1068,8 +1093,11 @@ TEST(S28_asid_rollover_under_several_writers_and_readers)
 RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix),
 	  T(S28_asid_rollover_under_several_writers_and_readers),
 	  T(S28_large_leaf_changes_invalidated_one_page_at_a_time),
-	  T(S28_large_leaf_changes_invalidated_one_page_at_a_time_single), T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
-	  T(S28_iotlb_batches_vs_writer_unmap_invalidate), T(S28_l0_banks_vs_page_invalidations),
+	  T(S28_large_leaf_changes_invalidated_one_page_at_a_time_single),
+	  T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
+	  T(S28_iotlb_batches_vs_writer_unmap_invalidate),
+	  T(S31_S28_every_format_with_accessed_dirty_bits_vs_writer),
+	  T(S28_l0_banks_vs_page_invalidations),
 	  T(S28_l0_banks_vs_page_invalidations_single),
 	  T(S28_growing_l0_banks_vs_page_invalidations),
 	  T(S28_growing_l0_banks_vs_page_invalidations_single))
