@@ -14,9 +14,7 @@
  *    cache) and dmar_translate_batch() against dmar_walk() (S28, S30), in either order, so
  *    the accessed/dirty bits the translate path sets are checked on their own;
  *  - after a write to the table memory and an invalidation, the new contents (S28).
- * A format the header calls bad must be refused by every entry point.  Deviations of the
- * library that are known and reported are tolerated unless FUZZ_STRICT is set (below,
- * "Known deviations"; their reproducers are fuzz/walk/regressions/open-*).
+ * A format the header calls bad must be refused by every entry point.
  *
  * Input: [format:1][ext:1][root:8][nops:1] nops x op, then the memory bytes (1..16 pages at
  * physical address 0; the first page again at 4 GiB, behind a hole).
@@ -420,49 +418,6 @@ static void same_result(const char *what, uint64_t va, unsigned access, const dm
 			t->prot, t->flags, dmar_fault_str(w->fault), w->pa, w->page_lg2, w->prot);
 }
 
-/* Known deviations of the library, tolerated unless FUZZ_STRICT is in the environment (each
- * has a reproducer in fuzz/walk/regressions that fails with it; docs/fuzzing.md). */
-static int strict(void)
-{
-	static int s = -1;
-
-	if (s < 0)
-		s = getenv("FUZZ_STRICT") != NULL;
-	return s;
-}
-
-/* open-iotlb-alias-above-2-57: the IOTLB's tag keeps 45 bits of page number (bits 12-56) and
- * it answers any address sign-extended from bit 56.  So in an I/O virtual address table of
- * 57 bits (x86-64 with DMAR_PT_IOVA, VT-d or AMD-Vi with 5 levels) an address with bits
- * 56-63 set hits the page cached for the same address with bits 57-63 clear, where the walk
- * faults (beyond the width); and a 6-level AMD-Vi table (all 64 bits) caches a walk of an
- * address at or above 2^57 under the tag of the address with bits 57-63 clear.  The harness
- * empties the space's cache around every translation of such an address. */
-static int known_alias(const struct ctx *c, uint64_t va)
-{
-	return !strict() && (c->rf.kind != DMAR_PT_X86_64 || (c->rf.flags & DMAR_PT_IOVA)) &&
-	       (va >> 57);
-}
-
-static void known_alias_flush(const struct ctx *c, uint64_t va)
-{
-	if (known_alias(c, va))
-		dmar_space_invalidate(c->sp);
-}
-
-/* open-ad-stale-pte: when the next table's read fails (DMAR_FAULT_TABLE_ADDR) right after
- * the walker set the accessed bit of the entry that points to it, dmar_walk() reports that
- * entry as it read it, without the bit it has just set, while a successful walk reports its leaf as it is after
- * the update, and the next walk of the same address reports the entry with the bit: the
- * reported pte depends on whether an earlier walk set it.  The reference reports the entry
- * as it is after the update. */
-static int known_stale_pte(const struct ctx *c, const dmar_walk_result *got,
-			   const dmar_walk_result *want)
-{
-	return !strict() && want->fault == DMAR_FAULT_TABLE_ADDR && (want->pte & c->rf.a_bit) &&
-	       got->pte == (want->pte & ~c->rf.a_bit);
-}
-
 struct pending {
 	dmar_request req[BATCH_MAX];
 	dmar_walk_result want[BATCH_MAX];
@@ -477,16 +432,12 @@ static void check_batch(const struct ctx *c, struct pending *p)
 
 	if (!p->n)
 		return;
-	for (size_t i = 0; i < p->n; i++)
-		known_alias_flush(c, p->req[i].iova);
 	FZ_CHECK_ST(dmar_translate_batch(c->sp, p->req, res, p->n, &nf), DMAR_OK);
 	for (size_t i = 0; i < p->n; i++) {
 		same_result("batch", p->req[i].iova, p->req[i].access, &res[i], &p->want[i]);
 		want_nf += p->want[i].fault != DMAR_FAULT_NONE;
 	}
 	FZ_CHECK_EQ(nf, want_nf);
-	for (size_t i = 0; i < p->n; i++)
-		known_alias_flush(c, p->req[i].iova);
 	p->n = 0;
 	if (c->rf.a_bit) /* bits the walks set already: nothing more to set */
 		same_memory(c);
@@ -516,7 +467,6 @@ static void walk_one(struct ctx *c, uint64_t va, unsigned access, int translate_
 		return;
 	}
 	(void)ref_walk(&c->ref, c->root, &c->rf, va, access, &want);
-	known_alias_flush(c, va);
 	if (translate_first) { /* the translate path sets the accessed/dirty bits itself */
 		translate_twice(c, va, access, &want);
 		if (c->rf.a_bit)
@@ -524,8 +474,7 @@ static void walk_one(struct ctx *c, uint64_t va, unsigned access, int translate_
 	}
 	FZ_CHECK_ST(dmar_walk(c->pm, c->root, &c->fmt, va, access, &got),
 		    want.fault == DMAR_FAULT_NONE ? DMAR_OK : DMAR_E_FAULT);
-	if (got.fault != want.fault || got.pa != want.pa ||
-	    (got.pte != want.pte && !known_stale_pte(c, &got, &want)) ||
+	if (got.fault != want.fault || got.pa != want.pa || got.pte != want.pte ||
 	    got.prot != want.prot || got.page_lg2 != want.page_lg2 || got.level != want.level)
 		FZ_FAIL("kind %u levels %u flags 0x%x va 0x%" PRIx64 " access 0x%x: walk: fault %s "
 			"pa 0x%" PRIx64 " pte 0x%" PRIx64 " prot 0x%x lg2 %u level %u; reference: "
@@ -541,7 +490,6 @@ static void walk_one(struct ctx *c, uint64_t va, unsigned access, int translate_
 		if (c->rf.a_bit)
 			same_memory(c);
 	}
-	known_alias_flush(c, va);
 	if (p->n == BATCH_MAX)
 		check_batch(c, p);
 	p->req[p->n] = (dmar_request){ .iova = va, .access = access, .pasid = DMAR_NO_PASID };
