@@ -7,26 +7,34 @@
  * against the engine AND against the model below, and any disagreement abort()s:
  * statuses, every field of every result, the fault records queued (S29), the counters.
  *
- * The model is deliberately simple: per table a sorted array of leaves (page, size,
- * physical address, permissions); a map cuts its range into the largest leaves alignment
- * allows, an unmap splits a leaf it covers in part into the next size down (as the engine
- * documents), and a translation is a binary search.  No cache: so a stale IOTLB or
+ * The model is deliberately simple, written from dmar/pgtable.h: per table a sorted array of
+ * leaves (page, size, physical address, permissions); a map cuts its range into the largest
+ * of the table's page sizes that alignment allows, an unmap splits a leaf of a level's own
+ * size that it covers in part into the next size down, and an AMD-Vi leaf repeated over
+ * several slots into one leaf of the level's own size per slot (pgtable.h), and a
+ * translation is a binary search.  No cache: so a stale IOTLB or
  * walk-cache entry shows up as a disagreement, and every unmap and map is followed at once
  * by translations of its first, middle and last page through every device and PASID that
  * reaches the table, warmed before (S7, S28: an unmapped page never translates).
+ * Permissions follow pgtable.h's rules for map (x86-64 pages are readable; VT-d and AMD-Vi
+ * pages may be write-only; controls the format lacks are refused) and for what a walk
+ * reports (USER always in the IOMMU formats, EXEC = READ where execution follows read).
  *
- * Tables: T0 remapped domain, 4 levels; T1 remapped domain, 5 levels, page sizes from the
- * input; T2 identity domain (S8) (the domains' tables are IOVA tables: no canonical hole);
- * T3 a process table, 4 levels with the upper half; T4 a process table, 5 levels,
- * MAXPHYADDR 40.  Domains D0-D2 own T0-T2, D3 is pass-through.
+ * Tables: T0 remapped domain, x86-64, 4 levels; T1 remapped domain, x86-64, 5 levels, page
+ * sizes from the input; T2 identity domain (S8), x86-64 (the domains' tables are IOVA
+ * tables: no canonical hole); T3 a process table, 4 levels with the upper half; T4 a process
+ * table, 5 levels, MAXPHYADDR 40; T5 remapped domain, Intel VT-d second stage; T6 remapped
+ * domain, AMD-Vi v1.  Domains D0-D2 own T0-T2, D3 is pass-through, D4 and D5 own T5 and T6.
  * Input: [config:1][dev0 width:1][dev1 width:1], then ops (see run_op); config bits 0-1
- * pick the IOTLB geometry (1 set x 4 ways and 3-bit ASIDs .. 256 x 8), bits 6-7 the page
- * sizes of T1. */
+ * pick the IOTLB geometry (1 set x 4 ways and 3-bit ASIDs .. 256 x 8), bits 2-5 the shapes
+ * of T0, T5 and T6 (struct variant: levels, DMAR_PT_EXEC, DMAR_PT_1G, DMAR_PT_AD,
+ * MAXPHYADDR), bits 6-7 the page sizes of T1, T5 and T6 (pgsize_masks, intersected with
+ * dmar_pt_page_sizes()). */
 #include "fuzz_common.h"
 #include "iotlb_internal.h"
 
-#define NT 5
-#define ND 4
+#define NT 7
+#define ND 6
 #define NDEV 2
 #define NBIND 8
 #define OPS_MAX 400
@@ -45,9 +53,11 @@ struct leaf {
 struct mtable {
 	struct leaf *v;
 	size_t n, cap;
-	unsigned levels, pa_bits, upper;
-	unsigned iova; /* an IOVA table (a domain's): [0, 2^bits), no canonical hole */
-	uint64_t pgsizes;
+	unsigned kind, levels, pa_bits, upper, exec;
+	unsigned iova;    /* an IOVA table (a domain's): [0, 2^va_bits), no canonical hole */
+	unsigned va_bits; /* the input width */
+	uint64_t pgsizes; /* what map() may use: the table's page sizes */
+	uint64_t a_bit, d_bit; /* with DMAR_PT_AD: the format's accessed and dirty bits */
 };
 
 struct mbind {
@@ -82,6 +92,7 @@ struct world {
 	dmar_iommu *iommu;
 	dmar_domain *dom[ND];
 	dmar_pgtable *ptab[2]; /* T3, T4 */
+	unsigned variant;      /* config bits 2-5 */
 	dmar_device *dev[NDEV];
 	struct mtable t[NT];
 	struct mdom d[ND];
@@ -163,7 +174,6 @@ static void mt_reset(struct mtable *t)
  * table inside the whole width. */
 static dmar_status mt_range(const struct mtable *t, uint64_t iova, uint64_t size)
 {
-	const uint64_t half = 1ull << ((t->levels == 5 ? 57 : 48) - 1);
 	uint64_t last;
 
 	if (size == 0 || (iova | size) % 4096)
@@ -172,17 +182,54 @@ static dmar_status mt_range(const struct mtable *t, uint64_t iova, uint64_t size
 	if (last < iova)
 		return DMAR_E_RANGE;
 	if (t->iova)
-		return last < 2 * half ? DMAR_OK : DMAR_E_RANGE;
-	if (last < half || (t->upper && iova >= 0 - half))
-		return DMAR_OK;
+		return t->va_bits == 64 || last >> t->va_bits == 0 ? DMAR_OK : DMAR_E_RANGE;
+	{
+		const uint64_t half = 1ull << (t->va_bits - 1);
+
+		if (last < half || (t->upper && iova >= 0 - half))
+			return DMAR_OK;
+	}
 	return DMAR_E_RANGE;
 }
 
-/* log2 of the leaf a map puts at @iova -> @pa with @left bytes to go: the largest allowed
- * size that both addresses are aligned to and that fits. */
+/* What map() accepts (pgtable.h): x86-64 needs READ, VT-d and AMD-Vi READ or WRITE; USER,
+ * and EXEC where execution follows read, hold anyway in the IOMMU formats and are taken;
+ * PWT, PCD and GLOBAL exist only in x86-64, SNOOP only outside it; nothing else. */
+static int mt_prot_ok(const struct mtable *t, unsigned prot)
+{
+	const unsigned x86_only = DMAR_PROT_PWT | DMAR_PROT_PCD | DMAR_PROT_GLOBAL;
+
+	if (prot & ~(DMAR_ACCESS_ALL | x86_only | DMAR_PROT_SNOOP))
+		return 0;
+	if (t->kind == DMAR_PT_X86_64)
+		return (prot & DMAR_PROT_READ) && !(prot & DMAR_PROT_SNOOP);
+	return (prot & (DMAR_PROT_READ | DMAR_PROT_WRITE)) && !(prot & x86_only);
+}
+
+/* What a walk reports for a page mapped with @prot: the prot given, plus USER in the IOMMU
+ * formats and EXEC = READ where execution follows read (AMD-Vi, VT-d without DMAR_PT_EXEC). */
+static unsigned mt_reported(const struct mtable *t, unsigned prot)
+{
+	if (t->kind == DMAR_PT_X86_64)
+		return prot;
+	prot |= DMAR_PROT_USER;
+	if (t->kind == DMAR_PT_AMDV1 || !t->exec)
+		prot = (prot & ~DMAR_PROT_EXEC) | ((prot & DMAR_PROT_READ) ? DMAR_PROT_EXEC : 0);
+	return prot;
+}
+
+/* Whether 2^@lg2 is the span of an entry at some level (4 KiB, 2 MiB, 1 GiB, ...), rather
+ * than an AMD-Vi size between two of them. */
+static int level_size(unsigned lg2)
+{
+	return (lg2 - 12) % 9 == 0;
+}
+
+/* log2 of the leaf a map puts at @iova -> @pa with @left bytes to go: the largest of the
+ * table's page sizes that both addresses are aligned to and that fits. */
 static unsigned leaf_lg2(const struct mtable *t, uint64_t iova, uint64_t pa, uint64_t left)
 {
-	for (unsigned lg2 = 30; lg2 > 12; lg2 -= 9) {
+	for (unsigned lg2 = 63; lg2 > 12; lg2--) {
 		const uint64_t s = 1ull << lg2;
 
 		if ((t->pgsizes & s) && !((iova | pa) & (s - 1)) && left >= s)
@@ -199,15 +246,15 @@ static int mt_map(struct mtable *t, uint64_t iova, uint64_t pa, uint64_t size, u
 	uint64_t left, cur, p;
 	size_t count = 0;
 
-	if (!(prot & DMAR_PROT_READ) || (prot & ~0x7fu) || pa % 4096)
+	if (!mt_prot_ok(t, prot) || pa % 4096)
 		return DMAR_E_INVALID;
 	st = mt_range(t, iova, size);
 	if (st != DMAR_OK)
 		return st;
 	if (pa >= (1ull << t->pa_bits) || size > (1ull << t->pa_bits) - pa)
 		return DMAR_E_RANGE;
-	if (mt_first_overlap(t, iova, iova + size - 1) != t->n)
-		return DMAR_E_EXISTS;
+	/* (counted before the overlap: the writer plans a map that fails as long as one that
+	 * does not, so a huge one is skipped either way) */
 	for (left = size, cur = iova, p = pa; left && count <= LEAVES_OP_MAX; count++) {
 		const uint64_t s = 1ull << leaf_lg2(t, cur, p, left);
 
@@ -217,6 +264,8 @@ static int mt_map(struct mtable *t, uint64_t iova, uint64_t pa, uint64_t size, u
 	}
 	if (count > LEAVES_OP_MAX || t->n + count > LEAVES_TOTAL_MAX)
 		return -1;
+	if (mt_first_overlap(t, iova, iova + size - 1) != t->n)
+		return DMAR_E_EXISTS;
 	if (!apply)
 		return DMAR_OK;
 	for (left = size, cur = iova, p = pa; left;) {
@@ -232,8 +281,9 @@ static int mt_map(struct mtable *t, uint64_t iova, uint64_t pa, uint64_t size, u
 	return DMAR_OK;
 }
 
-/* Unmap [iova, iova + size): leaves inside go, a leaf met in part is split into the next
- * size down first.  Returns the bytes that were mapped. */
+/* Unmap [iova, iova + size): leaves inside go, a leaf met in part is split first: an AMD-Vi
+ * leaf repeated over several slots into one leaf of the level's span per slot, a leaf of a
+ * level's span into 512 of the next size down.  Returns the bytes that were mapped. */
 static uint64_t mt_unmap(struct mtable *t, uint64_t iova, uint64_t size)
 {
 	const uint64_t last = iova + size - 1;
@@ -242,18 +292,20 @@ static uint64_t mt_unmap(struct mtable *t, uint64_t iova, uint64_t size)
 
 	while ((i = mt_first_overlap(t, iova, last)) != t->n) {
 		const struct leaf l = t->v[i];
+		/* the pieces: the span of the level the leaf is at, or the next size down */
+		const unsigned clg2 = level_size(l.lg2) ? l.lg2 - 9 : 12 + (l.lg2 - 12) / 9 * 9;
 
 		mt_remove_at(t, i);
 		if (l.iova >= iova && leaf_last(&l) <= last) {
 			done += 1ull << l.lg2;
 			continue;
 		}
-		for (unsigned k = 0; k < 512; k++) { /* split: 512 leaves of the next size */
-			const uint64_t cs = 1ull << (l.lg2 - 9);
+		for (uint64_t k = 0; k < 1ull << (l.lg2 - clg2); k++) {
+			const uint64_t cs = 1ull << clg2;
 
 			mt_insert_at(t, i + k,
 				     (struct leaf){ .iova = l.iova + k * cs, .pa = l.pa + k * cs,
-						    .lg2 = (uint8_t)(l.lg2 - 9), .prot = l.prot });
+						    .lg2 = (uint8_t)clg2, .prot = l.prot });
 		}
 	}
 	return done;
@@ -262,36 +314,45 @@ static uint64_t mt_unmap(struct mtable *t, uint64_t iova, uint64_t size)
 /* What a walk of table @t answers (pgtable.h, S7). */
 static void mt_translate(const struct mtable *t, uint64_t iova, unsigned access, dmar_result *r)
 {
-	const unsigned bits = t->levels == 5 ? 57 : 48;
-	const uint64_t top = iova >> (bits - 1);
 	const struct leaf *l;
+	unsigned prot;
 
 	memset(r, 0, sizeof(*r));
-	if (t->iova && top > 1) {
-		r->fault = DMAR_FAULT_ADDR_WIDTH;
-		return;
-	}
-	if (top && !t->iova && top != ~0ull >> (bits - 1)) {
-		r->fault = DMAR_FAULT_NONCANONICAL;
-		return;
-	}
-	if (top && !t->upper && !t->iova) {
-		r->fault = DMAR_FAULT_ADDR_WIDTH;
-		return;
+	if (t->iova) {
+		if (t->va_bits < 64 && iova >> t->va_bits) {
+			r->fault = DMAR_FAULT_ADDR_WIDTH;
+			return;
+		}
+	} else {
+		const uint64_t top = iova >> (t->va_bits - 1);
+
+		if (top && top != ~0ull >> (t->va_bits - 1)) {
+			r->fault = DMAR_FAULT_NONCANONICAL;
+			return;
+		}
+		if (top && !t->upper) {
+			r->fault = DMAR_FAULT_ADDR_WIDTH;
+			return;
+		}
 	}
 	l = mt_find(t, iova);
-	if (!l)
+	if (!l) {
 		r->fault = DMAR_FAULT_NOT_PRESENT;
-	else if ((access & DMAR_ACCESS_WRITE) && !(l->prot & DMAR_PROT_WRITE))
+		return;
+	}
+	prot = mt_reported(t, l->prot);
+	if ((access & DMAR_ACCESS_READ) && !(prot & DMAR_PROT_READ))
+		r->fault = DMAR_FAULT_READ;
+	else if ((access & DMAR_ACCESS_WRITE) && !(prot & DMAR_PROT_WRITE))
 		r->fault = DMAR_FAULT_WRITE;
-	else if ((access & DMAR_ACCESS_USER) && !(l->prot & DMAR_PROT_USER))
+	else if ((access & DMAR_ACCESS_USER) && !(prot & DMAR_PROT_USER))
 		r->fault = DMAR_FAULT_USER;
-	else if ((access & DMAR_ACCESS_EXEC) && !(l->prot & DMAR_PROT_EXEC))
+	else if ((access & DMAR_ACCESS_EXEC) && !(prot & DMAR_PROT_EXEC))
 		r->fault = DMAR_FAULT_EXEC;
 	else {
 		r->pa = l->pa + (iova - l->iova);
 		r->page_lg2 = l->lg2;
-		r->prot = l->prot;
+		r->prot = (uint16_t)prot;
 	}
 }
 
@@ -350,15 +411,15 @@ static void model_request(int dv, const dmar_request *q, dmar_result *r)
 
 /* ---- engine against model ---------------------------------------------------------- */
 
-static void same_result(const dmar_result *got, const dmar_result *want)
+static void same_result(const dmar_result *got, const dmar_result *want, uint64_t iova)
 {
 	if (got->fault != want->fault || got->pa != want->pa || got->page_lg2 != want->page_lg2 ||
 	    got->prot != want->prot || (got->flags & ~(uint32_t)DMAR_RESULT_HIT) ||
 	    (got->fault && got->flags))
-		FZ_FAIL("engine: fault %s pa 0x%" PRIx64 " lg2 %u prot 0x%x flags 0x%x; model: "
-			"fault %s pa 0x%" PRIx64 " lg2 %u prot 0x%x",
-			dmar_fault_str((dmar_fault)got->fault), got->pa, got->page_lg2, got->prot,
-			got->flags, dmar_fault_str((dmar_fault)want->fault), want->pa,
+		FZ_FAIL("iova 0x%" PRIx64 ": engine: fault %s pa 0x%" PRIx64 " lg2 %u prot 0x%x "
+			"flags 0x%x; model: fault %s pa 0x%" PRIx64 " lg2 %u prot 0x%x",
+			iova, dmar_fault_str((dmar_fault)got->fault), got->pa, got->page_lg2,
+			got->prot, got->flags, dmar_fault_str((dmar_fault)want->fault), want->pa,
 			want->page_lg2, want->prot);
 }
 
@@ -393,7 +454,7 @@ static void translate_one(int dv, uint64_t iova, unsigned access, uint32_t pasid
 
 	model_request(dv, &q, &want);
 	FZ_CHECK_ST(st, want.fault ? DMAR_E_FAULT : DMAR_OK);
-	same_result(&got, &want);
+	same_result(&got, &want, iova);
 	check_faults(dv, &q, &want, 1);
 }
 
@@ -439,32 +500,137 @@ static void ptab_flush(void *ctx, dmar_iova_t iova, uint64_t size)
 					    DMAR_OK);
 }
 
+/* The table each domain owns (NONE: pass-through), and the domain that owns each table
+ * (NONE: the process tables T3 and T4, bound to PASIDs). */
+static const int dom_table[ND] = { 0, 1, 2, NONE, 5, 6 };
+static const int table_dom[NT] = { 0, 1, 2, NONE, NONE, 4, 5 };
+
+static dmar_pgtable *table_pt(int t)
+{
+	return table_dom[t] == NONE ? S.ptab[t - 3] : dmar_domain_pgtable(S.dom[table_dom[t]]);
+}
+
+/* The shapes of T0, T5 and T6 (config bits 2-5): T0's flags; T5's levels, flags and
+ * MAXPHYADDR; T6's. */
+static const struct variant {
+	unsigned x86_flags;
+	unsigned vtd_levels, vtd_flags, vtd_pa_bits;
+	unsigned amd_levels, amd_flags, amd_pa_bits;
+} variants[16] = {
+#define EX DMAR_PT_EXEC
+#define G1 DMAR_PT_1G
+#define AD DMAR_PT_AD
+	{ 0, 4, 0, 52, 4, 0, 52 },	       { AD, 4, EX | G1, 52, 6, 0, 52 },
+	{ 0, 3, 0, 39, 3, AD, 48 },	       { 0, 5, EX | AD, 52, 5, 0, 52 },
+	{ AD, 4, G1 | AD, 48, 2, 0, 40 },      { 0, 3, EX, 52, 1, AD, 52 },
+	{ 0, 5, G1, 40, 6, AD, 52 },	       { AD, 4, EX | G1 | AD, 52, 4, AD, 46 },
+	{ 0, 4, 0, 46, 5, AD, 48 },	       { 0, 3, G1 | AD, 52, 6, 0, 32 },
+	{ AD, 5, 0, 52, 3, 0, 52 },	       { 0, 4, EX, 32, 4, 0, 40 },
+	{ 0, 5, EX | G1 | AD, 48, 2, AD, 52 }, { AD, 3, EX | AD, 52, 1, 0, 39 },
+	{ 0, 4, AD, 52, 5, 0, 52 },	       { 0, 3, EX | G1, 46, 6, AD, 48 },
+#undef EX
+#undef G1
+#undef AD
+};
+
+/* The page sizes of T1, T5 and T6 (config bits 6-7), intersected with the format's: all;
+ * 4 KiB only; 2 MiB and small AMD-Vi sizes of several slots; 1 GiB, 512 GiB and larger ones. */
+static const uint64_t pgsize_masks[4] = {
+	~0ull,
+	1ull << 12,
+	(1ull << 12) | (1ull << 13) | (1ull << 16) | (1ull << 20) | (1ull << 21),
+	(1ull << 12) | (1ull << 14) | (1ull << 22) | (1ull << 30) | (1ull << 39) | (1ull << 40),
+};
+
+/* The input width of a format (pgtable.h). */
+static unsigned va_bits_of(const dmar_pt_format *fmt)
+{
+	if (fmt->kind == DMAR_PT_X86_64)
+		return fmt->levels == 5 ? 57 : 48;
+	return 12 + 9 * fmt->levels > 64 ? 64 : 12 + 9 * fmt->levels;
+}
+
+/* Sizes that are the span of an entry at some level (4 KiB, 2 MiB, 1 GiB, 512 GiB, 2^48). */
+#define LEVEL_SIZES                                                                     \
+	((1ull << 12) | (1ull << 21) | (1ull << 30) | (1ull << 39) | (1ull << 48))
+
 static void domain_create(int d)
 {
-	static const uint64_t sizes[4] = {
-		DMAR_PGSIZES_ALL, 1ull << 12, (1ull << 12) | (1ull << 21), (1ull << 12) | (1ull << 30),
-	};
+	const struct variant *v = &variants[S.variant];
+	const int t = dom_table[d];
 	dmar_pgtable_config pc;
+	uint64_t mask = ~0ull;
+	dmar_status st;
 
 	dmar_pgtable_config_default(&pc);
 	S.d[d].nbind = 0;
-	S.d[d].table = d < 3 ? d : NONE;
-	S.d[d].kind = d < 2 ? DMAR_DOMAIN_REMAPPED : d == 2 ? DMAR_DOMAIN_IDENTITY
-							    : DMAR_DOMAIN_PASSTHROUGH;
-	if (d == 1) {
+	S.d[d].table = t;
+	S.d[d].kind = d == 2   ? DMAR_DOMAIN_IDENTITY
+		      : d == 3 ? DMAR_DOMAIN_PASSTHROUGH
+			       : DMAR_DOMAIN_REMAPPED;
+	switch (d) {
+	case 0:
+		pc.format.flags = v->x86_flags;
+		break;
+	case 1:
 		pc.format.levels = 5;
-		pc.pgsizes = sizes[S.pt1_sizes];
+		mask = pgsize_masks[S.pt1_sizes];
+		break;
+	case 4:
+		pc.format = (dmar_pt_format){ .kind = DMAR_PT_VTD_SS, .levels = v->vtd_levels,
+					      .flags = v->vtd_flags, .pa_bits = v->vtd_pa_bits };
+		mask = pgsize_masks[S.pt1_sizes];
+		break;
+	case 5:
+		pc.format = (dmar_pt_format){ .kind = DMAR_PT_AMDV1, .levels = v->amd_levels,
+					      .flags = v->amd_flags, .pa_bits = v->amd_pa_bits };
+		mask = pgsize_masks[S.pt1_sizes];
+		break;
+	default:
+		break;
 	}
-	FZ_CHECK_ST(dmar_domain_create(S.iommu, S.d[d].kind, &pc, &S.dom[d]), DMAR_OK);
-	if (d < 3) {
-		struct mtable *t = &S.t[d];
+	/* what the format has, of what the input asks for (4 KiB always) */
+	pc.pgsizes = dmar_pt_page_sizes(&pc.format) & (mask | 1ull << 12);
+	st = dmar_domain_create(S.iommu, S.d[d].kind, &pc, &S.dom[d]);
+	if (st == DMAR_E_INVALID && t != NONE) {
+		/* a size the writer refuses (pgtable.h promises every one of
+		 * dmar_pt_page_sizes()): said once, then the levels' own sizes, then 4 KiB */
+		static int said;
+		const uint64_t want = pc.pgsizes;
 
-		mt_reset(t);
-		t->levels = pc.format.levels;
-		t->pa_bits = 52;
-		t->upper = 0;
-		t->iova = 1;
-		t->pgsizes = pc.pgsizes;
+		pc.pgsizes &= LEVEL_SIZES;
+		st = dmar_domain_create(S.iommu, S.d[d].kind, &pc, &S.dom[d]);
+		if (st == DMAR_E_INVALID) {
+			pc.pgsizes = 1ull << 12;
+			st = dmar_domain_create(S.iommu, S.d[d].kind, &pc, &S.dom[d]);
+		}
+		if (!said++)
+			fprintf(stderr, "fuzz_map: a table of kind %u, %u levels, refused page sizes "
+				"0x%" PRIx64 "; made with 0x%" PRIx64 "\n", pc.format.kind,
+				pc.format.levels, want, pc.pgsizes);
+	}
+	FZ_CHECK_ST(st, DMAR_OK);
+	if (t != NONE) {
+		struct mtable *m = &S.t[t];
+
+		mt_reset(m);
+		m->kind = pc.format.kind;
+		m->levels = pc.format.levels;
+		m->pa_bits = pc.format.pa_bits ? pc.format.pa_bits : 52;
+		m->exec = (pc.format.flags & DMAR_PT_EXEC) != 0;
+		m->upper = 0;
+		m->iova = 1;
+		m->va_bits = va_bits_of(&pc.format);
+		m->pgsizes = pc.pgsizes;
+		m->a_bit = m->d_bit = 0;
+		if (pc.format.flags & DMAR_PT_AD) {
+			m->a_bit = m->kind == DMAR_PT_VTD_SS  ? DMAR_VTD_SS_A
+				   : m->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_A
+							      : DMAR_PTE_A;
+			m->d_bit = m->kind == DMAR_PT_VTD_SS  ? DMAR_VTD_SS_D
+				   : m->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_D
+							      : DMAR_PTE_D;
+		}
 	}
 }
 
@@ -520,8 +686,9 @@ static uint32_t pick_pasid(struct fz *f)
 static void op_map_at(struct fz *f, int t, uint64_t iova, uint64_t size)
 {
 	const uint8_t ps = fz_u8(f), pb = fz_u8(f);
+	const int d = table_dom[t];
 	uint64_t pa;
-	unsigned prot = (pb & 0x7e) | DMAR_PROT_READ;
+	unsigned prot;
 	int want;
 	dmar_status st;
 
@@ -532,9 +699,16 @@ static void op_map_at(struct fz *f, int t, uint64_t iova, uint64_t size)
 	if (ps == 255)
 		pa |= 0x800; /* unaligned: invalid */
 	if (pb == 0xff)
-		prot = 0x80 | DMAR_PROT_READ; /* an unknown bit: invalid */
-	else if (pb == 0xfe)
-		prot = DMAR_PROT_WRITE; /* no read: invalid */
+		prot = 0x100 | DMAR_PROT_READ; /* an unknown bit: invalid */
+	else if (pb == 0xfe) /* a control the format lacks: invalid */
+		prot = DMAR_PROT_READ |
+		       (S.t[t].kind == DMAR_PT_X86_64 ? DMAR_PROT_SNOOP : DMAR_PROT_PWT);
+	else if (S.t[t].kind == DMAR_PT_X86_64) /* readable, any of bits 1-6 */
+		prot = (pb & 0x7e) | DMAR_PROT_READ;
+	else /* WRITE, EXEC, USER, SNOOP (bit 5), write-only (bits 4 and 6: refused with no
+		WRITE either) */
+		prot = (pb & 0x0e) | ((pb & 0x20) ? DMAR_PROT_SNOOP : 0) |
+		       ((pb & 0x50) == 0x50 ? 0 : DMAR_PROT_READ);
 	if (S.t[t].n >= LEAVES_TOTAL_MAX)
 		return;
 	want = mt_map(&S.t[t], iova, pa, size, prot, 0);
@@ -542,11 +716,11 @@ static void op_map_at(struct fz *f, int t, uint64_t iova, uint64_t size)
 		return;
 	if (t == 2 && ps == 254)
 		pa += 4096; /* identity with iova != pa: invalid (S8) */
-	if (t < 3) {
-		if (S.d[t].kind == DMAR_DOMAIN_IDENTITY && iova != pa)
+	if (d != NONE) {
+		if (S.d[d].kind == DMAR_DOMAIN_IDENTITY && iova != pa)
 			want = DMAR_E_INVALID;
 		probe_range(t, iova, size);
-		st = dmar_domain_map(S.dom[t], iova, pa, size, prot);
+		st = dmar_domain_map(S.dom[d], iova, pa, size, prot);
 	} else {
 		probe_range(t, iova, size);
 		st = dmar_pgtable_map(S.ptab[t - 3], iova, pa, size, prot);
@@ -577,8 +751,8 @@ static void op_unmap_at(int t, uint64_t iova, uint64_t size)
 	if (S.t[t].n >= LEAVES_TOTAL_MAX)
 		return;
 	probe_range(t, iova, size);
-	if (t < 3)
-		st = dmar_domain_unmap(S.dom[t], iova, size, &done);
+	if (table_dom[t] != NONE)
+		st = dmar_domain_unmap(S.dom[table_dom[t]], iova, size, &done);
 	else
 		st = dmar_pgtable_unmap(S.ptab[t - 3], iova, size, &done);
 	FZ_CHECK_ST(st, want);
@@ -669,17 +843,22 @@ static void op_translate(struct fz *f, int dv, int t)
 	}
 	translate_one(dv, va, acc & 0xf, pasid);
 	{ /* and the table itself, uncached */
-		dmar_pgtable *pt = t < 3 ? dmar_domain_pgtable(S.dom[t]) : S.ptab[t - 3];
+		dmar_pgtable *pt = table_pt(t);
 		dmar_walk_result w;
 		dmar_result want;
 		dmar_status st = dmar_pgtable_walk(pt, va, acc & 0xf, &w);
 
 		mt_translate(&S.t[t], va, acc & 0xf, &want);
 		FZ_CHECK_ST(st, want.fault ? DMAR_E_FAULT : DMAR_OK);
-		FZ_CHECK_EQ(w.fault, want.fault);
-		FZ_CHECK_EQ(w.pa, want.pa);
-		FZ_CHECK_EQ(w.page_lg2, want.page_lg2);
-		FZ_CHECK_EQ(w.prot, want.prot);
+		same_result(&(dmar_result){ .pa = w.pa, .fault = (uint8_t)w.fault,
+					    .page_lg2 = w.page_lg2, .prot = w.prot },
+			    &want, va);
+		/* with DMAR_PT_AD the leaf has its accessed bit now, and dirty after a write */
+		if (!want.fault && S.t[t].a_bit) {
+			FZ_CHECK(w.pte & S.t[t].a_bit);
+			if (acc & DMAR_ACCESS_WRITE)
+				FZ_CHECK(w.pte & S.t[t].d_bit);
+		}
 	}
 }
 
@@ -705,7 +884,7 @@ static void op_batch(struct fz *f, int dv)
 	FZ_CHECK_ST(dmar_device_translate_batch(S.dev[dv], q, got, n, &nf), DMAR_OK);
 	FZ_CHECK_EQ(nf, want_nf);
 	for (size_t i = 0; i < n; i++)
-		same_result(&got[i], &want[i]);
+		same_result(&got[i], &want[i], q[i].iova);
 	check_faults(dv, q, want, n);
 }
 
@@ -995,7 +1174,7 @@ static void run_op(struct fz *f)
 	}
 }
 
-static void world_create(unsigned geometry, unsigned pt1_sizes)
+static void world_create(unsigned geometry, unsigned pt1_sizes, unsigned variant)
 {
 	static const dmar_ram_range ram = { .base = 0, .size = 256ull << 20 };
 	static const dmar_iotlb_config geo[4] = {
@@ -1017,6 +1196,7 @@ static void world_create(unsigned geometry, unsigned pt1_sizes)
 	ic.fault_queue = 256;
 	FZ_CHECK_ST(dmar_iommu_create(S.pm, &ic, &S.iommu), DMAR_OK);
 	S.pt1_sizes = pt1_sizes;
+	S.variant = variant;
 	for (int d = 0; d < ND; d++)
 		domain_create(d);
 	for (int k = 0; k < 2; k++) {
@@ -1027,11 +1207,14 @@ static void world_create(unsigned geometry, unsigned pt1_sizes)
 		pc2.format.levels = k ? 5 : 4;
 		pc2.format.pa_bits = k ? 40 : 52;
 		pc2.format.flags = k ? 0 : DMAR_PT_UPPER_HALF;
+		pc2.pgsizes = DMAR_PGSIZES_ALL;
 		FZ_CHECK_ST(dmar_pgtable_create(S.pm, &pc2, &S.ptab[k]), DMAR_OK);
 		dmar_pgtable_set_flush(S.ptab[k], ptab_flush, (void *)(intptr_t)(3 + k));
+		t->kind = DMAR_PT_X86_64;
 		t->levels = pc2.format.levels;
 		t->pa_bits = pc2.format.pa_bits;
 		t->upper = !k;
+		t->va_bits = va_bits_of(&pc2.format);
 		t->pgsizes = pc2.pgsizes;
 	}
 }
@@ -1065,18 +1248,33 @@ static void world_clean(void)
 		}
 	}
 	for (int t = 0; t < NT; t++) { /* everything unmapped, and exactly what was mapped */
-		const uint64_t half = 1ull << ((S.t[t].levels == 5 ? 57 : 48) - 1);
-		uint64_t want = 0, lo = 0, hi = 0;
+		const struct mtable *m = &S.t[t];
+		const int d = table_dom[t];
+		uint64_t want = 0, got = 0, done;
+		/* the input windows, in pieces a size can say (2^64 cannot) */
+		uint64_t piece[4][2], n = 0;
 
-		for (size_t i = 0; i < S.t[t].n; i++)
-			want += 1ull << S.t[t].v[i].lg2;
-		if (t < 3)
-			FZ_CHECK_ST(dmar_domain_unmap(S.dom[t], 0, 2 * half, &lo), DMAR_OK);
-		else
-			FZ_CHECK_ST(dmar_pgtable_unmap(S.ptab[t - 3], 0, half, &lo), DMAR_OK);
-		if (S.t[t].upper)
-			FZ_CHECK_ST(dmar_pgtable_unmap(S.ptab[t - 3], 0 - half, half, &hi), DMAR_OK);
-		FZ_CHECK_EQ(lo + hi, want);
+		for (size_t i = 0; i < m->n; i++)
+			want += 1ull << m->v[i].lg2;
+		if (m->iova && m->va_bits == 64) {
+			piece[n][0] = 0, piece[n++][1] = 1ull << 63;
+			piece[n][0] = 1ull << 63, piece[n++][1] = 1ull << 63;
+		} else if (m->iova) {
+			piece[n][0] = 0, piece[n++][1] = 1ull << m->va_bits;
+		} else {
+			piece[n][0] = 0, piece[n++][1] = 1ull << (m->va_bits - 1);
+			if (m->upper)
+				piece[n][0] = 0 - (1ull << (m->va_bits - 1)),
+				piece[n++][1] = 1ull << (m->va_bits - 1);
+		}
+		for (uint64_t k = 0; k < n; k++) {
+			FZ_CHECK_ST(d != NONE ? dmar_domain_unmap(S.dom[d], piece[k][0], piece[k][1], &done)
+					      : dmar_pgtable_unmap(S.ptab[t - 3], piece[k][0], piece[k][1],
+								   &done),
+				    DMAR_OK);
+			got += done;
+		}
+		FZ_CHECK_EQ(got, want);
 		mt_reset(&S.t[t]);
 	}
 	for (int i = 0; i < S.nalloc; i++)
@@ -1087,16 +1285,16 @@ static void world_clean(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct world *worlds[16];
+	static struct world *worlds[256];
 	struct fz f = { data, size };
 	const uint8_t geo = fz_u8(&f), w0 = fz_u8(&f), w1 = fz_u8(&f);
-	const unsigned key = (geo & 3) | (unsigned)(geo >> 6) << 2;
+	const unsigned key = geo;
 	unsigned ops = 0;
 
 	fz_thread();
 	cur = worlds[key];
 	if (!cur)
-		world_create(geo & 3, geo >> 6);
+		world_create(geo & 3, geo >> 6, (geo >> 2) & 15);
 	worlds[key] = cur;
 	S.v[0] = (struct mdev){ .rid = 0x100, .bits = 32 + w0 % 33 };
 	S.v[1] = (struct mdev){ .rid = 0x101, .bits = 32 + w1 % 33 };

@@ -46,7 +46,9 @@ RD = 1  # DMAR_ACCESS_READ: what VT-d and AMD-Vi can refuse
 
 
 def m_map(table, a, pages, prot=0x06, pa_page=None, hi_bits=0):
-    """prot: the byte the harness masks with 0x7e (READ is added)."""
+    """prot: for x86-64 tables (T0-T4) the byte the harness masks with 0x7e (READ is added);
+    for T5 (VT-d) and T6 (AMD-Vi) W=0x02 X=0x04 U=0x08 SNOOP=0x20, and 0x50 takes READ away
+    (write-only)."""
     if pa_page is None:  # pa = iova
         return bytes([0x00 | table << 4]) + a + size(pages) + bytes([0, prot])
     return bytes([0x00 | table << 4]) + a + size(pages) + bytes([96 + hi_bits, prot]) + u32(pa_page)
@@ -76,7 +78,7 @@ def m_inval(how, dom=0, pasid=P1, a=addr("0"), pages=1):
     return out + (b"" if how == 2 else size(pages))
 
 
-def m_attach(dev, dom):  # dom 4: NULL; dom | 0x80: detach
+def m_attach(dev, dom):  # dom 6: NULL; dom | 0x80: detach
     return bytes([0x0a | dev << 4, dom])
 
 
@@ -92,8 +94,8 @@ def m_link(a):
     return bytes([0x0d | a << 4])
 
 
-def m_destroy(what):  # 0..3 domains (behind a magic byte), 4..5 devices
-    return bytes([0x0e | what << 4]) + (b"\xd0" if what < 4 else b"")
+def m_destroy(what):  # 0..5 domains (behind a magic byte), 6..7 devices
+    return bytes([0x0e | what << 4]) + (b"\xd0" if what < 6 else b"")
 
 
 def m_pasid(alloc, pasid=P1):
@@ -142,7 +144,7 @@ def map_seeds():
         m_batch(1, [(addr("2M", i - 10), 0, None) for i in range(20)])
     s["link"] = hdr + m_link(0) + m_attach(0, 0) + m_map(0, addr("512G"), 2, 0x0e) + \
         m_xlate(1, addr("512G")) + m_attach(1, 3) + m_xlate(0, addr("2^47", -1)) + \
-        m_xlate(1, addr("2^48", 1)) + m_destroy(4) + m_destroy(5) + m_destroy(4)
+        m_xlate(1, addr("2^48", 1)) + m_destroy(6) + m_destroy(7) + m_destroy(6)
     s["rollover"] = hdr + m_attach(0, 0) + m_map(0, addr("0", 16), 4) + \
         m_xlate(0, addr("0", 17)) + m_inval(3) + m_xlate(0, addr("0", 17)) + \
         m_unmap(0, addr("0", 17), 1) + m_xlate(0, addr("0", 17))
@@ -150,7 +152,7 @@ def map_seeds():
         m_attach(0, 0x80) + m_destroy(0) + m_pasid(True) + m_bind(1, ALLOC, 4) + \
         m_pasid(False, ALLOC) + m_bind(1, ALLOC, 4, unbind=True) + m_pasid(False, ALLOC) + \
         m_map(2, addr("4G"), 512) + m_attach(0, 2) + m_xlate(0, addr("4G", 3), W) + \
-        m_inval(1, 1, P1, addr("4G"), 4) + m_inval(2, 0, P0) + m_attach(0, 4)
+        m_inval(1, 1, P1, addr("4G"), 4) + m_inval(2, 0, P0) + m_attach(0, 6)
     s["identity-passthrough"] = bytes([0x00, 0, 0]) + m_map(2, addr("1T"), 1024) + \
         m_attach(1, 2) + m_xlate(1, addr("1T", 600)) + m_attach(0, 3) + \
         m_xlate(0, addr("4G", 1)) + m_xlate(0, addr("0", 1), W | U | X) + \
@@ -168,6 +170,90 @@ def map_seeds():
             edges += m_edge(5, a_sel % 5, a_sel, b_sel) + m_edge(6, (a_sel + 1) % 5, a_sel, b_sel)
             edges += m_edge(7, 0, a_sel, b_sel)
     s["edges-near-2-64"] = edges
+    s.update(map_format_seeds())
+    return s
+
+
+# config byte: bits 0-1 IOTLB geometry, bits 2-5 the variant (fuzz_map.c, struct variant:
+# the shapes of T0, T5 and T6), bits 6-7 the page sizes of T1, T5, T6 (pgsize_masks)
+def m_config(geo=1, variant=0, sizes=0):
+    return geo | variant << 2 | sizes << 6
+
+
+T5, T6, D4, D5 = 5, 6, 4, 5
+WO = 0x52  # write-only (0x50: no READ) and W
+RD = 1     # DMAR_ACCESS_READ
+
+
+def map_format_seeds():
+    s = {}
+    # VT-d second stage, 4 levels with X honoured and 1 GiB leaves (variant 1): write-only
+    # pages, X, SNOOP, 2 MiB and 1 GiB leaves split by partial unmaps
+    hdr = bytes([m_config(1, 1, 0), 32, 16])
+    s["vtd-write-only-exec"] = hdr + m_attach(0, D4) + m_attach(1, D4) + \
+        m_map(T5, addr("4G"), 4, WO) + m_xlate(0, addr("4G", 1), RD, walk_table=T5) + \
+        m_xlate(0, addr("4G", 1), W, walk_table=T5) + m_xlate(0, addr("4G", 2), X, walk_table=T5) + \
+        m_map(T5, addr("4G", 8), 4, 0x06) + m_xlate(1, addr("4G", 9), X | RD, walk_table=T5) + \
+        m_map(T5, addr("4G", 16), 4, 0x06 | 0x20) + m_xlate(1, addr("4G", 17), RD | U, walk_table=T5) + \
+        m_map(T5, addr("2M"), 512, 0x0a) + m_xlate(0, addr("2M", 7), W | X, walk_table=T5) + \
+        m_unmap(T5, addr("2M", 300), 1) + m_xlate(0, addr("2M", 7), W, walk_table=T5) + \
+        m_map(T5, addr("1G"), 262144, 0x04) + m_xlate(0, addr("1G", 1000), X, walk_table=T5) + \
+        m_unmap(T5, addr("1G", 512), 1) + m_xlate(0, addr("1G", 600), X | RD, walk_table=T5) + \
+        m_batch(1, [(addr("4G", i % 20), (i % 4) * 2 | (i & 1), None) for i in range(30)]) + \
+        m_map(T5, addr("4G", 40), 1, 0x50) + m_map(T5, addr("4G", 41), 1, 0xfe) + \
+        m_map(T5, addr("4G", 42), 1, 0xff)
+    # VT-d without X (variant 0): execution follows read; 3 levels, 39 bits (variant 2)
+    s["vtd-exec-follows-read"] = bytes([m_config(2, 0, 0), 32, 0]) + m_attach(0, D4) + \
+        m_map(T5, addr("4G"), 2, WO) + m_map(T5, addr("4G", 2), 2, 0x04) + \
+        m_xlate(0, addr("4G"), X, walk_table=T5) + m_xlate(0, addr("4G", 2), X, walk_table=T5) + \
+        m_xlate(0, addr("4G", 3), RD | W, walk_table=T5)
+    s["vtd-3level-width"] = bytes([m_config(0, 2, 0), 32, 32]) + m_attach(0, D4) + \
+        m_map(T5, addr("512G", -4), 4) + m_map(T5, addr("512G", -2), 4) + \
+        m_xlate(0, addr("512G", -1), RD, walk_table=T5) + m_xlate(0, addr("512G"), RD, walk_table=T5) + \
+        m_unmap(T5, addr("512G", -8), 16) + m_edge(5, T5, 0, 0) + m_edge(6, T5, 0, 0x80)
+    # AMD-Vi v1, 4 levels, sizes of several slots (8 KiB, 64 KiB, 1 MiB, 2 MiB: mask 2)
+    hdr = bytes([m_config(2, 0, 2), 32, 16])
+    s["amd-contiguous-small"] = hdr + m_attach(0, D5) + m_bind(D5, P1, 3) + \
+        m_map(T6, addr("0", 16), 16) + m_map(T6, addr("0", 32), 2, WO) + \
+        m_map(T6, addr("0", 256), 512, 0x26) + m_map(T6, addr("2M", 256), 513) + \
+        m_xlate(0, addr("0", 20), RD, walk_table=T6) + m_xlate(0, addr("0", 33), W, walk_table=T6) + \
+        m_xlate(0, addr("0", 300), X, walk_table=T6) + m_xlate(0, addr("2M", 768), RD, walk_table=T6) + \
+        m_unmap(T6, addr("0", 20), 1) + m_xlate(0, addr("0", 21), RD, walk_table=T6) + \
+        m_xlate(0, addr("0", 19), RD, walk_table=T6) + m_unmap(T6, addr("0", 300), 3) + \
+        m_xlate(0, addr("0", 256), RD, walk_table=T6) + m_xlate(0, addr("0", 511), RD, walk_table=T6) + \
+        m_unmap(T6, addr("0", 270), 64) + m_xlate(0, addr("0", 490), W, walk_table=T6) + \
+        m_batch(0, [(addr("0", 250 + i * 3), i & 3, None) for i in range(40)])
+    # AMD-Vi, 4 levels, with accessed/dirty updates (variant 7), 16 KiB and 4 MiB leaves
+    s["amd-contiguous-large-ad"] = bytes([m_config(3, 7, 3), 32, 0]) + m_attach(1, D5) + \
+        m_map(T6, addr("1G"), 1024) + m_map(T6, addr("4G", 4), 4, 0x02) + \
+        m_xlate(1, addr("1G", 5), W, walk_table=T6) + m_xlate(1, addr("1G", 1025), RD, walk_table=T6) + \
+        m_xlate(1, addr("4G", 5), RD | W, walk_table=T6) + m_unmap(T6, addr("1G", 700), 1) + \
+        m_xlate(1, addr("1G", 5), RD, walk_table=T6) + m_xlate(1, addr("1G", 1000), RD, walk_table=T6) + \
+        m_unmap(T6, addr("4G", 5), 1) + m_xlate(1, addr("4G", 6), W, walk_table=T6)
+    # AMD-Vi, 6 levels: all 64 bits (variant 1), a 64-bit device; ranges near 2^64
+    s["amd-6level-top"] = bytes([m_config(1, 1, 0), 32, 32]) + m_attach(0, D5) + \
+        m_map(T6, addr("top", -16), 16, pa_page=0x1230) + m_xlate(0, addr("top", -1), RD, walk_table=T6) + \
+        m_xlate(0, addr("2^57", 3), RD, walk_table=T6) + m_map(T6, addr("2^57"), 8, 0x02, pa_page=0x3000) + m_map(T6, addr("2^57", 16), 1, pa_page=0x3010) +\
+        m_xlate(0, addr("2^57", 16), RD, walk_table=T6) + m_xlate(0, addr("0", 16), RD, walk_table=T6) + \
+        m_xlate(0, addr("2^57", 3), W, walk_table=T6) + m_xlate(0, addr("0", 3), RD, walk_table=T6) + \
+        m_unmap(T6, addr("top", -8), 4) + m_edge(5, T6, 4, 4) + m_edge(6, T6, 4, 0x84) + \
+        m_edge(5, T6, 3, 3)
+    # AMD-Vi, 1 level (21 bits, variant 5) and 2 levels (30 bits, variant 4)
+    s["amd-1level"] = bytes([m_config(1, 5, 0), 32, 0]) + m_attach(0, D5) + \
+        m_map(T6, addr("0", 256), 64) + m_map(T6, addr("0", 511), 2) + \
+        m_xlate(0, addr("0", 300), RD | W, walk_table=T6) + m_xlate(0, addr("0", 512), RD, walk_table=T6) + \
+        m_unmap(T6, addr("0", 384), 1) + m_xlate(0, addr("0", 385), RD, walk_table=T6)
+    s["amd-2level"] = bytes([m_config(1, 4, 2), 32, 0]) + m_attach(0, D5) + \
+        m_map(T6, addr("1G", -512), 512) + m_map(T6, addr("1G"), 1) + \
+        m_xlate(0, addr("1G", -3), W, walk_table=T6) + m_unmap(T6, addr("1G", -256), 1) + \
+        m_xlate(0, addr("1G", -255), RD, walk_table=T6)
+    # one device moves between the three formats' domains under one IOTLB (S18)
+    s["formats-switch"] = bytes([m_config(2, 3, 0), 32, 32]) + m_attach(0, 0) + \
+        m_map(0, addr("4G"), 8, 0x06, pa_page=0x100) + m_map(T5, addr("4G"), 8, 0x06, pa_page=0x200) + \
+        m_map(T6, addr("4G"), 8, 0x06, pa_page=0x300) + m_xlate(0, addr("4G", 1)) + \
+        m_excl(0, 3, D4, addr("4G", 2)) + m_xlate(0, addr("4G", 1)) + \
+        m_excl(0, 3, D5, addr("4G", 2)) + m_xlate(0, addr("4G", 1), W) + \
+        m_attach(0, 0x80) + m_attach(0, D4) + m_xlate(0, addr("4G", 1)) + m_destroy(D4)
     return s
 
 
