@@ -92,6 +92,15 @@ static dmar_status frame_alloc(struct dmar_pgtable *pt, dmar_pa_t *out)
 					  (1ull << pt->pf.pa_bits) - 1, out);
 }
 
+/* Frames the allocator has free now (an upper bound of what a reservation can get). */
+static uint64_t free_frames(const struct dmar_pgtable *pt)
+{
+	dmar_physmem_stats st;
+
+	dmar_physmem_get_stats(pt->pm, &st);
+	return st.allocatable_bytes / DMAR_PAGE_SIZE - st.allocated_frames;
+}
+
 /* Reserve @n frames, all or none: ::DMAR_E_NOMEM (and nothing held) without them. */
 static dmar_status rsv_get(struct dmar_pgtable *pt, struct reserve *r, uint64_t n)
 {
@@ -505,11 +514,14 @@ static unsigned map_leaf_here(const struct dmar_pgtable *pt, const struct pt_ite
  * table that does not exist yet), without doing it: ::DMAR_E_EXISTS if any page is mapped,
  * else ::DMAR_OK with the table pages it will allocate added to *need. */
 static dmar_status map_plan(const struct dmar_pgtable *pt, dmar_pa_t table, unsigned level,
-			    uint64_t va, uint64_t last, dmar_pa_t pa, uint64_t *need)
+			    uint64_t va, uint64_t last, dmar_pa_t pa, uint64_t budget,
+			    uint64_t *need)
 {
 	struct leaf_run run = { 0 };
 	struct pt_iter it;
 
+	if (level == 1 && table == PT_NO_TABLE)
+		return DMAR_OK; /* a leaf table still to make: nothing in it, none below it */
 	pt_iter_first(&it, pt, table, level, va, last);
 	if (level == 1 && leaf_table_4k_only(pt))
 		return leaves_any_present(pt, &it) ? DMAR_E_EXISTS : DMAR_OK;
@@ -527,9 +539,10 @@ static dmar_status map_plan(const struct dmar_pgtable *pt, dmar_pa_t table, unsi
 				return DMAR_E_EXISTS;
 			continue;
 		}
-		*need += !ent_present(pt, e);
+		if (!ent_present(pt, e) && ++*need > budget)
+			continue; /* (nothing below to conflict with; the count is past what is free) */
 		st = map_plan(pt, ent_present(pt, e) ? pt_table_addr(e) : PT_NO_TABLE, level - 1,
-			      it.va, it.end, spa, need);
+			      it.va, it.end, spa, budget, need);
 		if (st != DMAR_OK)
 			return st;
 	}
@@ -942,7 +955,12 @@ dmar_status dmar_pgtable_map(dmar_pgtable *pt, dmar_iova_t iova, dmar_pa_t pa, u
 	}
 	/* Plan first (conflicts, table pages), reserve what the change needs, then change: a
 	 * map that fails stores nothing, so no reader ever sees part of it. */
-	st = map_plan(pt, pt->root, pt->pf.levels, iova, iova + (size - 1), pa, &need);
+	/* (its count stops at the frames free now: a map too large for them fails in time
+	 * bounded by what exists, not by its size) */
+	st = map_plan(pt, pt->root, pt->pf.levels, iova, iova + (size - 1), pa, free_frames(pt),
+		      &need);
+	if (st == DMAR_OK && need > free_frames(pt))
+		st = DMAR_E_NOMEM;
 	if (st == DMAR_OK)
 		st = fl_reserve(pt, &fl, unlink_bound(pt, size));
 	if (st == DMAR_OK) {

@@ -1483,6 +1483,43 @@ TEST(S31_dirty_bits_set_while_a_leaf_splits_are_kept)
  * them, below 2^pa_bits, whatever the placement asks; with DMAR_PLACE_ABOVE they lie between
  * the limit and 2^pa_bits (the test memory has 64 MiB at 4 GiB, below 2^36, and 1 GiB at
  * 1 TiB, above it); and when no frame lies there the create says so (DMAR_E_NOMEM). */
+/* S7: a map far larger than the frames its tables need fails with DMAR_E_NOMEM in time
+ * bounded by the memory that exists, not by its size (2^51 bytes of 4 KiB pages need 2^30
+ * table pages; the test memory has about 2^18 frames), and changes nothing. */
+TEST(S7_a_map_larger_than_memory_fails_fast_and_changes_nothing)
+{
+	static const dmar_pt_format fmts[] = {
+		{ .levels = 6, .kind = DMAR_PT_AMDV1 },
+		{ .levels = 4, .flags = DMAR_PT_IOVA },
+		{ .levels = 5, .kind = DMAR_PT_VTD_SS },
+	};
+	dmar_physmem *pm = test_physmem(0);
+
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		dmar_pgtable_config cfg;
+		dmar_pgtable *pt;
+		dmar_physmem_stats before, after;
+		dmar_pa_t pa;
+		const uint64_t size = fmts[i].levels == 4 ? 1ull << 47 : 1ull << 51;
+
+		dmar_pgtable_config_default(&cfg);
+		cfg.format = fmts[i];
+		REQUIRE(dmar_pgtable_create(pm, &cfg, &pt) == DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(pt, 1ull << 30, 0x5000, 0x1000, DMAR_PROT_READ), DMAR_OK);
+		dmar_physmem_get_stats(pm, &before);
+		/* pa 4 KiB aligned only: every leaf 4 KiB */
+		CHECK_ST(dmar_pgtable_map(pt, 1ull << 32, 0x1000, size, DMAR_PROT_READ), DMAR_E_NOMEM);
+		dmar_physmem_get_stats(pm, &after);
+		CHECK_EQ(after.allocated_frames, before.allocated_frames);
+		CHECK_EQ(dmar_pgtable_table_pages(pt), (uint64_t)fmts[i].levels);
+		CHECK_ST(dmar_pgtable_iova_to_phys(pt, 1ull << 32, &pa), DMAR_E_FAULT);
+		CHECK_ST(dmar_pgtable_iova_to_phys(pt, 1ull << 30, &pa), DMAR_OK);
+		CHECK_EQ(pa, 0x5000);
+		dmar_pgtable_destroy(pt);
+	}
+	dmar_physmem_destroy(pm);
+}
+
 TEST(S13_table_pages_lie_below_the_formats_physical_width_whatever_the_placement)
 {
 	static const struct {
@@ -1605,4 +1642,5 @@ RUN_TESTS(T(empty_table_translates_nothing), T(map_overlap_translate_unmap_remap
 	  T(S31_split_keeps_the_accessed_and_dirty_bits_of_the_leaf),
 	  T(S31_dirty_bits_set_while_a_leaf_splits_are_kept),
 	  T(S13_amd_six_levels_split_a_2_to_51_leaf_down_to_4k),
-	  T(S13_table_pages_lie_below_the_formats_physical_width_whatever_the_placement))
+	  T(S13_table_pages_lie_below_the_formats_physical_width_whatever_the_placement),
+	  T(S7_a_map_larger_than_memory_fails_fast_and_changes_nothing))
