@@ -17,7 +17,17 @@
  *    (the size is a run of ones in the low address bits: first zero bit n gives 2^(n+1)
  *    bytes; the entry is repeated in every slot the page covers), 1-6 a table of that level
  *    (levels in between are skipped: the address bits they would index must be zero).
- *    Leaves at levels 1 to 5.
+ *    Leaves at levels 1 to 5.  Bits 52-58 are reserved.
+ * In every format, address bits at or above the physical width (pa_bits) are reserved, and
+ * so are the address bits below a leaf's size (x86-64 keeps its PAT bit, bit 12, in 2 MiB and
+ * 1 GiB leaves).  A walk reports the first of these it meets, from the root down: a table
+ * address outside memory (::DMAR_FAULT_TABLE_ADDR), an entry that is not present, reserved
+ * bits; then, at the leaf, the access against the permissions of every level, in the order
+ * read (::DMAR_FAULT_READ), write, user, execute: an execute request on a write-only page
+ * faults ::DMAR_FAULT_EXEC where execution follows read.  With ::DMAR_PT_AD a walk sets A on
+ * each table entry it passes, before it reads the next level (so a walk that faults below
+ * has set them), and A and D on the leaf only when the access is allowed; the entry a result
+ * reports is as it is after those updates.
  * Table pages live in a ::dmar_physmem, so a table written by anyone (a process's CPU page
  * table, a guest driver) walks the same way as one built here.
  *
