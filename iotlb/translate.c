@@ -188,8 +188,15 @@ static void walk_step(struct xctx *x, struct walk *w)
 	} else {
 		if (pf->a_bit && !(pte & pf->a_bit) && !walk_ad(x, w, pte, pf->a_bit))
 			return;
-		w->table = n & PTN_ADDR;
-		w->level = (uint8_t)ptn_sz(n);
+		/* only AMD-Vi entries skip levels: elsewhere the next table comes straight from
+		 * the entry, not through its decoding (a shorter chain between the loads) */
+		if (pf->kind == DMAR_PT_AMDV1) {
+			w->table = n & PTN_ADDR;
+			w->level = (uint8_t)ptn_sz(n);
+		} else {
+			w->table = pte & PTN_ADDR;
+			w->level = (uint8_t)(level - 1);
+		}
 	}
 	w->eff[level] = eff;
 	w->read |= (uint8_t)(1u << level);

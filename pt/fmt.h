@@ -129,15 +129,19 @@ static inline uint64_t ptn_leaf(uint64_t base, unsigned lg2, uint64_t prot, int 
 static inline dmar_fault pt_decode_x86(const struct pt_fmt *f, uint64_t pte, unsigned level,
 				       uint64_t *n)
 {
-	const uint64_t access = DMAR_PROT_READ | ((pte & DMAR_PTE_RW) ? DMAR_PROT_WRITE : 0) |
-				((pte & DMAR_PTE_US) ? DMAR_PROT_USER : 0) |
-				((pte & DMAR_PTE_XD) ? 0 : DMAR_PROT_EXEC);
+	/* R/W (bit 1) is WRITE's bit already; U/S (bit 2) moves to USER (bit 3); XD (bit 63)
+	 * clear gives EXEC (bit 2). */
+	const uint64_t access = DMAR_PROT_READ | (pte & DMAR_PTE_RW) | (pte & DMAR_PTE_US) << 1 |
+				(~pte >> 63) << 2;
 
+	_Static_assert(DMAR_PTE_RW == DMAR_PROT_WRITE && DMAR_PTE_US << 1 == DMAR_PROT_USER &&
+			       DMAR_PTE_XD == 1ull << 63 && DMAR_PROT_EXEC == 1u << 2,
+		       "x86-64 access bits");
 	if (!(pte & DMAR_PTE_P))
 		return DMAR_FAULT_NOT_PRESENT;
 	if (pte & f->rsvd_addr)
 		return DMAR_FAULT_RESERVED;
-	if (level == 1 || ((level == 2 || level == 3) && (pte & DMAR_PTE_PS))) {
+	if (level == 1 || ((pte & DMAR_PTE_PS) && level - 2 < 2)) {
 		const unsigned lg2 = pt_shift(level);
 		const uint64_t attrs = ((pte & DMAR_PTE_PWT) ? DMAR_PROT_PWT : 0) |
 				       ((pte & DMAR_PTE_PCD) ? DMAR_PROT_PCD : 0) |

@@ -10,8 +10,26 @@
 #include "fmt.h"
 #include "physmem_internal.h"
 
-dmar_fault dmar__walk(const struct dmar_physmem *pm, dmar_pa_t root, const struct pt_fmt *f,
-		      uint64_t va, unsigned access, dmar_walk_result *r)
+/* pt_decode() for a format known at compile time (@kind a constant: the switch folds). */
+static inline __attribute__((always_inline)) dmar_fault
+decode_as(unsigned kind, const struct pt_fmt *f, uint64_t pte, unsigned level, uint64_t va,
+	  uint64_t *n)
+{
+	switch (kind) {
+	case DMAR_PT_VTD_SS:
+		return pt_decode_vtd(f, pte, level, n);
+	case DMAR_PT_AMDV1:
+		return pt_decode_amd(f, pte, level, va, n);
+	default:
+		return pt_decode_x86(f, pte, level, n);
+	}
+}
+
+/* The walk, instantiated once per format by dmar__walk() so that no level of it switches on
+ * the format. */
+static inline __attribute__((always_inline)) dmar_fault
+walk_as(unsigned kind, const struct dmar_physmem *pm, dmar_pa_t root, const struct pt_fmt *f,
+	uint64_t va, unsigned access, dmar_walk_result *r)
 {
 	const struct pm_range *hint = NULL;
 	unsigned tries = 0;
@@ -43,7 +61,7 @@ restart:
 			p = (const uint64_t *)(hint->host + (at - hint->base));
 			pte = pte_load(p);
 			r->pte = pte;
-			fault = pt_decode(f, pte, level, va, &n);
+			fault = decode_as(kind, f, pte, level, va, &n);
 			if (fault != DMAR_FAULT_NONE)
 				return r->fault = fault;
 			perm &= n;
@@ -58,8 +76,11 @@ restart:
 					goto restart;
 				r->pte = pte | f->a_bit; /* (reported as it now is, as the leaf) */
 			}
-			table = n & PTN_ADDR;
-			level = ptn_sz(n);
+			/* Only AMD-Vi entries may skip levels; elsewhere the next table's address and
+			 * level come straight from the entry and the count (a shorter chain from one
+			 * load to the next). */
+			table = kind == DMAR_PT_AMDV1 ? n & PTN_ADDR : pte & PTN_ADDR;
+			level = kind == DMAR_PT_AMDV1 ? ptn_sz(n) : level - 1;
 		}
 		fault = pt_check_access(access, perm);
 		if (fault != DMAR_FAULT_NONE)
@@ -84,6 +105,19 @@ restart:
 		}
 	}
 	return r->fault = DMAR_FAULT_NONE;
+}
+
+dmar_fault dmar__walk(const struct dmar_physmem *pm, dmar_pa_t root, const struct pt_fmt *f,
+		      uint64_t va, unsigned access, dmar_walk_result *r)
+{
+	switch (f->kind) {
+	case DMAR_PT_VTD_SS:
+		return walk_as(DMAR_PT_VTD_SS, pm, root, f, va, access, r);
+	case DMAR_PT_AMDV1:
+		return walk_as(DMAR_PT_AMDV1, pm, root, f, va, access, r);
+	default:
+		return walk_as(DMAR_PT_X86_64, pm, root, f, va, access, r);
+	}
 }
 
 dmar_status dmar_walk(const dmar_physmem *pm, dmar_pa_t root, const dmar_pt_format *fmt,
