@@ -236,12 +236,14 @@ static inline dmar_fault pt_decode_amd(const struct pt_fmt *f, uint64_t pte, uns
 }
 
 /* Decode the entry @pte read at @level on the way to @va: its normalized word in *n (the
- * access bits this entry alone grants), or why the walk stops there.  The format switch is
- * one well-predicted branch per entry. */
-static inline dmar_fault pt_decode(const struct pt_fmt *f, uint64_t pte, unsigned level,
-				   uint64_t va, uint64_t *n)
+ * access bits this entry alone grants), or why the walk stops there.  @kind is the format's
+ * ::dmar_pt_kind: a constant where the caller is instantiated per format (the switch folds),
+ * else one well-predicted branch per entry (pt_decode). */
+static inline __attribute__((always_inline)) dmar_fault
+pt_decode_as(unsigned kind, const struct pt_fmt *f, uint64_t pte, unsigned level, uint64_t va,
+	     uint64_t *n)
 {
-	switch (f->kind) {
+	switch (kind) {
 	case DMAR_PT_VTD_SS:
 		return pt_decode_vtd(f, pte, level, n);
 	case DMAR_PT_AMDV1:
@@ -249,6 +251,12 @@ static inline dmar_fault pt_decode(const struct pt_fmt *f, uint64_t pte, unsigne
 	default:
 		return pt_decode_x86(f, pte, level, n);
 	}
+}
+
+static inline dmar_fault pt_decode(const struct pt_fmt *f, uint64_t pte, unsigned level,
+				   uint64_t va, uint64_t *n)
+{
+	return pt_decode_as(f->kind, f, pte, level, va, n);
 }
 
 /* The skipped-level check of a table entry cached at @level (normalized @n) for @va: what

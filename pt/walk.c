@@ -10,21 +10,6 @@
 #include "fmt.h"
 #include "physmem_internal.h"
 
-/* pt_decode() for a format known at compile time (@kind a constant: the switch folds). */
-static inline __attribute__((always_inline)) dmar_fault
-decode_as(unsigned kind, const struct pt_fmt *f, uint64_t pte, unsigned level, uint64_t va,
-	  uint64_t *n)
-{
-	switch (kind) {
-	case DMAR_PT_VTD_SS:
-		return pt_decode_vtd(f, pte, level, n);
-	case DMAR_PT_AMDV1:
-		return pt_decode_amd(f, pte, level, va, n);
-	default:
-		return pt_decode_x86(f, pte, level, n);
-	}
-}
-
 /* The walk, instantiated once per format by dmar__walk() so that no level of it switches on
  * the format. */
 static inline __attribute__((always_inline)) dmar_fault
@@ -61,7 +46,7 @@ restart:
 			p = (const uint64_t *)(hint->host + (at - hint->base));
 			pte = pte_load(p);
 			r->pte = pte;
-			fault = decode_as(kind, f, pte, level, va, &n);
+			fault = pt_decode_as(kind, f, pte, level, va, &n);
 			if (fault != DMAR_FAULT_NONE)
 				return r->fault = fault;
 			perm &= n;
