@@ -11,8 +11,10 @@
  *    size and level; with ::DMAR_PT_AD the reference sets accessed and dirty bits in its
  *    copy, and the memory the library walked must equal it byte for byte afterwards;
  *  - dmar_translate(), twice (the second may hit the IOTLB or start from the page-walk
- *    cache) and dmar_translate_batch() against dmar_walk() (S28, S30), in either order, so
- *    the accessed/dirty bits the translate path sets are checked on their own;
+ *    cache), dmar_translate_detail() (for a refused request also the level and the entry
+ *    the walk stopped at) and dmar_translate_batch() against dmar_walk() (S28, S30), in
+ *    either order, so the accessed/dirty bits the translate path sets are checked on their
+ *    own;
  *  - after a write to the table memory and an invalidation, the new contents (S28).
  * A format the header calls bad must be refused by every entry point.
  *
@@ -446,13 +448,26 @@ static void check_batch(const struct ctx *c, struct pending *p)
 static void translate_twice(const struct ctx *c, uint64_t va, unsigned access,
 			    const dmar_walk_result *want)
 {
-	for (int k = 0; k < 2; k++) {
-		dmar_result t;
-		const dmar_status st = dmar_translate(c->sp, va, access, &t);
+	dmar_fault_info info;
+	dmar_result t;
+	dmar_status st;
 
+	for (int k = 0; k < 2; k++) {
+		st = dmar_translate(c->sp, va, access, &t);
 		same_result(k ? "translate (again)" : "translate", va, access, &t, want);
 		FZ_CHECK_ST(st, want->fault == DMAR_FAULT_NONE ? DMAR_OK : DMAR_E_FAULT);
 	}
+	/* and where a refused walk stopped: the level and entry dmar_walk() reports */
+	memset(&info, 0xa5, sizeof(info));
+	st = dmar_translate_detail(c->sp, va, access, &t, &info);
+	same_result("translate_detail", va, access, &t, want);
+	FZ_CHECK_ST(st, want->fault == DMAR_FAULT_NONE ? DMAR_OK : DMAR_E_FAULT);
+	if (want->fault == DMAR_FAULT_NONE ? info.level || info.entry
+					    : info.level != want->level || info.entry != want->pte)
+		FZ_FAIL("translate_detail va 0x%" PRIx64 " access 0x%x (%s): level %u entry 0x%" PRIx64
+			"; walk: level %u entry 0x%" PRIx64,
+			va, access, dmar_fault_str(want->fault), info.level, info.entry, want->level,
+			want->fault == DMAR_FAULT_NONE ? 0 : want->pte);
 }
 
 static void walk_one(struct ctx *c, uint64_t va, unsigned access, int translate_first,

@@ -233,6 +233,11 @@ static void retire_asid(struct dmar_space *sp)
 	dmar__lock(&tlb->lock);
 	set_asid(sp, asid_alloc_locked(tlb));
 	dmar__unlock(&tlb->lock);
+}
+
+/* One more invalidation call (dmar_iotlb_stats.invalidations). */
+static void count_invalidation(struct dmar_iotlb *tlb)
+{
 	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }
 
@@ -342,13 +347,16 @@ dmar_status dmar_space_set_root(dmar_space *sp, dmar_pa_t root)
 	 * sees the new root, so nothing walked in the old table is cached under the new ASID */
 	__atomic_store_n(&sp->root, root, __ATOMIC_RELEASE);
 	retire_asid(sp);
+	count_invalidation(sp->tlb);
 	return DMAR_OK;
 }
 
 void dmar_space_invalidate(dmar_space *sp)
 {
-	if (sp)
+	if (sp) {
 		retire_asid(sp);
+		count_invalidation(sp->tlb);
+	}
 }
 
 /* Whether the record @rec (bit r % 64 per region r of 2^@lg2 bytes) has a region of
@@ -384,7 +392,17 @@ static void widen_to_large_leaves(struct dmar_space *sp, uint64_t *first, uint64
 	}
 }
 
-static void invalidate_pages(struct dmar_space *sp, uint64_t iova, uint64_t last);
+static void invalidate_pages(struct dmar_space *sp, uint64_t iova, uint64_t last, int locked);
+
+/* dmar_space_invalidate_range() of [iova, last], with tlb->lock held (@locked) or not. */
+static void invalidate_range(struct dmar_space *sp, uint64_t iova, uint64_t last, int locked)
+{
+	/* a cached translation from a large leaf that meets the range goes too, whichever of its
+	 * pages it was cached for (as INVLPG and VT-d page-selective invalidation drop it) */
+	__atomic_fetch_add(&sp->inval_gen, 1, __ATOMIC_SEQ_CST);
+	widen_to_large_leaves(sp, &iova, &last);
+	invalidate_pages(sp, iova, last, locked);
+}
 
 dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size)
 {
@@ -392,28 +410,101 @@ dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64
 
 	if (!sp || !dmar__range_last(iova, size, &last))
 		return DMAR_E_INVALID;
-	/* a cached translation from a large leaf that meets the range goes too, whichever of its
-	 * pages it was cached for (as INVLPG and VT-d page-selective invalidation drop it) */
-	__atomic_fetch_add(&sp->inval_gen, 1, __ATOMIC_SEQ_CST);
-	widen_to_large_leaves(sp, &iova, &last);
-	invalidate_pages(sp, iova, last);
+	invalidate_range(sp, iova, last, 0);
+	count_invalidation(sp->tlb);
+	return DMAR_OK;
+}
+
+dmar_status dmar_space_set_tag(dmar_space *sp, uint32_t tag)
+{
+	if (!sp)
+		return DMAR_E_INVALID;
+	dmar__lock(&sp->tlb->lock);
+	sp->tag = tag;
+	dmar__unlock(&sp->tlb->lock);
+	return DMAR_OK;
+}
+
+uint32_t dmar_space_tag(const dmar_space *sp)
+{
+	uint32_t tag;
+
+	if (!sp)
+		return 0;
+	dmar__lock(&sp->tlb->lock);
+	tag = sp->tag;
+	dmar__unlock(&sp->tlb->lock);
+	return tag;
+}
+
+/* The spaces tagged @tag, each invalidated whole (@whole) or in [iova, last]; under the
+ * lock, so that none is destroyed or retagged meanwhile.  Their number. */
+static size_t invalidate_tagged(struct dmar_iotlb *tlb, uint32_t tag, int whole, uint64_t iova,
+				uint64_t last)
+{
+	size_t n = 0;
+
+	dmar__lock(&tlb->lock);
+	for (struct dmar_space *sp = tlb->spaces; sp; sp = sp->next) {
+		if (sp->tag != tag)
+			continue;
+		if (whole)
+			set_asid(sp, asid_alloc_locked(tlb));
+		else
+			invalidate_range(sp, iova, last, 1);
+		n++;
+	}
+	dmar__unlock(&tlb->lock);
+	count_invalidation(tlb);
+	return n;
+}
+
+dmar_status dmar_iotlb_invalidate_tag(dmar_iotlb *tlb, uint32_t tag, size_t *nspaces)
+{
+	size_t n;
+
+	if (!tlb)
+		return DMAR_E_INVALID;
+	n = invalidate_tagged(tlb, tag, 1, 0, 0);
+	if (nspaces)
+		*nspaces = n;
+	return DMAR_OK;
+}
+
+dmar_status dmar_iotlb_invalidate_tag_range(dmar_iotlb *tlb, uint32_t tag, dmar_iova_t iova,
+					    uint64_t size, size_t *nspaces)
+{
+	uint64_t last;
+	size_t n;
+
+	if (!tlb || !dmar__range_last(iova, size, &last))
+		return DMAR_E_INVALID;
+	n = invalidate_tagged(tlb, tag, 0, iova, last);
+	if (nspaces)
+		*nspaces = n;
 	return DMAR_OK;
 }
 
 void dmar__space_invalidate_leaves(struct dmar_space *sp, uint64_t iova, uint64_t size)
 {
-	if (size)
-		invalidate_pages(sp, iova, iova + (size - 1));
+	if (size) {
+		invalidate_pages(sp, iova, iova + (size - 1), 0);
+		count_invalidation(sp->tlb);
+	}
 }
 
-/* Invalidate the pages of [iova, last] (the large leaves that meet it already taken in). */
-static void invalidate_pages(struct dmar_space *sp, uint64_t iova, uint64_t last)
+/* Invalidate the pages of [iova, last] (the large leaves that meet it already taken in),
+ * with tlb->lock held (@locked: a large range retires the ASID under it) or not. */
+static void invalidate_pages(struct dmar_space *sp, uint64_t iova, uint64_t last, int locked)
 {
 	struct dmar_iotlb *tlb = sp->tlb;
 	uint64_t asid;
 
 	if ((last >> 12) - (iova >> 12) >= INVAL_PAGES_MAX) {
-		retire_asid(sp);
+		if (locked)
+			set_asid(sp, asid_alloc_locked(tlb));
+		else
+			retire_asid(sp);
 		return;
 	}
 	for (;;) {
@@ -455,5 +546,4 @@ static void invalidate_pages(struct dmar_space *sp, uint64_t iova, uint64_t last
 		    __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE) == key)
 			break;
 	}
-	__atomic_fetch_add(&tlb->invalidations, 1, __ATOMIC_RELAXED);
 }

@@ -88,6 +88,7 @@ struct dmar_space {
 	 * ASID changes, published after it */
 	uint64_t l0key;
 	unsigned l0bank; /* which of a thread's L0 banks (in its IOTLB) this space uses */
+	uint32_t tag;    /* the embedder's group (dmar_space_set_tag); under tlb->lock */
 	struct dmar_space *next, *prev;
 	/* Large leaves (iotlb.c, dmar_space_invalidate_range): what invalidators write, on a
 	 * line of its own, read by translations only when they walk.  inval_gen counts

@@ -36,6 +36,8 @@ struct walk {
 	unsigned leaf_level;
 	const uint64_t *next; /* host address of the next entry, found and prefetched */
 	const struct pm_range *range; /* the memory it lies in */
+	uint64_t fpte;   /* the last entry read (what dmar_fault_info reports) */
+	uint8_t flevel;  /* the level a fault stopped the walk at */
 	uint64_t seq_tlb, seq_pwc[DMAR_PWC_LEVELS];
 	uint64_t eff[PT_MAX_LEVELS + 1]; /* normalized entries read, perm folded in, by level
 					    (what the page-walk cache keeps) */
@@ -51,6 +53,9 @@ struct xctx {
 	const struct pm_range *hint;
 	uint64_t st[ST_COUNT]; /* this batch's walk counters */
 	uint64_t rng;
+	/* dmar_translate_detail(): where its one request's walk stopped; NULL otherwise (the
+	 * walks then start from the page-walk cache) */
+	dmar_fault_info *info;
 };
 
 static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx,
@@ -68,12 +73,14 @@ static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx
 	w->leaf = 0;
 	w->leaf_level = 0;
 	w->next = NULL;
+	w->fpte = 0;
+	w->flevel = x->pf->levels;
 	w->fault = pt_check_input(va, x->pf);
 	if (w->fault != DMAR_FAULT_NONE)
 		return;
 	w->level = x->pf->levels;
 	w->table = x->root & PTN_ADDR;
-	if (x->asid) {
+	if (x->asid && !x->info) {
 		struct dmar_iotlb *tlb = x->tlb;
 
 		/* sequence numbers first: whatever this walk reads (walk cache included) is
@@ -126,6 +133,7 @@ static void walk_prepare(struct xctx *x, struct walk *w)
 
 	if (!r) {
 		w->fault = DMAR_FAULT_TABLE_ADDR;
+		w->flevel = w->level;
 		w->level = 0;
 		return;
 	}
@@ -145,6 +153,7 @@ static int walk_ad(struct xctx *x, struct walk *w, uint64_t pte, uint64_t need)
 		return 1;
 	if (ad < 0 || ++w->tries >= PT_AD_TRIES) {
 		w->fault = DMAR_FAULT_AD;
+		w->flevel = w->level;
 		w->level = 0;
 	} else {
 		const unsigned tries = w->tries;
@@ -164,8 +173,10 @@ static void walk_step(struct xctx *x, struct walk *w)
 	uint64_t n, eff;
 
 	x->st[ST_PTE_READS]++;
+	w->fpte = pte;
 	w->fault = pt_decode(pf, pte, level, w->va, &n);
 	if (w->fault != DMAR_FAULT_NONE) {
+		w->flevel = (uint8_t)level;
 		w->level = 0;
 		return;
 	}
@@ -186,8 +197,11 @@ static void walk_step(struct xctx *x, struct walk *w)
 		w->leaf_level = level;
 		w->level = 0;
 	} else {
-		if (pf->a_bit && !(pte & pf->a_bit) && !walk_ad(x, w, pte, pf->a_bit))
-			return;
+		if (pf->a_bit && !(pte & pf->a_bit)) {
+			if (!walk_ad(x, w, pte, pf->a_bit))
+				return;
+			w->fpte = pte | pf->a_bit; /* (as it is now, as the walker reports it) */
+		}
 		/* only AMD-Vi entries skip levels: elsewhere the next table comes straight from
 		 * the entry, not through its decoding (a shorter chain between the loads) */
 		if (pf->kind == DMAR_PT_AMDV1) {
@@ -225,11 +239,17 @@ static void walk_finish(struct xctx *x, struct walk *w, dmar_result *res)
 	uint64_t mask, frame, allow;
 	unsigned lg2;
 
-	if (w->fault == DMAR_FAULT_NONE)
+	if (w->fault == DMAR_FAULT_NONE) {
 		w->fault = pt_check_access(w->access, w->perm);
+		w->flevel = (uint8_t)w->leaf_level;
+	}
 	if (w->fault != DMAR_FAULT_NONE) {
 		dmar__result_fault(res, w->fault);
 		x->st[ST_FAULT]++;
+		if (x->info) {
+			x->info->entry = w->fpte;
+			x->info->level = w->flevel;
+		}
 		return;
 	}
 	lg2 = ptn_sz(w->leaf);
@@ -338,7 +358,7 @@ thread_l0(struct dmar_iotlb *tlb, const struct dmar_space *sp, uint64_t key, siz
 }
 
 static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_result *res,
-				  size_t n, size_t *nfaults)
+				  size_t n, size_t *nfaults, dmar_fault_info *info)
 {
 	struct dmar_iotlb *tlb = sp->tlb;
 	const struct dmar_probe_ops *ops = tlb->ops;
@@ -388,6 +408,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 						__ATOMIC_RELAXED) | 1;
 			x.asid = asid;
 			x.root = root;
+			x.info = info;
 			walked = 1;
 		}
 		nmiss_total += nmiss;
@@ -420,7 +441,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 dmar_status dmar__translate_space(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				  size_t n, size_t *nfaults)
 {
-	return translate_many(sp, req, res, n, nfaults);
+	return translate_many(sp, req, res, n, nfaults, NULL);
 }
 
 dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
@@ -447,7 +468,7 @@ dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_r
 {
 	dmar_status st = dmar__check_batch(sp, req, res, n, nfaults);
 
-	return st == DMAR_OK ? translate_many(sp, req, res, n, nfaults) : st;
+	return st == DMAR_OK ? translate_many(sp, req, res, n, nfaults, NULL) : st;
 }
 
 /* The hit path of one request, without the batch machinery: 1 if answered (*l0hit: by the
@@ -495,14 +516,15 @@ out:
 	return hit;
 }
 
-dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
+/* dmar_translate(), and dmar_translate_detail() with @info. */
+static inline __attribute__((always_inline)) dmar_status
+translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res,
+	      dmar_fault_info *info)
 {
 	size_t nf;
 	dmar_status st;
 	int hit, l0hit;
 
-	if (!sp || !res || (access & ~DMAR_ACCESS_ALL))
-		return DMAR_E_INVALID;
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;
 	dmar__rcu_read_lock();
@@ -522,7 +544,23 @@ dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dm
 	{
 		const dmar_request r = { .iova = iova, .access = access, .pasid = DMAR_NO_PASID };
 
-		st = translate_many(sp, &r, res, 1, &nf);
+		st = translate_many(sp, &r, res, 1, &nf, info);
 	}
 	return st == DMAR_OK && nf ? DMAR_E_FAULT : st;
+}
+
+dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
+{
+	if (!sp || !res || (access & ~DMAR_ACCESS_ALL))
+		return DMAR_E_INVALID;
+	return translate_one(sp, iova, access, res, NULL);
+}
+
+dmar_status dmar_translate_detail(dmar_space *sp, dmar_iova_t iova, unsigned access,
+				  dmar_result *res, dmar_fault_info *info)
+{
+	if (!sp || !res || !info || (access & ~DMAR_ACCESS_ALL))
+		return DMAR_E_INVALID;
+	memset(info, 0, sizeof(*info));
+	return translate_one(sp, iova, access, res, info);
 }

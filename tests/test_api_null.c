@@ -153,6 +153,20 @@ TEST(iotlb_h_null_pointers_get_the_status_h_answers)
 	CHECK_ST(dmar_space_invalidate_range(NULL, 0, K4), INV);
 	CHECK_ST(dmar_translate(NULL, 0, DMAR_ACCESS_READ, &res), INV);
 	CHECK_ST(dmar_translate(sp, 0, DMAR_ACCESS_READ, NULL), INV);
+	{
+		dmar_fault_info info = { .entry = 0x5e7, .level = 9 };
+		size_t n = 77;
+
+		CHECK_ST(dmar_translate_detail(NULL, 0, DMAR_ACCESS_READ, &res, &info), INV);
+		CHECK_ST(dmar_translate_detail(sp, 0, DMAR_ACCESS_READ, NULL, &info), INV);
+		CHECK(info.entry == 0x5e7 && info.level == 9);
+		CHECK_ST(dmar_translate_detail(sp, 0, DMAR_ACCESS_READ, &res, NULL), INV);
+		CHECK_ST(dmar_space_set_tag(NULL, 3), INV);
+		CHECK_EQ(dmar_space_tag(NULL), 0);
+		CHECK_ST(dmar_iotlb_invalidate_tag(NULL, 0, &n), INV);
+		CHECK_ST(dmar_iotlb_invalidate_tag_range(NULL, 0, 0, K4, &n), INV);
+		CHECK_EQ(n, 77);
+	}
 	CHECK_ST(dmar_translate_batch(NULL, &req, &res, 1, &nf), INV);
 	CHECK_EQ(nf, 0);
 	CHECK_ST(dmar_translate_batch(sp, NULL, &res, 1, &nf), INV);

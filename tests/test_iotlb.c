@@ -765,6 +765,293 @@ TEST(S28_space_and_global_invalidation_are_o1)
 	teardown(&f);
 }
 
+/* A VT-d second-stage table (4 levels, 48-bit, accessed/dirty bits), cached in @tlb under
+ * group @tag, with 4 KiB pages at @iova. */
+static dmar_pgtable *vtd_table(dmar_physmem *pm, dmar_iotlb *tlb, uint32_t tag, dmar_space **sp)
+{
+	dmar_pgtable_config pc;
+	dmar_pgtable *pt = NULL;
+
+	dmar_pgtable_config_default(&pc);
+	pc.format = (dmar_pt_format){ .kind = DMAR_PT_VTD_SS, .levels = 4, .pa_bits = 48,
+				      .flags = DMAR_PT_AD | DMAR_PT_1G };
+	CHECK_ST(dmar_pgtable_create(pm, &pc, &pt), DMAR_OK);
+	CHECK_ST(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt), sp),
+		 DMAR_OK);
+	CHECK_ST(dmar_space_set_tag(*sp, tag), DMAR_OK);
+	return pt;
+}
+
+/* Translate @iova for a read through @sp: its address (0 when refused). */
+static uint64_t pa_of(dmar_space *sp, uint64_t iova)
+{
+	dmar_result r;
+
+	return dmar_translate(sp, iova, DMAR_ACCESS_READ, &r) == DMAR_OK ? r.pa : 0;
+}
+
+/* The guest points @iova's page of @pt elsewhere (@pa) and tells the IOTLB nothing. */
+static void repoint(dmar_pgtable *pt, uint64_t iova, uint64_t size, uint64_t pa)
+{
+	CHECK_ST(dmar_pgtable_unmap(pt, iova, size, NULL), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, iova, pa, size, RW), DMAR_OK);
+}
+
+/* iotlb.h, S28: a group (an IOMMU's domain id) is invalidated as a whole, every space in it
+ * and no other, by domain and by page; what the call did not cover stays cached. */
+TEST(S28_a_tag_invalidates_every_space_of_its_group_and_no_other)
+{
+	dmar_physmem *pm = test_physmem(0);
+	dmar_iotlb_config tc;
+	dmar_iotlb *tlb;
+	dmar_space *sp[3];
+	dmar_pgtable *pt[3];
+	const uint32_t tags[3] = { 7, 7, 0x10007 };
+	const uint64_t a = 0x10000, b = 0x5000000, c = 0x7ffffffff000ull;
+	dmar_iotlb_stats st0, st1;
+	size_t n = 99;
+
+	dmar_iotlb_config_default(&tc);
+	CHECK_ST(dmar_iotlb_create(&tc, &tlb), DMAR_OK);
+	for (int i = 0; i < 3; i++) {
+		pt[i] = vtd_table(pm, tlb, tags[i], &sp[i]);
+		CHECK_EQ(dmar_space_tag(sp[i]), tags[i]);
+		CHECK_ST(dmar_pgtable_map(pt[i], a, 0x100000 * (i + 1), K4, RW), DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(pt[i], b, 0x200000 * (i + 1), K4, RW), DMAR_OK);
+		CHECK_ST(dmar_pgtable_map(pt[i], c, 0x300000 * (i + 1), K4, RW), DMAR_OK);
+		for (int k = 0; k < 2; k++) {
+			CHECK_EQ(pa_of(sp[i], a), 0x100000 * (i + 1));
+			CHECK_EQ(pa_of(sp[i], b), 0x200000 * (i + 1));
+			CHECK_EQ(pa_of(sp[i], c), 0x300000 * (i + 1));
+		}
+		repoint(pt[i], a, K4, 0x1100000 * (i + 1));
+		repoint(pt[i], b, K4, 0x1200000 * (i + 1));
+		repoint(pt[i], c, K4, 0x1300000 * (i + 1));
+		CHECK_EQ(pa_of(sp[i], a), 0x100000 * (i + 1)); /* stale until invalidated */
+	}
+	CHECK_EQ(dmar_space_tag(NULL), 0);
+	CHECK_ST(dmar_space_set_tag(NULL, 1), DMAR_E_INVALID);
+
+	/* page-selective in group 7: that page of both spaces, nothing else */
+	dmar_iotlb_get_stats(tlb, &st0);
+	CHECK_ST(dmar_iotlb_invalidate_tag_range(tlb, 7, a + 5, 1, &n), DMAR_OK);
+	dmar_iotlb_get_stats(tlb, &st1);
+	CHECK_EQ(n, 2);
+	CHECK_EQ(st1.invalidations, st0.invalidations + 1);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(pa_of(sp[i], a), 0x1100000 * (i + 1));
+		CHECK_EQ(pa_of(sp[i], b), 0x200000 * (i + 1));
+	}
+	CHECK_EQ(pa_of(sp[2], a), 0x300000);
+	/* the last page of the 48-bit input; a range that ends at 2^64 */
+	CHECK_ST(dmar_iotlb_invalidate_tag_range(tlb, 7, c, K4, NULL), DMAR_OK);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pa_of(sp[i], c), 0x1300000 * (i + 1));
+	CHECK_ST(dmar_iotlb_invalidate_tag_range(tlb, 7, ~0ull - 0xfff, K4, &n), DMAR_OK);
+	CHECK_EQ(n, 2);
+	/* bad ranges: a status, nothing invalidated */
+	dmar_iotlb_get_stats(tlb, &st0);
+	n = 99;
+	CHECK_ST(dmar_iotlb_invalidate_tag_range(tlb, 7, b, 0, &n), DMAR_E_INVALID);
+	CHECK_ST(dmar_iotlb_invalidate_tag_range(tlb, 7, ~0ull - 0xfff, 0x2000, &n), DMAR_E_INVALID);
+	CHECK_ST(dmar_iotlb_invalidate_tag_range(NULL, 7, b, K4, &n), DMAR_E_INVALID);
+	CHECK_ST(dmar_iotlb_invalidate_tag(NULL, 7, &n), DMAR_E_INVALID);
+	CHECK_EQ(n, 99);
+	dmar_iotlb_get_stats(tlb, &st1);
+	CHECK_EQ(st1.invalidations, st0.invalidations);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pa_of(sp[i], b), 0x200000 * (i + 1));
+
+	/* domain-selective: group 7 whole; a group nobody is in; the tag compared whole */
+	CHECK_ST(dmar_iotlb_invalidate_tag(tlb, 7, &n), DMAR_OK);
+	CHECK_EQ(n, 2);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pa_of(sp[i], b), 0x1200000 * (i + 1));
+	CHECK_EQ(pa_of(sp[2], b), 0x600000);
+	CHECK_ST(dmar_iotlb_invalidate_tag(tlb, 0xdead, &n), DMAR_OK);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(pa_of(sp[2], b), 0x600000);
+	CHECK_ST(dmar_iotlb_invalidate_tag(tlb, 0x10007, NULL), DMAR_OK);
+	CHECK_EQ(pa_of(sp[2], a), 0x3300000);
+	CHECK_EQ(pa_of(sp[2], b), 0x3600000);
+
+	/* a space leaves a group when retagged, and a destroyed one is no longer counted */
+	CHECK_ST(dmar_space_set_tag(sp[1], 8), DMAR_OK);
+	CHECK_EQ(pa_of(sp[1], a), 0x2200000);
+	repoint(pt[1], a, K4, 0x100000);
+	CHECK_EQ(pa_of(sp[1], a), 0x2200000);
+	CHECK_ST(dmar_iotlb_invalidate_tag(tlb, 7, &n), DMAR_OK);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(pa_of(sp[1], a), 0x2200000);
+	CHECK_ST(dmar_iotlb_invalidate_tag(tlb, 8, &n), DMAR_OK);
+	CHECK_EQ(pa_of(sp[1], a), 0x100000);
+	dmar_space_destroy(sp[0]);
+	CHECK_ST(dmar_iotlb_invalidate_tag(tlb, 7, &n), DMAR_OK);
+	CHECK_EQ(n, 0);
+	for (int i = 1; i < 3; i++)
+		dmar_space_destroy(sp[i]);
+	CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
+	for (int i = 0; i < 3; i++)
+		dmar_pgtable_destroy(pt[i]);
+	dmar_physmem_destroy(pm);
+}
+
+/* iotlb.h: a page-selective invalidation of a group drops a large leaf's translations
+ * whichever page of it they were cached for, as dmar_space_invalidate_range() does. */
+TEST(S28_a_tag_range_drops_the_whole_large_leaf_it_meets)
+{
+	dmar_physmem *pm = test_physmem(0);
+	dmar_iotlb_config tc;
+	dmar_iotlb *tlb;
+	dmar_space *sp;
+	dmar_pgtable *pt;
+	const uint64_t base = 3 * G1;
+
+	dmar_iotlb_config_default(&tc);
+	CHECK_ST(dmar_iotlb_create(&tc, &tlb), DMAR_OK);
+	for (unsigned lg2 = DMAR_PAGE_2M_LG2; lg2 <= DMAR_PAGE_1G_LG2; lg2 += 9) {
+		const uint64_t span = 1ull << lg2;
+
+		pt = vtd_table(pm, tlb, 3, &sp);
+		CHECK_ST(dmar_pgtable_map(pt, base, 1ull << 40, span, RW), DMAR_OK);
+		for (int k = 0; k < 2; k++)
+			CHECK_EQ(pa_of(sp, base + 5 * K4), (1ull << 40) + 5 * K4);
+		repoint(pt, base, span, 4 * G1 - (lg2 == DMAR_PAGE_1G_LG2 ? G1 : 0));
+		CHECK_EQ(pa_of(sp, base + 5 * K4), (1ull << 40) + 5 * K4);
+		CHECK_ST(dmar_iotlb_invalidate_tag_range(tlb, 3, base + span - K4, K4, NULL), DMAR_OK);
+		CHECK_EQ(pa_of(sp, base + 5 * K4),
+			 4 * G1 - (lg2 == DMAR_PAGE_1G_LG2 ? G1 : 0) + 5 * K4);
+		dmar_space_destroy(sp);
+		dmar_pgtable_destroy(pt);
+	}
+	CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
+	dmar_physmem_destroy(pm);
+}
+
+/* The physical address of the entry a walk of VT-d table @root reads at @level for @iova. */
+static uint64_t vtd_entry_pa(dmar_physmem *pm, uint64_t root, uint64_t iova, unsigned level)
+{
+	uint64_t table = root, e = 0;
+
+	for (unsigned l = 4; l > level; l--) {
+		CHECK_ST(dmar_physmem_read(pm, table + 8 * ((iova >> (12 + 9 * (l - 1))) & 511), &e,
+					   8), DMAR_OK);
+		table = e & 0x000ffffffffff000ull;
+	}
+	return table + 8 * ((iova >> (12 + 9 * (level - 1))) & 511);
+}
+
+/* iotlb.h, dmar_translate_detail(): where a refused walk stopped, as dmar_walk() reports it
+ * for the same table, and read from memory even where the page-walk cache holds the path. */
+TEST(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at)
+{
+	dmar_physmem *pm = test_physmem(0);
+	dmar_iotlb_config tc;
+	dmar_iotlb *tlb;
+	dmar_space *sp, *bad;
+	dmar_pgtable *pt;
+	dmar_fault_info info;
+	dmar_walk_result w;
+	dmar_result r;
+	const uint64_t ro = 0x10000, hole = 0x7f0000000000ull | DMAR_VTD_SS_R | DMAR_VTD_SS_W;
+	uint64_t root, l2, l3, e, junk = 0x123000, l2_was, l3_was;
+	struct {
+		uint64_t iova;
+		unsigned access;
+		dmar_fault fault;
+		unsigned level;
+	} cases[] = {
+		{ ro, DMAR_ACCESS_WRITE, DMAR_FAULT_WRITE, 1 },
+		{ G1 + ro, DMAR_ACCESS_READ, DMAR_FAULT_NOT_PRESENT, 3 },
+		{ 1ull << 48, DMAR_ACCESS_READ, DMAR_FAULT_ADDR_WIDTH, 4 },
+		{ 2 * M2, DMAR_ACCESS_READ, DMAR_FAULT_TABLE_ADDR, 1 },
+		{ 8 * M2 + ro, DMAR_ACCESS_WRITE, DMAR_FAULT_WRITE, 2 },
+	};
+
+	dmar_iotlb_config_default(&tc);
+	CHECK_ST(dmar_iotlb_create(&tc, &tlb), DMAR_OK);
+	pt = vtd_table(pm, tlb, 1, &sp);
+	root = dmar_pgtable_root(pt);
+	CHECK_ST(dmar_pgtable_map(pt, ro, 0x777000, K4, DMAR_PROT_READ), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, 2 * M2, 0x888000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, 8 * M2, 0, M2, DMAR_PROT_READ), DMAR_OK);
+	/* translated: nothing to report */
+	memset(&info, 0xa5, sizeof(info));
+	CHECK_ST(dmar_translate_detail(sp, ro + 8, DMAR_ACCESS_READ, &r, &info), DMAR_OK);
+	CHECK_EQ(r.pa, 0x777008);
+	CHECK(info.level == 0 && info.entry == 0);
+	/* the walk cache holds the path to 2 MiB; then its level-2 entry points into a hole
+	 * and a junk entry (R = W = 0: not present in VT-d) goes into level 3 */
+	CHECK_ST(dmar_translate(sp, 2 * M2, DMAR_ACCESS_READ, &r), DMAR_OK);
+	l2 = vtd_entry_pa(pm, root, 2 * M2, 2);
+	CHECK_ST(dmar_physmem_read(pm, l2, &l2_was, 8), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, l2, &hole, 8), DMAR_OK);
+	l3 = vtd_entry_pa(pm, root, G1 + ro, 3);
+	CHECK_ST(dmar_physmem_read(pm, l3, &l3_was, 8), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, l3, &junk, 8), DMAR_OK);
+	dmar_space_invalidate(sp);
+	CHECK_ST(dmar_translate(sp, ro, DMAR_ACCESS_READ, &r), DMAR_OK); /* the walk cache again */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* (the detail first: the accessed bits it reports are the ones its walk set) */
+		memset(&info, 0xa5, sizeof(info));
+		CHECK_ST(dmar_translate_detail(sp, cases[i].iova, cases[i].access, &r, &info),
+			 DMAR_E_FAULT);
+		CHECK_ST(dmar_walk(pm, root, dmar_pgtable_format(pt), cases[i].iova, cases[i].access,
+				   &w), DMAR_E_FAULT);
+		CHECK_EQ(r.fault, cases[i].fault);
+		CHECK_EQ(w.fault, cases[i].fault);
+		CHECK_EQ(info.level, cases[i].level);
+		CHECK_EQ(info.level, w.level);
+		CHECK_EQ(info.entry, w.pte);
+	}
+	/* the entries themselves: the read-only leaf (accessed by the read above), the junk, the
+	 * level-2 entry that points into the hole with the accessed bit the walk set on it */
+	CHECK_ST(dmar_translate_detail(sp, ro, DMAR_ACCESS_WRITE, &r, &info), DMAR_E_FAULT);
+	CHECK_ST(dmar_physmem_read(pm, vtd_entry_pa(pm, root, ro, 1), &e, 8), DMAR_OK);
+	CHECK_EQ(info.entry, e);
+	CHECK_EQ(info.entry & ~0xfffull, 0x777000);
+	CHECK(info.entry & DMAR_VTD_SS_A);
+	CHECK_ST(dmar_translate_detail(sp, G1 + ro, DMAR_ACCESS_READ, &r, &info), DMAR_E_FAULT);
+	CHECK_EQ(info.entry, junk);
+	CHECK_ST(dmar_translate_detail(sp, 2 * M2, DMAR_ACCESS_READ, &r, &info), DMAR_E_FAULT);
+	CHECK_EQ(info.entry, hole | DMAR_VTD_SS_A);
+	CHECK_ST(dmar_physmem_read(pm, l2, &e, 8), DMAR_OK);
+	CHECK_EQ(e, hole | DMAR_VTD_SS_A);
+	CHECK_ST(dmar_translate_detail(sp, 1ull << 48, DMAR_ACCESS_READ, &r, &info), DMAR_E_FAULT);
+	CHECK_EQ(info.entry, 0);
+	/* the walk cache holds a path memory no longer has (no invalidation yet): a translation
+	 * from it still succeeds, the detailed one reads memory and stops at the hole */
+	CHECK_ST(dmar_physmem_write(pm, l2, &l2_was, 8), DMAR_OK);
+	dmar_space_invalidate(sp);
+	CHECK_ST(dmar_translate(sp, 2 * M2, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, l2, &hole, 8), DMAR_OK);
+	CHECK_ST(dmar_translate_detail(sp, 2 * M2 + K4, DMAR_ACCESS_READ, &r, &info),
+		 DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_TABLE_ADDR);
+	CHECK_EQ(info.level, 1);
+	CHECK_ST(dmar_translate(sp, 2 * M2 + K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT); /* (the cached path: an empty leaf slot) */
+	/* a root that is not RAM: the top level, no entry */
+	CHECK_ST(dmar_space_create(tlb, pm, 0x7f0000000000ull, dmar_pgtable_format(pt), &bad),
+		 DMAR_OK);
+	CHECK_ST(dmar_translate_detail(bad, ro, DMAR_ACCESS_READ, &r, &info), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_TABLE_ADDR);
+	CHECK(info.level == 4 && info.entry == 0);
+	/* bad arguments */
+	CHECK_ST(dmar_translate_detail(sp, ro, DMAR_ACCESS_READ, &r, NULL), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate_detail(NULL, ro, DMAR_ACCESS_READ, &r, &info), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate_detail(sp, ro, DMAR_ACCESS_READ, NULL, &info), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate_detail(sp, ro, 0x10, &r, &info), DMAR_E_INVALID);
+	dmar_space_destroy(bad);
+	dmar_space_destroy(sp);
+	CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
+	/* the table is this library's own again before it frees it */
+	CHECK_ST(dmar_physmem_write(pm, l2, &l2_was, 8), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, l3, &l3_was, 8), DMAR_OK);
+	dmar_pgtable_destroy(pt);
+	dmar_physmem_destroy(pm);
+}
+
 TEST(page_walk_cache_makes_a_miss_cost_one_read)
 {
 	struct fixture f;
@@ -1145,7 +1432,11 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S30_batch_results_equal_singles_but_for_the_hit_flag_of_repeats),
 	  T(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode),
 	  T(S30_every_variant_per_iotlb_translates_alike),
-	  T(S28_space_and_global_invalidation_are_o1), T(page_walk_cache_makes_a_miss_cost_one_read),
+	  T(S28_space_and_global_invalidation_are_o1),
+	  T(S28_a_tag_invalidates_every_space_of_its_group_and_no_other),
+	  T(S28_a_tag_range_drops_the_whole_large_leaf_it_meets),
+	  T(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at),
+	  T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
 	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),
 	  T(l0_mode_is_honoured), T(l0_bank_grows_to_what_the_iotlb_holds),

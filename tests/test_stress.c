@@ -202,9 +202,53 @@ static unsigned note_splits(uint64_t first, uint64_t n)
 	return splits;
 }
 
+/* Tagged mode: the space is in group TAG and the writer invalidates the group, while a
+ * second writer makes, retags, uses and destroys other spaces in that group and the next. */
+#define TAG 5
+static int tagged;
+static dmar_iotlb *tag_tlb;
+static uint64_t churned;
+
 static void flush_hook(void *ctx, dmar_iova_t iova, uint64_t size)
 {
-	dmar_space_invalidate_range(ctx, iova, size);
+	if (tagged)
+		CHECK_ST(dmar_iotlb_invalidate_tag_range(tag_tlb, TAG, iova, size, NULL), DMAR_OK);
+	else
+		dmar_space_invalidate_range(ctx, iova, size);
+}
+
+static void *churn(void *arg)
+{
+	const dmar_physmem *pm = arg;
+	uint64_t seed = 7, n = 0;
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		dmar_space *sp;
+		dmar_result r;
+		size_t k;
+
+		if (dmar_space_create(tag_tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt),
+				      &sp) != DMAR_OK) {
+			CHECK(0);
+			break;
+		}
+		/* it translates only while in the writer's group: a space that caches a table must
+		 * get the invalidations of its changes (tables freed after them are poisoned) */
+		CHECK_ST(dmar_space_set_tag(sp, TAG), DMAR_OK);
+		for (int i = 0; i < 64; i++)
+			(void)dmar_translate(sp, IOVA_BASE + test_xorshift(&seed) % NPAGES * K4,
+					     DMAR_ACCESS_READ, &r);
+		CHECK_ST(dmar_space_set_tag(sp, TAG + 1), DMAR_OK);
+		CHECK_ST(dmar_iotlb_invalidate_tag(tag_tlb, TAG + 1, &k), DMAR_OK);
+		CHECK_EQ(k, 1);
+		dmar_space_destroy(sp);
+		dmar_thread_quiescent();
+		n++;
+	}
+	churned = n;
+	dmar_thread_unregister();
+	return NULL;
 }
 
 static void run(enum reader_mode m, uint64_t world_pages)
@@ -213,7 +257,7 @@ static void run(enum reader_mode m, uint64_t world_pages)
 	const double seconds = env ? atof(env) : 2.0;
 	dmar_physmem *pm = test_physmem(DMAR_PHYSMEM_POISON_FREED);
 	dmar_pgtable_config cfg;
-	pthread_t th[NREADERS];
+	pthread_t th[NREADERS], churner;
 	dmar_iotlb *tlb = NULL;
 	uint64_t seed = 42, gen = 0, maps = 0, exists = 0, unmaps = 0, splits = 0;
 	struct timespec t0, t;
@@ -241,9 +285,15 @@ static void run(enum reader_mode m, uint64_t world_pages)
 		REQUIRE(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt),
 					  &space) == DMAR_OK);
 		dmar_pgtable_set_flush(pt, flush_hook, space);
+		tag_tlb = tlb;
+		if (tagged)
+			REQUIRE(dmar_space_set_tag(space, TAG) == DMAR_OK);
 	}
 	for (uintptr_t i = 0; i < NREADERS; i++)
 		REQUIRE(pthread_create(&th[i], NULL, reader, (void *)i) == 0);
+	churned = 0;
+	if (tagged)
+		REQUIRE(pthread_create(&churner, NULL, churn, pm) == 0);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
@@ -319,6 +369,12 @@ static void run(enum reader_mode m, uint64_t world_pages)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < NREADERS; i++)
 		pthread_join(th[i], NULL);
+	if (tagged) {
+		pthread_join(churner, NULL);
+		printf("# second writer: %" PRIu64 " spaces made, used, retagged and destroyed\n",
+		       churned);
+		CHECK(churned > 10);
+	}
 	printf("# %s, format %u, %u levels, flags %#x: writer: %" PRIu64 " maps, %" PRIu64 " refused overlaps, %" PRIu64
 	       " unmaps, %" PRIu64 " splits; readers: %" PRIu64 " stable-mapped, %" PRIu64
 	       " stable-unmapped, %" PRIu64 " racing checks; %" PRIu64 " table pages\n",
@@ -408,6 +464,17 @@ TEST(S31_S28_every_format_with_accessed_dirty_bits_vs_writer)
 		run(i == 2 ? WALK : BATCHED, 0);
 	}
 	memset(&under_test, 0, sizeof(under_test));
+}
+
+/* iotlb.h: the writer invalidates through the space's group (dmar_iotlb_invalidate_tag_range)
+ * while a second writer creates, retags, uses and destroys spaces of that group and of
+ * another, and invalidates the other group whole: nothing stale, nothing torn. */
+TEST(S28_group_invalidations_vs_writer_and_space_churn)
+{
+	tagged = 1;
+	run(BATCHED, 0);
+	run(SINGLE, SMALL_PAGES);
+	tagged = 0;
 }
 
 /* The threads' L0 banks (iotlb/cache.h) against page-selective invalidations: a warm L0
@@ -1097,6 +1164,7 @@ RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_ne
 	  T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
 	  T(S28_iotlb_batches_vs_writer_unmap_invalidate),
 	  T(S31_S28_every_format_with_accessed_dirty_bits_vs_writer),
+	  T(S28_group_invalidations_vs_writer_and_space_churn),
 	  T(S28_l0_banks_vs_page_invalidations),
 	  T(S28_l0_banks_vs_page_invalidations_single),
 	  T(S28_growing_l0_banks_vs_page_invalidations),

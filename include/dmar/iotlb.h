@@ -198,6 +198,51 @@ DMAR_API void dmar_space_invalidate(dmar_space *sp);
  */
 DMAR_API dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size);
 
+/**
+ * Put a space in the embedder's group @p tag (0, the group every space starts in, included),
+ * for dmar_iotlb_invalidate_tag() and dmar_iotlb_invalidate_tag_range(): an IOMMU's domain id
+ * (VT-d DID, AMD-Vi DomainID), whose spaces (one per table the domain's devices use) its
+ * driver invalidates together.
+ * @param sp   the space
+ * @param tag  its group
+ * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p sp.
+ * @threadsafety Thread-safe (serialised with the invalidations of groups).
+ */
+DMAR_API dmar_status dmar_space_set_tag(dmar_space *sp, uint32_t tag);
+/** The group of a space (dmar_space_set_tag()).
+ *  @param sp  the space
+ *  @return its tag; 0 for NULL @p sp.
+ *  @threadsafety Thread-safe. */
+DMAR_API uint32_t dmar_space_tag(const dmar_space *sp);
+/**
+ * Invalidate everything cached for every space of group @p tag, as dmar_space_invalidate()
+ * does for each (a domain-selective invalidation): O(1) a space, whatever it cached.
+ * @param tlb      the IOTLB
+ * @param tag      the group
+ * @param nspaces  receives how many spaces the group had (may be NULL)
+ * @return ::DMAR_OK (also for a group with no space); ::DMAR_E_INVALID for NULL @p tlb.
+ * @threadsafety Thread-safe.  Spaces created, destroyed or retagged concurrently are
+ * invalidated or not as they were in the group at the moment the call took the IOTLB's
+ * writer lock.  When it returns, no translation that starts afterwards through a space that
+ * was in the group uses an entry cached before the call (S28).
+ */
+DMAR_API dmar_status dmar_iotlb_invalidate_tag(dmar_iotlb *tlb, uint32_t tag, size_t *nspaces);
+/**
+ * dmar_space_invalidate_range() of [iova, iova + size) in every space of group @p tag (a
+ * page-selective invalidation within a domain).
+ * @param tlb      the IOTLB
+ * @param tag      the group
+ * @param iova     first address
+ * @param size     bytes, > 0
+ * @param nspaces  receives how many spaces the group had (may be NULL)
+ * @return ::DMAR_OK (also for a group with no space); ::DMAR_E_INVALID for NULL @p tlb,
+ *         size 0 or a range that runs past 2^64 (one that ends exactly at 2^64 is taken),
+ *         with nothing invalidated.
+ * @threadsafety As dmar_iotlb_invalidate_tag().
+ */
+DMAR_API dmar_status dmar_iotlb_invalidate_tag_range(dmar_iotlb *tlb, uint32_t tag,
+						     dmar_iova_t iova, uint64_t size,
+						     size_t *nspaces);
 /** One request of a batch. */
 typedef struct dmar_request {
 	dmar_iova_t iova; /**< the address the device puts on the bus */
@@ -235,6 +280,33 @@ enum dmar_result_flags {
  */
 DMAR_API dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res);
 
+/** Where the walk of a refused request stopped (dmar_translate_detail()): what dmar_walk()
+ *  reports in ::dmar_walk_result.level and ::dmar_walk_result.pte for the same table. */
+typedef struct dmar_fault_info {
+	uint64_t entry; /**< the entry where the walk stopped, as read: for a permission
+			     fault the leaf, for a table that is not RAM the entry that pointed
+			     to it; 0 when there is none (the root is not RAM, or the address is
+			     outside the format's width) */
+	uint8_t level;  /**< the level the walk stopped at (1 = the 4 KiB table): of the faulting
+			     entry, or of the table that is not RAM; the top level when the
+			     address is outside the format's width */
+} dmar_fault_info;
+/**
+ * dmar_translate(), and for a refused request the level and the entry its walk stopped at (an
+ * emulator's fault record: VT-d tells a bad root from a bad lower table by it).  A request
+ * the IOTLB or a thread's L0 answers takes the same path as with dmar_translate(); one that
+ * misses is walked from the root, every entry read from memory (the page-walk cache is not
+ * used, so that the entries reported are the ones in memory).
+ * @param sp      the space
+ * @param iova    the address
+ * @param access  ::dmar_access flags
+ * @param res     the outcome, as dmar_translate() gives it
+ * @param info    filled in when the request is refused; zeroed when it is translated
+ * @return as dmar_translate(); ::DMAR_E_INVALID also for NULL @p info.
+ * @threadsafety Lock-free; registered thread; concurrently with any writer.
+ */
+DMAR_API dmar_status dmar_translate_detail(dmar_space *sp, dmar_iova_t iova, unsigned access,
+					   dmar_result *res, dmar_fault_info *info);
 /**
  * Translate @p n requests through @p sp in one RCU read section: tags and sets for all,
  * prefetch, SIMD tag compare, then the misses walked interleaved so their memory latency
