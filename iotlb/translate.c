@@ -416,6 +416,11 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 	}
 	dmar__rcu_read_unlock();
 
+	if (info) { /* the second look at a request already counted (dmar_translate_detail) */
+		if (nfaults)
+			*nfaults = walked ? x.st[ST_FAULT] : 0;
+		return DMAR_OK;
+	}
 	{
 		const int slot = dmar__thread_slot();
 
@@ -516,10 +521,9 @@ out:
 	return hit;
 }
 
-/* dmar_translate(), and dmar_translate_detail() with @info. */
+/* dmar_translate() after its argument checks. */
 static inline __attribute__((always_inline)) dmar_status
-translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res,
-	      dmar_fault_info *info)
+translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
 {
 	size_t nf;
 	dmar_status st;
@@ -544,7 +548,7 @@ translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *re
 	{
 		const dmar_request r = { .iova = iova, .access = access, .pasid = DMAR_NO_PASID };
 
-		st = translate_many(sp, &r, res, 1, &nf, info);
+		st = translate_many(sp, &r, res, 1, &nf, NULL);
 	}
 	return st == DMAR_OK && nf ? DMAR_E_FAULT : st;
 }
@@ -553,14 +557,25 @@ dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dm
 {
 	if (!sp || !res || (access & ~DMAR_ACCESS_ALL))
 		return DMAR_E_INVALID;
-	return translate_one(sp, iova, access, res, NULL);
+	return translate_one(sp, iova, access, res);
 }
 
 dmar_status dmar_translate_detail(dmar_space *sp, dmar_iova_t iova, unsigned access,
 				  dmar_result *res, dmar_fault_info *info)
 {
+	dmar_status st;
+
 	if (!sp || !res || !info || (access & ~DMAR_ACCESS_ALL))
 		return DMAR_E_INVALID;
 	memset(info, 0, sizeof(*info));
-	return translate_one(sp, iova, access, res, info);
+	st = translate_one(sp, iova, access, res);
+	if (st == DMAR_E_FAULT) {
+		/* refused: once more from the root, every entry from memory, to say where */
+		const dmar_request r = { .iova = iova, .access = access, .pasid = DMAR_NO_PASID };
+		size_t nf;
+
+		st = translate_many(sp, &r, res, 1, &nf, info);
+		st = st == DMAR_OK && nf ? DMAR_E_FAULT : st;
+	}
+	return st;
 }

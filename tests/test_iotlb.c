@@ -1019,6 +1019,18 @@ TEST(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at)
 	CHECK_EQ(e, hole | DMAR_VTD_SS_A);
 	CHECK_ST(dmar_translate_detail(sp, 1ull << 48, DMAR_ACCESS_READ, &r, &info), DMAR_E_FAULT);
 	CHECK_EQ(info.entry, 0);
+	/* one request counted once, the second walk of a refusal not at all */
+	{
+		dmar_iotlb_stats a, b;
+
+		dmar_iotlb_get_stats(tlb, &a);
+		CHECK_ST(dmar_translate_detail(sp, G1 + ro, DMAR_ACCESS_READ, &r, &info),
+			 DMAR_E_FAULT);
+		dmar_iotlb_get_stats(tlb, &b);
+		CHECK_EQ(b.translations, a.translations + 1);
+		CHECK_EQ(b.faults, a.faults + 1);
+		CHECK_EQ(b.misses, a.misses + 1);
+	}
 	/* the walk cache holds a path memory no longer has (no invalidation yet): a translation
 	 * from it still succeeds, the detailed one reads memory and stops at the hole */
 	CHECK_ST(dmar_physmem_write(pm, l2, &l2_was, 8), DMAR_OK);

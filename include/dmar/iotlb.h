@@ -293,10 +293,13 @@ typedef struct dmar_fault_info {
 } dmar_fault_info;
 /**
  * dmar_translate(), and for a refused request the level and the entry its walk stopped at (an
- * emulator's fault record: VT-d tells a bad root from a bad lower table by it).  A request
- * the IOTLB or a thread's L0 answers takes the same path as with dmar_translate(); one that
- * misses is walked from the root, every entry read from memory (the page-walk cache is not
- * used, so that the entries reported are the ones in memory).
+ * emulator's fault record: VT-d tells a bad root from a bad lower table by it).  The request
+ * is translated as dmar_translate() does it, caches included; one refused that way is walked
+ * once more from the root, every entry read from memory (not from the page-walk cache), and
+ * that walk's outcome is what the call returns, with where it stopped.  It is the same
+ * refusal unless the memory now allows the access (a walk-cache entry older than the table,
+ * its invalidation not yet made): then it is that translation.  The second walk is not
+ * counted in dmar_iotlb_stats.
  * @param sp      the space
  * @param iova    the address
  * @param access  ::dmar_access flags
