@@ -521,12 +521,50 @@ out:
 	return hit;
 }
 
+/* A request translate_hit() did not answer: its walk alone, without a batch's second probe
+ * and machinery (what a device model's single translations meet on every new page).  The
+ * same answer and fills as translate_many() gives a batch of one; the L0 is not consulted
+ * again (translate_hit() just did) and walks do not fill it. */
+static __attribute__((noinline)) dmar_status translate_miss(dmar_space *sp, dmar_iova_t iova,
+							   unsigned access, dmar_result *res)
+{
+	struct dmar_iotlb *tlb = sp->tlb;
+	const int slot = dmar__thread_slot();
+	struct walk w;
+	struct xctx x;
+
+	memset(x.st, 0, sizeof(x.st));
+	x.tlb = tlb;
+	x.sp = sp;
+	x.pm = sp->pm;
+	x.pf = &sp->pf;
+	x.hint = NULL;
+	x.info = NULL;
+	dmar__rcu_read_lock();
+	/* in translate_many()'s order: the ASID before the root, inval_gen before the walk */
+	x.asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
+	x.root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
+	x.gen = __atomic_load_n(&sp->inval_gen, __ATOMIC_ACQUIRE);
+	x.rng = __atomic_load_n(&tlb->stats[slot].rng, __ATOMIC_RELAXED) | 1;
+	walk_start(&x, &w, iova, 0, access);
+	while (w.level) {
+		walk_prepare(&x, &w);
+		if (w.level)
+			walk_step(&x, &w);
+	}
+	walk_finish(&x, &w, res);
+	dmar__rcu_read_unlock();
+	__atomic_store_n(&tlb->stats[slot].rng, x.rng, __ATOMIC_RELAXED);
+	x.st[ST_XLATE] = 1;
+	x.st[ST_MISS] = 1;
+	dmar__iotlb_account(tlb, x.st);
+	return res->fault == DMAR_FAULT_NONE ? DMAR_OK : DMAR_E_FAULT;
+}
+
 /* dmar_translate() after its argument checks. */
 static inline __attribute__((always_inline)) dmar_status
 translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
 {
-	size_t nf;
-	dmar_status st;
 	int hit, l0hit;
 
 	if (!dmar__thread_ok())
@@ -544,13 +582,8 @@ translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *re
 		dmar__slot_counter_add(&v[ST_L0_HIT], slot, (unsigned)l0hit);
 		return DMAR_OK;
 	}
-	/* a miss (or a request the IOTLB must not answer): the whole path, same as a batch */
-	{
-		const dmar_request r = { .iova = iova, .access = access, .pasid = DMAR_NO_PASID };
-
-		st = translate_many(sp, &r, res, 1, &nf, NULL);
-	}
-	return st == DMAR_OK && nf ? DMAR_E_FAULT : st;
+	/* a miss (or a request the IOTLB must not answer) */
+	return translate_miss(sp, iova, access, res);
 }
 
 dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
