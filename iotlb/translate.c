@@ -58,8 +58,8 @@ struct xctx {
 	dmar_fault_info *info;
 };
 
-static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx,
-		       unsigned access)
+static inline __attribute__((always_inline)) void
+walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx, unsigned access)
 {
 	/* every field a walk reads; eff[] and the sequence numbers are written before use */
 	w->idx = idx;
@@ -126,7 +126,7 @@ static void walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx
 }
 
 /* Find the next entry's host address and prefetch it. */
-static void walk_prepare(struct xctx *x, struct walk *w)
+static inline __attribute__((always_inline)) void walk_prepare(struct xctx *x, struct walk *w)
 {
 	const dmar_pa_t at = w->table + 8u * pt_index(w->va, w->level);
 	const struct pm_range *r = dmar__pm_find(x->pm, at, 8, x->hint);
@@ -165,7 +165,7 @@ static int walk_ad(struct xctx *x, struct walk *w, uint64_t pte, uint64_t need)
 }
 
 /* Read the prepared entry: one level down, a leaf, or a fault. */
-static void walk_step(struct xctx *x, struct walk *w)
+static inline __attribute__((always_inline)) void walk_step(struct xctx *x, struct walk *w)
 {
 	const struct pt_fmt *pf = x->pf;
 	const unsigned level = w->level;
@@ -234,7 +234,8 @@ static int large_leaf_may_fill(struct xctx *x, uint64_t va, unsigned lg2)
 }
 
 /* Result and fills of a finished walk. */
-static void walk_finish(struct xctx *x, struct walk *w, dmar_result *res)
+static inline __attribute__((always_inline)) void
+walk_finish(struct xctx *x, struct walk *w, dmar_result *res)
 {
 	uint64_t mask, frame, allow;
 	unsigned lg2;
