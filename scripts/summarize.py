@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Closing line of the test run from meson's testlog.json files: 'N passed, N failed'."""
+"""Closing line of the test run: 'N passed, N failed'.
+
+Reads meson's testlog.json files, and files ending in .tap with one "ok - ...",
+"not ok - ..." or "skip - ..." line per check (scripts/qemu-test.sh's output)."""
 import json
 import sys
 
@@ -11,6 +14,19 @@ for path in sys.argv[1:]:
     except OSError:
         print(f"{build}: no test log (the build failed)")
         failed += 1
+        continue
+    if path.endswith(".tap"):
+        for line in lines:
+            if line.startswith("ok - "):
+                passed += 1
+            elif line.startswith("not ok - "):
+                failed += 1
+                print(f"FAILED: {line[len('not ok - '):]}")
+            elif line.startswith("skip - "):
+                skipped += 1
+        if not any(l.startswith(("ok - ", "not ok - ")) for l in lines):
+            print(f"{path}: no check ran")
+            failed += 1
         continue
     for line in lines:
         if not line.strip():

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole test suite: installs what it needs, builds with warnings as errors, runs every
-# test in a plain build and in an ASan+UBSan build, and ends with "N passed, N failed".
+# test in a plain, an ASan+UBSan and a qsbr build, the fuzz harnesses briefly, and QEMU with
+# a Linux guest on dmar (scripts/qemu-test.sh), and ends with "N passed, N failed".
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
@@ -57,7 +58,21 @@ else
 	rm -f build-fuzz/meson-logs/testlog.json
 fi
 
+# a real emulator: Debian's QEMU built stock and with contrib/qemu's patches (linking this
+# library from build-test), a Linux guest doing DMA through its Intel IOMMU on each
+# (scripts/qemu-test.sh; DMAR_QEMU_TEST=0 leaves it out)
+qemu_tap=build-test/qemu-test.tap
+rm -f "$qemu_tap"
+if [ "${DMAR_QEMU_TEST:-1}" != 0 ]; then
+	{ DMAR_BUILD=build-test sh scripts/qemu-test.sh ||
+		echo "not ok - scripts/qemu-test.sh exited with status $?"; } | tee "$qemu_tap"
+	! grep -q '^not ok - ' "$qemu_tap" || status=1
+	set -- "$qemu_tap"
+else
+	set --
+fi
+
 python3 scripts/summarize.py build-test/meson-logs/testlog.json build-test/meson-logs/benchlog.json \
 	build-asan/meson-logs/testlog.json build-qsbr/meson-logs/testlog.json \
-	build-fuzz/meson-logs/testlog.json
+	build-fuzz/meson-logs/testlog.json "$@"
 exit $status
