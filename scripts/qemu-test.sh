@@ -54,7 +54,7 @@ APT_DL_OPTS=""
 # --- host packages, installed only when missing (as scripts/deps.sh does) ---------------
 # build: QEMU 7.2's minimal x86_64-softmmu; guest: SeaBIOS (the dfsg tarball has no
 # firmware), modinfo for module dependencies, cpio for the initramfs
-PKGS="gcc make ninja-build meson pkg-config python3 libglib2.0-dev libpixman-1-dev zlib1g-dev
+PKGS="gcc make ninja-build meson pkg-config python3 libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev
 	dpkg-dev xz-utils patch seabios kmod cpio gzip"
 missing=""
 for p in $PKGS; do
