@@ -221,8 +221,9 @@ static void edge_op(struct fz *f, dmar_adapter *ad, const dmar_adapter_config *a
 		fits = v2 >= 1 && v1 < n && v2 <= n - v1;
 		if (what == 1) {
 			st = dmar_pmo_map_gpu(ad, irql, o, v1, v2, prot, &g);
-			/* S24 (2): a GPU mapping is readable: no prot without DMAR_PROT_READ */
-			if (!fits || !(prot & DMAR_PROT_READ) || (prot & ~known))
+			/* remap.h: the prot the domain's table can express, READ for an x86-64
+			 * table; a pass-through adapter (no table) takes READ or WRITE */
+			if (!fits || !(prot & gpu_prot_needs(ad)) || (prot & ~known))
 				FZ_CHECK_ST(st, DMAR_E_INVALID);
 			else
 				FZ_CHECK(st == DMAR_OK || st == DMAR_E_NOSPACE || st == DMAR_E_NOMEM);

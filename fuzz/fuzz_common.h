@@ -114,6 +114,15 @@ static inline uint64_t fz_size(struct fz *f)
 
 /* Every harness translates and changes tables: the calling thread must be registered
  * (thread.h).  libFuzzer, AFL++'s driver and replay.c all call from one thread. */
+/* The permission bits a GPU mapping of @ad needs one of (remap.h, dmar_pmo_map_gpu): an
+ * adapter whose domain has a table (x86-64 here) needs READ, a pass-through one READ or
+ * WRITE. */
+static inline unsigned gpu_prot_needs(dmar_adapter *ad)
+{
+	return dmar_domain_pgtable(dmar_adapter_domain(ad)) ? DMAR_PROT_READ
+							      : DMAR_PROT_READ | DMAR_PROT_WRITE;
+}
+
 static inline void fz_thread(void)
 {
 	if (!dmar_thread_registered())
