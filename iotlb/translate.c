@@ -83,24 +83,24 @@ walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx, unsigned a
 	if (x->asid && !x->info) {
 		struct dmar_iotlb *tlb = x->tlb;
 
-		/* sequence numbers first: whatever this walk reads (walk cache included) is
-		 * newer than them, so a fill is dropped iff an invalidation may have raced it */
+		/* sequence numbers first: whatever a fill is computed from (walk-cache entries
+		 * included) is newer than its sequence number, so a fill is dropped iff an
+		 * invalidation may have raced it.  Going up, a level's number is read before the
+		 * lookups above it, whose entry the walk below it starts from; the levels above
+		 * a hit are neither read nor filled, so their numbers (lines of their own) are
+		 * never needed. */
 		w->seq_tlb = dmar_cache_seq(&tlb->tlb, dmar_cache_set(&tlb->tlb, x->asid, va >> 12));
-		for (unsigned k = 0; k < DMAR_PWC_LEVELS; k++) {
-			const struct dmar_cache *c = &tlb->pwc[k];
-			uint64_t b = va >> pt_shift(k + DMAR_PWC_MIN_LEVEL);
-
-			w->seq_pwc[k] = dmar_cache_seq(c, dmar_cache_set(c, x->asid, b));
-		}
 		for (unsigned k = 0; k < DMAR_PWC_LEVELS; k++) {
 			const unsigned lv = k + DMAR_PWC_MIN_LEVEL;
 			const struct dmar_cache *c = &tlb->pwc[k];
-			uint64_t b = va >> pt_shift(lv), e;
+			const uint64_t b = va >> pt_shift(lv);
+			const uint32_t set = dmar_cache_set(c, x->asid, b);
+			uint64_t e;
 
 			if (lv > x->pf->levels)
 				break;
-			if (!dmar_cache_lookup(c, dmar_cache_set(c, x->asid, b),
-					       dmar_cache_tag(x->asid, b), &e))
+			w->seq_pwc[k] = dmar_cache_seq(c, set);
+			if (!dmar_cache_lookup(c, set, dmar_cache_tag(x->asid, b), &e))
 				continue;
 			/* a write through a clean leaf walks to it, to set its dirty bit */
 			if ((e & PTN_LEAF) && !(e & PTN_DIRTY) && (access & DMAR_ACCESS_WRITE))
