@@ -38,7 +38,7 @@ bench_mode=0
 [ "${1:-}" = "--fetch-only" ] && fetch_only=1
 [ "${1:-}" = "--bench" ] && bench_mode=1
 
-CACHE=${DMAR_QEMU_CACHE:-$HOME/.cache/dmar-qemu}
+CACHE=${DMAR_QEMU_CACHE:-${HOME:-/tmp}/.cache/dmar-qemu}
 JOBS=${DMAR_QEMU_JOBS:-2}
 TIMEOUT=${DMAR_QEMU_TIMEOUT:-180}
 cold=""        # what this run had to download or build (empty: everything was cached)
