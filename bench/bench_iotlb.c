@@ -8,6 +8,12 @@
  *  iotlb/hit/small/...      256 contiguous pages, requested in a random order (all hits)
  *  iotlb/hit/large/...      16384 contiguous pages (64 MiB: fits the IOTLB; all hits)
  *  iotlb/hit/scattered/...  16384 pages scattered at random over 4 GiB (set conflicts)
+ *  iotlb/hit/stride64k/...  16384 pages 64 KiB apart (the 128 GiB table of miss/cold)
+ *  iotlb/hit/stride2m/...   16384 pages 2 MiB apart
+ *  iotlb/hit/tile/...       16384 pages of a tiled surface's column: 4 consecutive pages (a
+ *                           16 KiB tile row) every 256 KiB (the row pitch)
+ *                           (the strided ones hit as the contiguous hit/large does when the
+ *                           caches' index spreads strides: iotlb/cache.h)
  *  iotlb/miss/warm/...      random pages over 4 GiB of 4 KiB mappings (1 Mi pages, 32 times
  *                           the IOTLB; 8 MiB of last-level tables, which stay in the LLC)
  *  iotlb/miss/cold/...      random pages over 128 GiB of 4 KiB mappings (256 MiB of tables,
@@ -202,6 +208,8 @@ struct workload {
 	struct table *t;
 	int hit;              /* warm the cache before timing: every request should hit */
 	int scattered;        /* working-set pages at random over the table, not contiguous */
+	uint32_t stride;      /* else, with stride > 0: runs of @run pages @stride pages apart */
+	uint32_t run;
 	uint32_t ws;          /* working-set pages; 0 = every page of the table */
 	uint32_t norder;      /* requests (a power of two) */
 	bench_fixture once;   /* built on first use (workload_build()) */
@@ -211,7 +219,8 @@ struct workload {
 	dmar_request *req;    /* norder random requests over the working set */
 };
 
-enum { WL_SMALL, WL_LARGE, WL_SCATTERED, WL_WARM, WL_COLD, WL_COUNT };
+enum { WL_SMALL, WL_LARGE, WL_SCATTERED, WL_STRIDE64K, WL_STRIDE2M, WL_TILE, WL_WARM, WL_COLD,
+       WL_COUNT };
 static struct workload g_wl[WL_COUNT] = {
 	[WL_SMALL] = { .name = "hit/small", .t = &g_warm, .hit = 1, .ws = SMALL_PAGES,
 		       .norder = 1u << 12, .once = BENCH_FIXTURE_INIT },
@@ -220,6 +229,12 @@ static struct workload g_wl[WL_COUNT] = {
 	[WL_SCATTERED] = { .name = "hit/scattered", .t = &g_warm, .hit = 1, .scattered = 1,
 			   .ws = LARGE_PAGES, .norder = 1u << 16,
 			   .once = BENCH_FIXTURE_INIT },
+	[WL_STRIDE64K] = { .name = "hit/stride64k", .t = &g_cold, .hit = 1, .stride = 16, .run = 1,
+			   .ws = LARGE_PAGES, .norder = 1u << 16, .once = BENCH_FIXTURE_INIT },
+	[WL_STRIDE2M] = { .name = "hit/stride2m", .t = &g_cold, .hit = 1, .stride = 512, .run = 1,
+			  .ws = LARGE_PAGES, .norder = 1u << 16, .once = BENCH_FIXTURE_INIT },
+	[WL_TILE] = { .name = "hit/tile", .t = &g_cold, .hit = 1, .stride = 64, .run = 4,
+		      .ws = LARGE_PAGES, .norder = 1u << 16, .once = BENCH_FIXTURE_INIT },
 	[WL_WARM] = { .name = "miss/warm", .t = &g_warm, .norder = 1u << 20,
 		      .once = BENCH_FIXTURE_INIT },
 	[WL_COLD] = { .name = "miss/cold", .t = &g_cold, .norder = 1u << 20,
@@ -280,6 +295,12 @@ static int workload_build(void *arg)
 			w->pages[i++] = (uint32_t)p;
 		}
 		free(taken);
+	} else if (w->stride) {
+		/* (a smaller cold table, DMAR_BENCH_SMALL or DMAR_BENCH_COLD_GIB, holds fewer) */
+		if ((uint64_t)w->npages / w->run * w->stride > tpages)
+			w->npages = (uint32_t)(tpages / w->stride * w->run);
+		for (uint32_t i = 0; i < w->npages; i++)
+			w->pages[i] = i / w->run * w->stride + i % w->run;
 	} else {
 		for (uint32_t i = 0; i < w->npages; i++)
 			w->pages[i] = i;
@@ -910,6 +931,9 @@ int main(int argc, char **argv)
 	register_xlate(&g_wl[WL_SMALL], 1, 1, 0);
 	register_xlate(&g_wl[WL_LARGE], 1, 1, 0);
 	register_xlate(&g_wl[WL_SCATTERED], 0, 0, 0);
+	register_xlate(&g_wl[WL_STRIDE64K], 0, 0, 0);
+	register_xlate(&g_wl[WL_STRIDE2M], 0, 0, 0);
+	register_xlate(&g_wl[WL_TILE], 0, 0, 0);
 	register_xlate(&g_wl[WL_WARM], 1, 1, 1);
 	register_xlate(&g_wl[WL_COLD], 1, 0, 1);
 	register_writer(&g_wl[WL_SMALL], "small");

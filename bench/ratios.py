@@ -30,6 +30,7 @@ TARGET_HIT_VS_QEMU = 20.0
 TARGET_HIT_VS_LFHT = 5.0
 TARGET_HIT_NS = 2.0
 TARGET_COLD_BATCH = 4.0
+TARGET_STRIDED = 1.10     # a strided working set's ns per hit at most 10% over a contiguous one
 TARGET_WRITER_COST = 0.10
 BATCH = "dmar_batch/64"
 PEERS = ("qemu", "rculfhash")
@@ -128,6 +129,8 @@ def main(argv):
 
     workloads_hit = [w for w in ("hit/small", "hit/large", "hit/scattered")
                      if any(k[0].startswith(w + "/") for k in ns)]
+    workloads_strided = [w for w in ("hit/stride64k", "hit/stride2m", "hit/tile")
+                         if any(k[0].startswith(w + "/") for k in ns)]
 
     print("\nIOTLB hit: dmar batch (%s) against the peers, ns per translation per core" % BATCH)
     for w in workloads_hit:
@@ -149,6 +152,19 @@ def main(argv):
             hr = ext.get(d, {}).get("hit_rate")
             if hr is not None and hr < 0.999:
                 r.info("%s: dmar hit rate (conflict misses)" % tag, hr, "")
+
+    print("\nStrided working sets against the contiguous one (hit/large), same size")
+    for w in workloads_strided:
+        for impl in (BATCH, "dmar_single"):
+            r.target("%s: %s ns / hit/large's" % (w, impl),
+                     ratio(ns, (w + "/" + impl, 1), ("hit/large/" + impl, 1)),
+                     TARGET_STRIDED, False, "")
+        hr = ext.get((w + "/" + BATCH, 1), {}).get("hit_rate")
+        if hr is not None:
+            r.info("%s: dmar hit rate" % w, hr, "")
+        for p in PEERS:
+            r.info("%s: %s / dmar_batch" % (w, p), ratio(ns, (w + "/" + p, 1),
+                                                           (w + "/" + BATCH, 1)))
 
     print("\nMiss with walk: batched against one-at-a-time")
     for w, is_target in (("miss/cold", True), ("miss/warm", False)):

@@ -81,17 +81,30 @@ static inline uint64_t dmar_cache_tag(uint64_t asid, uint64_t vpn)
 }
 
 /* The set of page @vpn of the space whose ASID hashes to @ahash (dmar_cache_asid_hash), in a
- * cache of @mask + 1 sets: consecutive pages of one space land in consecutive sets; spaces
- * are spread apart.  The one definition every lookup, fill and invalidation uses (the
+ * cache of @mask + 1 sets: the pages of an aligned block of one space land in distinct sets,
+ * strided ones too (dmar_cache_spread); spaces are spread apart.  The one definition every lookup, fill and invalidation uses (the
  * probes hash the ASID once a batch). */
 static inline uint64_t dmar_cache_asid_hash(uint64_t asid)
 {
 	return asid * 0x9E3779B1u;
 }
 
+/* The set index of the set-associative caches (the IOTLB and the page-walk cache), for a
+ * cache of @mask + 1 sets (a power of two, 2^b): the page number's next b bits folded onto
+ * its low b, so that strided pages (64 KiB, 2 MiB, which leave the low bits alike) spread as
+ * consecutive ones do: a stride of 2^s pages with s <= b gives 2^b pages 2^b distinct sets.
+ * On an aligned block of 2^b consecutive pages the fold is a bijection, so a dense working
+ * set is spread exactly as the page number itself would spread it.  (The threads' L0 banks
+ * index by the page number alone: their pass is about 16 instructions a request, and the
+ * fold's two would cost a dense batch more than a strided one gains.) */
+static inline uint32_t dmar_cache_spread(uint64_t vpn, uint32_t mask)
+{
+	return (uint32_t)(vpn ^ (vpn >> __builtin_ctz(mask + 1))) & mask;
+}
+
 static inline uint32_t dmar_cache_set_hashed(uint64_t vpn, uint64_t ahash, uint32_t mask)
 {
-	return (uint32_t)(vpn ^ ahash) & mask;
+	return dmar_cache_spread(vpn ^ ahash, mask);
 }
 
 static inline uint32_t dmar_cache_set(const struct dmar_cache *c, uint64_t asid, uint64_t vpn)

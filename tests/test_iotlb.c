@@ -1064,6 +1064,55 @@ TEST(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at)
 	dmar_physmem_destroy(pm);
 }
 
+/* iotlb/cache.h: strided pages spread over the IOTLB's sets as consecutive ones do, so a
+ * working set the IOTLB holds stays cached whatever its stride (64 KiB: 16 pages, 2 MiB: 512,
+ * 16 MiB: 4096): 16384 pages of a 4096 x 8 IOTLB, translated twice, all hits the second
+ * time.  Page-number bits alone would put a 64 KiB stride in 1/16 of the sets. */
+TEST(S30_strided_working_sets_spread_over_the_sets)
+{
+	static const uint64_t strides[] = { 1, 16, 512, 4096 };
+
+	for (size_t k = 0; k < sizeof(strides) / sizeof(strides[0]); k++) {
+		const uint64_t base = 1ull << 40, n = 16384;
+		dmar_physmem *pm = test_physmem(0);
+		dmar_pgtable_config pc;
+		dmar_iotlb_config tc;
+		dmar_pgtable *pt;
+		dmar_iotlb *tlb;
+		dmar_space *sp;
+		dmar_iotlb_stats a, b;
+		dmar_result r;
+
+		dmar_pgtable_config_default(&pc);
+		CHECK_ST(dmar_pgtable_create(pm, &pc, &pt), DMAR_OK);
+		for (uint64_t i = 0; i < n; i++)
+			CHECK_ST(dmar_pgtable_map(pt, base + i * strides[k] * K4, 0x100000 + (i % 64) * K4,
+						  K4, DMAR_PROT_READ), DMAR_OK);
+		dmar_iotlb_config_default(&tc);
+		tc.sets = 4096;
+		tc.ways = 8;
+		tc.l0 = DMAR_L0_OFF;
+		CHECK_ST(dmar_iotlb_create(&tc, &tlb), DMAR_OK);
+		CHECK_ST(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt),
+					   &sp), DMAR_OK);
+		for (uint64_t i = 0; i < n; i++)
+			CHECK_ST(dmar_translate(sp, base + i * strides[k] * K4, DMAR_ACCESS_READ, &r),
+				 DMAR_OK);
+		dmar_iotlb_get_stats(tlb, &a);
+		for (uint64_t i = 0; i < n; i++)
+			CHECK_ST(dmar_translate(sp, base + i * strides[k] * K4, DMAR_ACCESS_READ, &r),
+				 DMAR_OK);
+		dmar_iotlb_get_stats(tlb, &b);
+		printf("# stride %" PRIu64 " pages: %" PRIu64 " of %" PRIu64 " hit\n", strides[k],
+		       b.hits - a.hits, n);
+		CHECK_EQ(b.hits - a.hits, n);
+		dmar_space_destroy(sp);
+		CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
+		dmar_pgtable_destroy(pt);
+		dmar_physmem_destroy(pm);
+	}
+}
+
 TEST(page_walk_cache_makes_a_miss_cost_one_read)
 {
 	struct fixture f;
@@ -1448,6 +1497,7 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_a_tag_invalidates_every_space_of_its_group_and_no_other),
 	  T(S28_a_tag_range_drops_the_whole_large_leaf_it_meets),
 	  T(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at),
+	  T(S30_strided_working_sets_spread_over_the_sets),
 	  T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
 	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),
