@@ -358,8 +358,29 @@ thread_l0(struct dmar_iotlb *tlb, const struct dmar_space *sp, uint64_t key, siz
 	return dmar_l0_use(l0, n);
 }
 
+/* The walk context of @sp for walks after the ASID @asid and root @root were read (in that
+ * order), made just before the first walk: a large-leaf fill checks that the space's
+ * invalidation count has not moved since; the slot's victim-choice state picks a fill's way
+ * when every way is taken. */
+static inline __attribute__((always_inline)) void
+walk_ctx_init(struct xctx *x, dmar_space *sp, uint64_t asid, uint64_t root, int slot,
+	      dmar_fault_info *info)
+{
+	memset(x->st, 0, sizeof(x->st));
+	x->tlb = sp->tlb;
+	x->sp = sp;
+	x->gen = __atomic_load_n(&sp->inval_gen, __ATOMIC_ACQUIRE);
+	x->pm = sp->pm;
+	x->pf = &sp->pf;
+	x->asid = asid;
+	x->root = root;
+	x->hint = NULL;
+	x->rng = __atomic_load_n(&sp->tlb->stats[slot].rng, __ATOMIC_RELAXED) | 1;
+	x->info = info;
+}
+
 static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_result *res,
-				  size_t n, size_t *nfaults, dmar_fault_info *info)
+				  size_t n, size_t *nfaults)
 {
 	struct dmar_iotlb *tlb = sp->tlb;
 	const struct dmar_probe_ops *ops = tlb->ops;
@@ -397,19 +418,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 		if (!nmiss)
 			continue;
 		if (!walked) { /* the walk context, only when something missed */
-			memset(&x, 0, sizeof(x));
-			x.tlb = tlb;
-			x.sp = sp;
-			/* before any walk: a large-leaf fill checks it has not moved since */
-			x.gen = __atomic_load_n(&sp->inval_gen, __ATOMIC_ACQUIRE);
-			x.pm = sp->pm;
-			x.pf = &sp->pf;
-			/* the slot's victim-choice state (a fill's way when every way is taken) */
-			x.rng = __atomic_load_n(&tlb->stats[dmar__thread_slot()].rng,
-						__ATOMIC_RELAXED) | 1;
-			x.asid = asid;
-			x.root = root;
-			x.info = info;
+			walk_ctx_init(&x, sp, asid, root, dmar__thread_slot(), NULL);
 			walked = 1;
 		}
 		nmiss_total += nmiss;
@@ -417,11 +426,6 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 	}
 	dmar__rcu_read_unlock();
 
-	if (info) { /* the second look at a request already counted (dmar_translate_detail) */
-		if (nfaults)
-			*nfaults = walked ? x.st[ST_FAULT] : 0;
-		return DMAR_OK;
-	}
 	{
 		const int slot = dmar__thread_slot();
 
@@ -447,7 +451,7 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 dmar_status dmar__translate_space(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				  size_t n, size_t *nfaults)
 {
-	return translate_many(sp, req, res, n, nfaults, NULL);
+	return translate_many(sp, req, res, n, nfaults);
 }
 
 dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
@@ -474,7 +478,7 @@ dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_r
 {
 	dmar_status st = dmar__check_batch(sp, req, res, n, nfaults);
 
-	return st == DMAR_OK ? translate_many(sp, req, res, n, nfaults, NULL) : st;
+	return st == DMAR_OK ? translate_many(sp, req, res, n, nfaults) : st;
 }
 
 /* The hit path of one request, without the batch machinery: 1 if answered (*l0hit: by the
@@ -525,28 +529,23 @@ out:
 /* A request translate_hit() did not answer: its walk alone, without a batch's second probe
  * and machinery (what a device model's single translations meet on every new page).  The
  * same answer and fills as translate_many() gives a batch of one; the L0 is not consulted
- * again (translate_hit() just did) and walks do not fill it. */
+ * again (translate_hit() just did) and walks do not fill it.  With @info
+ * (dmar_translate_detail's second look at a request already refused and counted) the walk
+ * reads every entry from memory, records where it stopped, and is not counted. */
 static __attribute__((noinline)) dmar_status translate_miss(dmar_space *sp, dmar_iova_t iova,
-							   unsigned access, dmar_result *res)
+							   unsigned access, dmar_result *res,
+							   dmar_fault_info *info)
 {
-	struct dmar_iotlb *tlb = sp->tlb;
 	const int slot = dmar__thread_slot();
 	struct walk w;
 	struct xctx x;
+	uint64_t asid, root;
 
-	memset(x.st, 0, sizeof(x.st));
-	x.tlb = tlb;
-	x.sp = sp;
-	x.pm = sp->pm;
-	x.pf = &sp->pf;
-	x.hint = NULL;
-	x.info = NULL;
 	dmar__rcu_read_lock();
-	/* in translate_many()'s order: the ASID before the root, inval_gen before the walk */
-	x.asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
-	x.root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
-	x.gen = __atomic_load_n(&sp->inval_gen, __ATOMIC_ACQUIRE);
-	x.rng = __atomic_load_n(&tlb->stats[slot].rng, __ATOMIC_RELAXED) | 1;
+	/* in translate_many()'s order: the ASID before the root */
+	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
+	root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
+	walk_ctx_init(&x, sp, asid, root, slot, info);
 	walk_start(&x, &w, iova, 0, access);
 	while (w.level) {
 		walk_prepare(&x, &w);
@@ -555,10 +554,12 @@ static __attribute__((noinline)) dmar_status translate_miss(dmar_space *sp, dmar
 	}
 	walk_finish(&x, &w, res);
 	dmar__rcu_read_unlock();
-	__atomic_store_n(&tlb->stats[slot].rng, x.rng, __ATOMIC_RELAXED);
-	x.st[ST_XLATE] = 1;
-	x.st[ST_MISS] = 1;
-	dmar__iotlb_account(tlb, x.st);
+	if (!info) {
+		__atomic_store_n(&sp->tlb->stats[slot].rng, x.rng, __ATOMIC_RELAXED);
+		x.st[ST_XLATE] = 1;
+		x.st[ST_MISS] = 1;
+		dmar__iotlb_account(sp->tlb, x.st);
+	}
 	return res->fault == DMAR_FAULT_NONE ? DMAR_OK : DMAR_E_FAULT;
 }
 
@@ -584,7 +585,7 @@ translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *re
 		return DMAR_OK;
 	}
 	/* a miss (or a request the IOTLB must not answer) */
-	return translate_miss(sp, iova, access, res);
+	return translate_miss(sp, iova, access, res, NULL);
 }
 
 dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
@@ -603,13 +604,8 @@ dmar_status dmar_translate_detail(dmar_space *sp, dmar_iova_t iova, unsigned acc
 		return DMAR_E_INVALID;
 	memset(info, 0, sizeof(*info));
 	st = translate_one(sp, iova, access, res);
-	if (st == DMAR_E_FAULT) {
-		/* refused: once more from the root, every entry from memory, to say where */
-		const dmar_request r = { .iova = iova, .access = access, .pasid = DMAR_NO_PASID };
-		size_t nf;
-
-		st = translate_many(sp, &r, res, 1, &nf, info);
-		st = st == DMAR_OK && nf ? DMAR_E_FAULT : st;
-	}
+	/* refused: once more from the root, every entry from memory, to say where */
+	if (st == DMAR_E_FAULT)
+		st = translate_miss(sp, iova, access, res, info);
 	return st;
 }
