@@ -202,15 +202,8 @@ static inline __attribute__((always_inline)) void walk_step(struct xctx *x, stru
 				return;
 			w->fpte = pte | pf->a_bit; /* (as it is now, as the walker reports it) */
 		}
-		/* only AMD-Vi entries skip levels: elsewhere the next table comes straight from
-		 * the entry, not through its decoding (a shorter chain between the loads) */
-		if (pf->kind == DMAR_PT_AMDV1) {
-			w->table = n & PTN_ADDR;
-			w->level = (uint8_t)ptn_sz(n);
-		} else {
-			w->table = pte & PTN_ADDR;
-			w->level = (uint8_t)(level - 1);
-		}
+		w->table = pt_next_table(pf->kind, pte, n);
+		w->level = (uint8_t)pt_next_level(pf->kind, n, level);
 	}
 	w->eff[level] = eff;
 	w->read |= (uint8_t)(1u << level);

@@ -259,6 +259,22 @@ static inline dmar_fault pt_decode(const struct pt_fmt *f, uint64_t pte, unsigne
 	return pt_decode_as(f->kind, f, pte, level, va, n);
 }
 
+/* Where a walk goes from the table entry @pte at @level (normalized @n; @kind the format's
+ * ::dmar_pt_kind): the next table's address and level.  Only AMD-Vi entries may skip
+ * levels; elsewhere both come straight from the entry and the count, not through its
+ * decoding (a shorter chain from one load to the next). */
+static inline __attribute__((always_inline)) uint64_t pt_next_table(unsigned kind, uint64_t pte,
+								    uint64_t n)
+{
+	return kind == DMAR_PT_AMDV1 ? n & PTN_ADDR : pte & PTN_ADDR;
+}
+
+static inline __attribute__((always_inline)) unsigned pt_next_level(unsigned kind, uint64_t n,
+								    unsigned level)
+{
+	return kind == DMAR_PT_AMDV1 ? ptn_sz(n) : level - 1;
+}
+
 /* The skipped-level check of a table entry cached at @level (normalized @n) for @va: what
  * pt_decode_amd() checks, for a page-walk-cache hit that does not decode again. */
 static inline dmar_fault ptn_check_skip(uint64_t n, unsigned level, uint64_t va)

@@ -61,11 +61,8 @@ restart:
 					goto restart;
 				r->pte = pte | f->a_bit; /* (reported as it now is, as the leaf) */
 			}
-			/* Only AMD-Vi entries may skip levels; elsewhere the next table's address and
-			 * level come straight from the entry and the count (a shorter chain from one
-			 * load to the next). */
-			table = kind == DMAR_PT_AMDV1 ? n & PTN_ADDR : pte & PTN_ADDR;
-			level = kind == DMAR_PT_AMDV1 ? ptn_sz(n) : level - 1;
+			table = pt_next_table(kind, pte, n);
+			level = pt_next_level(kind, n, level);
 		}
 		fault = pt_check_access(access, perm);
 		if (fault != DMAR_FAULT_NONE)
