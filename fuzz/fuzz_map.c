@@ -623,14 +623,8 @@ static void domain_create(int d)
 		m->va_bits = va_bits_of(&pc.format);
 		m->pgsizes = pc.pgsizes;
 		m->a_bit = m->d_bit = 0;
-		if (pc.format.flags & DMAR_PT_AD) {
-			m->a_bit = m->kind == DMAR_PT_VTD_SS  ? DMAR_VTD_SS_A
-				   : m->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_A
-							      : DMAR_PTE_A;
-			m->d_bit = m->kind == DMAR_PT_VTD_SS  ? DMAR_VTD_SS_D
-				   : m->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_D
-							      : DMAR_PTE_D;
-		}
+		if (pc.format.flags & DMAR_PT_AD)
+			fz_ad_bits(m->kind, &m->a_bit, &m->d_bit);
 	}
 }
 

@@ -96,14 +96,8 @@ static int ref_fmt_init(struct ref_fmt *f, const dmar_pt_format *fmt)
 	else
 		f->va_bits = 12 + 9 * fmt->levels > 64 ? 64 : 12 + 9 * fmt->levels;
 	f->rsvd = DMAR_PTE_ADDR_MASK & ~((1ull << pa_bits) - 1);
-	if (fmt->flags & DMAR_PT_AD) {
-		f->a_bit = fmt->kind == DMAR_PT_VTD_SS  ? DMAR_VTD_SS_A
-			   : fmt->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_A
-							: DMAR_PTE_A;
-		f->d_bit = fmt->kind == DMAR_PT_VTD_SS  ? DMAR_VTD_SS_D
-			   : fmt->kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_D
-							: DMAR_PTE_D;
-	}
+	if (fmt->flags & DMAR_PT_AD)
+		fz_ad_bits(fmt->kind, &f->a_bit, &f->d_bit);
 	return 1;
 }
 
