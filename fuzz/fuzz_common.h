@@ -118,8 +118,12 @@ static inline uint64_t fz_size(struct fz *f)
  * the table harnesses set and expect them with ::DMAR_PT_AD. */
 static inline void fz_ad_bits(unsigned kind, uint64_t *a, uint64_t *d)
 {
-	*a = kind == DMAR_PT_VTD_SS ? DMAR_VTD_SS_A : kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_A : DMAR_PTE_A;
-	*d = kind == DMAR_PT_VTD_SS ? DMAR_VTD_SS_D : kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_D : DMAR_PTE_D;
+	*a = kind == DMAR_PT_VTD_SS ? DMAR_VTD_SS_A
+	     : kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_A
+				     : DMAR_PTE_A;
+	*d = kind == DMAR_PT_VTD_SS ? DMAR_VTD_SS_D
+	     : kind == DMAR_PT_AMDV1 ? DMAR_AMDV1_D
+				     : DMAR_PTE_D;
 }
 
 /* The permission bits a GPU mapping of @ad needs one of (remap.h, dmar_pmo_map_gpu): an
