@@ -416,6 +416,22 @@ check() { # description shell-condition
 }
 val() { sed -n "s/^@@ $1 //p" "$2" | tr -d '\r' | head -n 1; }
 
+# One guest run: the options every boot shares, then @4..., then the disk on virtio-blk
+# (after them, so that an IOMMU among them exists before the device).  The guest's console
+# goes to out-dir/console.log, QEMU's output to out-dir/qemu.log; QEMU's exit status.  The
+# option ROMs come from the build, the BIOS from seabios.
+qemu_guest() { # qemu-binary out-dir disk-image qemu-options...
+	gq=$1 go=$2 gd=$3
+	shift 3
+	LD_LIBRARY_PATH=${DMAR_LIBDIR}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+		timeout "$TIMEOUT" "$gq" -L "$(dirname "$gq")/optionrom" -L /usr/share/seabios \
+		-accel tcg -m 512M -smp 1 -nodefaults -nographic \
+		-serial "file:$go/console.log" -no-reboot "$@" \
+		-drive "if=none,id=d0,format=raw,file=$gd" \
+		-device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on,addr=03.0 \
+		-kernel "$KDIR/vmlinuz" -initrd "$RUN/initramfs.gz" </dev/null >"$go/qemu.log" 2>&1
+}
+
 boot() { # name qemu-binary out-dir [intel-iommu extra properties]
 	bname=$1 bqemu=$2 bout=$3
 	iommu_extra=${4:+,$4}
@@ -426,19 +442,10 @@ boot() { # name qemu-binary out-dir [intel-iommu extra properties]
 	bstart=$(date +%s)
 	rc=0
 	# kernel-irqchip=split matters only under KVM; under TCG intel-iommu remaps interrupts
-	# anyway (intremap=auto).  The option ROMs come from the build, the BIOS from seabios.
-	LD_LIBRARY_PATH=${DMAR_LIBDIR}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
-		timeout "$TIMEOUT" "$bqemu" \
-		-L "$(dirname "$bqemu")/optionrom" -L /usr/share/seabios \
-		-accel tcg -machine q35,kernel-irqchip=split -m 512M -smp 1 \
-		-nodefaults -nographic -serial "file:$bout/console.log" -no-reboot \
-		-device "intel-iommu,aw-bits=48$iommu_extra" \
-		-drive "if=none,id=d0,format=raw,file=$bout/disk.img" \
-		-device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on,addr=03.0 \
-		-device edu,addr=$EDU_SLOT.0 \
-		-kernel "$KDIR/vmlinuz" -initrd "$RUN/initramfs.gz" \
-		-append "console=ttyS0 intel_iommu=on iommu.strict=1 panic=-1" \
-		</dev/null >"$bout/qemu.log" 2>&1 || rc=$?
+	# anyway (intremap=auto)
+	qemu_guest "$bqemu" "$bout" "$bout/disk.img" -machine q35,kernel-irqchip=split \
+		-device "intel-iommu,aw-bits=48$iommu_extra" -device edu,addr=$EDU_SLOT.0 \
+		-append "console=ttyS0 intel_iommu=on iommu.strict=1 panic=-1" || rc=$?
 	echo "$rc" >"$bout/rc"
 	log "$bname guest ran $(($(date +%s) - bstart)) s (qemu exit status $rc)"
 }
@@ -558,13 +565,7 @@ bench_boot() { # qemu-binary out-dir iommu(on|off) intel-iommu-properties block-
 	fi
 	bq=$1 bo=$2
 	shift 3
-	LD_LIBRARY_PATH=${DMAR_LIBDIR}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
-		timeout "$TIMEOUT" "$bq" -L "$(dirname "$bq")/optionrom" -L /usr/share/seabios \
-		-accel tcg -machine q35 -m 512M -smp 1 -nodefaults -nographic \
-		-serial "file:$bo/console.log" -no-reboot \
-		-drive "if=none,id=d0,format=raw,file=$bo/../disk.img" \
-		-device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on,addr=03.0 \
-		-kernel "$KDIR/vmlinuz" -initrd "$RUN/initramfs.gz" "$@" </dev/null >"$bo/qemu.log" 2>&1 ||
+	qemu_guest "$bq" "$bo" "$bo/../disk.img" -machine q35 "$@" ||
 		log "bench boot in $bo: qemu exit status $?"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "?" }'; }
