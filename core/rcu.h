@@ -37,23 +37,30 @@
 #define DMAR__RCU_FLAVOR "memb"
 #endif
 
-/* Per-thread registration flag, checked on every public read-side entry so that a thread
- * that forgot dmar_thread_register() gets DMAR_E_THREAD instead of an unprotected walk.
- * initial-exec: one %fs-relative load, no __tls_get_addr call from the shared library. */
-extern __thread int dmar__tls_registered __attribute__((tls_model("initial-exec")));
+/* The calling thread's state in the registry (thread.c), one block so that the hit path
+ * finds both words with one address (initial-exec: %fs-relative loads, no __tls_get_addr
+ * call from the shared library):
+ *  - registered: checked on every public read-side entry, so that a thread that forgot
+ *    dmar_thread_register() gets DMAR_E_THREAD instead of an unprotected walk;
+ *  - slot: its statistics slot (no shared counter on the hit path).  A registered thread
+ *    owns one; past DMAR_MAX_THREADS - 1 threads the last slot is shared (atomic adds);
+ *  - read_depth: depth of its dmar_read_begin() sections (thread.c, rcu.c, lock.c). */
+struct dmar__tls_state {
+	int registered;
+	int slot;
+	unsigned read_depth;
+};
+extern __thread struct dmar__tls_state dmar__tls __attribute__((tls_model("initial-exec")));
+#define dmar__tls_registered (dmar__tls.registered)
+#define dmar__tls_slot (dmar__tls.slot)
+#define dmar__tls_read_depth (dmar__tls.read_depth)
+
+#define DMAR_MAX_THREADS 256
 
 static inline int dmar__thread_ok(void)
 {
 	return dmar__tls_registered;
 }
-
-/* Depth of the calling thread's dmar_read_begin() sections (thread.c, rcu.c, lock.c). */
-extern __thread unsigned dmar__tls_read_depth;
-
-/* Per-thread statistics slots (no shared counter on the hit path).  A registered thread
- * owns one slot; past DMAR_MAX_THREADS - 1 threads the last slot is shared (atomic adds). */
-#define DMAR_MAX_THREADS 256
-extern __thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
 
 static inline int dmar__thread_slot(void)
 {

@@ -9,9 +9,7 @@
 
 #include <dmar/thread.h>
 
-__thread int dmar__tls_registered __attribute__((tls_model("initial-exec")));
-__thread int dmar__tls_slot __attribute__((tls_model("initial-exec")));
-__thread unsigned dmar__tls_read_depth;
+__thread struct dmar__tls_state dmar__tls __attribute__((tls_model("initial-exec")));
 
 /* Which statistics slots registered threads own (process-wide, like liburcu's registry). */
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -274,6 +274,16 @@ void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st)
 	for (int t = 0; t < DMAR_MAX_THREADS; t++)
 		for (int i = 0; i < ST_COUNT; i++)
 			sum[i] += __atomic_load_n(&tlb->stats[t].v[i], __ATOMIC_RELAXED);
+	/* the single requests the threads' L0 banks answered on their own (translate.c) */
+	for (int t = 0; t < __atomic_load_n(&tlb->l0_slots, __ATOMIC_ACQUIRE); t++)
+		for (unsigned b = 0; b < DMAR_L0_BANKS; b++) {
+			const struct dmar_l0 *l0 = __atomic_load_n(&tlb->l0[t][b], __ATOMIC_ACQUIRE);
+			const uint64_t q = l0 ? __atomic_load_n(&l0->quick, __ATOMIC_RELAXED) : 0;
+
+			sum[ST_XLATE] += q;
+			sum[ST_HIT] += q;
+			sum[ST_L0_HIT] += q;
+		}
 	memset(st, 0, sizeof(*st));
 	st->translations = sum[ST_XLATE];
 	st->hits = sum[ST_HIT];

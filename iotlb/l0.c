@@ -54,6 +54,7 @@ void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries)
 	__atomic_store_n(&l0->mask, entries - 1, __ATOMIC_RELAXED);
 	l0->hits = l0->looks = l0->skip = l0->backoff = 0;
 	l0->used = l0->used0 = l0->evicts = 0;
+	l0->quick0 = l0->quick;
 	l0->stamp = l0->clock ? *l0->clock : 0;
 	__atomic_store_n(&l0->key, key, __ATOMIC_RELEASE);
 }
@@ -100,7 +101,8 @@ static int l0_grow(struct dmar_l0 *l0)
 void dmar__l0_window_end(struct dmar_l0 *l0)
 {
 	/* what the bank answered or warmed up with (filled an empty entry) */
-	const uint64_t useful = (uint64_t)l0->hits + (l0->used - l0->used0);
+	const uint64_t useful = (uint64_t)l0->hits + (l0->quick - l0->quick0) +
+				(l0->used - l0->used0);
 
 	if (8 * (uint64_t)l0->evicts >= l0->looks && l0_grow(l0)) {
 		/* empty and twice the size: the new entries warm up over the next window */
@@ -112,6 +114,7 @@ void dmar__l0_window_end(struct dmar_l0 *l0)
 	}
 	l0->hits = l0->looks = l0->evicts = 0;
 	l0->used0 = l0->used;
+	l0->quick0 = l0->quick;
 	if (l0->clock)
 		l0->stamp = ++*l0->clock;
 }

@@ -556,14 +556,41 @@ static __attribute__((noinline)) dmar_status translate_miss(dmar_space *sp, dmar
 	return res->fault == DMAR_FAULT_NONE ? DMAR_OK : DMAR_E_FAULT;
 }
 
-/* dmar_translate() after its argument checks. */
-static inline __attribute__((always_inline)) dmar_status
-translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
+/* The quickest answer to one request: the calling thread's L0 bank, when it is bound to the
+ * space's current key, does not stand aside and holds the page with the access allowed; 1 if
+ * answered (counted in the bank, l0.h), else 0 with nothing changed.
+ * It needs no read-side section: it reads the space (the caller's to keep), the IOTLB's
+ * bank table and the bank (they live as long as the IOTLB) and nothing freed after a grace
+ * period.  Its answer is one the space gave at the moment its key was read: the bank holds
+ * only translations of this space copied under that key (keys are never reused), and every
+ * page-selective invalidation that returned before that moment cleared its pages from
+ * every bank bound to the key (l0.h; a flush of the space changes the key).  The ASID is
+ * not read: while an ASID rollover is under way the key stays and invalidations keep
+ * clearing the banks bound to it (iotlb.c, invalidate_pages). */
+static inline __attribute__((always_inline)) int
+translate_quick(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
+{
+	const uint64_t key = __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE);
+	struct dmar_l0 *const l0 =
+		__atomic_load_n(&sp->tlb->l0[dmar__thread_slot()][sp->l0bank], __ATOMIC_RELAXED);
+
+	if (__builtin_expect(!l0, 0) || __atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key ||
+	    l0->skip ||
+	    !dmar_l0_lookup(l0->e, l0->mask, iova, access, res))
+		return 0;
+	__atomic_store_n(&l0->quick, l0->quick + 1, __ATOMIC_RELAXED);
+	dmar_l0_after(l0, 1);
+	return 1;
+}
+
+/* A request translate_quick() did not answer: the IOTLB (and the L0 again, as a batch of
+ * one would, l0.h) under a read-side section, then the walk.  Out of line, so that the quick
+ * answer saves no registers. */
+static __attribute__((noinline)) dmar_status translate_cached(dmar_space *sp, dmar_iova_t iova,
+							     unsigned access, dmar_result *res)
 {
 	int hit, l0hit;
 
-	if (!dmar__thread_ok())
-		return DMAR_E_THREAD;
 	dmar__rcu_read_lock();
 	hit = translate_hit(sp, iova, access, res, &l0hit);
 	dmar__rcu_read_unlock();
@@ -579,6 +606,17 @@ translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *re
 	}
 	/* a miss (or a request the IOTLB must not answer) */
 	return translate_miss(sp, iova, access, res, NULL);
+}
+
+/* dmar_translate() after its argument checks. */
+static inline __attribute__((always_inline)) dmar_status
+translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
+{
+	if (!dmar__thread_ok())
+		return DMAR_E_THREAD;
+	if (translate_quick(sp, iova, access, res))
+		return DMAR_OK;
+	return translate_cached(sp, iova, access, res);
 }
 
 dmar_status dmar_translate(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)

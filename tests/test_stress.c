@@ -1157,8 +1157,191 @@ TEST(S28_asid_rollover_under_several_writers_and_readers)
 	dmar_physmem_destroy(pm);
 }
 
+/* S28 / design decision 3: single translations answered by the threads' L0 banks outside
+ * any read-side section (iotlb/translate.c, translate_quick) across ASID rollovers.  Four
+ * spaces of one IOTLB with 7 ASIDs (L0 always on) map the same addresses to frames of their
+ * own; a retirer invalidates whole spaces (a fresh ASID each, a rollover every few calls) and
+ * the whole IOTLB, a remapper unmaps (its flush hook invalidates the page) and remaps pages
+ * to a new generation's frame, publishing per-page states as run() does.  Readers translate
+ * one request at a time and check that an answer is always a frame of that space and that
+ * page, and exactly the mapped one when the page's state was stable across the call. */
+#define RS_SPACES 4
+#define RS_PAGES 64
+static dmar_space *rs_sp[RS_SPACES];
+static dmar_pgtable *rs_pt[RS_SPACES];
+static uint64_t rs_state[RS_SPACES][RS_PAGES];
+static uint64_t rs_stop, rs_fail, rs_checked, rs_writes;
+static char rs_first[200];
+
+static uint64_t rs_frame(uint64_t s, uint64_t gen, uint64_t p)
+{
+	return PBASE + ((s * NGEN + gen % NGEN) * RS_PAGES + p) * K4;
+}
+
+static void rs_failure(const char *what, uint64_t s, uint64_t p, uint64_t st, const dmar_result *r)
+{
+	if (__atomic_fetch_add(&rs_fail, 1, __ATOMIC_RELAXED) == 0)
+		snprintf(rs_first, sizeof(rs_first), "%s: space %" PRIu64 " page %" PRIu64
+			 " state %#" PRIx64 " -> fault %u pa %#" PRIx64, what, s, p, st, r->fault,
+			 r->pa);
+}
+
+static void rs_flush(void *ctx, dmar_iova_t iova, uint64_t size)
+{
+	(void)dmar_space_invalidate_range(ctx, iova, size);
+}
+
+static void *rs_remapper(void *arg)
+{
+	uint64_t seed = 77, gen = 0;
+
+	(void)arg;
+	dmar_thread_register();
+	while (!__atomic_load_n(&rs_stop, __ATOMIC_RELAXED)) {
+		const uint64_t sp = test_xorshift(&seed) % RS_SPACES, p = test_xorshift(&seed) % RS_PAGES;
+		const dmar_iova_t iova = IOVA_BASE + p * K4;
+		const uint64_t old = rs_state[sp][p];
+
+		gen++;
+		__atomic_store_n(&rs_state[sp][p], old | 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (dmar_pgtable_unmap(rs_pt[sp], iova, K4, NULL) != DMAR_OK)
+			rs_failure("unmap", sp, p, old, &(dmar_result){ 0 });
+		__atomic_store_n(&rs_state[sp][p], gen << 2, __ATOMIC_RELEASE);
+		dmar_thread_quiescent();
+		__atomic_store_n(&rs_state[sp][p], gen << 2 | 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (dmar_pgtable_map(rs_pt[sp], iova, rs_frame(sp, gen, p), K4, DMAR_PROT_READ) != DMAR_OK)
+			rs_failure("map", sp, p, old, &(dmar_result){ 0 });
+		__atomic_store_n(&rs_state[sp][p], gen << 2 | 2, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&rs_writes, 1, __ATOMIC_RELAXED);
+		dmar_thread_quiescent();
+	}
+	dmar_thread_unregister();
+	return NULL;
+}
+
+static void *rs_retirer(void *arg)
+{
+	uint64_t seed = 5, k = 0;
+
+	(void)arg;
+	dmar_thread_register();
+	while (!__atomic_load_n(&rs_stop, __ATOMIC_RELAXED)) {
+		dmar_space_invalidate(rs_sp[test_xorshift(&seed) % RS_SPACES]);
+		if (++k % 16 == 0)
+			dmar_iotlb_invalidate_all(rs_sp[0]->tlb);
+		__atomic_fetch_add(&rs_writes, 1, __ATOMIC_RELAXED);
+		dmar_thread_quiescent();
+		if (k % 4 == 0) /* let the readers fill between retirements */
+			sched_yield();
+	}
+	dmar_thread_unregister();
+	return NULL;
+}
+
+static void *rs_reader(void *arg)
+{
+	uint64_t seed = 0x51ull + (uintptr_t)arg, checked = 0;
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&rs_stop, __ATOMIC_RELAXED)) {
+		for (int i = 0; i < 64; i++) {
+			/* mostly a few hot pages per space, so that the banks answer */
+			const uint64_t sp = test_xorshift(&seed) % RS_SPACES;
+			const uint64_t p = test_xorshift(&seed) % (i % 4 ? 8 : RS_PAGES);
+			const uint64_t off = test_xorshift(&seed) % K4 & ~7ull;
+			const uint64_t s1 = __atomic_load_n(&rs_state[sp][p], __ATOMIC_ACQUIRE);
+			dmar_result r;
+			const dmar_status st =
+				dmar_translate(rs_sp[sp], IOVA_BASE + p * K4 + off, DMAR_ACCESS_READ, &r);
+			uint64_t s2;
+
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			s2 = __atomic_load_n(&rs_state[sp][p], __ATOMIC_RELAXED);
+			if (st == DMAR_OK && (r.pa < PBASE || (r.pa - PBASE) / K4 % RS_PAGES != p ||
+					      (r.pa - PBASE) / K4 / RS_PAGES / NGEN != sp))
+				rs_failure("another space's or page's frame", sp, p, s1, &r);
+			if (s1 != s2 || (s1 & 1))
+				continue;
+			checked++;
+			if ((s1 & 2) && (st != DMAR_OK || r.pa != rs_frame(sp, s1 >> 2, p) + off))
+				rs_failure("stable mapped page", sp, p, s1, &r);
+			if (!(s1 & 2) && (st != DMAR_E_FAULT || r.fault != DMAR_FAULT_NOT_PRESENT))
+				rs_failure("stable unmapped page", sp, p, s1, &r);
+		}
+		dmar_thread_quiescent();
+	}
+	__atomic_fetch_add(&rs_checked, checked, __ATOMIC_RELAXED);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+TEST(S28_asid_rollovers_vs_single_translations_from_the_l0)
+{
+	dmar_physmem *pm = test_physmem(0);
+	const char *env = getenv("DMAR_STRESS_SECONDS");
+	const double seconds = env ? atof(env) : 2.0;
+	dmar_iotlb_config c;
+	dmar_pgtable_config pc;
+	dmar_iotlb *tlb;
+	dmar_iotlb_stats ts;
+	pthread_t w[2], rd[NREADERS];
+	struct timespec nap;
+
+	rs_stop = rs_fail = rs_checked = rs_writes = 0;
+	dmar_iotlb_config_default(&c);
+	c.asid_bits = 3;
+	c.l0 = DMAR_L0_ALWAYS;
+	REQUIRE(dmar_iotlb_create(&c, &tlb) == DMAR_OK);
+	dmar_pgtable_config_default(&pc);
+	for (uint64_t s = 0; s < RS_SPACES; s++) {
+		REQUIRE(dmar_pgtable_create(pm, &pc, &rs_pt[s]) == DMAR_OK);
+		for (uint64_t p = 0; p < RS_PAGES; p++) {
+			REQUIRE(dmar_pgtable_map(rs_pt[s], IOVA_BASE + p * K4, rs_frame(s, 0, p), K4,
+						 DMAR_PROT_READ) == DMAR_OK);
+			rs_state[s][p] = 2;
+		}
+		REQUIRE(dmar_space_create(tlb, pm, dmar_pgtable_root(rs_pt[s]),
+					  dmar_pgtable_format(rs_pt[s]), &rs_sp[s]) == DMAR_OK);
+		dmar_pgtable_set_flush(rs_pt[s], rs_flush, rs_sp[s]);
+	}
+	for (uintptr_t i = 0; i < NREADERS; i++)
+		REQUIRE(pthread_create(&rd[i], NULL, rs_reader, (void *)i) == 0);
+	REQUIRE(pthread_create(&w[0], NULL, rs_remapper, NULL) == 0);
+	REQUIRE(pthread_create(&w[1], NULL, rs_retirer, NULL) == 0);
+	dmar_thread_offline(); /* this thread only waits */
+	nap.tv_sec = (time_t)seconds;
+	nap.tv_nsec = (long)((seconds - (double)nap.tv_sec) * 1e9);
+	nanosleep(&nap, NULL);
+	__atomic_store_n(&rs_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i], NULL);
+	for (int i = 0; i < NREADERS; i++)
+		pthread_join(rd[i], NULL);
+	dmar_thread_online();
+	dmar_iotlb_get_stats(tlb, &ts);
+	printf("# %" PRIu64 " writer calls, %" PRIu64 " ASID rollovers, %" PRIu64
+	       " stable answers checked, %" PRIu64 " translations, %" PRIu64 " L0 hits\n",
+	       rs_writes, ts.asid_rollovers, rs_checked, ts.translations, ts.l0_hits);
+	if (rs_fail)
+		printf("#   %" PRIu64 " failures, first: %s\n", rs_fail, rs_first);
+	CHECK_EQ(rs_fail, 0);
+	CHECK(ts.asid_rollovers > 10);
+	CHECK(rs_checked > 1000);
+	CHECK(ts.l0_hits > 1000);
+	for (int s = 0; s < RS_SPACES; s++) {
+		dmar_pgtable_set_flush(rs_pt[s], NULL, NULL);
+		dmar_space_destroy(rs_sp[s]);
+		dmar_pgtable_destroy(rs_pt[s]);
+	}
+	CHECK_EQ(dmar_iotlb_destroy(tlb), DMAR_OK);
+	dmar_physmem_destroy(pm);
+}
+
 RUN_TESTS(T(S28_colliding_fills_never_tear), T(S18_domain_switches_under_load_never_mix),
 	  T(S28_asid_rollover_under_several_writers_and_readers),
+	  T(S28_asid_rollovers_vs_single_translations_from_the_l0),
 	  T(S28_large_leaf_changes_invalidated_one_page_at_a_time),
 	  T(S28_large_leaf_changes_invalidated_one_page_at_a_time_single),
 	  T(S31_walkers_vs_writer_map_unmap_split), T(S28_iotlb_translate_vs_writer_unmap_invalidate),
