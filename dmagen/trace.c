@@ -173,14 +173,25 @@ void dmar_trace_header(const dmar_trace *t, uint64_t *seed, bool *data, const ch
 		*scenario = t ? (t->scenario ? t->scenario : "") : NULL;
 }
 
+static int type_ok(unsigned type)
+{
+	return type >= DMAR_TRACE_REQUESTS && type <= DMAR_TRACE_INVALIDATE;
+}
+
+/* The request count a record of @type must have (requests: any, @n). */
+static size_t count_of(unsigned type, size_t n)
+{
+	return type == DMAR_TRACE_REQUESTS ? n : type == DMAR_TRACE_INVALIDATE ? 1 : 0;
+}
+
 dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned engine, const dmar_gen_req *req,
 			     size_t n)
 {
 	uint8_t rec[8], buf[32 * 64];
 	dmar_status st = DMAR_OK;
 
-	if (!t || !t->writing || type < DMAR_TRACE_REQUESTS || type > DMAR_TRACE_END || engine > 255 ||
-	    n > MAX_RECORD || (type == DMAR_TRACE_REQUESTS ? (!req && n) : n != 0))
+	if (!t || !t->writing || !type_ok(type) || engine > 255 || n > MAX_RECORD ||
+	    n != count_of(type, n) || (n && !req))
 		return DMAR_E_INVALID;
 	rec[0] = (uint8_t)type;
 	rec[1] = (uint8_t)engine;
@@ -215,8 +226,7 @@ dmar_status dmar_trace_read(dmar_trace *t, unsigned *type, unsigned *engine, dma
 	*type = rec[0];
 	*engine = rec[1];
 	cnt = (size_t)rec[2] | (size_t)rec[3] << 8;
-	if (*type < DMAR_TRACE_REQUESTS || *type > DMAR_TRACE_END ||
-	    (*type != DMAR_TRACE_REQUESTS && cnt) || cnt > max || (cnt && !req))
+	if (!type_ok(*type) || cnt != count_of(*type, cnt) || cnt > max || (cnt && !req))
 		return DMAR_E_INVALID;
 	for (size_t i = 0; i < cnt; i++) {
 		if (fread(buf, 32, 1, t->f) != 1)

@@ -285,6 +285,11 @@ TEST(traces_round_trip_and_damaged_ones_are_refused)
 	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_EXCLUSIVE_BEGIN, 0, NULL, 0), DMAR_OK);
 	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_EXCLUSIVE_BEGIN, 0, a, 1), DMAR_E_INVALID);
 	CHECK_ST(dmar_trace_write(t, 9, 0, NULL, 0), DMAR_E_INVALID);
+	/* an invalidation carries exactly one request */
+	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_INVALIDATE, 0, NULL, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_INVALIDATE, 0, a, 2), DMAR_E_INVALID);
+	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_INVALIDATE, 0, NULL, 1), DMAR_E_INVALID);
+	CHECK_ST(dmar_trace_write(t, DMAR_TRACE_INVALIDATE, 0, &a[1], 1), DMAR_OK);
 	CHECK_ST(dmar_trace_close(t), DMAR_OK);
 
 	CHECK_ST(dmar_trace_open(path, &t), DMAR_OK);
@@ -303,8 +308,25 @@ TEST(traces_round_trip_and_damaged_ones_are_refused)
 	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
 	CHECK_EQ(type, DMAR_TRACE_EXCLUSIVE_BEGIN);
 	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
+	CHECK_EQ(type, DMAR_TRACE_INVALIDATE);
+	CHECK_EQ(n, 1);
+	CHECK(memcmp(&a[1], &b[0], sizeof(b[0])) == 0);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
 	CHECK_EQ(type, DMAR_TRACE_END);
 	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_E_RANGE);
+	dmar_trace_close(t);
+
+	/* the invalidation record with no request: damaged */
+	fp = fopen(path, "r+b");
+	REQUIRE(fp);
+	REQUIRE(fseek(fp, 64 + (long)strlen("[run]\nseed=99\n") + 8 + 3 * 32 + 8 + 2, SEEK_SET) == 0);
+	fputc(0, fp);
+	fclose(fp);
+	CHECK_ST(dmar_trace_open(path, &t), DMAR_OK);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
+	CHECK_EQ(type, DMAR_TRACE_EXCLUSIVE_BEGIN);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_E_INVALID);
 	dmar_trace_close(t);
 
 	fp = fopen(path, "r+b"); /* not a trace any more */

@@ -296,7 +296,18 @@ DMAR_API const char *dmar_gen_bad_str(dmar_gen_bad b);
  *    1 MiB, no NUL byte);
  *  - records, each: u8 type, u8 engine, u16 count, u32 reserved, then for type 1 (requests)
  *    `count` ::dmar_gen_req of 32 bytes each; type 2: an exclusive-access window begins
- *    (count 0); type 3: it ends (count 0); type 4: end of trace (count 0).
+ *    (count 0); type 3: it ends (count 0); type 4: end of trace (count 0); type 5: cached
+ *    translations were invalidated (count 1: one ::dmar_gen_req whose region names the
+ *    address space, addr the range's first address and offset its size; size 0: the whole
+ *    space, and region 0xffff with size 0: every space).
+ *
+ * A trace recorded inside an emulator (the scenario text starts with "qemu-guest", as
+ * contrib/qemu's x-dmar-trace writes it) holds the translations a guest's devices asked
+ * for, in order, as type 1 records of engine 0: region is the address space (VT-d: the
+ * domain id), addr the device address, offset the address it was translated to (0 when
+ * refused), access the access, expect the ::dmar_fault it ended with, len 0 (unknown); and
+ * the guest's invalidations as type 5 records.  bench_replay replays such a trace against
+ * dmar and the peer caches.
  */
 typedef struct dmar_trace dmar_trace;
 
@@ -306,6 +317,7 @@ enum dmar_trace_type {
 	DMAR_TRACE_EXCLUSIVE_BEGIN = 2, /**< an exclusive-access window begins */
 	DMAR_TRACE_EXCLUSIVE_END = 3,   /**< it ends */
 	DMAR_TRACE_END = 4,             /**< end of trace */
+	DMAR_TRACE_INVALIDATE = 5,      /**< cached translations invalidated (one request) */
 };
 
 /** Create a trace file, with the seed and scenario text a replay needs.
@@ -340,7 +352,7 @@ DMAR_API void dmar_trace_header(const dmar_trace *t, uint64_t *seed, bool *data,
  *  @param type    ::dmar_trace_type
  *  @param engine  the engine's index
  *  @param req     the requests of a ::DMAR_TRACE_REQUESTS record
- *  @param n       how many (0 for the other types)
+ *  @param n       how many (1 for ::DMAR_TRACE_INVALIDATE, 0 for the other types)
  *  @return ::DMAR_OK; ::DMAR_E_INVALID for bad arguments or a trace open for reading;
  *          ::DMAR_E_NOMEM when the file cannot be written.
  *  @threadsafety Thread-safe: records of several threads are serialised. */
