@@ -733,6 +733,36 @@ TEST(S30_batch_results_equal_singles_but_for_the_hit_flag_of_repeats)
 	teardown(&g);
 }
 
+/* iotlb.h: a range of up to 64 pages is invalidated page by page (the space's other pages
+ * stay cached, its ASID stays), a larger one retires the ASID (everything refills).  Either
+ * way the pages of the range are gone. */
+TEST(S28_ranges_up_to_64_pages_are_visited_larger_ones_retire_the_asid)
+{
+	struct fixture f;
+	dmar_result r;
+
+	setup(&f, 4, 4096, 8);
+	CHECK_ST(dmar_pgtable_map(f.pt, 0, 0x100000000ull, 256 * K4, RW), DMAR_OK);
+	for (uint64_t n = 63; n <= 66; n++) {
+		const uint64_t asid = f.sp->asid;
+
+		for (uint64_t a = 0; a < 256 * K4; a += K4)
+			CHECK_ST(dmar_translate(f.sp, a, DMAR_ACCESS_READ, &r), DMAR_OK);
+		/* unaligned: n + 1 pages met when the range starts mid-page */
+		CHECK_ST(dmar_space_invalidate_range(f.sp, 8 * K4 + (n == 64 ? 0 : 100),
+						     n == 64 ? 64 * K4 : (n - 1) * K4), DMAR_OK);
+		CHECK_EQ(f.sp->asid == asid, n <= 64);
+		for (uint64_t p = 8; p < 8 + n; p++) {
+			CHECK_ST(dmar_translate(f.sp, p * K4, DMAR_ACCESS_READ, &r), DMAR_OK);
+			CHECK_EQ(r.flags & DMAR_RESULT_HIT, 0);
+		}
+		CHECK_ST(dmar_translate(f.sp, 200 * K4, DMAR_ACCESS_READ, &r), DMAR_OK);
+		CHECK_EQ(!!(r.flags & DMAR_RESULT_HIT), n <= 64);
+		CHECK_EQ(r.pa, 0x100000000ull + 200 * K4);
+	}
+	teardown(&f);
+}
+
 TEST(S28_space_and_global_invalidation_are_o1)
 {
 	struct fixture f;
@@ -1493,6 +1523,7 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S30_batch_results_equal_singles_but_for_the_hit_flag_of_repeats),
 	  T(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode),
 	  T(S30_every_variant_per_iotlb_translates_alike),
+	  T(S28_ranges_up_to_64_pages_are_visited_larger_ones_retire_the_asid),
 	  T(S28_space_and_global_invalidation_are_o1),
 	  T(S28_a_tag_invalidates_every_space_of_its_group_and_no_other),
 	  T(S28_a_tag_range_drops_the_whole_large_leaf_it_meets),

@@ -185,9 +185,9 @@ DMAR_API void dmar_space_invalidate(dmar_space *sp);
  * counts as the whole leaf's page whichever 4 KiB page it was cached for (as x86 INVLPG,
  * VT-d page-selective and AMD-Vi invalidation drop a large entry that meets the range: so
  * invalidating any one page of a changed large leaf is enough), and walk-cache entries whose
- * span meets the range.  Large ranges retire the ASID instead, which is cheaper than
- * visiting their sets; so does a range that meets a region where the space caches a large
- * leaf.
+ * span meets the range.  Ranges of more than 64 pages retire the ASID instead (the space
+ * refills), which is cheaper than visiting their sets; so does a range that meets a region
+ * where the space caches a large leaf.
  * @param sp    the space
  * @param iova  first address
  * @param size  bytes, > 0
