@@ -35,6 +35,12 @@
  * run), faults_per_M (refused requests per million), MiB_s moved (data mode; also
  * bytes_per_second).
  *
+ * A guest's trace (recorded inside an emulator: contrib/qemu's x-dmar-trace) is replayed
+ * against dmar and the peer caches instead (guest_replay.c: replay/guest/...): the one
+ * DMAR_BENCH_TRACE names, alone, or beside the above the one DMAR_BENCH_GUEST_TRACE names,
+ * by default bench/traces/qemu-guest.dmartrace (a Linux guest's virtio-blk and edu traffic
+ * through QEMU's Intel IOMMU) when it is there; DMAR_BENCH_GUEST_TRACE= (empty) leaves it out.
+ *
  * Correctness: before timing, one pass over the whole trace; every run then checks its
  * counts: no wrong translation, no unexpected fault, every injected bad access refused, and
  * in data mode dmar_gen_verify() (every region read back through its CPU mapping) finds no
@@ -53,6 +59,7 @@
 #include <dmar.h>
 
 #include "bench.h"
+#include "guest_replay.h"
 #include "system.h"
 
 #define MAX_THREADS 2
@@ -377,6 +384,8 @@ int main(int argc, char **argv)
 {
 	const char *path = getenv("DMAR_BENCH_TRACE");
 	const char *rounds_s = getenv("DMAR_BENCH_TRACE_ROUNDS");
+	const char *guest = getenv("DMAR_BENCH_GUEST_TRACE") ? getenv("DMAR_BENCH_GUEST_TRACE")
+							     : DMAR_GUEST_TRACE_DEFAULT;
 	uint64_t rounds = rounds_s ? strtoull(rounds_s, NULL, 0) : 2048;
 	char tmp[] = "/tmp/bench_replay.XXXXXX";
 	char buf[200];
@@ -384,6 +393,11 @@ int main(int argc, char **argv)
 
 	sim_prog = "bench_replay";
 	sim_scenario_default(&g_sc);
+	/* a guest's trace (recorded inside an emulator): replayed against the peers, alone */
+	if (path && *path && guest_replay_is_guest_trace(path))
+		return guest_replay_register(path) == 0 ? bench_main(argc, argv) : 1;
+	if (guest && *guest && access(guest, R_OK) == 0 && guest_replay_register(guest) != 0)
+		return 1;
 	dmar_thread_register();
 	if (path && *path) {
 		if (trace_scenario(path) != 0 || load_trace(path) != 0)

@@ -166,6 +166,20 @@ def main(argv):
                        "%.2f" % c if c is not None else "-", 100 * med(runs, name, "hit_rate"),
                        ", %.0f MiB/s" % med(runs, name, "MiB_s") if d else ""))
 
+    guest = {i: med(runs, "replay/guest/" + i, "ns_per_xlate")
+             for i in ("dmar_single", "dmar_batch", "qemu", "rculfhash")}
+    if guest["dmar_single"] is not None:
+        print("\nreplayed guest trace (bench_replay, replay/guest: a Linux guest's DMA through "
+              "QEMU's Intel IOMMU;\n  ns per translation, invalidations included)")
+        for i, v in guest.items():
+            if v is not None:
+                print("  %-58s %9.2f ns, hit rate %.1f%%" %
+                      (i, v, 100 * (med(runs, "replay/guest/" + i, "hit_rate") or 0)))
+        for p in ("qemu", "rculfhash"):
+            for i in ("dmar_single", "dmar_batch"):
+                if guest[p] is not None and guest[i] is not None:
+                    print("  %-58s %9.2f x" % ("%s / %s" % (p, i), guest[p] / guest[i]))
+
     print("\nthe examples/ device model (bench_devmodel; M descriptors/s, wall time, medians)")
     sizes = sorted({n.split("/")[2] for n in runs if n.startswith("devmodel/")},
                    key=lambda x: int(x.split("-")[0]))
