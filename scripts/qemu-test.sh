@@ -2,8 +2,11 @@
 # Builds Debian 12's QEMU (stock, and patched with contrib/qemu/*.patch when there are any),
 # boots a Debian kernel with a busybox initramfs on q35 with an emulated Intel IOMMU under
 # TCG, and checks DMA through it: virtio-blk reads and direct-I/O writes, and an edu DMA to
-# an address the guest never mapped, which must fault.  One "ok - ..." / "not ok - ..." line
-# per check, then "N passed, N failed, N skipped"; exits non-zero when a check fails.
+# an address the guest never mapped, which must fault.  The patched QEMU also prints dmar's
+# statistics, records the guest's translations as a dmar trace (x-dmar-trace; copied to
+# $DMAR_BUILD/qemu-guest.dmartrace, replayed by the build's bench_replay) and runs again with
+# its cross-check on.  One "ok - ..." / "not ok - ..." line per check, then "N passed,
+# N failed, N skipped"; exits non-zero when a check fails.
 #
 # Everything downloaded or built is cached outside the checkout, in
 # ${DMAR_QEMU_CACHE:-$HOME/.cache/dmar-qemu}, so that a second run only boots and checks.
@@ -518,6 +521,22 @@ patched_checks() { # out-dir
 		 [ "${n_pte:-0}" -gt 0 ] && [ "${n_fault:-0}" -ge 1 ] && [ "${n_page:-0}" -gt 0 ] &&
 		 [ "${n_ctx:-0}" -gt 0 ] && [ "${n_bind:-0}" -ge 2 ] &&
 		 [ "$n_xl" -eq $((n_hit + n_walk)) ]'
+	# the guest trace (x-dmar-trace): every translation in it, and dmar's bench_replay, when
+	# the build has it, replays it against dmar and the peers with every answer checked
+	n_tr=$(stat "$ql" "dmar: " "translations traced")
+	tr=$pout/guest.dmartrace
+	check "patched: the guest's ${n_tr:-?} translations and its invalidations saved as a dmar trace ($(wc -c <"$tr" 2>/dev/null || echo 0) bytes)" \
+		'[ "${n_tr:-0}" -gt 1000 ] && [ "$n_tr" -eq "${n_xl:-0}" ] && [ -s "$tr" ]'
+	rb=${DMAR_BUILD:+$DMAR_BUILD/bench/bench_replay}
+	if [ -n "$rb" ] && [ -x "$rb" ] && [ -s "$tr" ]; then
+		cp "$tr" "$DMAR_BUILD/qemu-guest.dmartrace"
+		DMAR_BENCH_TRACE=$tr "$rb" --benchmark_min_time=0.01 >"$pout/replay.log" 2>&1
+		check "patched: bench_replay replays the guest trace on dmar and the peers, every answer as recorded (saved as $DMAR_BUILD/qemu-guest.dmartrace)" \
+			'[ "$(grep -c "^replay/guest/" "$pout/replay.log")" -eq 4 ] &&
+			 ! grep -q "ERROR\|wrong answer\|error_message" "$pout/replay.log"'
+	else
+		skip "patched: replay of the guest trace (no bench_replay in \$DMAR_BUILD)"
+	fi
 	boot "patched (cross-check on)" "$QDIR/patched-$phash/src/build/qemu-system-x86_64" \
 		"$pout-xcheck" "${DMAR_XCHECK_PROP:-x-dmar-check=on}"
 	checks "patched, cross-check on" "$pout-xcheck"
@@ -535,7 +554,9 @@ for q in $QEMUS; do
 	stock) bin=$QDIR/stock/src/build/qemu-system-x86_64 ;;
 	patched) bin=$QDIR/patched-$phash/src/build/qemu-system-x86_64 ;;
 	esac
-	boot "$q" "$bin" "$RUN/$q"
+	trace=
+	[ "$q" = patched ] && trace=x-dmar-trace=$RUN/$q/guest.dmartrace
+	boot "$q" "$bin" "$RUN/$q" "$trace"
 	checks "$q" "$RUN/$q"
 	if [ "$q" = patched ]; then
 		check "patched: qemu-system-x86_64 loads libdmar from $DMAR_LIBDIR" \
@@ -547,6 +568,7 @@ if [ -z "$patches" ]; then
 	skip "patched: all checks (no patches in $PATCHDIR, no patched QEMU was built)"
 	skip "patched: statistics at exit (no patched QEMU)"
 	skip "patched: cross-check property on (no patched QEMU)"
+	skip "patched: guest trace and its replay (no patched QEMU)"
 fi
 
 # --- --bench: the cost of one vtd_iommu_translate call and the guest's I/O rate ----------
