@@ -524,7 +524,8 @@ out:
  * same answer and fills as translate_many() gives a batch of one; the L0 is not consulted
  * again (translate_hit() just did) and walks do not fill it.  With @info
  * (dmar_translate_detail's second look at a request already refused and counted) the walk
- * reads every entry from memory, records where it stopped, and is not counted. */
+ * reads every entry from memory, records where it stopped, and is not counted.  Inside a
+ * read-side section: the caller's, which looked the request up. */
 static __attribute__((noinline)) dmar_status translate_miss(dmar_space *sp, dmar_iova_t iova,
 							   unsigned access, dmar_result *res,
 							   dmar_fault_info *info)
@@ -534,8 +535,8 @@ static __attribute__((noinline)) dmar_status translate_miss(dmar_space *sp, dmar
 	struct xctx x;
 	uint64_t asid, root;
 
-	dmar__rcu_read_lock();
-	/* in translate_many()'s order: the ASID before the root */
+	/* (inside the caller's read-side section) in translate_many()'s order: the ASID before
+	 * the root */
 	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
 	root = __atomic_load_n(&sp->root, __ATOMIC_ACQUIRE);
 	walk_ctx_init(&x, sp, asid, root, slot, info);
@@ -546,7 +547,6 @@ static __attribute__((noinline)) dmar_status translate_miss(dmar_space *sp, dmar
 			walk_step(&x, &w);
 	}
 	walk_finish(&x, &w, res);
-	dmar__rcu_read_unlock();
 	if (!info) {
 		__atomic_store_n(&sp->tlb->stats[slot].rng, x.rng, __ATOMIC_RELAXED);
 		x.st[ST_XLATE] = 1;
@@ -591,10 +591,18 @@ static __attribute__((noinline)) dmar_status translate_cached(dmar_space *sp, dm
 {
 	int hit, l0hit;
 
+	dmar_status st;
+
 	dmar__rcu_read_lock();
 	hit = translate_hit(sp, iova, access, res, &l0hit);
+	if (!hit) {
+		/* a miss (or a request the IOTLB must not answer): walked in the same section */
+		st = translate_miss(sp, iova, access, res, NULL);
+		dmar__rcu_read_unlock();
+		return st;
+	}
 	dmar__rcu_read_unlock();
-	if (hit) {
+	{
 		/* the slot's counters found once for the three */
 		const int slot = dmar__thread_slot();
 		uint64_t *const v = sp->tlb->stats[slot].v;
@@ -602,10 +610,8 @@ static __attribute__((noinline)) dmar_status translate_cached(dmar_space *sp, dm
 		dmar__slot_counter_add(&v[ST_XLATE], slot, 1);
 		dmar__slot_counter_add(&v[ST_HIT], slot, 1);
 		dmar__slot_counter_add(&v[ST_L0_HIT], slot, (unsigned)l0hit);
-		return DMAR_OK;
 	}
-	/* a miss (or a request the IOTLB must not answer) */
-	return translate_miss(sp, iova, access, res, NULL);
+	return DMAR_OK;
 }
 
 /* dmar_translate() after its argument checks. */
@@ -636,7 +642,10 @@ dmar_status dmar_translate_detail(dmar_space *sp, dmar_iova_t iova, unsigned acc
 	memset(info, 0, sizeof(*info));
 	st = translate_one(sp, iova, access, res);
 	/* refused: once more from the root, every entry from memory, to say where */
-	if (st == DMAR_E_FAULT)
+	if (st == DMAR_E_FAULT) {
+		dmar__rcu_read_lock();
 		st = translate_miss(sp, iova, access, res, info);
+		dmar__rcu_read_unlock();
+	}
 	return st;
 }
