@@ -11,6 +11,11 @@
  *  iova/mutex_list/...          the same through the peer: one pthread mutex around a
  *                               first-fit free list of ranges (sorted, coalescing), what an
  *                               allocator without per-thread caches does
+ *  iova/bare_list/pair/pages:N  the lower bound of any design: each thread pops a range of
+ *                               N pages from a free list of its own holding nothing but
+ *                               ranges of that size (an array used as a stack, filled from a
+ *                               bump pointer of the thread's own) and pushes it back; no
+ *                               lock, no sharing, no size classes, no checks
  *  iova/engine/long             whether the allocator slows down as it ages under alloc/free
  *                               of mixed sizes: one run of N pairs (N = DMAR_IOVA_LONG,
  *                               default 2e7 so that CI stays short; 1e9 when measuring) on a
@@ -153,6 +158,46 @@ static void bm_list_pair(bench_state *st, void *arg)
 				break;
 			}
 			ml_free(&mlist, x, n);
+		}
+	bench_set_items_processed(st, bench_iterations_done(st));
+}
+
+/* The bare per-thread free list of fixed-size ranges (the lower bound). */
+#define BARE_DEPTH 64
+
+struct bare_list {
+	uint64_t top;               /* ranges on the stack */
+	uint64_t next;              /* the thread's bump pointer (pages) */
+	uint64_t stack[BARE_DEPTH];
+};
+
+static inline uint64_t bare_alloc(struct bare_list *b, uint64_t n)
+{
+	if (b->top)
+		return b->stack[--b->top];
+	b->next += n;
+	return b->next - n;
+}
+
+static inline void bare_free(struct bare_list *b, uint64_t x)
+{
+	if (b->top < BARE_DEPTH)
+		b->stack[b->top++] = x;
+}
+
+static void bm_bare_pair(bench_state *st, void *arg)
+{
+	uint64_t n = (uint64_t)bench_range(st, 0);
+	/* each thread its own list and its own quarter of the space */
+	struct bare_list b = { .next = (uint64_t)bench_thread_index(st) * (SPACE_PAGES / 4) };
+
+	(void)arg;
+	while (bench_keep_running_batch(st, 64))
+		for (int i = 0; i < 64; i++) {
+			uint64_t x = bare_alloc(&b, n);
+
+			bench_do_not_optimize(&x);
+			bare_free(&b, x);
 		}
 	bench_set_items_processed(st, bench_iterations_done(st));
 }
@@ -338,6 +383,8 @@ int main(int argc, char **argv)
 			"iova/engine/pair", bm_engine_pair, NULL), "pages"), 1), 4), 32), t);
 		bench_threads(bench_arg(bench_arg(bench_arg(bench_arg_name(bench_register(
 			"iova/mutex_list/pair", bm_list_pair, NULL), "pages"), 1), 4), 32), t);
+		bench_threads(bench_arg(bench_arg(bench_arg(bench_arg_name(bench_register(
+			"iova/bare_list/pair", bm_bare_pair, NULL), "pages"), 1), 4), 32), t);
 		bench_threads(bench_register("iova/engine/mixed", bm_engine_mixed, NULL), t);
 		bench_threads(bench_register("iova/mutex_list/mixed", bm_list_mixed, NULL), t);
 	}

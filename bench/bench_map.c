@@ -12,6 +12,12 @@
  *                         in N is the target (the same time within 2x at 1 K and 1 M)
  *  table_memory/...       page-table bytes per mapped byte for 4 KiB, 2 MiB and 1 GiB
  *                         mappings (counters; the time is the mapping of 1 GiB)
+ *  flat/map/4k, flat/unmap/4k, flat/map/256x4k, flat/unmap/256x4k
+ *                         the peer the mapping targets are ratios to: the same entries
+ *                         written (a leaf entry's word, stored with release order; unmap
+ *                         stores 0) into a flat array indexed by page number, with no table
+ *                         to find, no lock and no invalidation: what mapping costs when it
+ *                         costs nothing but its stores
  * Each timed loop maps (or unmaps) fresh pages; the undo runs with the timer paused, every
  * 4096 operations. */
 #include <stdio.h>
@@ -175,6 +181,42 @@ static void bm_switch(bench_state *st, void *arg)
 	(void)dmar_domain_destroy(b);
 }
 
+/* The flat peer: @arg's pages per call (1 or 256), map or unmap, over the same 1 GiB of page
+ * numbers as bm_map; unmap's entries are written back with the timer paused. */
+static uint64_t *flat; /* GiB / K4 entries */
+
+struct flat_case {
+	unsigned pages;
+	int unmap;
+};
+
+static void bm_flat(bench_state *st, void *arg)
+{
+	const struct flat_case *fc = arg;
+	const uint64_t pages = fc->pages, slots = (GiB / K4) / pages;
+	const int unmap = fc->unmap;
+	const uint64_t pte = DMAR_PROT_READ | DMAR_PROT_WRITE;
+	uint64_t i = 0;
+
+	while (bench_keep_running_batch(st, ROUND / (int64_t)pages)) {
+		if (unmap && i % slots == 0) {
+			bench_pause_timing(st);
+			for (uint64_t k = 0; k < GiB / K4; k++)
+				flat[k] = frames + (k % 4096) * K4 + pte;
+			bench_resume_timing(st);
+		}
+		for (uint64_t k = 0; k < ROUND / pages; k++, i++) {
+			uint64_t *e = &flat[(i % slots) * pages];
+
+			for (uint64_t j = 0; j < pages; j++)
+				__atomic_store_n(&e[j], unmap ? 0 : frames + (j % 4096) * K4 + pte,
+						 __ATOMIC_RELEASE);
+			bench_clobber_memory();
+		}
+	}
+	bench_set_items_processed(st, bench_iterations_done(st));
+}
+
 /* Page-table bytes per mapped byte, for 1 GiB mapped with 4 KiB, 2 MiB or 1 GiB pages (one
  * iteration: the time is that of mapping 1 GiB in one call). */
 static void bm_table_memory(bench_state *st, void *arg)
@@ -205,6 +247,7 @@ static void bm_table_memory(bench_state *st, void *arg)
 }
 
 static const unsigned one = 1, range = 256; /* pages per call of map/4k, map/256x4k */
+static const struct flat_case flat_cases[4] = { { 1, 0 }, { 1, 1 }, { 256, 0 }, { 256, 1 } };
 
 int main(int argc, char **argv)
 {
@@ -223,6 +266,13 @@ int main(int argc, char **argv)
 	bench_register("unmap/4k", bm_unmap4k, NULL);
 	bench_register("map/256x4k", bm_map, (void *)&range);
 	bench_register("unmap/256x4k", bm_unmap256, NULL);
+	flat = calloc(GiB / K4, sizeof(*flat));
+	if (!flat)
+		return 1;
+	bench_register("flat/map/4k", bm_flat, (void *)&flat_cases[0]);
+	bench_register("flat/unmap/4k", bm_flat, (void *)&flat_cases[1]);
+	bench_register("flat/map/256x4k", bm_flat, (void *)&flat_cases[2]);
+	bench_register("flat/unmap/256x4k", bm_flat, (void *)&flat_cases[3]);
 	bench_use_real_time(bench_arg(bench_arg(bench_arg(bench_arg_name(
 		bench_register("switch", bm_switch, NULL), "pages"), 1024), 32768), 1 << 20));
 	bench_iterations(bench_arg(bench_arg(bench_arg(bench_arg_name(

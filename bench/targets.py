@@ -9,9 +9,13 @@ and bench_devmodel (any subset; medians when the runs have repetitions).
     python3 bench/targets.py map.json iova.json writer.json replay.json devmodel.json [--strict]
 
 Prints each target with the measured value and PASS or MISS, and the figures that have no
-target (replay, readers beside the writer) for information.  The device model's ratio is
-of descriptors/s (items_per_second, wall time: the device runs on its own thread), medians.  Times are each thread's CPU
-time per operation (cpu_time: robust to other work on a shared machine; but a thread asleep
+target (replay, readers beside the writer) for information.  Targets against in-run peers:
+map/unmap within 2x of the same entries stored in a flat array (bench_map's flat/...), the
+allocator's fast path within 2x of a bare per-thread free list of fixed-size ranges and at
+least 10x the mutex free list on two threads (bench_iova's bare_list and mutex_list); the
+replayed guest trace's ratios to the peer caches.  The device model's ratio is of
+descriptors/s (items_per_second, wall time: the device runs on its own thread), medians.
+Times are each thread's CPU time per operation (cpu_time: robust to other work on a shared machine; but a thread asleep
 on a mutex uses none) with its wall time beside them.  Exit status 0, or with --strict 1 when a
 target is missed; 2 when a file cannot be read.
 """
@@ -101,6 +105,11 @@ def main(argv):
         wall = med(runs, name, "real_time")
         r.target(name, med(runs, name, "cpu_time"), goal, False, "ns",
                  "   (wall %.1f ns)" % wall if wall is not None else "")
+    for name in ("map/4k", "unmap/4k", "map/256x4k", "unmap/256x4k"):
+        c, f = med(runs, name, "cpu_time"), med(runs, "flat/" + name, "cpu_time")
+        if c is not None and f:
+            r.target("%s / the same entries stored in a flat array" % name, c / f, 2.0, False,
+                     "x", "   (%.1f / %.1f ns)" % (c, f))
     a, b = med(runs, "switch/pages:1024", "real_time"), med(runs, "switch/pages:1048576",
                                                                  "real_time")
     if a and b:
@@ -124,6 +133,19 @@ def main(argv):
             r.target("fast path, %d page%s, %d thread%s" % (n, "s" if n > 1 else "", t,
                                                            "s" if t > 1 else ""),
                      c, 10, False, "ns", "   (wall %.2f ns)" % w if w is not None else "")
+    for t in (1, 2):
+        for n in (1, 4, 32):
+            sfx = "/pages:%d%s" % (n, "@2" if t == 2 else "")
+            c = per_thread("iova/engine/pair" + sfx, t)[0]
+            b = per_thread("iova/bare_list/pair" + sfx, t)[0]
+            m = per_thread("iova/mutex_list/pair" + sfx, t)[0]
+            tag = "%d page%s, %d thread%s" % (n, "s" if n > 1 else "", t, "s" if t > 1 else "")
+            if c is not None and b:
+                r.target("fast path / bare per-thread free list, %s" % tag, c / b, 2.0, False,
+                         "x", "   (%.2f / %.2f ns)" % (c, b))
+            if t == 2 and c and m is not None:
+                r.target("mutex free list / fast path, %s" % tag, m / c, 10.0, True, "x",
+                         "   (%.2f / %.2f ns)" % (m, c))
     for t in (1, 2):
         sfx = "@2" if t == 2 else ""
         vals = [per_thread(n + sfx, t) for n in ("iova/engine/mixed", "iova/mutex_list/mixed",
