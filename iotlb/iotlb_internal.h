@@ -126,8 +126,9 @@ dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
  * are not needed.  @size > 0 and the range does not wrap. */
 void dmar__space_invalidate_leaves(struct dmar_space *sp, uint64_t iova, uint64_t size);
 
-/* translate_batch without argument checks, for callers that checked (engine/iommu.c).
- * Nests inside a read section. */
+/* translate_batch without argument checks, for callers that checked (engine/device.c).
+ * Nests inside a read section.  A batch of a few requests is first answered from the
+ * thread's L0 as single translations are (translate.c). */
 dmar_status dmar__translate_space(struct dmar_space *sp, const dmar_request *req,
 				  dmar_result *res, size_t n, size_t *nfaults);
 

@@ -441,12 +441,6 @@ static dmar_status translate_many(dmar_space *sp, const dmar_request *req, dmar_
 	return DMAR_OK;
 }
 
-dmar_status dmar__translate_space(dmar_space *sp, const dmar_request *req, dmar_result *res,
-				  size_t n, size_t *nfaults)
-{
-	return translate_many(sp, req, res, n, nfaults);
-}
-
 dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
 			      const dmar_result *res, size_t n, size_t *nfaults)
 {
@@ -581,6 +575,32 @@ translate_quick(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *
 	__atomic_store_n(&l0->quick, l0->quick + 1, __ATOMIC_RELAXED);
 	dmar_l0_after(l0, 1);
 	return 1;
+}
+
+/* The device path's few requests at a time (a device model's descriptor and its data pages:
+ * about two a call): up to DMAR_QUICK_BATCH, those at the front that the thread's L0 answers
+ * are answered as translate_quick() answers one, and only the rest go through the batch
+ * machinery. */
+#define DMAR_QUICK_BATCH 4
+
+dmar_status dmar__translate_space(dmar_space *sp, const dmar_request *req, dmar_result *res,
+				  size_t n, size_t *nfaults)
+{
+	if (n <= DMAR_QUICK_BATCH) {
+		size_t k = 0;
+
+		while (k < n && translate_quick(sp, req[k].iova, req[k].access, &res[k]))
+			k++;
+		if (k == n) {
+			if (nfaults)
+				*nfaults = 0;
+			return DMAR_OK;
+		}
+		req += k;
+		res += k;
+		n -= k;
+	}
+	return translate_many(sp, req, res, n, nfaults);
 }
 
 /* A request translate_quick() did not answer: the IOTLB (and the L0 again, as a batch of
