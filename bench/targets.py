@@ -13,8 +13,9 @@ target (replay, readers beside the writer) for information.  Targets against in-
 map/unmap within 2x of the same entries stored in a flat array (bench_map's flat/...), the
 allocator's fast path within 2x of a bare per-thread free list of fixed-size ranges and at
 least 10x the mutex free list on two threads (bench_iova's bare_list and mutex_list); the
-replayed guest trace's ratios to the peer caches.  The device model's ratio is of
-descriptors/s (items_per_second, wall time: the device runs on its own thread), medians.
+replayed guest trace's ratios to the peer caches.  The device model is held to remapped >=
+95% of pass-through twice: by descriptors/s (items_per_second, wall time: the device runs on
+its own thread) and by the device thread's CPU time per descriptor, medians.
 Times are each thread's CPU time per operation (cpu_time: robust to other work on a shared machine; but a thread asleep
 on a mutex uses none) with its wall time beside them.  Exit status 0, or with --strict 1 when a
 target is missed; 2 when a file cannot be read.
@@ -227,14 +228,15 @@ def main(argv):
                ", ".join("%.0f%%" % x for x in per)))
         c_re = med(runs, "devmodel/remapped/%s" % size, "dev_cpu_ns")
         c_pt = med(runs, "devmodel/passthrough/%s" % size, "dev_cpu_ns")
-        if c_re and c_pt:
-            # the device thread's CPU time per descriptor: less disturbed by other work on
-            # the machine than the wall-time rate; pass-through / remapped is a rate ratio
-            print("      device thread CPU per descriptor: remapped %.1f ns, pass-through %.1f ns"
-                  " (pass-through / remapped = %.1f%%, for information)" %
-                  (c_re, c_pt, 100.0 * c_pt / c_re))
         r.passed += ok
         r.missed += not ok
+        if c_re and c_pt:
+            # the device thread's CPU time per descriptor: less disturbed by other work on
+            # the machine than the wall-time rate (the VM's wall time is bimodal);
+            # pass-through / remapped is a rate ratio, held to the same target
+            r.target("copies of %s bytes: by the device thread's CPU time" % size,
+                     100.0 * c_pt / c_re, 95.0, True, "%",
+                     "   (remapped %.1f ns, pass-through %.1f ns per descriptor)" % (c_re, c_pt))
 
     print("\n%d PASS, %d MISS" % (r.passed, r.missed))
     return 1 if "--strict" in argv and r.missed else 0

@@ -24,8 +24,9 @@
 #define DMAR__RCU_FLAVOR "qsbr"
 #else
 #include <urcu/urcu-memb.h>
-#define dmar__rcu_read_lock() urcu_memb_read_lock()
-#define dmar__rcu_read_unlock() urcu_memb_read_unlock()
+#define dmar__rcu_read_lock() dmar__memb_read_lock()
+#define dmar__rcu_read_unlock() dmar__memb_read_unlock()
+#define DMAR__RCU_MEMB 1
 #define dmar__rcu_register() urcu_memb_register_thread()
 #define dmar__rcu_unregister() urcu_memb_unregister_thread()
 #define dmar__rcu_synchronize() urcu_memb_synchronize_rcu()
@@ -49,6 +50,9 @@ struct dmar__tls_state {
 	int registered;
 	int slot;
 	unsigned read_depth;
+#ifdef DMAR__RCU_MEMB
+	struct urcu_reader *reader; /* liburcu's reader state of this thread, once looked up */
+#endif
 };
 extern __thread struct dmar__tls_state dmar__tls __attribute__((tls_model("initial-exec")));
 #define dmar__tls_registered (dmar__tls.registered)
@@ -56,6 +60,54 @@ extern __thread struct dmar__tls_state dmar__tls __attribute__((tls_model("initi
 #define dmar__tls_read_depth (dmar__tls.read_depth)
 
 #define DMAR_MAX_THREADS 256
+
+#ifdef DMAR__RCU_MEMB
+/* liburcu's memb read-side fast path (urcu/static/urcu-memb.h, _urcu_memb_read_lock and
+ * _unlock: the same steps) through a pointer to the thread's reader state kept in the block
+ * above.  liburcu's inline functions reach that state, a TLS variable of liburcu's shared
+ * library, through __tls_get_addr from a shared library like this one: two or three calls
+ * per section, most of a single translation's cost before they went.  The pointer is looked
+ * up once per thread (the state lives as long as the thread). */
+static inline struct urcu_reader *dmar__memb_reader(void)
+{
+	struct urcu_reader *r = dmar__tls.reader;
+
+	if (__builtin_expect(r == NULL, 0))
+		r = dmar__tls.reader = &URCU_TLS(urcu_memb_reader);
+	return r;
+}
+
+static inline void dmar__memb_read_lock(void)
+{
+	struct urcu_reader *r = dmar__memb_reader();
+	unsigned long tmp;
+
+	cmm_barrier();
+	tmp = r->ctr;
+	if (caa_likely(!(tmp & URCU_GP_CTR_NEST_MASK))) {
+		_CMM_STORE_SHARED(r->ctr, _CMM_LOAD_SHARED(urcu_memb_gp.ctr));
+		urcu_memb_smp_mb_slave();
+	} else {
+		_CMM_STORE_SHARED(r->ctr, tmp + URCU_GP_COUNT);
+	}
+}
+
+static inline void dmar__memb_read_unlock(void)
+{
+	struct urcu_reader *r = dmar__memb_reader();
+	unsigned long tmp = r->ctr;
+
+	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
+		urcu_memb_smp_mb_slave();
+		_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+		urcu_memb_smp_mb_slave();
+		urcu_common_wake_up_gp(&urcu_memb_gp);
+	} else {
+		_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+	}
+	cmm_barrier();
+}
+#endif
 
 static inline int dmar__thread_ok(void)
 {
