@@ -465,7 +465,7 @@ dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_r
 {
 	dmar_status st = dmar__check_batch(sp, req, res, n, nfaults);
 
-	return st == DMAR_OK ? translate_many(sp, req, res, n, nfaults) : st;
+	return st == DMAR_OK ? dmar__translate_space(sp, req, res, n, nfaults) : st;
 }
 
 /* The hit path of one request, without the batch machinery: 1 if answered (*l0hit: by the
@@ -603,10 +603,10 @@ translate_quick_many(dmar_space *sp, const dmar_request *req, dmar_result *res, 
 	return k;
 }
 
-/* The device path's few requests at a time (a device model's descriptor and its data pages:
- * two to eight a call): up to DMAR_QUICK_BATCH, those at the front that the thread's L0
- * answers are answered as translate_quick() answers one, and only the rest go through the
- * batch machinery. */
+/* Batches (dmar_translate_batch, and the device path's few requests at a time: a device
+ * model's descriptor and its data pages, two to eight a call): up to DMAR_QUICK_BATCH, those
+ * at the front that the thread's L0 answers are answered as translate_quick() answers one,
+ * and only the rest go through the batch machinery. */
 #define DMAR_QUICK_BATCH 16
 
 dmar_status dmar__translate_space(dmar_space *sp, const dmar_request *req, dmar_result *res,
