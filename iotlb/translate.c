@@ -550,35 +550,18 @@ static __attribute__((noinline)) dmar_status translate_miss(dmar_space *sp, dmar
 	return res->fault == DMAR_FAULT_NONE ? DMAR_OK : DMAR_E_FAULT;
 }
 
-/* The quickest answer to one request: the calling thread's L0 bank, when it is bound to the
- * space's current key, does not stand aside and holds the page with the access allowed; 1 if
- * answered (counted in the bank, l0.h), else 0 with nothing changed.
+/* The quickest answer to requests at the front of @req[0 .. n): the calling thread's L0
+ * bank, found once, when it is bound to the space's current key and does not stand aside,
+ * answers each request whose page it holds with the access allowed, until one it does not;
+ * returns how many it answered (counted in the bank, l0.h), the rest left untouched.
  * It needs no read-side section: it reads the space (the caller's to keep), the IOTLB's
  * bank table and the bank (they live as long as the IOTLB) and nothing freed after a grace
- * period.  Its answer is one the space gave at the moment its key was read: the bank holds
- * only translations of this space copied under that key (keys are never reused), and every
- * page-selective invalidation that returned before that moment cleared its pages from
+ * period.  Its answers are ones the space gave at the moment its key was read: the bank
+ * holds only translations of this space copied under that key (keys are never reused), and
+ * every page-selective invalidation that returned before that moment cleared its pages from
  * every bank bound to the key (l0.h; a flush of the space changes the key).  The ASID is
  * not read: while an ASID rollover is under way the key stays and invalidations keep
  * clearing the banks bound to it (iotlb.c, invalidate_pages). */
-static inline __attribute__((always_inline)) int
-translate_quick(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
-{
-	const uint64_t key = __atomic_load_n(&sp->l0key, __ATOMIC_ACQUIRE);
-	struct dmar_l0 *const l0 =
-		__atomic_load_n(&sp->tlb->l0[dmar__thread_slot()][sp->l0bank], __ATOMIC_RELAXED);
-
-	if (__builtin_expect(!l0, 0) || __atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key ||
-	    l0->skip ||
-	    !dmar_l0_lookup(l0->e, l0->mask, iova, access, res))
-		return 0;
-	__atomic_store_n(&l0->quick, l0->quick + 1, __ATOMIC_RELAXED);
-	dmar_l0_after(l0, 1);
-	return 1;
-}
-
-/* translate_quick() for the requests at the front of a small batch: the bank found once,
- * then one lookup each while the bank answers.  Returns how many it answered. */
 static inline __attribute__((always_inline)) size_t
 translate_quick_many(dmar_space *sp, const dmar_request *req, dmar_result *res, size_t n)
 {
@@ -601,6 +584,15 @@ translate_quick_many(dmar_space *sp, const dmar_request *req, dmar_result *res, 
 		dmar_l0_after(l0, k);
 	}
 	return k;
+}
+
+/* The same for one request: 1 if answered. */
+static inline __attribute__((always_inline)) int
+translate_quick(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
+{
+	const dmar_request q = { .iova = iova, .access = access };
+
+	return (int)translate_quick_many(sp, &q, res, 1);
 }
 
 /* Batches (dmar_translate_batch, and the device path's few requests at a time: a device
@@ -634,7 +626,6 @@ static __attribute__((noinline)) dmar_status translate_cached(dmar_space *sp, dm
 							     unsigned access, dmar_result *res)
 {
 	int hit, l0hit;
-
 	dmar_status st;
 
 	dmar__rcu_read_lock();
