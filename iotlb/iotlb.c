@@ -15,7 +15,7 @@
  * thread's L0 bank); beyond this many pages retiring the ASID (O(1), but the space refills
  * and every thread's bank empties) is cheaper.  64: a Linux guest in strict mode unmaps and
  * invalidates up to 32 pages per I/O (128 KiB), and at 16 each of those retired the ASID:
- * in a replayed trace of one (bench_replay, replay/guest) a quarter of its hits were lost
+ * in a replayed trace of one (bench_replay, replay/guest) a sixth of its hits were lost
  * that way.  Visiting costs about 140 instructions a page. */
 #define INVAL_PAGES_MAX 64
 
@@ -278,7 +278,8 @@ void dmar_iotlb_get_stats(const dmar_iotlb *tlb, dmar_iotlb_stats *st)
 	for (int t = 0; t < DMAR_MAX_THREADS; t++)
 		for (int i = 0; i < ST_COUNT; i++)
 			sum[i] += __atomic_load_n(&tlb->stats[t].v[i], __ATOMIC_RELAXED);
-	/* the single requests the threads' L0 banks answered on their own (translate.c) */
+	/* the requests the threads' L0 banks answered before any read-side section (single ones
+	 * and small batches, translate.c) */
 	for (int t = 0; t < __atomic_load_n(&tlb->l0_slots, __ATOMIC_ACQUIRE); t++)
 		for (unsigned b = 0; b < DMAR_L0_BANKS; b++) {
 			const struct dmar_l0 *l0 = __atomic_load_n(&tlb->l0[t][b], __ATOMIC_ACQUIRE);

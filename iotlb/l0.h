@@ -65,8 +65,8 @@ struct dmar_l0 {
 	uint32_t used0;   /* used when the window began */
 	uint32_t evicts;  /* fills into full entries this window */
 	uint32_t stamp;   /* *clock when it last ended a window or was reset (l0.c) */
-	/* atomic (owner writes, dmar_iotlb_get_stats reads): single requests the bank answered
-	 * before any read-side section (translate.c, translate_quick), never reset: counted as
+	/* atomic (owner writes, dmar_iotlb_get_stats reads): requests the bank answered before
+	 * any read-side section (translate.c, translate_quick_many), never reset: counted as
 	 * translations, hits and L0 hits of the bank's thread slot; quick0: its value when the
 	 * window began */
 	uint64_t quick, quick0;
