@@ -183,6 +183,9 @@ def main(argv):
         r.info("%s: rculfhash / dmar_batch" % w, ratio(ns, (w + "/rculfhash", 1),
                                                         (w + "/" + BATCH, 1)))
 
+    print("\nSIMD probe variants (an AVX-512 variant is kept only where it beats AVX2)")
+    r.target("hit/large: avx512 / avx2 probe, ns per translation", None, 1.0, False, "")
+
     print("\nMiss with walk: batched against one-at-a-time")
     for w, is_target in (("miss/cold", True), ("miss/warm", False)):
         for t in (1, 2):
