@@ -1368,6 +1368,55 @@ TEST(l0_mode_is_honoured)
 	teardown(&f);
 }
 
+/* iotlb.h: translations = hits + misses and L0 hits are counted in hits, whichever path
+ * answered: a single request or a small batch answered by the thread's L0 before any
+ * read-side section counts in its bank, and dmar_iotlb_get_stats adds the banks up. */
+TEST(S30_statistics_count_every_path_exactly)
+{
+	struct fixture f;
+	dmar_iotlb_config tc;
+	dmar_request q[2];
+	dmar_result rs[2];
+	dmar_iotlb_stats st;
+
+	f.pm = test_physmem(0);
+	{
+		dmar_pgtable_config pc;
+
+		dmar_pgtable_config_default(&pc);
+		dmar_iotlb_config_default(&tc);
+		tc.l0 = DMAR_L0_ALWAYS;
+		REQUIRE(dmar_pgtable_create(f.pm, &pc, &f.pt) == DMAR_OK);
+		REQUIRE(dmar_iotlb_create(&tc, &f.tlb) == DMAR_OK);
+		REQUIRE(dmar_space_create(f.tlb, f.pm, dmar_pgtable_root(f.pt),
+					  dmar_pgtable_format(f.pt), &f.sp) == DMAR_OK);
+	}
+	CHECK_ST(dmar_pgtable_map(f.pt, 0x40000000, 0x10000000, K4, RW), DMAR_OK);
+	/* 1: a walk (walks do not fill the L0); 2: an IOTLB hit, which fills it; 3-10: the L0 */
+	for (int i = 0; i < 10; i++) {
+		CHECK_ST(dmar_translate(f.sp, 0x40000000 + 8 * (unsigned)i, DMAR_ACCESS_READ, &rs[0]),
+			 DMAR_OK);
+		CHECK_EQ(rs[0].pa, 0x10000000 + 8 * (unsigned)i);
+	}
+	/* five batches of two requests for the same page: the L0, ten times */
+	q[0] = (dmar_request){ .iova = 0x40000010, .access = DMAR_ACCESS_WRITE,
+			       .pasid = DMAR_NO_PASID };
+	q[1] = (dmar_request){ .iova = 0x40000ff8, .access = DMAR_ACCESS_READ,
+			       .pasid = DMAR_NO_PASID };
+	for (int i = 0; i < 5; i++) {
+		CHECK_ST(dmar_translate_batch(f.sp, q, rs, 2, NULL), DMAR_OK);
+		CHECK_EQ(rs[0].pa, 0x10000010);
+		CHECK_EQ(rs[1].pa, 0x10000ff8);
+	}
+	dmar_iotlb_get_stats(f.tlb, &st);
+	CHECK_EQ(st.translations, 20);
+	CHECK_EQ(st.misses, 1);
+	CHECK_EQ(st.hits, 19);
+	CHECK_EQ(st.l0_hits, 18);
+	CHECK_EQ(st.translations, st.hits + st.misses);
+	teardown(&f);
+}
+
 #define GROW_PAGES 16384u
 
 /* Translate pages [0, GROW_PAGES) of the space at 0x40000000 in order, in batches of 256 (or
@@ -1532,5 +1581,5 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
 	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),
-	  T(l0_mode_is_honoured), T(l0_bank_grows_to_what_the_iotlb_holds),
+	  T(S30_statistics_count_every_path_exactly), T(l0_mode_is_honoured), T(l0_bank_grows_to_what_the_iotlb_holds),
 	  T(bad_arguments_get_a_status))
