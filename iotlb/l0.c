@@ -22,7 +22,7 @@ struct dmar_l0 *dmar__l0_new(struct dmar_l0 **row, uint32_t *clock, int mode)
 	l0->clock = clock;
 	l0->mode = mode;
 	l0->mask = DMAR_L0_ENTRIES - 1; /* reset's shrink check reads the old size */
-	dmar__l0_reset(l0, 0, DMAR_L0_ENTRIES);
+	dmar__l0_reset(l0, 0, DMAR_L0_ENTRIES, 0);
 	return l0;
 }
 
@@ -32,7 +32,7 @@ void dmar__l0_free(struct dmar_l0 *l0)
 		munmap(l0, dmar_l0_bytes(DMAR_L0_MAX_ENTRIES));
 }
 
-void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries)
+void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries, int fold)
 {
 	const uint32_t old = l0->mask + 1;
 
@@ -52,6 +52,7 @@ void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries)
 			madvise((void *)from, to - from, MADV_DONTNEED);
 	}
 	__atomic_store_n(&l0->mask, entries - 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&l0->fold, fold ? (uint32_t)__builtin_ctz(entries) : 0, __ATOMIC_RELAXED);
 	l0->hits = l0->looks = l0->skip = l0->backoff = 0;
 	l0->used = l0->used0 = l0->evicts = 0;
 	l0->quick0 = l0->quick;
@@ -92,9 +93,9 @@ static int l0_grow(struct dmar_l0 *l0)
 		if (!idle)
 			return 0;
 		/* unbound: its space, if still used, rebinds it (small) at its next request */
-		dmar__l0_reset(idle, 0, DMAR_L0_ENTRIES);
+		dmar__l0_reset(idle, 0, DMAR_L0_ENTRIES, 0);
 	}
-	dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED), 2 * size);
+	dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED), 2 * size, l0->fold != 0);
 	return 1;
 }
 
@@ -106,6 +107,10 @@ void dmar__l0_window_end(struct dmar_l0 *l0)
 
 	if (8 * (uint64_t)l0->evicts >= l0->looks && l0_grow(l0)) {
 		/* empty and twice the size: the new entries warm up over the next window */
+	} else if (8 * (uint64_t)l0->evicts >= l0->looks && !l0->fold) {
+		/* as large as it may grow and still evicting: pages that share the low bits
+		 * (strides) spread once the index folds (dmar_l0_index); empty, same size */
+		dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED), l0->mask + 1, 1);
 	} else if (2 * useful < l0->looks && l0->mode != DMAR_L0_ALWAYS) {
 		l0->skip = DMAR_L0_SKIP << l0->backoff;
 		l0->backoff += l0->backoff < 7;

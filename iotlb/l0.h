@@ -48,6 +48,9 @@ struct dmar_l0_entry {
 struct dmar_l0 {
 	uint64_t key __attribute__((aligned(64))); /* atomic: the binding; 0 while rebinding */
 	uint32_t mask;  /* atomic: entries - 1 (a power of two); changes only while key is 0 */
+	uint32_t fold;  /* atomic: 0, or log2(entries) when the index folds the page number's
+			 * next bits onto its low ones (dmar_l0_index); changes only while key
+			 * is 0 */
 	int mode;       /* its IOTLB's ::dmar_l0_mode (adaptive or always) */
 	struct dmar_l0 **row;  /* its thread slot's banks in its IOTLB (NULL: none, a test's) */
 	uint32_t *clock;       /* that slot's window clock in its IOTLB (with row) */
@@ -88,9 +91,16 @@ struct dmar_l0_fill {
 	uint32_t k;
 };
 
-static inline unsigned dmar_l0_index(uint64_t vpn, uint32_t mask)
+/* The entry of page @vpn in a bank of mask @mask and fold @fold.  A bank indexes by the page
+ * number's low bits (fold 0) until it has grown as far as it may and still evicts, as strided
+ * working sets make it do (pages 64 KiB or 2 MiB apart share a sixteenth or less of the
+ * entries); then it folds the next bits onto the low ones, as the IOTLB's set index always
+ * does (cache.h: a bijection on aligned dense blocks), so that strides spread.  Not from the
+ * start: the fold costs the pass two instructions of about sixteen a request, and an
+ * unaligned dense set that the plain index holds whole may collide under it. */
+static inline unsigned dmar_l0_index(uint64_t vpn, uint32_t mask, uint32_t fold)
 {
-	return (unsigned)vpn & mask;
+	return (unsigned)(fold ? vpn ^ (vpn >> fold) : vpn) & mask;
 }
 
 /* Bytes of a bank of @entries entries. */
@@ -106,9 +116,9 @@ static inline size_t dmar_l0_bytes(uint32_t entries)
  * time); dmar__l0_free() at its destruction. */
 struct dmar_l0 *dmar__l0_new(struct dmar_l0 **row, uint32_t *clock, int mode);
 void dmar__l0_free(struct dmar_l0 *l0);
-/* Empty the bank, give it @entries entries (a power of two, at most DMAR_L0_MAX_ENTRIES) and
- * bind it to @key.  The owner only. */
-void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries);
+/* Empty the bank, give it @entries entries (a power of two, at most DMAR_L0_MAX_ENTRIES),
+ * the folded index if @fold (dmar_l0_index) and bind it to @key.  The owner only. */
+void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries, int fold);
 
 /* Whether a batch of @n requests uses the bank (NULL: no), and the bookkeeping after it. */
 static inline struct dmar_l0 *dmar_l0_use(struct dmar_l0 *l0, size_t n)
@@ -130,13 +140,13 @@ static inline void dmar_l0_after(struct dmar_l0 *l0, size_t n)
 		dmar__l0_window_end(l0);
 }
 
-/* The L0 answer for one request from the entries @e0 of a bank whose mask is @mask, if the
- * entry holds its page and allows the access: 1 with *res filled, else 0. */
-static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint32_t mask, uint64_t iova,
-				 unsigned access, dmar_result *res)
+/* The L0 answer for one request from the entries @e0 of a bank whose mask is @mask and fold
+ * @fold, if the entry holds its page and allows the access: 1 with *res filled, else 0. */
+static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint32_t mask, uint32_t fold,
+				 uint64_t iova, unsigned access, dmar_result *res)
 {
 	const uint64_t vpn = iova >> 12;
-	const struct dmar_l0_entry *e = e0 + dmar_l0_index(vpn, mask);
+	const struct dmar_l0_entry *e = e0 + dmar_l0_index(vpn, mask, fold);
 
 	if (__builtin_expect(__atomic_load_n(&e->vpn, __ATOMIC_RELAXED) != vpn, 0) ||
 	    __builtin_expect((access & e->deny) != 0, 0))
@@ -153,29 +163,30 @@ static inline int dmar_l0_lookup(const struct dmar_l0_entry *e0, uint32_t mask, 
  * (one load and compare of the tag, one of the access, two result stores).  The _pf variant
  * prefetches the entry 16 requests on, for banks that hold more than L1 does (dmar_l0_pass
  * chooses): the prefetches cost a bank that fits in L1 more than they save, and save a bank
- * that does not more than they cost. */
-#define DMAR_L0_PASS_BODY(PF)                                                                  \
+ * that does not more than they cost.  The _fold variant is _pf for a folded bank (only a
+ * bank at its largest folds). */
+#define DMAR_L0_PASS_BODY(PF, FOLD)                                                                  \
 	size_t nt = 0, j = 0;                                                                  \
                                                                                                \
 	for (; j + 4 <= n; j += 4) {                                                           \
 		if (PF && j + 20 <= n) {                                                       \
-			__builtin_prefetch(&e0[dmar_l0_index(req[j + 16].iova >> 12, mask)]);      \
-			__builtin_prefetch(&e0[dmar_l0_index(req[j + 17].iova >> 12, mask)]);      \
-			__builtin_prefetch(&e0[dmar_l0_index(req[j + 18].iova >> 12, mask)]);      \
-			__builtin_prefetch(&e0[dmar_l0_index(req[j + 19].iova >> 12, mask)]);      \
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 16].iova >> 12, mask, FOLD)]);\
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 17].iova >> 12, mask, FOLD)]);\
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 18].iova >> 12, mask, FOLD)]);\
+			__builtin_prefetch(&e0[dmar_l0_index(req[j + 19].iova >> 12, mask, FOLD)]);\
 		}                                                                              \
-		L0_ONE(j);                                                                     \
-		L0_ONE(j + 1);                                                                 \
-		L0_ONE(j + 2);                                                                 \
-		L0_ONE(j + 3);                                                                 \
+		L0_ONE(j, FOLD);                                                               \
+		L0_ONE(j + 1, FOLD);                                                           \
+		L0_ONE(j + 2, FOLD);                                                           \
+		L0_ONE(j + 3, FOLD);                                                           \
 	}                                                                                      \
 	for (; j < n; j++)                                                                     \
-		L0_ONE(j);                                                                     \
+		L0_ONE(j, FOLD);                                                               \
 	return nt
 
-#define L0_ONE(i)                                                                              \
+#define L0_ONE(i, FOLD)                                                                        \
 	do {                                                                                   \
-		if (!dmar_l0_lookup(e0, mask, req[i].iova, req[i].access, &res[i]))            \
+		if (!dmar_l0_lookup(e0, mask, FOLD, req[i].iova, req[i].access, &res[i]))      \
 			todo[nt++] = (uint16_t)(i);                                            \
 	} while (0)
 
@@ -183,14 +194,21 @@ static __attribute__((noinline, unused)) size_t
 dmar_l0_pass_l1(const struct dmar_l0_entry *e0, uint32_t mask, const dmar_request *req,
 		dmar_result *res, size_t n, uint16_t *todo)
 {
-	DMAR_L0_PASS_BODY(0);
+	DMAR_L0_PASS_BODY(0, 0);
 }
 
 static __attribute__((noinline, unused)) size_t
 dmar_l0_pass_pf(const struct dmar_l0_entry *e0, uint32_t mask, const dmar_request *req,
 		dmar_result *res, size_t n, uint16_t *todo)
 {
-	DMAR_L0_PASS_BODY(1);
+	DMAR_L0_PASS_BODY(1, 0);
+}
+
+static __attribute__((noinline, unused)) size_t
+dmar_l0_pass_fold(const struct dmar_l0_entry *e0, uint32_t mask, uint32_t fold,
+		  const dmar_request *req, dmar_result *res, size_t n, uint16_t *todo)
+{
+	DMAR_L0_PASS_BODY(1, fold);
 }
 #undef L0_ONE
 #undef DMAR_L0_PASS_BODY
@@ -201,6 +219,8 @@ dmar_l0_pass_pf(const struct dmar_l0_entry *e0, uint32_t mask, const dmar_reques
 static inline size_t dmar_l0_pass(const struct dmar_l0 *l0, const dmar_request *req,
 				  dmar_result *res, size_t n, uint16_t *todo)
 {
+	if (l0->fold)
+		return dmar_l0_pass_fold(l0->e, l0->mask, l0->fold, req, res, n, todo);
 	return l0->used > DMAR_L0_PREFETCH_AT ? dmar_l0_pass_pf(l0->e, l0->mask, req, res, n, todo)
 					       : dmar_l0_pass_l1(l0->e, l0->mask, req, res, n, todo);
 }
@@ -210,7 +230,7 @@ static inline size_t dmar_l0_pass(const struct dmar_l0 *l0, const dmar_request *
 static inline void dmar_l0_fill(struct dmar_l0 *l0, uint64_t iova, const uint64_t *way,
 				uint64_t tag, uint64_t d, struct dmar_l0_fill *f)
 {
-	const unsigned k = dmar_l0_index(iova >> 12, l0->mask);
+	const unsigned k = dmar_l0_index(iova >> 12, l0->mask, l0->fold);
 	const int empty = __atomic_load_n(&l0->e[k].vpn, __ATOMIC_RELAXED) == DMAR_L0_EMPTY;
 
 	l0->used += empty;
@@ -247,16 +267,19 @@ static inline void dmar_l0_check(struct dmar_l0 *l0, const struct dmar_l0_fill *
 static inline void dmar_l0_shootdown(struct dmar_l0 *l0, uint64_t key, uint64_t first,
 				     uint64_t last)
 {
-	uint32_t mask;
+	uint32_t mask, fold;
 
 	if (__atomic_load_n(&l0->key, __ATOMIC_SEQ_CST) != key)
 		return;
-	/* the mask a fill this must see used: it was stored before that fill's fence, so a
-	 * seq_cst load after the IOTLB clear reads it (or a later one, whose reset emptied the
-	 * bank) whenever the fill's check did not see the clear */
+	/* the mask and fold a fill this must see used: they were stored before that fill's
+	 * fence, so seq_cst loads after the IOTLB clear read them (or later ones, whose reset
+	 * emptied the bank: a pair from two resets clears nothing that matters, and an index
+	 * past the bank's size lands in its reserved room) whenever the fill's check did not
+	 * see the clear */
 	mask = __atomic_load_n(&l0->mask, __ATOMIC_SEQ_CST);
+	fold = __atomic_load_n(&l0->fold, __ATOMIC_SEQ_CST);
 	for (uint64_t vpn = first; vpn <= last; vpn++) {
-		uint64_t *p = &l0->e[dmar_l0_index(vpn, mask)].vpn;
+		uint64_t *p = &l0->e[dmar_l0_index(vpn, mask, fold)].vpn;
 		uint64_t v = __atomic_load_n(p, __ATOMIC_SEQ_CST);
 
 		/* a failed CAS means the owner refilled it since: that fill has its own check */

@@ -347,7 +347,7 @@ thread_l0(struct dmar_iotlb *tlb, const struct dmar_space *sp, uint64_t key, siz
 	     !(l0 = l0_bank_new(tlb, slot, sp->l0bank))))
 		return NULL;
 	if (__builtin_expect(__atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key, 0))
-		dmar__l0_reset(l0, key, DMAR_L0_ENTRIES);
+		dmar__l0_reset(l0, key, DMAR_L0_ENTRIES, 0);
 	return dmar_l0_use(l0, n);
 }
 
@@ -486,7 +486,7 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 	uint64_t d;
 
 	*l0hit = 0;
-	if (l0 && dmar_l0_lookup(l0->e, l0->mask, iova, access, res)) {
+	if (l0 && dmar_l0_lookup(l0->e, l0->mask, l0->fold, iova, access, res)) {
 		l0->hits++;
 		dmar_l0_after(l0, 1);
 		*l0hit = 1;
@@ -569,7 +569,7 @@ translate_quick_many(dmar_space *sp, const dmar_request *req, dmar_result *res, 
 	struct dmar_l0 *const l0 =
 		__atomic_load_n(&sp->tlb->l0[dmar__thread_slot()][sp->l0bank], __ATOMIC_RELAXED);
 	const struct dmar_l0_entry *e0;
-	uint32_t mask;
+	uint32_t mask, fold;
 	size_t k = 0;
 
 	if (__builtin_expect(!l0, 0) || __atomic_load_n(&l0->key, __ATOMIC_RELAXED) != key ||
@@ -577,7 +577,8 @@ translate_quick_many(dmar_space *sp, const dmar_request *req, dmar_result *res, 
 		return 0;
 	e0 = l0->e;
 	mask = l0->mask;
-	while (k < n && dmar_l0_lookup(e0, mask, req[k].iova, req[k].access, &res[k]))
+	fold = l0->fold;
+	while (k < n && dmar_l0_lookup(e0, mask, fold, req[k].iova, req[k].access, &res[k]))
 		k++;
 	if (k) {
 		__atomic_store_n(&l0->quick, l0->quick + k, __ATOMIC_RELAXED);

@@ -269,7 +269,7 @@ TEST(S30_every_simd_probe_matches_scalar)
 			memset(l0start, 0, bytes);
 			l0start->mode = DMAR_L0_ADAPTIVE; /* (row and clock NULL: in no thread's row) */
 			l0start->mask = DMAR_L0_ENTRIES - 1;
-			dmar__l0_reset(l0start, 1, DMAR_L0_ENTRIES);
+			dmar__l0_reset(l0start, 1, DMAR_L0_ENTRIES, 0);
 			(void)dmar_probe_l0(&dmar_probe_c, &f.tlb->tlb, asid, f.sp->cache_bias,
 					req, ref, N / 2, mref,
 					    l0start);
@@ -1098,6 +1098,64 @@ TEST(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at)
  * working set the IOTLB holds stays cached whatever its stride (64 KiB: 16 pages, 2 MiB: 512,
  * 16 MiB: 4096): 16384 pages of a 4096 x 8 IOTLB, translated twice, all hits the second
  * time.  Page-number bits alone would put a 64 KiB stride in 1/16 of the sets. */
+/* l0.h: a thread's L0 bank holds a strided working set once it has grown as far as it may
+ * and folds its index (dmar_l0_index); a dense set never folds it.  16384 pages, dense, 64
+ * KiB and 2 MiB apart, in batches of 64, adaptive L0: after the warm-up rounds (the bank
+ * grows from 2048 to 32768 entries, then folds), the L0 answers nearly every request and
+ * every answer is right. */
+TEST(S30_strided_working_sets_are_held_by_the_l0_once_it_folds)
+{
+	static const uint64_t strides[] = { 1, 16, 512 };
+	static dmar_request q[16384];
+	static dmar_result rs[64];
+
+	for (size_t k = 0; k < sizeof(strides) / sizeof(strides[0]); k++) {
+		const uint64_t base = 1ull << 40, n = 16384;
+		dmar_physmem *pm = test_physmem(0);
+		dmar_pgtable_config pc;
+		dmar_iotlb_config tc;
+		dmar_pgtable *pt;
+		dmar_iotlb *tlb;
+		dmar_space *sp;
+		dmar_iotlb_stats a, b;
+		const struct dmar_l0 *l0;
+
+		dmar_pgtable_config_default(&pc);
+		CHECK_ST(dmar_pgtable_create(pm, &pc, &pt), DMAR_OK);
+		for (uint64_t i = 0; i < n; i++) {
+			q[i] = (dmar_request){ .iova = base + i * strides[k] * K4 + 8,
+					       .access = DMAR_ACCESS_READ, .pasid = DMAR_NO_PASID };
+			CHECK_ST(dmar_pgtable_map(pt, base + i * strides[k] * K4, 0x100000 + (i % 64) * K4,
+						  K4, DMAR_PROT_READ), DMAR_OK);
+		}
+		dmar_iotlb_config_default(&tc);
+		tc.l0 = DMAR_L0_ADAPTIVE;
+		CHECK_ST(dmar_iotlb_create(&tc, &tlb), DMAR_OK);
+		CHECK_ST(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt),
+					   &sp), DMAR_OK);
+		for (int round = 0; round < 12; round++)
+			for (uint64_t i = 0; i < n; i += 64)
+				CHECK_ST(dmar_translate_batch(sp, q + i, rs, 64, NULL), DMAR_OK);
+		dmar_iotlb_get_stats(tlb, &a);
+		for (uint64_t i = 0; i < n; i += 64) {
+			CHECK_ST(dmar_translate_batch(sp, q + i, rs, 64, NULL), DMAR_OK);
+			CHECK_EQ(rs[63].pa, 0x100000 + ((i + 63) % 64) * K4 + 8);
+		}
+		dmar_iotlb_get_stats(tlb, &b);
+		l0 = dmar__iotlb_thread_bank(tlb, sp->l0bank);
+		printf("# stride %" PRIu64 " pages: %" PRIu64 " of %" PRIu64 " from the L0 (bank of %u"
+		       " entries, %s)\n", strides[k], b.l0_hits - a.l0_hits, n, l0 ? l0->mask + 1 : 0,
+		       l0 && l0->fold ? "folded" : "not folded");
+		CHECK(b.l0_hits - a.l0_hits >= n - n / 64);
+		REQUIRE(l0);
+		CHECK_EQ(l0->fold != 0, strides[k] > 1);
+		dmar_space_destroy(sp);
+		CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
+		dmar_pgtable_destroy(pt);
+		dmar_physmem_destroy(pm);
+	}
+}
+
 TEST(S30_strided_working_sets_spread_over_the_sets)
 {
 	static const uint64_t strides[] = { 1, 16, 512, 4096 };
@@ -1578,6 +1636,7 @@ RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
 	  T(S28_a_tag_range_drops_the_whole_large_leaf_it_meets),
 	  T(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at),
 	  T(S30_strided_working_sets_spread_over_the_sets),
+	  T(S30_strided_working_sets_are_held_by_the_l0_once_it_folds),
 	  T(page_walk_cache_makes_a_miss_cost_one_read),
 	  T(set_root_switches_tables), T(S28_asid_rollover_keeps_spaces_apart),
 	  T(S28_asid_rollover_with_few_asids_on_every_kind_of_thread),

@@ -46,6 +46,7 @@ static uint64_t world; /* pages the readers and writer stay within; 0: everywher
 /* The table's format (levels 0: the default, x86-64 4 levels). */
 static dmar_pt_format under_test;
 static uint32_t bank_seen[NREADERS]; /* per reader: the largest size its L0 bank had */
+static int fold_banks; /* DMAR_STRESS_L0_FOLD set: readers keep their banks folded */
 static dmar_space *space;
 static uint64_t *state;      /* per page, atomically accessed */
 static uint8_t *big;         /* writer only: per 2 MiB block, leaf size lg2 or 0 */
@@ -156,6 +157,15 @@ static void *reader(void *arg)
 			if (l0 && l0->mask + 1 > bank)
 				bank = l0->mask + 1;
 		}
+		if (fold_banks) {
+			/* DMAR_STRESS_L0_FOLD: the owner re-indexes its bank folded whenever a
+			 * rebind made it plain (l0.h), so that the shootdowns meet folded banks */
+			struct dmar_l0 *l0 = dmar__iotlb_thread_bank(space->tlb, space->l0bank);
+			const uint64_t key = l0 ? __atomic_load_n(&l0->key, __ATOMIC_RELAXED) : 0;
+
+			if (key && !l0->fold)
+				dmar__l0_reset(l0, key, l0->mask + 1, 1);
+		}
 	}
 	bank_seen[(uintptr_t)arg] = bank; /* read after the join */
 	__atomic_fetch_add(&stable_mapped, sm, __ATOMIC_RELAXED);
@@ -264,6 +274,7 @@ static void run(enum reader_mode m, uint64_t world_pages)
 	dmar_physmem_stats st;
 
 	mode = m;
+	fold_banks = getenv("DMAR_STRESS_L0_FOLD") != NULL;
 	world = world_pages;
 	memset(bank_seen, 0, sizeof(bank_seen));
 	stop = 0;
@@ -407,7 +418,8 @@ static void run(enum reader_mode m, uint64_t world_pages)
 
 			for (int i = 0; i < NREADERS; i++)
 				bank_max = bank_seen[i] > bank_max ? bank_seen[i] : bank_max;
-			printf("# l0: %" PRIu64 " hits\n", ts.l0_hits);
+			printf("# l0: %" PRIu64 " hits%s\n", ts.l0_hits,
+			       fold_banks ? " (readers' banks folded)" : "");
 			if (world == MEDIUM_PAGES)
 				printf("# readers' banks grew to %u entries\n", bank_max);
 			if (m && strcmp(m, "always") == 0) {
