@@ -109,8 +109,13 @@ void dmar__l0_window_end(struct dmar_l0 *l0)
 		/* empty and twice the size: the new entries warm up over the next window */
 	} else if (8 * (uint64_t)l0->evicts >= l0->looks && !l0->fold) {
 		/* as large as it may grow and still evicting: pages that share the low bits
-		 * (strides) spread once the index folds (dmar_l0_index); empty, same size */
-		dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED), l0->mask + 1, 1);
+		 * (strides) spread once the index folds (dmar_l0_index).  Empty, and half the
+		 * size (a folded bank holds a stride's pages one to an entry; it grows again,
+		 * folded, if it evicts): a bank past L2 makes every hit a memory access */
+		const uint32_t size = l0->mask + 1;
+
+		dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED),
+			       size > DMAR_L0_ENTRIES ? size / 2 : size, 1);
 	} else if (2 * useful < l0->looks && l0->mode != DMAR_L0_ALWAYS) {
 		l0->skip = DMAR_L0_SKIP << l0->backoff;
 		l0->backoff += l0->backoff < 7;
