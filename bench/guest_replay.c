@@ -161,6 +161,7 @@ static int build(void)
 	const dmar_physmem_config pc = { .ranges = &r, .nranges = 1, .pa_bits = 52 };
 	GHashTable *first = g_hash_table_new(g_int64_hash, g_int64_equal);
 	GHashTable *faulted = g_hash_table_new(g_int64_hash, g_int64_equal);
+	GHashTable *remapped = g_hash_table_new(g_int64_hash, g_int64_equal);
 	uint64_t *keys = malloc(g.nop * sizeof(*keys)), nreq = 0;
 	dmar_iotlb_config tc;
 	dmar_pgtable_config ptc;
@@ -202,8 +203,8 @@ static int build(void)
 				return fail("dmar_pgtable_map", st);
 			g.npages++;
 		} else if ((*(uint64_t *)v & ~(K4 - 1)) != (o->pa & ~(K4 - 1)) &&
-			   (*(uint64_t *)v & 1) == 0) {
-			*(uint64_t *)v |= 1; /* (frames are page aligned: bit 0 marks "remapped") */
+			   !g_hash_table_contains(remapped, &keys[i])) {
+			g_hash_table_add(remapped, &keys[i]);
 			g.nremapped++;
 		}
 	}
@@ -221,7 +222,7 @@ static int build(void)
 		v = g_hash_table_lookup(first, &keys[i]);
 		if (!v)
 			o->check = 2;
-		else if (!(*(uint64_t *)v & 1) && !o->expect &&
+		else if (!g_hash_table_contains(remapped, &keys[i]) && !o->expect &&
 			 !g_hash_table_contains(faulted, &keys[i]))
 			o->check = 1;
 		g.nfaulted += o->expect != 0;
@@ -242,15 +243,13 @@ static int build(void)
 		g.op[i].run = (uint16_t)(j - i);
 		i = j;
 	}
-	/* the spaces, and the frames restored (bit 0 of remapped ones) */
+	/* the spaces */
 	for (unsigned s = 0; s < g.nsp; s++) {
 		st = dmar_space_create(g.tlb, g.pm, dmar_pgtable_root(g.pt[s]),
 				       dmar_pgtable_format(g.pt[s]), &g.sp[s]);
 		if (st != DMAR_OK)
 			return fail("dmar_space_create", st);
 	}
-	for (uint64_t i = 0; i < g.nop; i++)
-		g.op[i].pa &= g.op[i].kind == OP_XLATE ? ~1ull : ~0ull;
 	for (int k = 0; k < PEER_KIND_COUNT; k++) {
 		g.peers[k] = peer_create((peer_kind)k, (size_t)tc.sets * tc.ways);
 		if (!g.peers[k])
@@ -258,6 +257,7 @@ static int build(void)
 	}
 	g_hash_table_destroy(first);
 	g_hash_table_destroy(faulted);
+	g_hash_table_destroy(remapped);
 	free(keys);
 	return 0;
 }
