@@ -1094,110 +1094,101 @@ TEST(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at)
 	dmar_physmem_destroy(pm);
 }
 
+#define STRIDED_BASE (1ull << 40)
+#define STRIDED_PAGES 16384u
+
+/* The fixture for a strided working set: STRIDED_PAGES pages @stride pages apart from
+ * STRIDED_BASE, page i mapped read-only to frame 0x100000 + (i % 64) pages, in an IOTLB of
+ * 4096 x 8 whose L0 mode is @l0. */
+static void setup_strided(struct fixture *f, uint64_t stride, dmar_l0_mode l0)
+{
+	dmar_pgtable_config pc;
+	dmar_iotlb_config tc;
+
+	f->pm = test_physmem(0);
+	dmar_pgtable_config_default(&pc);
+	dmar_iotlb_config_default(&tc);
+	tc.sets = 4096;
+	tc.ways = 8;
+	tc.l0 = l0;
+	if (dmar_pgtable_create(f->pm, &pc, &f->pt) != DMAR_OK ||
+	    dmar_iotlb_create(&tc, &f->tlb) != DMAR_OK ||
+	    dmar_space_create(f->tlb, f->pm, dmar_pgtable_root(f->pt), dmar_pgtable_format(f->pt),
+			      &f->sp) != DMAR_OK) {
+		printf("Bail out! fixture\n");
+		exit(2);
+	}
+	for (uint64_t i = 0; i < STRIDED_PAGES; i++)
+		CHECK_ST(dmar_pgtable_map(f->pt, STRIDED_BASE + i * stride * K4,
+					  0x100000 + (i % 64) * K4, K4, DMAR_PROT_READ), DMAR_OK);
+}
+
 /* iotlb/cache.h: strided pages spread over the IOTLB's sets as consecutive ones do, so a
  * working set the IOTLB holds stays cached whatever its stride (64 KiB: 16 pages, 2 MiB: 512,
  * 16 MiB: 4096): 16384 pages of a 4096 x 8 IOTLB, translated twice, all hits the second
  * time.  Page-number bits alone would put a 64 KiB stride in 1/16 of the sets. */
-/* l0.h: a thread's L0 bank holds a strided working set once it has grown as far as it may
- * and folds its index (dmar_l0_index); a dense set never folds it.  16384 pages, dense, 64
- * KiB and 2 MiB apart, in batches of 64, adaptive L0: after the warm-up rounds (the bank
- * grows from 2048 to 32768 entries, then folds), the L0 answers nearly every request and
- * every answer is right. */
-TEST(S30_strided_working_sets_are_held_by_the_l0_once_it_folds)
-{
-	static const uint64_t strides[] = { 1, 16, 512 };
-	static dmar_request q[16384];
-	static dmar_result rs[64];
-
-	for (size_t k = 0; k < sizeof(strides) / sizeof(strides[0]); k++) {
-		const uint64_t base = 1ull << 40, n = 16384;
-		dmar_physmem *pm = test_physmem(0);
-		dmar_pgtable_config pc;
-		dmar_iotlb_config tc;
-		dmar_pgtable *pt;
-		dmar_iotlb *tlb;
-		dmar_space *sp;
-		dmar_iotlb_stats a, b;
-		const struct dmar_l0 *l0;
-
-		dmar_pgtable_config_default(&pc);
-		CHECK_ST(dmar_pgtable_create(pm, &pc, &pt), DMAR_OK);
-		for (uint64_t i = 0; i < n; i++) {
-			q[i] = (dmar_request){ .iova = base + i * strides[k] * K4 + 8,
-					       .access = DMAR_ACCESS_READ, .pasid = DMAR_NO_PASID };
-			CHECK_ST(dmar_pgtable_map(pt, base + i * strides[k] * K4, 0x100000 + (i % 64) * K4,
-						  K4, DMAR_PROT_READ), DMAR_OK);
-		}
-		dmar_iotlb_config_default(&tc);
-		tc.l0 = DMAR_L0_ADAPTIVE;
-		CHECK_ST(dmar_iotlb_create(&tc, &tlb), DMAR_OK);
-		CHECK_ST(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt),
-					   &sp), DMAR_OK);
-		for (int round = 0; round < 12; round++)
-			for (uint64_t i = 0; i < n; i += 64)
-				CHECK_ST(dmar_translate_batch(sp, q + i, rs, 64, NULL), DMAR_OK);
-		dmar_iotlb_get_stats(tlb, &a);
-		for (uint64_t i = 0; i < n; i += 64) {
-			CHECK_ST(dmar_translate_batch(sp, q + i, rs, 64, NULL), DMAR_OK);
-			CHECK_EQ(rs[63].pa, 0x100000 + ((i + 63) % 64) * K4 + 8);
-		}
-		dmar_iotlb_get_stats(tlb, &b);
-		l0 = dmar__iotlb_thread_bank(tlb, sp->l0bank);
-		printf("# stride %" PRIu64 " pages: %" PRIu64 " of %" PRIu64 " from the L0 (bank of %u"
-		       " entries, %s)\n", strides[k], b.l0_hits - a.l0_hits, n, l0 ? l0->mask + 1 : 0,
-		       l0 && l0->fold ? "folded" : "not folded");
-		CHECK(b.l0_hits - a.l0_hits >= n - n / 64);
-		REQUIRE(l0);
-		CHECK_EQ(l0->fold != 0, strides[k] > 1);
-		dmar_space_destroy(sp);
-		CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
-		dmar_pgtable_destroy(pt);
-		dmar_physmem_destroy(pm);
-	}
-}
-
 TEST(S30_strided_working_sets_spread_over_the_sets)
 {
 	static const uint64_t strides[] = { 1, 16, 512, 4096 };
 
 	for (size_t k = 0; k < sizeof(strides) / sizeof(strides[0]); k++) {
-		const uint64_t base = 1ull << 40, n = 16384;
-		dmar_physmem *pm = test_physmem(0);
-		dmar_pgtable_config pc;
-		dmar_iotlb_config tc;
-		dmar_pgtable *pt;
-		dmar_iotlb *tlb;
-		dmar_space *sp;
+		struct fixture f;
 		dmar_iotlb_stats a, b;
 		dmar_result r;
 
-		dmar_pgtable_config_default(&pc);
-		CHECK_ST(dmar_pgtable_create(pm, &pc, &pt), DMAR_OK);
-		for (uint64_t i = 0; i < n; i++)
-			CHECK_ST(dmar_pgtable_map(pt, base + i * strides[k] * K4, 0x100000 + (i % 64) * K4,
-						  K4, DMAR_PROT_READ), DMAR_OK);
-		dmar_iotlb_config_default(&tc);
-		tc.sets = 4096;
-		tc.ways = 8;
-		tc.l0 = DMAR_L0_OFF;
-		CHECK_ST(dmar_iotlb_create(&tc, &tlb), DMAR_OK);
-		CHECK_ST(dmar_space_create(tlb, pm, dmar_pgtable_root(pt), dmar_pgtable_format(pt),
-					   &sp), DMAR_OK);
-		for (uint64_t i = 0; i < n; i++)
-			CHECK_ST(dmar_translate(sp, base + i * strides[k] * K4, DMAR_ACCESS_READ, &r),
-				 DMAR_OK);
-		dmar_iotlb_get_stats(tlb, &a);
-		for (uint64_t i = 0; i < n; i++)
-			CHECK_ST(dmar_translate(sp, base + i * strides[k] * K4, DMAR_ACCESS_READ, &r),
-				 DMAR_OK);
-		dmar_iotlb_get_stats(tlb, &b);
-		printf("# stride %" PRIu64 " pages: %" PRIu64 " of %" PRIu64 " hit\n", strides[k],
-		       b.hits - a.hits, n);
-		CHECK_EQ(b.hits - a.hits, n);
-		dmar_space_destroy(sp);
-		CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
-		dmar_pgtable_destroy(pt);
-		dmar_physmem_destroy(pm);
+		setup_strided(&f, strides[k], DMAR_L0_OFF);
+		for (uint64_t i = 0; i < STRIDED_PAGES; i++)
+			CHECK_ST(dmar_translate(f.sp, STRIDED_BASE + i * strides[k] * K4,
+						DMAR_ACCESS_READ, &r), DMAR_OK);
+		dmar_iotlb_get_stats(f.tlb, &a);
+		for (uint64_t i = 0; i < STRIDED_PAGES; i++)
+			CHECK_ST(dmar_translate(f.sp, STRIDED_BASE + i * strides[k] * K4,
+						DMAR_ACCESS_READ, &r), DMAR_OK);
+		dmar_iotlb_get_stats(f.tlb, &b);
+		printf("# stride %" PRIu64 " pages: %" PRIu64 " of %u hit\n", strides[k],
+		       b.hits - a.hits, STRIDED_PAGES);
+		CHECK_EQ(b.hits - a.hits, STRIDED_PAGES);
+		teardown(&f);
+	}
+}
+
+/* l0.h: a thread's L0 bank holds a strided working set once it has grown as far as it may
+ * and folds its index (dmar_l0_index); a dense set never folds it.  16384 pages, dense, 64
+ * KiB and 2 MiB apart, in batches of 64, adaptive L0: after the warm-up rounds (the bank
+ * grows from 2048 to 32768 entries, then folds at half that size), the L0 answers nearly
+ * every request and every answer is right. */
+TEST(S30_strided_working_sets_are_held_by_the_l0_once_it_folds)
+{
+	static const uint64_t strides[] = { 1, 16, 512 };
+	static dmar_request q[STRIDED_PAGES];
+	static dmar_result rs[64];
+
+	for (size_t k = 0; k < sizeof(strides) / sizeof(strides[0]); k++) {
+		struct fixture f;
+		dmar_iotlb_stats a, b;
+		const struct dmar_l0 *l0;
+
+		setup_strided(&f, strides[k], DMAR_L0_ADAPTIVE);
+		for (uint64_t i = 0; i < STRIDED_PAGES; i++)
+			q[i] = (dmar_request){ .iova = STRIDED_BASE + i * strides[k] * K4 + 8,
+					       .access = DMAR_ACCESS_READ, .pasid = DMAR_NO_PASID };
+		for (int round = 0; round < 12; round++)
+			for (uint64_t i = 0; i < STRIDED_PAGES; i += 64)
+				CHECK_ST(dmar_translate_batch(f.sp, q + i, rs, 64, NULL), DMAR_OK);
+		dmar_iotlb_get_stats(f.tlb, &a);
+		for (uint64_t i = 0; i < STRIDED_PAGES; i += 64) {
+			CHECK_ST(dmar_translate_batch(f.sp, q + i, rs, 64, NULL), DMAR_OK);
+			CHECK_EQ(rs[63].pa, 0x100000 + ((i + 63) % 64) * K4 + 8);
+		}
+		dmar_iotlb_get_stats(f.tlb, &b);
+		l0 = dmar__iotlb_thread_bank(f.tlb, f.sp->l0bank);
+		printf("# stride %" PRIu64 " pages: %" PRIu64 " of %u from the L0 (bank of %u"
+		       " entries, %s)\n", strides[k], b.l0_hits - a.l0_hits, STRIDED_PAGES,
+		       l0 ? l0->mask + 1 : 0, l0 && l0->fold ? "folded" : "not folded");
+		CHECK(b.l0_hits - a.l0_hits >= STRIDED_PAGES - STRIDED_PAGES / 64);
+		REQUIRE(l0);
+		CHECK_EQ(l0->fold != 0, strides[k] > 1);
+		teardown(&f);
 	}
 }
 
