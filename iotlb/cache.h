@@ -82,8 +82,8 @@ static inline uint64_t dmar_cache_tag(uint64_t asid, uint64_t vpn)
 
 /* The set of page @vpn of the space whose ASID hashes to @ahash (dmar_cache_asid_hash), in a
  * cache of @mask + 1 sets: the pages of an aligned block of one space land in distinct sets,
- * strided ones too (dmar_cache_spread); spaces are spread apart.  The one definition every lookup, fill and invalidation uses (the
- * probes hash the ASID once a batch). */
+ * strided ones too (dmar_cache_spread); spaces are spread apart.  The one definition every
+ * lookup, fill and invalidation uses (the probes hash the ASID once a batch). */
 static inline uint64_t dmar_cache_asid_hash(uint64_t asid)
 {
 	return asid * 0x9E3779B1u;
@@ -95,8 +95,9 @@ static inline uint64_t dmar_cache_asid_hash(uint64_t asid)
  * consecutive ones do: a stride of 2^s pages with s <= b gives 2^b pages 2^b distinct sets.
  * On an aligned block of 2^b consecutive pages the fold is a bijection, so a dense working
  * set is spread exactly as the page number itself would spread it.  (The threads' L0 banks
- * index by the page number alone: their pass is about 16 instructions a request, and the
- * fold's two would cost a dense batch more than a strided one gains.) */
+ * fold only once plain indexing has failed them, l0.h: their pass is about 16 instructions
+ * a request, and the fold's two, always on, would cost a dense batch more than a strided one
+ * gains.) */
 static inline uint32_t dmar_cache_spread(uint64_t vpn, uint32_t mask)
 {
 	return (uint32_t)(vpn ^ (vpn >> __builtin_ctz(mask + 1))) & mask;

@@ -468,11 +468,12 @@ dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_r
 	return st == DMAR_OK ? dmar__translate_space(sp, req, res, n, nfaults) : st;
 }
 
-/* The hit path of one request, without the batch machinery: 1 if answered (*l0hit: by the
- * thread's L0).  The L0 is looked up and filled as by a batch of one (cache.h); it reads
- * nothing an invalidation of other pages writes. */
-static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res,
-			 int *l0hit)
+/* The IOTLB's answer to one request translate_quick() did not answer, without the batch
+ * machinery: 1 if answered.  The thread's bank is bound or made, or stands aside, as for a
+ * batch of one (thread_l0), and an IOTLB hit fills it; it is not looked up again: after
+ * translate_quick() missed it cannot hold the page (only this thread fills it; a rebind
+ * empties it).  Reads nothing an invalidation of other pages writes. */
+static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res)
 {
 	struct dmar_iotlb *const tlb = sp->tlb;
 	const struct dmar_cache *c = &tlb->tlb;
@@ -485,13 +486,6 @@ static int translate_hit(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar
 	int hit = 0;
 	uint64_t d;
 
-	*l0hit = 0;
-	if (l0 && dmar_l0_lookup(l0->e, l0->mask, l0->fold, iova, access, res)) {
-		l0->hits++;
-		dmar_l0_after(l0, 1);
-		*l0hit = 1;
-		return 1;
-	}
 	if (!asid || !dmar_cache_iova_ok(iova, sp->cache_bias))
 		goto out;
 	way = dmar_cache_lookup_way(c, dmar_cache_set(c, asid, vpn), tag, &d);
@@ -516,7 +510,7 @@ out:
 /* A request translate_hit() did not answer: its walk alone, without a batch's second probe
  * and machinery (what a device model's single translations meet on every new page).  The
  * same answer and fills as translate_many() gives a batch of one; the L0 is not consulted
- * again (translate_hit() just did) and walks do not fill it.  With @info
+ * again (translate_quick() just did) and walks do not fill it.  With @info
  * (dmar_translate_detail's second look at a request already refused and counted) the walk
  * reads every entry from memory, records where it stopped, and is not counted.  Inside a
  * read-side section: the caller's, which looked the request up. */
@@ -620,18 +614,15 @@ dmar_status dmar__translate_space(dmar_space *sp, const dmar_request *req, dmar_
 	return translate_many(sp, req, res, n, nfaults);
 }
 
-/* A request translate_quick() did not answer: the IOTLB (and the L0 again, as a batch of
- * one would, l0.h) under a read-side section, then the walk.  Out of line, so that the quick
- * answer saves no registers. */
+/* A request translate_quick() did not answer: the IOTLB under a read-side section, then the
+ * walk.  Out of line, so that the quick answer saves no registers. */
 static __attribute__((noinline)) dmar_status translate_cached(dmar_space *sp, dmar_iova_t iova,
 							     unsigned access, dmar_result *res)
 {
-	int hit, l0hit;
 	dmar_status st;
 
 	dmar__rcu_read_lock();
-	hit = translate_hit(sp, iova, access, res, &l0hit);
-	if (!hit) {
+	if (!translate_hit(sp, iova, access, res)) {
 		/* a miss (or a request the IOTLB must not answer): walked in the same section */
 		st = translate_miss(sp, iova, access, res, NULL);
 		dmar__rcu_read_unlock();
@@ -639,13 +630,12 @@ static __attribute__((noinline)) dmar_status translate_cached(dmar_space *sp, dm
 	}
 	dmar__rcu_read_unlock();
 	{
-		/* the slot's counters found once for the three */
+		/* the slot's counters found once for the two */
 		const int slot = dmar__thread_slot();
 		uint64_t *const v = sp->tlb->stats[slot].v;
 
 		dmar__slot_counter_add(&v[ST_XLATE], slot, 1);
 		dmar__slot_counter_add(&v[ST_HIT], slot, 1);
-		dmar__slot_counter_add(&v[ST_L0_HIT], slot, (unsigned)l0hit);
 	}
 	return DMAR_OK;
 }
