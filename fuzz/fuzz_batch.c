@@ -4,11 +4,12 @@
  * through dmar_translate_batch(), through dmar_translate() one by one and through the
  * uncached walker; all three must agree (pa, fault, page size, permissions), a second batch
  * (now mostly hits) too.  Then the hit pass of every SIMD probe this CPU has runs on the
- * same cache contents and requests as the scalar one: results and miss lists bit-identical
- * (the checkasm habit of tests/test_iotlb.c).  Between rounds: unmaps (the flush hook
+ * same cache contents and requests as the scalar one, the AVX-512 one on SIMDe's portable
+ * intrinsics too: results and miss lists bit-identical (the checkasm habit of
+ * tests/test_iotlb.c).  Between rounds: unmaps (the flush hook
  * invalidates, S28) and invalidations of everything, of the space, of a range.  The full
- * translate_batch path of each variant runs when the harness runs under DMAR_SIMD=c|sse42|avx2
- * (the meson tests do).
+ * translate_batch path of each variant runs when the harness runs under
+ * DMAR_SIMD=c|sse42|avx2|avx512 (the meson tests do).
  *
  * Input: [config:1][nmaps:1] nmaps x [addr:3][size:1][pa:4][prot:1], then rounds; config
  * bit 0: 5 levels, bit 1: 8 ways, bits 2-4: log2 of the sets, bits 5-6: page sizes, bit 7:
@@ -41,8 +42,8 @@ static void same(const dmar_result *a, const dmar_result *b)
 
 static void round_of_requests(dmar_pgtable *pt, dmar_space *sp, size_t n)
 {
-	const struct dmar_probe_ops *v[4];
-	const size_t nv = dmar_probe_variants(v, 4);
+	const struct dmar_probe_ops *v[DMAR_SIMD_COUNT + 1];
+	size_t nv = dmar_probe_variants(v, DMAR_SIMD_COUNT);
 	size_t nf = 0, nf2 = 0, want_nf = 0;
 	uint64_t asid;
 
@@ -69,7 +70,11 @@ static void round_of_requests(dmar_pgtable *pt, dmar_space *sp, size_t n)
 	for (size_t i = 0; i < n; i++)
 		same(&rb2[i], &rb[i]);
 
-	/* every probe variant on the very same cache contents */
+	/* every probe variant on the very same cache contents (with the AVX-512 one on SIMDe's
+	 * portable intrinsics, where built) */
+#ifdef DMAR_TEST_PROBE_SIMDE
+	v[nv++] = &dmar_probe_avx512_simde;
+#endif
 	asid = __atomic_load_n(&sp->asid, __ATOMIC_ACQUIRE);
 	if (!asid)
 		return;

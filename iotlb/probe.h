@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The probe variants: the IOTLB stage of a batch, one implementation per ISA (probe_c.c,
- * probe_sse42.c, probe_avx2.c from the template probe_tmpl.c), and the choice (probe.c). */
+ * probe_sse42.c, probe_avx2.c, probe_avx512.c from the template probe_tmpl.c), and the
+ * choice (probe.c). */
 #ifndef IOTLB_PROBE_H
 #define IOTLB_PROBE_H
 
@@ -29,7 +30,11 @@ struct dmar_probe_ops {
 	dmar_probe_list_fn probe_list;
 };
 
-extern const struct dmar_probe_ops dmar_probe_c, dmar_probe_sse42, dmar_probe_avx2;
+extern const struct dmar_probe_ops dmar_probe_c, dmar_probe_sse42, dmar_probe_avx2,
+	dmar_probe_avx512;
+/* probe_avx512.c on SIMDe's portable intrinsics: linked into the tests only, where it runs
+ * on any CPU (it is never one of dmar_probe_variants()). */
+extern const struct dmar_probe_ops dmar_probe_avx512_simde;
 
 /* The hit pass of a batch with the calling thread's L0 bank @l0 (bound to the space's current
  * key) in front: for each run of up to DMAR_L0_PASS_MAX requests the L0 pass, then @ops' IOTLB
@@ -59,10 +64,11 @@ static inline size_t dmar_probe_l0(const struct dmar_probe_ops *ops, const struc
 }
 
 /* The variant ::dmar_simd @want names (::DMAR_SIMD_DEFAULT: DMAR_SIMD from the environment,
- * else the best the CPU runs): DMAR_OK with *out set; DMAR_E_INVALID for an unknown value;
+ * else the best of c, sse42 and avx2 the CPU runs; avx512 by name only, probe.c): DMAR_OK with *out set; DMAR_E_INVALID for an unknown value;
  * DMAR_E_NOT_SUPPORTED for a variant the CPU cannot run. */
 dmar_status dmar__probe_select(int want, const struct dmar_probe_ops **out);
-/* All variants this CPU can run, for tests (checkasm habit); returns how many. */
+/* All variants this CPU can run, in the order c, sse42, avx2, avx512, for tests (checkasm
+ * habit); returns how many. */
 size_t dmar_probe_variants(const struct dmar_probe_ops **out, size_t max);
 
 #endif

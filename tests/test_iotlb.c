@@ -196,17 +196,49 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* The names of the ::dmar_simd values (iotlb.h). */
+static const char *const simd_names[DMAR_SIMD_COUNT] = { NULL, "c", "sse42", "avx2", "avx512" };
+
+static dmar_simd simd_id(const char *name)
+{
+	for (int k = DMAR_SIMD_C; k < DMAR_SIMD_COUNT; k++)
+		if (strcmp(simd_names[k], name) == 0)
+			return (dmar_simd)k;
+	return DMAR_SIMD_COUNT;
+}
+
+/* iotlb.h: the default is the best of c, sse42 and avx2 that the CPU runs (of the @nv
+ * variants of dmar_probe_variants(), in that order); AVX-512 only by name. */
+static const char *simd_default_name(const struct dmar_probe_ops *const *v, size_t nv)
+{
+	const char *best = "c";
+
+	for (size_t i = 0; i < nv; i++)
+		if (strcmp(v[i]->name, "sse42") == 0 || strcmp(v[i]->name, "avx2") == 0)
+			best = v[i]->name;
+	return best;
+}
+
 /* checkasm: every probe variant this CPU has, on the same cache contents and requests,
- * gives bit-identical results and miss lists; with --bench, each is timed on them too. */
+ * gives bit-identical results and miss lists; with --bench, each is timed on them too.
+ * The AVX-512 variant's source also runs on SIMDe's portable intrinsics, on any CPU. */
 TEST(S30_every_simd_probe_matches_scalar)
 {
-	const struct dmar_probe_ops *v[4];
-	size_t nv = dmar_probe_variants(v, 4);
+	const struct dmar_probe_ops *v[DMAR_SIMD_COUNT + 1];
+	size_t nv = dmar_probe_variants(v, DMAR_SIMD_COUNT);
 	enum { N = 4096 };
 	static dmar_request req[N];
 	static dmar_result ref[N], got[N];
 	static uint32_t mref[N], mgot[N];
 
+	CHECK(nv >= 1 && nv < DMAR_SIMD_COUNT);
+	for (size_t i = 1; i < nv; i++) /* in the order of dmar_simd */
+		CHECK(simd_id(v[i]->name) > simd_id(v[i - 1]->name));
+#ifdef DMAR_TEST_PROBE_SIMDE
+	v[nv++] = &dmar_probe_avx512_simde;
+#else
+	printf("# avx512-simde: not built (no SIMDe headers)\n");
+#endif
 	printf("# variants:");
 	for (size_t i = 0; i < nv; i++)
 		printf(" %s", v[i]->name);
@@ -316,9 +348,8 @@ TEST(S30_every_simd_probe_matches_scalar)
  * say, and both answer alike. */
 TEST(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode)
 {
-	static const char *const names[DMAR_SIMD_COUNT] = { NULL, "c", "sse42", "avx2" };
-	const struct dmar_probe_ops *v[4];
-	const size_t nv = dmar_probe_variants(v, 4);
+	const struct dmar_probe_ops *v[DMAR_SIMD_COUNT];
+	const size_t nv = dmar_probe_variants(v, DMAR_SIMD_COUNT);
 	dmar_physmem *pm = test_physmem(0);
 	dmar_pgtable_config pc;
 	dmar_pgtable *pt;
@@ -340,12 +371,12 @@ TEST(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode)
 	ca.simd = DMAR_SIMD_C;
 	ca.l0 = DMAR_L0_OFF;
 	cb = ca;
-	cb.simd = (dmar_simd)(nv == 3 ? DMAR_SIMD_AVX2 : nv == 2 ? DMAR_SIMD_SSE42 : DMAR_SIMD_C);
+	cb.simd = simd_id(v[nv - 1]->name);
 	cb.l0 = DMAR_L0_ALWAYS;
 	REQUIRE(dmar_iotlb_create(&ca, &a) == DMAR_OK);
 	REQUIRE(dmar_iotlb_create(&cb, &b) == DMAR_OK);
 	CHECK(strcmp(dmar_iotlb_variant(a), "c") == 0);
-	CHECK(strcmp(dmar_iotlb_variant(b), names[cb.simd]) == 0);
+	CHECK(strcmp(dmar_iotlb_variant(b), simd_names[cb.simd]) == 0);
 	CHECK_EQ(dmar_iotlb_l0_mode(a), DMAR_L0_OFF);
 	CHECK_EQ(dmar_iotlb_l0_mode(b), DMAR_L0_ALWAYS);
 	/* the defaults follow the environment */
@@ -356,16 +387,20 @@ TEST(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode)
 	CHECK_EQ(dmar_iotlb_l0_mode(t), DMAR_L0_ALWAYS);
 	CHECK(strcmp(dmar_iotlb_simd(), "c") == 0);
 	CHECK_ST(dmar_iotlb_destroy(t), DMAR_OK);
+	/* AVX-512 by name: taken where the CPU runs it, else the default (with a warning) */
+	setenv("DMAR_SIMD", "avx512", 1);
+	CHECK(strcmp(dmar_iotlb_simd(), strcmp(v[nv - 1]->name, "avx512") == 0 ? "avx512" :
+				simd_default_name(v, nv)) == 0);
 	unsetenv("DMAR_SIMD");
 	unsetenv("DMAR_L0");
-	CHECK(strcmp(dmar_iotlb_simd(), v[nv - 1]->name) == 0);
+	CHECK(strcmp(dmar_iotlb_simd(), simd_default_name(v, nv)) == 0);
 	/* every variant by name: taken if this CPU runs it, else not supported; unknown values
 	 * are invalid */
 	for (int k = DMAR_SIMD_C; k < DMAR_SIMD_COUNT; k++) {
 		int here = 0;
 
 		for (size_t i = 0; i < nv; i++)
-			here |= strcmp(v[i]->name, names[k]) == 0;
+			here |= strcmp(v[i]->name, simd_names[k]) == 0;
 		t = NULL;
 		ca.simd = (dmar_simd)k;
 		CHECK_ST(dmar_iotlb_create(&ca, &t), here ? DMAR_OK : DMAR_E_NOT_SUPPORTED);
@@ -423,9 +458,8 @@ TEST(S30_two_iotlbs_keep_their_own_probe_variant_and_l0_mode)
  * With --bench it also times each variant on the same warm requests, side by side. */
 TEST(S30_every_variant_per_iotlb_translates_alike)
 {
-	static const dmar_simd ids[3] = { DMAR_SIMD_C, DMAR_SIMD_SSE42, DMAR_SIMD_AVX2 };
-	const struct dmar_probe_ops *v[4];
-	const size_t nv = dmar_probe_variants(v, 4);
+	const struct dmar_probe_ops *v[DMAR_SIMD_COUNT];
+	const size_t nv = dmar_probe_variants(v, DMAR_SIMD_COUNT);
 	enum { N = 2048, ROUNDS = 2000 };
 	static dmar_request req[N];
 	static dmar_result ref[N], got[N];
@@ -438,16 +472,16 @@ TEST(S30_every_variant_per_iotlb_translates_alike)
 		req[i].access = (uint32_t)(next() & DMAR_ACCESS_ALL);
 	}
 	for (int l0 = DMAR_L0_ALWAYS; l0 <= DMAR_L0_OFF; l0++) {
-		dmar_iotlb *tlb[3];
-		dmar_space *sp[3];
-		double ns[3] = { 0 };
+		dmar_iotlb *tlb[DMAR_SIMD_COUNT];
+		dmar_space *sp[DMAR_SIMD_COUNT];
+		double ns[DMAR_SIMD_COUNT] = { 0 };
 
 		for (size_t k = 0; k < nv; k++) {
 			dmar_iotlb_config c;
 
 			dmar_iotlb_config_default(&c);
 			c.sets = 256;
-			c.simd = ids[k];
+			c.simd = simd_id(v[k]->name);
 			c.l0 = (dmar_l0_mode)l0;
 			REQUIRE(dmar_iotlb_create(&c, &tlb[k]) == DMAR_OK);
 			CHECK(strcmp(dmar_iotlb_variant(tlb[k]), v[k]->name) == 0);
