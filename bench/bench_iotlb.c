@@ -18,6 +18,9 @@
  *                           the IOTLB; 8 MiB of last-level tables, which stay in the LLC)
  *  iotlb/miss/cold/...      random pages over 128 GiB of 4 KiB mappings (256 MiB of tables,
  *                           far beyond the LLC, as bench_walk's cold set)
+ *  iotlb/probe/<variant>/<ws>/{dmar_batch/64,dmar_single}
+ *                           hit/large and hit/scattered through an IOTLB created with each
+ *                           probe variant this CPU runs (c, sse42, avx2, avx512)
  *  iotlb/writer/<ws>/<impl>/{idle,spin,busy}
  *                           one reader translating the hit working set <ws> (small, large)
  *                           idle:  alone;
@@ -340,6 +343,7 @@ struct ctx {
 	struct table *t;
 	int impl;
 	int batch;
+	dmar_simd simd; /* the dmar IOTLB's probe variant (::DMAR_SIMD_DEFAULT: the default) */
 	peer *p;
 	char err[200];
 };
@@ -447,6 +451,7 @@ static int reset_cache(struct ctx *c)
 	dmar_status st;
 
 	dmar_iotlb_config_default(&tc);
+	tc.simd = c->simd;
 	if (c->impl == IMPL_DMAR_BATCH || c->impl == IMPL_DMAR_SINGLE) {
 		dmar_space_destroy(t->sp);
 		t->sp = NULL;
@@ -665,11 +670,12 @@ struct bcase {
 	int impl;
 	int batch;   /* dmar_batch: requests per call (bench_range(0) when registered with args) */
 	int writer;  /* 0: not a writer benchmark; else 1 + enum wstate */
+	dmar_simd simd; /* dmar: the IOTLB's probe variant (0: the default) */
 };
 
 static void run_case(bench_state *st, struct bcase *bc)
 {
-	struct ctx c = { .w = bc->w, .t = bc->w->t, .impl = bc->impl };
+	struct ctx c = { .w = bc->w, .t = bc->w->t, .impl = bc->impl, .simd = bc->simd };
 	dmar_result res[MAX_BATCH] __attribute__((aligned(64)));
 	struct loop_out o = { 0 };
 	struct writer wr = { 0 };
@@ -880,6 +886,36 @@ static void register_xlate(struct workload *w, int sweep, int two_threads, int w
 	}
 }
 
+/* iotlb/probe/<variant>/<prefix>/{dmar_batch/64, dmar_single}: the same workload through an
+ * IOTLB created with each probe variant this CPU runs (dmar_iotlb_config.simd), side by side
+ * in one run: a variant becomes a default only where it beats the one before it
+ * (iotlb/probe.c). */
+static void register_probes(struct workload *w)
+{
+	static const char *const names[DMAR_SIMD_COUNT] = { NULL, "c", "sse42", "avx2", "avx512" };
+	char name[128];
+
+	for (int k = DMAR_SIMD_C; k < DMAR_SIMD_COUNT; k++) {
+		dmar_iotlb_config tc;
+		dmar_iotlb *tlb = NULL;
+		struct bcase *bc;
+
+		dmar_iotlb_config_default(&tc);
+		tc.simd = (dmar_simd)k;
+		if (dmar_iotlb_create(&tc, &tlb) != DMAR_OK)
+			continue; /* not on this CPU */
+		(void)dmar_iotlb_destroy(tlb);
+		snprintf(name, sizeof(name), "iotlb/probe/%s/%s/dmar_batch", names[k], w->name);
+		bc = new_case(w, IMPL_DMAR_BATCH, 64, 0);
+		bc->simd = (dmar_simd)k;
+		bench_arg(bench_register(name, bm_case, bc), 64);
+		snprintf(name, sizeof(name), "iotlb/probe/%s/%s/dmar_single", names[k], w->name);
+		bc = new_case(w, IMPL_DMAR_SINGLE, 0, 0);
+		bc->simd = (dmar_simd)k;
+		bench_register(name, bm_case, bc);
+	}
+}
+
 static void register_writer(struct workload *w, const char *ws)
 {
 	static const char *const state[W_COUNT] = { "idle", "spin", "busy" };
@@ -936,6 +972,8 @@ int main(int argc, char **argv)
 	register_xlate(&g_wl[WL_TILE], 0, 0, 0);
 	register_xlate(&g_wl[WL_WARM], 1, 1, 1);
 	register_xlate(&g_wl[WL_COLD], 1, 0, 1);
+	register_probes(&g_wl[WL_LARGE]);
+	register_probes(&g_wl[WL_SCATTERED]);
 	register_writer(&g_wl[WL_SMALL], "small");
 	register_writer(&g_wl[WL_LARGE], "large");
 
