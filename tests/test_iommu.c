@@ -555,7 +555,7 @@ TEST(several_iommus_in_one_process_are_independent)
  * side through their devices, each honouring its own configuration. */
 TEST(S30_two_iommus_keep_their_own_probe_variant_and_l0_mode)
 {
-	static const char *const names[DMAR_SIMD_COUNT] = { NULL, "c", "sse42", "avx2" };
+	static const char *const names[DMAR_SIMD_COUNT] = { NULL, "c", "sse42", "avx2", "avx512" };
 	dmar_physmem *pm = test_physmem(0);
 	dmar_iommu_config ca, cb;
 	dmar_iommu *a, *b;
