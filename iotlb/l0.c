@@ -52,7 +52,8 @@ void dmar__l0_reset(struct dmar_l0 *l0, uint64_t key, uint32_t entries, int fold
 			madvise((void *)from, to - from, MADV_DONTNEED);
 	}
 	__atomic_store_n(&l0->mask, entries - 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&l0->fold, fold ? (uint32_t)__builtin_ctz(entries) : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l0->fold, fold ? (uint32_t)__builtin_ctz(entries) : DMAR_L0_NOFOLD,
+			 __ATOMIC_RELAXED);
 	l0->hits = l0->looks = l0->skip = l0->backoff = 0;
 	l0->used = l0->used0 = l0->evicts = 0;
 	l0->quick0 = l0->quick;
@@ -95,7 +96,8 @@ static int l0_grow(struct dmar_l0 *l0)
 		/* unbound: its space, if still used, rebinds it (small) at its next request */
 		dmar__l0_reset(idle, 0, DMAR_L0_ENTRIES, 0);
 	}
-	dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED), 2 * size, l0->fold != 0);
+	dmar__l0_reset(l0, __atomic_load_n(&l0->key, __ATOMIC_RELAXED), 2 * size,
+		       dmar_l0_folded(l0));
 	return 1;
 }
 
@@ -107,7 +109,7 @@ void dmar__l0_window_end(struct dmar_l0 *l0)
 
 	if (8 * (uint64_t)l0->evicts >= l0->looks && l0_grow(l0)) {
 		/* empty and twice the size: the new entries warm up over the next window */
-	} else if (8 * (uint64_t)l0->evicts >= l0->looks && !l0->fold) {
+	} else if (8 * (uint64_t)l0->evicts >= l0->looks && !dmar_l0_folded(l0)) {
 		/* as large as it may grow and still evicting: pages that share the low bits
 		 * (strides) spread once the index folds (dmar_l0_index).  Empty, and half the
 		 * size (a folded bank holds a stride's pages one to an entry; it grows again,

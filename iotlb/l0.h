@@ -48,9 +48,9 @@ struct dmar_l0_entry {
 struct dmar_l0 {
 	uint64_t key __attribute__((aligned(64))); /* atomic: the binding; 0 while rebinding */
 	uint32_t mask;  /* atomic: entries - 1 (a power of two); changes only while key is 0 */
-	uint32_t fold;  /* atomic: 0, or log2(entries) when the index folds the page number's
-			 * next bits onto its low ones (dmar_l0_index); changes only while key
-			 * is 0 */
+	uint32_t fold;  /* atomic: log2(entries) when the index folds the page number's next
+			 * bits onto its low ones, else DMAR_L0_NOFOLD (dmar_l0_index); changes
+			 * only while key is 0 */
 	int mode;       /* its IOTLB's ::dmar_l0_mode (adaptive or always) */
 	struct dmar_l0 **row;  /* its thread slot's banks in its IOTLB (NULL: none, a test's) */
 	uint32_t *clock;       /* that slot's window clock in its IOTLB (with row) */
@@ -91,16 +91,28 @@ struct dmar_l0_fill {
 	uint32_t k;
 };
 
+/* struct dmar_l0's fold when the index does not fold: a page number has at most 52 bits, so
+ * vpn >> 63 is 0 and the index below is the plain one, with no branch or select (a single
+ * hit is a few dozen instructions, and a test and a select were two of them). */
+#define DMAR_L0_NOFOLD 63u
+
 /* The entry of page @vpn in a bank of mask @mask and fold @fold.  A bank indexes by the page
- * number's low bits (fold 0) until it has grown as far as it may and still evicts, as strided
- * working sets make it do (pages 64 KiB or 2 MiB apart share a sixteenth or less of the
- * entries); then it folds the next bits onto the low ones, as the IOTLB's set index always
- * does (cache.h: a bijection on aligned dense blocks), so that strides spread.  Not from the
- * start: the fold costs the pass two instructions of about sixteen a request, and an
- * unaligned dense set that the plain index holds whole may collide under it. */
+ * number's low bits (fold DMAR_L0_NOFOLD) until it has grown as far as it may and still
+ * evicts, as strided working sets make it do (pages 64 KiB or 2 MiB apart share a sixteenth
+ * or less of the entries); then it folds the next bits onto the low ones, as the IOTLB's set
+ * index always does (cache.h: a bijection on aligned dense blocks), so that strides spread.
+ * Not from the start: the fold costs the batch pass two instructions of about sixteen a
+ * request (its plain variants index with the constant DMAR_L0_NOFOLD, which compiles away),
+ * and an unaligned dense set that the plain index holds whole may collide under it. */
 static inline unsigned dmar_l0_index(uint64_t vpn, uint32_t mask, uint32_t fold)
 {
-	return (unsigned)(fold ? vpn ^ (vpn >> fold) : vpn) & mask;
+	return (unsigned)(vpn ^ (vpn >> fold)) & mask;
+}
+
+/* Whether bank @l0's index folds (the owner's view, or with the key checked). */
+static inline int dmar_l0_folded(const struct dmar_l0 *l0)
+{
+	return l0->fold != DMAR_L0_NOFOLD;
 }
 
 /* Bytes of a bank of @entries entries. */
@@ -194,14 +206,14 @@ static __attribute__((noinline, unused)) size_t
 dmar_l0_pass_l1(const struct dmar_l0_entry *e0, uint32_t mask, const dmar_request *req,
 		dmar_result *res, size_t n, uint16_t *todo)
 {
-	DMAR_L0_PASS_BODY(0, 0);
+	DMAR_L0_PASS_BODY(0, DMAR_L0_NOFOLD);
 }
 
 static __attribute__((noinline, unused)) size_t
 dmar_l0_pass_pf(const struct dmar_l0_entry *e0, uint32_t mask, const dmar_request *req,
 		dmar_result *res, size_t n, uint16_t *todo)
 {
-	DMAR_L0_PASS_BODY(1, 0);
+	DMAR_L0_PASS_BODY(1, DMAR_L0_NOFOLD);
 }
 
 static __attribute__((noinline, unused)) size_t
@@ -219,7 +231,7 @@ dmar_l0_pass_fold(const struct dmar_l0_entry *e0, uint32_t mask, uint32_t fold,
 static inline size_t dmar_l0_pass(const struct dmar_l0 *l0, const dmar_request *req,
 				  dmar_result *res, size_t n, uint16_t *todo)
 {
-	if (l0->fold)
+	if (dmar_l0_folded(l0))
 		return dmar_l0_pass_fold(l0->e, l0->mask, l0->fold, req, res, n, todo);
 	return l0->used > DMAR_L0_PREFETCH_AT ? dmar_l0_pass_pf(l0->e, l0->mask, req, res, n, todo)
 					       : dmar_l0_pass_l1(l0->e, l0->mask, req, res, n, todo);

@@ -1218,10 +1218,10 @@ TEST(S30_strided_working_sets_are_held_by_the_l0_once_it_folds)
 		l0 = dmar__iotlb_thread_bank(f.tlb, f.sp->l0bank);
 		printf("# stride %" PRIu64 " pages: %" PRIu64 " of %u from the L0 (bank of %u"
 		       " entries, %s)\n", strides[k], b.l0_hits - a.l0_hits, STRIDED_PAGES,
-		       l0 ? l0->mask + 1 : 0, l0 && l0->fold ? "folded" : "not folded");
+		       l0 ? l0->mask + 1 : 0, l0 && dmar_l0_folded(l0) ? "folded" : "not folded");
 		CHECK(b.l0_hits - a.l0_hits >= STRIDED_PAGES - STRIDED_PAGES / 64);
 		REQUIRE(l0);
-		CHECK_EQ(l0->fold != 0, strides[k] > 1);
+		CHECK_EQ(dmar_l0_folded(l0), strides[k] > 1);
 		teardown(&f);
 	}
 }

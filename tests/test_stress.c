@@ -163,7 +163,7 @@ static void *reader(void *arg)
 			struct dmar_l0 *l0 = dmar__iotlb_thread_bank(space->tlb, space->l0bank);
 			const uint64_t key = l0 ? __atomic_load_n(&l0->key, __ATOMIC_RELAXED) : 0;
 
-			if (key && !l0->fold)
+			if (key && !dmar_l0_folded(l0))
 				dmar__l0_reset(l0, key, l0->mask + 1, 1);
 		}
 	}
