@@ -460,11 +460,28 @@ dmar_status dmar__check_batch(const void *owner, const dmar_request *req,
 	return dmar__thread_ok() ? DMAR_OK : DMAR_E_THREAD;
 }
 
+static inline __attribute__((always_inline)) dmar_status
+translate_one(dmar_space *sp, dmar_iova_t iova, unsigned access, dmar_result *res);
+
 dmar_status dmar_translate_batch(dmar_space *sp, const dmar_request *req, dmar_result *res,
 				 size_t n, size_t *nfaults)
 {
-	dmar_status st = dmar__check_batch(sp, req, res, n, nfaults);
+	dmar_status st;
 
+	if (n == 1) { /* what dmar_translate() does, without the batch machinery around it */
+		if (nfaults)
+			*nfaults = 0;
+		if (!sp || !req || !res || (req->access & ~DMAR_ACCESS_ALL))
+			return DMAR_E_INVALID;
+		st = translate_one(sp, req->iova, req->access, res);
+		if (st == DMAR_E_FAULT) {
+			if (nfaults)
+				*nfaults = 1;
+			return DMAR_OK;
+		}
+		return st;
+	}
+	st = dmar__check_batch(sp, req, res, n, nfaults);
 	return st == DMAR_OK ? dmar__translate_space(sp, req, res, n, nfaults) : st;
 }
 

@@ -188,6 +188,79 @@ TEST(S30_batch_equals_single)
 	teardown(&f);
 }
 
+static void *batch_of_one_unregistered(void *arg)
+{
+	const dmar_request q = { .iova = 0, .access = DMAR_ACCESS_READ };
+	dmar_result r = { .pa = 0x5a5a };
+	size_t nf = 7;
+	const dmar_status st = dmar_translate_batch(arg, &q, &r, 1, &nf);
+
+	/* nothing translated, no refusal counted */
+	return (void *)(uintptr_t)(st == DMAR_E_THREAD && r.pa == 0x5a5a && nf == 0);
+}
+
+/* S30, iotlb.h: a batch of one request answers as dmar_translate() does, flags included (two
+ * IOTLBs over one table go through the same cache states), a refusal is DMAR_OK with one
+ * fault counted, and bad arguments or an unregistered thread are refused with nothing
+ * translated. */
+TEST(S30_batch_of_one_is_dmar_translate)
+{
+	struct fixture f;
+	dmar_iotlb_config tc;
+	dmar_iotlb *tlb2;
+	dmar_space *sp2;
+	dmar_request q;
+	dmar_result a, b;
+	size_t nf, faults = 0, hits = 0;
+	pthread_t th;
+	void *ret;
+
+	setup(&f, 4, 256, 8);
+	random_mappings(&f, 300);
+	dmar_iotlb_config_default(&tc);
+	tc.sets = 256;
+	REQUIRE(dmar_iotlb_create(&tc, &tlb2) == DMAR_OK);
+	REQUIRE(dmar_space_create(tlb2, f.pm, dmar_pgtable_root(f.pt), dmar_pgtable_format(f.pt),
+				  &sp2) == DMAR_OK);
+	for (int i = 0; i < 20000; i++) {
+		dmar_status sa, sb;
+
+		q.iova = i % 4 ? random_iova() : q.iova; /* repeats: hits from the L0 */
+		q.access = (uint32_t)(next() & DMAR_ACCESS_ALL);
+		q.pasid = DMAR_NO_PASID;
+		memset(&a, 0xcc, sizeof(a));
+		memset(&b, 0xcc, sizeof(b));
+		sa = dmar_translate(f.sp, q.iova, q.access, &a);
+		nf = 99;
+		sb = dmar_translate_batch(sp2, &q, &b, 1, &nf);
+		CHECK_ST(sb, DMAR_OK);
+		CHECK_EQ(nf, sa == DMAR_E_FAULT);
+		CHECK(sa == DMAR_OK || sa == DMAR_E_FAULT);
+		CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+		faults += sa == DMAR_E_FAULT;
+		hits += (a.flags & DMAR_RESULT_HIT) != 0;
+	}
+	CHECK(faults > 1000 && hits > 1000); /* both kinds were compared */
+	CHECK_ST(dmar_translate_batch(sp2, &q, &b, 1, NULL), DMAR_OK); /* nfaults may be NULL */
+	/* refused arguments: nothing translated, no fault counted */
+	memset(&b, 0x5a, sizeof(b));
+	q.access = 0x10;
+	nf = 7;
+	CHECK_ST(dmar_translate_batch(sp2, &q, &b, 1, &nf), DMAR_E_INVALID);
+	CHECK_EQ(nf, 0);
+	q.access = DMAR_ACCESS_READ;
+	CHECK_ST(dmar_translate_batch(NULL, &q, &b, 1, &nf), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate_batch(sp2, NULL, &b, 1, &nf), DMAR_E_INVALID);
+	CHECK_ST(dmar_translate_batch(sp2, &q, NULL, 1, &nf), DMAR_E_INVALID);
+	CHECK_EQ(b.pa, 0x5a5a5a5a5a5a5a5aull);
+	REQUIRE(pthread_create(&th, NULL, batch_of_one_unregistered, sp2) == 0);
+	pthread_join(th, &ret);
+	CHECK_EQ((uintptr_t)ret, 1);
+	dmar_space_destroy(sp2);
+	CHECK_ST(dmar_iotlb_destroy(tlb2), DMAR_OK);
+	teardown(&f);
+}
+
 static double now_s(void)
 {
 	struct timespec t;
@@ -1647,6 +1720,7 @@ TEST(bad_arguments_get_a_status)
 }
 
 RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
+	  T(S30_batch_of_one_is_dmar_translate),
 	  T(S28_thread_l0_never_outlives_an_invalidation),
 	  T(S28_splitting_a_large_leaf_flushes_its_other_pages),
 	  T(S30_every_simd_probe_matches_scalar), T(S28_stale_until_invalidated_then_gone),

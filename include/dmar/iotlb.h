@@ -320,7 +320,8 @@ DMAR_API dmar_status dmar_translate_detail(dmar_space *sp, dmar_iova_t iova, uns
  * @c pa, @c fault, @c page_lg2 and @c prot, bit for bit, whatever the SIMD variant.  Only
  * @c flags may differ: ::DMAR_RESULT_HIT says this call found the translation cached, and
  * a batch probes all its requests before it walks any, so a page that missed earlier in
- * the same batch is walked again rather than hit (singles in sequence would hit).
+ * the same batch is walked again rather than hit (singles in sequence would hit).  A batch of
+ * one is answered as dmar_translate() answers it, at about the same cost.
  * @param sp       the space
  * @param req      @p n requests (their @c pasid is ignored)
  * @param res      @p n outcomes, one per request
