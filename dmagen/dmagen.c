@@ -531,7 +531,8 @@ static int req_ok(const dmar_gen *g, unsigned ei, const dmar_gen_req *q)
 	const struct region *r;
 
 	if (q->region >= g->nreg || q->engine != ei || q->len == 0 || q->len > 4096 ||
-	    q->bad >= DMAR_GEN_BAD_COUNT || q->expect >= DMAR_FAULT_COUNT)
+	    q->bad >= DMAR_GEN_BAD_COUNT || q->expect >= DMAR_FAULT_COUNT ||
+	    (q->access & ~(uint32_t)DMAR_ACCESS_ALL))
 		return 0;
 	r = &g->reg[q->region];
 	/* a request that must land is checked against the region's pages by its offset, and a
@@ -564,11 +565,21 @@ dmar_status dmar_gen_execute(dmar_gen *g, unsigned ei, const dmar_gen_req *req, 
 		size_t m = n - base < EXEC_CHUNK ? n - base : EXEC_CHUNK;
 		const dmar_gen_req *r = req + base;
 
+		/* The requests and the thread were checked above, so a translation answers or
+		 * refuses; the one other outcome is a region whose segment is no aperture
+		 * segment of its adapter (fixed when the adapter was made), which every call
+		 * refuses, the first one included: the results of a refused call are never
+		 * read, and nothing has been counted when it is returned. */
 		if (issuer->path == DMAR_GEN_APERTURE) {
-			for (size_t i = 0; i < m; i++)
-				(void)dmar_aperture_translate(issuer->ad, issuer->segment, r[i].addr,
-							      r[i].access, &res[i]);
+			for (size_t i = 0; i < m; i++) {
+				const dmar_status st = dmar_aperture_translate(
+					issuer->ad, issuer->segment, r[i].addr, r[i].access, &res[i]);
+
+				if (st != DMAR_OK && st != DMAR_E_FAULT)
+					return st;
+			}
 		} else {
+			dmar_status st;
 			size_t nf;
 
 			for (size_t i = 0; i < m; i++) {
@@ -576,7 +587,9 @@ dmar_status dmar_gen_execute(dmar_gen *g, unsigned ei, const dmar_gen_req *req, 
 				q[i].access = r[i].access;
 				q[i].pasid = r[i].pasid;
 			}
-			(void)dmar_device_translate_batch(issuer->dev, q, res, m, &nf);
+			st = dmar_device_translate_batch(issuer->dev, q, res, m, &nf);
+			if (st != DMAR_OK)
+				return st;
 		}
 		for (size_t i = 0; i < m; i++) {
 			struct region *rg = &g->reg[r[i].region];

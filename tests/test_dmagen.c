@@ -371,11 +371,62 @@ TEST(bad_regions_engines_and_requests_are_refused)
 	req[1].addr = 18 * MiB + MiB;
 	CHECK_ST(dmar_gen_execute(f.g, ei, req, 4, &c), DMAR_E_INVALID);
 	CHECK_EQ(c.requests, 0); /* nothing of the batch ran */
+	CHECK_EQ(dmar_gen_next(f.g, ei, req, 4), 4);
+	req[2].access |= 0x10; /* no such dmar_access bit */
+	CHECK_ST(dmar_gen_execute(f.g, ei, req, 4, &c), DMAR_E_INVALID);
+	CHECK_EQ(c.requests, 0);
 	CHECK_ST(dmar_gen_execute(f.g, 7, req, 1, &c), DMAR_E_INVALID);
 	dmar_thread_unregister();
 	CHECK_ST(dmar_gen_execute(f.g, ei, req, 1, &c), DMAR_E_THREAD);
 	dmar_thread_register();
 	teardown(&f);
+}
+
+/* dmagen.h: an aperture region whose segment is none of its adapter's aperture segments is
+ * refused by dmar_gen_execute with nothing counted (its translations are refused, and their
+ * results are never read); the same region on the adapter's aperture segment runs. */
+TEST(S4_an_aperture_region_on_no_aperture_segment_is_refused)
+{
+	dmar_physmem *pm = test_physmem(0);
+	dmar_iommu *mmu = test_iommu(pm, 0);
+	dmar_adapter_config ac;
+	dmar_adapter *ad;
+	dmar_start_decision why;
+	dmar_gen_config gc;
+	dmar_gen *g;
+	dmar_gen_engine e = { .kind = DMAR_GEN_DISPLAY };
+	dmar_gen_counts c;
+	dmar_gen_req req[8];
+	dmar_pa_t pages[4] = { 0x100000, 0x101000, 0x102000, 0x103000 };
+	unsigned ids[2], ei;
+
+	dmar_adapter_config_default(&ac);
+	REQUIRE(ac.aperture_pages[0] >= 4);
+	REQUIRE(dmar_adapter_create(mmu, &ac, &ad, &why) == DMAR_OK);
+	REQUIRE(dmar_adapter_start(ad) == DMAR_OK);
+	dmar_gen_config_default(&gc);
+	gc.pm = pm;
+	gc.data = false;
+	REQUIRE(dmar_gen_create(&gc, &g) == DMAR_OK);
+	for (unsigned k = 0; k < 2; k++) {
+		/* segment 1 is the adapter's aperture segment; the last id is none */
+		const dmar_gen_region r = { .name = "scanout", .path = DMAR_GEN_APERTURE, .ad = ad,
+					    .segment = k ? DMAR_MAX_APERTURE_SEGMENTS : 1,
+					    .size = 4 * K4, .pages = pages };
+
+		REQUIRE(ac.aperture_pages[DMAR_MAX_APERTURE_SEGMENTS - 1] == 0);
+		CHECK_ST(dmar_gen_add_region(g, &r, &ids[k]), DMAR_OK);
+		e.src = ids[k];
+		CHECK_ST(dmar_gen_add_engine(g, &e, &ei), DMAR_OK);
+		memset(&c, 0, sizeof(c));
+		CHECK_EQ(dmar_gen_next(g, ei, req, 8), 8);
+		CHECK_ST(dmar_gen_execute(g, ei, req, 8, &c), k ? DMAR_E_INVALID : DMAR_OK);
+		CHECK_EQ(c.requests, k ? 0 : 8);
+	}
+	dmar_gen_destroy(g);
+	dmar_adapter_destroy(ad);
+	dmar_iommu_destroy(mmu);
+	dmar_physmem_destroy(pm);
 }
 
 /* A logical region on the fixture's device with @guard; one page behind it, so only a
@@ -495,7 +546,8 @@ TEST(S32_a_trace_whose_scenario_holds_a_nul_byte_is_damaged)
 	unlink(path);
 }
 
-RUN_TESTS(T(S32_copy_engine_copies_every_byte_sequentially),
+RUN_TESTS(T(S4_an_aperture_region_on_no_aperture_segment_is_refused),
+	  T(S32_copy_engine_copies_every_byte_sequentially),
 	  T(S32_3d_reads_tiles_in_z_order_and_writes_the_render_target),
 	  T(S32_compute_gathers_follow_zipf_or_uniform),
 	  T(S7_injected_bad_accesses_are_all_refused_and_counted),

@@ -253,10 +253,12 @@ DMAR_API void dmar_gen_mark_exclusive(dmar_gen_req *req, size_t n);
  * @param c    the engine's own counters (not shared with other threads), added to
  * @return ::DMAR_OK (wrong or unexpected outcomes are counted in @p c, not returned);
  *         ::DMAR_E_INVALID for a bad engine or request (nothing of the batch runs then): a
- *         request of another engine or issuer, an unknown region, kind or reason, a length
- *         outside 1..4096, or a good request, or one expected to translate, whose offset and
- *         length leave its region or page or whose address is not the region's base plus its
- *         offset; ::DMAR_E_THREAD for an unregistered thread.
+ *         request of another engine or issuer, an unknown region, kind or reason, access
+ *         bits outside ::DMAR_ACCESS_ALL, a length outside 1..4096, or a good request, or
+ *         one expected to translate, whose offset and length leave its region or page or
+ *         whose address is not the region's base plus its offset; also when the issuer is an
+ *         aperture region whose segment is none of its adapter's aperture segments (nothing
+ *         is counted then either); ::DMAR_E_THREAD for an unregistered thread.
  * @threadsafety The engine's thread only, registered; different engines on different
  * threads at once.
  */
