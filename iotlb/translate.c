@@ -254,7 +254,9 @@ walk_finish(struct xctx *x, struct walk *w, dmar_result *res)
 	res->page_lg2 = (uint8_t)lg2;
 	res->prot = (uint16_t)(w->leaf & PTN_PROT);
 	res->flags = 0;
-	if (!x->asid)
+	/* (dmar_translate_detail's walk from memory fills nothing: it read no sequence
+	 * numbers, walk_start) */
+	if (!x->asid || x->info)
 		return;
 	if (lg2 > DMAR_PAGE_4K_LG2 && !large_leaf_may_fill(x, w->va, lg2)) {
 		x->st[ST_FILL_DROP]++;
@@ -682,6 +684,8 @@ dmar_status dmar_translate_detail(dmar_space *sp, dmar_iova_t iova, unsigned acc
 
 	if (!sp || !res || !info || (access & ~DMAR_ACCESS_ALL))
 		return DMAR_E_INVALID;
+	if (!dmar__thread_ok())
+		return DMAR_E_THREAD; /* (before @info is touched: nothing changes) */
 	memset(info, 0, sizeof(*info));
 	st = translate_one(sp, iova, access, res);
 	/* refused: once more from the root, every entry from memory, to say where */

@@ -1078,6 +1078,76 @@ static uint64_t vtd_entry_pa(dmar_physmem *pm, uint64_t root, uint64_t iova, uns
 	return table + 8 * ((iova >> (12 + 9 * (level - 1))) & 511);
 }
 
+/* iotlb.h, dmar_translate_detail(): when the cached path refuses and memory now allows (the
+ * invalidation not made yet), the call returns memory's translation, and its walk from
+ * memory changes no cache (S28: what the caches hold changes with invalidations only, and a
+ * fill must be checked against the invalidations that raced it); from an unregistered thread
+ * it is refused with nothing changed. */
+static void *detail_unregistered(void *arg)
+{
+	dmar_fault_info info;
+	dmar_result r;
+	dmar_status st;
+
+	memset(&info, 0xa5, sizeof(info));
+	st = dmar_translate_detail(arg, 0, DMAR_ACCESS_READ, &r, &info);
+	return (void *)(uintptr_t)(st == DMAR_E_THREAD && info.level == 0xa5);
+}
+
+TEST(S28_translate_detail_fills_no_cache_from_its_walk)
+{
+	dmar_physmem *pm = test_physmem(0);
+	dmar_iotlb_config tc;
+	dmar_iotlb *tlb;
+	dmar_space *sp;
+	dmar_pgtable *pt;
+	dmar_fault_info info;
+	dmar_iotlb_stats a, b;
+	dmar_result r;
+	uint64_t root, l2a, l2b, was, other;
+	pthread_t th;
+	void *ret;
+
+	dmar_iotlb_config_default(&tc);
+	CHECK_ST(dmar_iotlb_create(&tc, &tlb), DMAR_OK);
+	pt = vtd_table(pm, tlb, 1, &sp);
+	root = dmar_pgtable_root(pt);
+	CHECK_ST(dmar_pgtable_map(pt, 2 * M2, 0x888000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, 4 * M2 + K4, 0x999000, K4, RW), DMAR_OK);
+	/* the walk cache holds the level-2 entry of 2 MiB; in memory it now points at the
+	 * 4 KiB table of 4 MiB, whose second entry is mapped */
+	CHECK_ST(dmar_translate(sp, 2 * M2, DMAR_ACCESS_READ, &r), DMAR_OK);
+	l2a = vtd_entry_pa(pm, root, 2 * M2, 2);
+	l2b = vtd_entry_pa(pm, root, 4 * M2, 2);
+	CHECK_ST(dmar_physmem_read(pm, l2a, &was, 8), DMAR_OK);
+	CHECK_ST(dmar_physmem_read(pm, l2b, &other, 8), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, l2a, &other, 8), DMAR_OK);
+	CHECK_ST(dmar_translate(sp, 2 * M2 + K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	dmar_iotlb_get_stats(tlb, &a);
+	memset(&info, 0xa5, sizeof(info));
+	CHECK_ST(dmar_translate_detail(sp, 2 * M2 + K4 + 8, DMAR_ACCESS_READ, &r, &info), DMAR_OK);
+	CHECK_EQ(r.pa, 0x999008);
+	CHECK(info.level == 0 && info.entry == 0);
+	dmar_iotlb_get_stats(tlb, &b);
+	CHECK_EQ(b.fills_dropped, a.fills_dropped);
+	/* nothing cached from it: the cached path still refuses, until the invalidation */
+	for (int i = 0; i < 3; i++) {
+		CHECK_ST(dmar_translate(sp, 2 * M2 + K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+		CHECK_EQ(r.flags, 0);
+	}
+	dmar_space_invalidate(sp);
+	CHECK_ST(dmar_translate(sp, 2 * M2 + K4 + 8, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0x999008);
+	REQUIRE(pthread_create(&th, NULL, detail_unregistered, sp) == 0);
+	pthread_join(th, &ret);
+	CHECK_EQ((uintptr_t)ret, 1);
+	dmar_space_destroy(sp);
+	CHECK_ST(dmar_iotlb_destroy(tlb), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, l2a, &was, 8), DMAR_OK); /* the table is its own again */
+	dmar_pgtable_destroy(pt);
+	dmar_physmem_destroy(pm);
+}
+
 /* iotlb.h, dmar_translate_detail(): where a refused walk stopped, as dmar_walk() reports it
  * for the same table, and read from memory even where the page-walk cache holds the path. */
 TEST(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at)
@@ -1720,7 +1790,7 @@ TEST(bad_arguments_get_a_status)
 }
 
 RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
-	  T(S30_batch_of_one_is_dmar_translate),
+	  T(S30_batch_of_one_is_dmar_translate), T(S28_translate_detail_fills_no_cache_from_its_walk),
 	  T(S28_thread_l0_never_outlives_an_invalidation),
 	  T(S28_splitting_a_large_leaf_flushes_its_other_pages),
 	  T(S30_every_simd_probe_matches_scalar), T(S28_stale_until_invalidated_then_gone),

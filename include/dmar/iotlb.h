@@ -302,13 +302,15 @@ typedef struct dmar_fault_info {
  * that walk's outcome is what the call returns, with where it stopped.  It is the same
  * refusal unless the memory now allows the access (a walk-cache entry older than the table,
  * its invalidation not yet made): then it is that translation.  The second walk is not
- * counted in dmar_iotlb_stats.
+ * counted in dmar_iotlb_stats and fills no cache (the cached path refuses until the
+ * invalidation is made, as before the call).
  * @param sp      the space
  * @param iova    the address
  * @param access  ::dmar_access flags
  * @param res     the outcome, as dmar_translate() gives it
  * @param info    filled in when the request is refused; zeroed when it is translated
- * @return as dmar_translate(); ::DMAR_E_INVALID also for NULL @p info.
+ * @return as dmar_translate(); ::DMAR_E_INVALID also for NULL @p info; @p info is left
+ *         untouched when the call is refused (::DMAR_E_INVALID, ::DMAR_E_THREAD).
  * @threadsafety Lock-free; registered thread; concurrently with any writer.
  */
 DMAR_API dmar_status dmar_translate_detail(dmar_space *sp, dmar_iova_t iova, unsigned access,
