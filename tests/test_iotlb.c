@@ -1778,6 +1778,35 @@ TEST(bad_arguments_get_a_status)
 	c.ways = 8;
 	c.sets = 1000;
 	CHECK_ST(dmar_iotlb_create(&c, &t), DMAR_E_INVALID);
+	/* iotlb.h's ranges: sets 1 .. 2^20, pwc_sets 1 .. 2^16, asid_bits 0 .. 17 */
+	c.sets = 0;
+	CHECK_ST(dmar_iotlb_create(&c, &t), DMAR_E_INVALID);
+	c.sets = 1u << 21;
+	CHECK_ST(dmar_iotlb_create(&c, &t), DMAR_E_INVALID);
+	c.sets = 1;
+	c.pwc_sets = 1u << 16;
+	c.asid_bits = 17;
+	CHECK_ST(dmar_iotlb_create(&c, &t), DMAR_OK);
+	CHECK_ST(dmar_iotlb_destroy(t), DMAR_OK);
+	for (int k = 0; k < 4; k++) {
+		dmar_iotlb_config_default(&c);
+		if (k == 0)
+			c.pwc_sets = 0;
+		else if (k == 1)
+			c.pwc_sets = 1u << 17;
+		else if (k == 2)
+			c.pwc_sets = 48;
+		else
+			c.asid_bits = 18;
+		t = NULL;
+		CHECK_ST(dmar_iotlb_create(&c, &t), DMAR_E_INVALID);
+		CHECK(t == NULL);
+	}
+	dmar_iotlb_config_default(&c);
+	c.pwc_sets = 1;
+	c.asid_bits = 1;
+	CHECK_ST(dmar_iotlb_create(&c, &t), DMAR_OK);
+	CHECK_ST(dmar_iotlb_destroy(t), DMAR_OK);
 	CHECK_ST(dmar_translate_batch(f.sp, &q, &r, 1, NULL), DMAR_E_INVALID);
 	CHECK_ST(dmar_translate_batch(f.sp, NULL, &r, 1, NULL), DMAR_E_INVALID);
 	CHECK_ST(dmar_translate_batch(f.sp, NULL, NULL, 0, NULL), DMAR_OK);

@@ -68,13 +68,16 @@ typedef enum dmar_l0_mode {
 typedef struct dmar_iotlb_config {
 	uint32_t sets;     /**< power of two, 1 .. 2^20 */
 	uint32_t ways;     /**< 4 or 8 */
-	uint32_t pwc_sets; /**< sets of each page-walk-cache level (4 ways each), power of two */
+	uint32_t pwc_sets; /**< sets of each page-walk-cache level (4 ways each), power of two,
+			        1 .. 2^16 */
 	/** Width of the address-space ids, 1..17 (0 means 17): 2^asid_bits - 1 ASIDs.  Every
 	 *  whole-space invalidation takes a fresh one; when they run out the IOTLB rolls over
 	 *  (counted in dmar_iotlb_stats.asid_rollovers): every space translates uncached until
 	 *  an RCU grace period has passed, then the caches are flushed and the spaces get fresh
-	 *  ASIDs.  No caller waits for that grace period (it completes from an RCU callback, or
-	 *  on an unregistered thread once it holds no library lock).  More live spaces than
+	 *  ASIDs.  A registered caller does not wait for that grace period (the rollover
+	 *  completes from an RCU callback); an unregistered one, which cannot queue a callback,
+	 *  waits for it inside the call that started the rollover, once that call holds no
+	 *  library lock, so that the rollover has finished when it returns.  More live spaces than
 	 *  ASIDs leave the rest uncached.  Small values are for tests that reach rollover fast. */
 	uint32_t asid_bits;
 	dmar_simd simd;    /**< the probe variant (::DMAR_SIMD_DEFAULT: environment or CPU) */
