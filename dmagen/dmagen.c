@@ -390,7 +390,13 @@ size_t dmar_gen_next(dmar_gen *g, unsigned ei, dmar_gen_req *req, size_t max)
 		dst = &g->reg[en->e.dst];
 	while (n < max) {
 		unsigned b = en->e.burst;
-		uint64_t step = en->step++;
+		uint64_t step;
+
+		/* a copy engine's pair is given whole: without room for one, stop before the
+		 * engine moves on, so that the stream does not depend on @max */
+		if (en->e.kind == DMAR_GEN_COPY && max - n < 2)
+			break;
+		step = en->step++;
 
 		if (en->e.bad_ppm && rnd(&en->rng) % 1000000 < en->e.bad_ppm &&
 		    bad(&req[n], src, en, ei, en->e.src)) {
@@ -402,8 +408,6 @@ size_t dmar_gen_next(dmar_gen *g, unsigned ei, dmar_gen_req *req, size_t max)
 			uint64_t span = src->r.size < dst->r.size ? src->r.size : dst->r.size;
 			uint64_t off = en->pos % span;
 
-			if (max - n < 2)
-				return n;
 			good(&req[n], src, ei, off, b, DMAR_ACCESS_READ, en->e.src);
 			req[n++].flags = DMAR_GEN_COPY_SRC;
 			good(&req[n++], dst, ei, off, b, DMAR_ACCESS_WRITE, en->e.dst);

@@ -382,6 +382,66 @@ TEST(bad_regions_engines_and_requests_are_refused)
 	teardown(&f);
 }
 
+/* dmagen.h, dmar_gen_next(): an engine's stream does not depend on how many requests each
+ * call asks for (injected bad requests included), and a copy engine never splits a pair. */
+TEST(S32_an_engine_stream_is_the_same_whatever_each_call_asks_for)
+{
+	static const size_t sizes[] = { 3, 7, 1, 8, 2, 5, 64 };
+	struct fx f;
+	dmar_gen_req ref[512], got[600];
+
+	setup(&f, 0);
+	for (int k = DMAR_GEN_COPY; k <= DMAR_GEN_COMPUTE; k++) {
+		const unsigned e = engine(&f, (dmar_gen_kind)k, f.reg[0], f.reg[1], 200000);
+		const size_t nref = dmar_gen_peek(f.g, e, ref, 512);
+		size_t n = 0, bads = 0;
+
+		CHECK(nref >= 511); /* (a copy engine's last pair may not fit) */
+		for (size_t c = 0; n < nref; c++) {
+			const size_t ask = sizes[c % 7], m = dmar_gen_next(f.g, e, got + n, ask);
+
+			CHECK(m <= ask);
+			if (k == DMAR_GEN_COPY) /* short only where a pair did not fit */
+				CHECK(m + 1 >= ask);
+			else
+				CHECK_EQ(m, ask);
+			n += m;
+		}
+		CHECK(memcmp(got, ref, nref * sizeof(ref[0])) == 0);
+		for (size_t i = 0; i < nref; i++) {
+			bads += ref[i].bad != DMAR_GEN_GOOD;
+			/* a copy read is followed by its write */
+			if (ref[i].flags & DMAR_GEN_COPY_SRC)
+				CHECK(i + 1 < n && got[i + 1].access == DMAR_ACCESS_WRITE &&
+				      got[i + 1].offset == got[i].offset);
+		}
+		CHECK(bads > 40); /* the injected ones were part of it */
+	}
+	teardown(&f);
+}
+
+/* dmagen.h: burst 0 is the kind's own request size. */
+TEST(S32_burst_0_is_each_kind_own_size)
+{
+	static const unsigned want[DMAR_GEN_KIND_COUNT] = {
+		[DMAR_GEN_COPY] = 4096, [DMAR_GEN_3D] = 256, [DMAR_GEN_COMPUTE] = 64,
+		[DMAR_GEN_DISPLAY] = 4096, [DMAR_GEN_COMMAND] = 64,
+	};
+	struct fx f;
+	dmar_gen_req req[16];
+
+	setup(&f, 0);
+	for (int k = 0; k < DMAR_GEN_KIND_COUNT; k++) {
+		const unsigned e = engine(&f, (dmar_gen_kind)k, f.reg[0], f.reg[1], 0);
+		const size_t n = dmar_gen_next(f.g, e, req, 16);
+
+		CHECK_EQ(n, 16);
+		for (size_t i = 0; i < n; i++)
+			CHECK_EQ(req[i].len, want[k]);
+	}
+	teardown(&f);
+}
+
 /* dmagen.h: an aperture region whose segment is none of its adapter's aperture segments is
  * refused by dmar_gen_execute with nothing counted (its translations are refused, and their
  * results are never read); the same region on the adapter's aperture segment runs. */
@@ -547,6 +607,8 @@ TEST(S32_a_trace_whose_scenario_holds_a_nul_byte_is_damaged)
 }
 
 RUN_TESTS(T(S4_an_aperture_region_on_no_aperture_segment_is_refused),
+	  T(S32_an_engine_stream_is_the_same_whatever_each_call_asks_for),
+	  T(S32_burst_0_is_each_kind_own_size),
 	  T(S32_copy_engine_copies_every_byte_sequentially),
 	  T(S32_3d_reads_tiles_in_z_order_and_writes_the_render_target),
 	  T(S32_compute_gathers_follow_zipf_or_uniform),

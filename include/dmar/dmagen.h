@@ -97,7 +97,9 @@ typedef struct dmar_gen_engine {
 	dmar_gen_kind kind; /**< its traffic pattern */
 	unsigned src;       /**< region read (every kind) */
 	unsigned dst;       /**< region written (COPY, 3D, COMPUTE) */
-	unsigned burst;     /**< bytes per request, 16..4096, a power of two (0: 64) */
+	unsigned burst;     /**< bytes per request, 16..4096, a power of two (0: the kind's
+				 own, 4096 for COPY and DISPLAY, 256 for 3D, 64 for COMPUTE and
+				 COMMAND) */
 	unsigned width;     /**< 3D: texture width in pixels, a multiple of 64 (0: 1024) */
 	double zipf_s;      /**< Zipf exponent over a COMPUTE working set's pages, 0..4 (not NaN);
 				 0 uniform */
@@ -142,7 +144,7 @@ enum dmar_gen_req_flags {
 };
 
 /** What happened, per engine or summed.  Counts add up:
- *  requests = ok + faults_expected total + faults_unexpected total + not_refused. */
+ *  requests = ok + wrong + faults_expected total + faults_unexpected total + not_refused. */
 typedef struct dmar_gen_counts {
 	uint64_t requests;                            /**< requests executed */
 	uint64_t ok;                                  /**< translated where expected */
@@ -217,7 +219,10 @@ DMAR_API uint64_t dmar_gen_region_pattern(const dmar_gen *g, unsigned region);
  *  @threadsafety Pure function: thread-safe. */
 DMAR_API uint8_t dmar_gen_pattern(uint64_t seed, uint64_t offset);
 
-/** The next requests of an engine (a copy engine gives read/write pairs: an even count).
+/** The next requests of an engine.  A copy engine gives read/write pairs, each whole (an
+ *  injected bad request, a single one, may come between two pairs): a call stops short of
+ *  @p max rather than split a pair.  The requests of successive calls follow one another in
+ *  the engine's one stream, whatever their @p max.
  *  @param g    the generator
  *  @param e    the engine's index
  *  @param req  receives the requests
