@@ -20,6 +20,8 @@ _Static_assert(sizeof(dmar_gen_req) == 32, "the trace stores requests as 32-byte
 struct dmar_trace {
 	FILE *f;
 	int writing;
+	int pending;        /* a reader: rec holds a record header read but not yet taken */
+	uint8_t rec[8];
 	pthread_mutex_t lock;
 	uint64_t seed;
 	bool data;
@@ -117,7 +119,9 @@ dmar_status dmar_trace_create(const char *path, uint64_t seed, bool data, const 
 	put64(h + 16, seed);
 	put32(h + 24, (uint32_t)slen);
 	put32(h + 28, data ? 1 : 0);
-	if (fwrite(h, HDR, 1, f) != 1 || (slen && fwrite(scenario, slen, 1, f) != 1)) {
+	/* (flushed, so that a file that cannot be written is refused here) */
+	if (fwrite(h, HDR, 1, f) != 1 || (slen && fwrite(scenario, slen, 1, f) != 1) ||
+	    fflush(f) != 0) {
 		fclose(f);
 		return DMAR_E_NOMEM;
 	}
@@ -216,23 +220,35 @@ dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned engine, cons
 dmar_status dmar_trace_read(dmar_trace *t, unsigned *type, unsigned *engine, dmar_gen_req *req,
 			    size_t max, size_t *n)
 {
-	uint8_t rec[8], buf[32];
+	uint8_t buf[32];
+	unsigned ty;
 	size_t cnt;
 
 	if (!t || t->writing || !type || !engine || !n || (!req && max))
 		return DMAR_E_INVALID;
-	if (fread(rec, 8, 1, t->f) != 1)
-		return DMAR_E_RANGE;
-	*type = rec[0];
-	*engine = rec[1];
-	cnt = (size_t)rec[2] | (size_t)rec[3] << 8;
-	if (!type_ok(*type) || cnt != count_of(*type, cnt) || cnt > max || (cnt && !req))
+	if (!t->pending) {
+		const size_t got = fread(t->rec, 1, 8, t->f);
+
+		if (got == 0)
+			return DMAR_E_RANGE;
+		if (got != 8)
+			return DMAR_E_INVALID; /* a record header cut short */
+		t->pending = 1;
+	}
+	ty = t->rec[0];
+	cnt = (size_t)t->rec[2] | (size_t)t->rec[3] << 8;
+	if (!type_ok(ty) || cnt != count_of(ty, cnt))
 		return DMAR_E_INVALID;
+	if (cnt > max)
+		return DMAR_E_INVALID; /* kept for a call with room for it: nothing read */
+	t->pending = 0;
 	for (size_t i = 0; i < cnt; i++) {
 		if (fread(buf, 32, 1, t->f) != 1)
 			return DMAR_E_INVALID;
 		req_get(buf, &req[i]);
 	}
+	*type = ty;
+	*engine = t->rec[1];
 	*n = cnt;
 	return DMAR_OK;
 }

@@ -3,6 +3,8 @@
  * kind (copy order, Z-order tiles, Zipf), injected faults are all refused and counted, data
  * lands where the OS mapped it, traces round-trip, bad input is refused. */
 #include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -297,9 +299,13 @@ TEST(traces_round_trip_and_damaged_ones_are_refused)
 	CHECK_EQ(seed, 99);
 	CHECK(data);
 	CHECK(strcmp(scen, "[run]\nseed=99\n") == 0);
-	CHECK_ST(dmar_trace_read(t, &type, &e, b, 2, &n), DMAR_E_INVALID); /* 3 do not fit in 2 */
-	dmar_trace_close(t);
-	CHECK_ST(dmar_trace_open(path, &t), DMAR_OK);
+	/* 3 do not fit in 2: refused with nothing read or written, and read with room */
+	type = e = 77;
+	n = 77;
+	memset(b, 0x5a, sizeof(b));
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 2, &n), DMAR_E_INVALID);
+	CHECK(type == 77 && e == 77 && n == 77 && b[0].addr == 0x5a5a5a5a5a5a5a5aull);
+	CHECK_ST(dmar_trace_read(t, &type, &e, NULL, 0, &n), DMAR_E_INVALID);
 	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
 	CHECK_EQ(type, DMAR_TRACE_REQUESTS);
 	CHECK_EQ(e, 9);
@@ -314,6 +320,18 @@ TEST(traces_round_trip_and_damaged_ones_are_refused)
 	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
 	CHECK_EQ(type, DMAR_TRACE_END);
 	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_E_RANGE);
+	dmar_trace_close(t);
+
+	/* a record header cut short at the end: damaged, not the end */
+	fp = fopen(path, "ab");
+	REQUIRE(fp);
+	fputs("abc", fp);
+	fclose(fp);
+	CHECK_ST(dmar_trace_open(path, &t), DMAR_OK);
+	for (int i = 0; i < 4; i++)
+		CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
+	CHECK_EQ(type, DMAR_TRACE_END);
+	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_E_INVALID);
 	dmar_trace_close(t);
 
 	/* the invalidation record with no request: damaged */
@@ -335,7 +353,47 @@ TEST(traces_round_trip_and_damaged_ones_are_refused)
 	fclose(fp);
 	CHECK_ST(dmar_trace_open(path, &t), DMAR_E_INVALID);
 	CHECK_ST(dmar_trace_open("/nonexistent/x", &t), DMAR_E_NOT_FOUND);
+	CHECK_ST(dmar_trace_open("/tmp", &t), DMAR_E_INVALID); /* a directory */
 	unlink(path);
+	/* a file that cannot be written: the header is refused at once; records show it at the
+	 * latest when the trace is closed */
+	if (access("/dev/full", W_OK) == 0) {
+		CHECK_ST(dmar_trace_create("/dev/full", 1, false, NULL, &t), DMAR_E_NOMEM);
+		/* (a scenario over 1 MiB is refused before anything is opened) */
+		{
+			char *big = malloc((1u << 20) + 2);
+
+			REQUIRE(big);
+			memset(big, 'x', (1u << 20) + 1);
+			big[(1u << 20) + 1] = 0;
+			CHECK_ST(dmar_trace_create("/dev/full", 1, false, big, &t), DMAR_E_INVALID);
+			free(big);
+		}
+	}
+	{
+		/* the file stops growing at 4 KiB (RLIMIT_FSIZE, its signal ignored) */
+		char full_path[] = "/tmp/dmar-trace-XXXXXX";
+		const int ffd = mkstemp(full_path);
+		struct rlimit was, lim;
+		void (*was_sig)(int);
+		int failed = 0;
+
+		REQUIRE(ffd >= 0);
+		close(ffd);
+		REQUIRE(getrlimit(RLIMIT_FSIZE, &was) == 0);
+		CHECK_ST(dmar_trace_create(full_path, 1, false, NULL, &t), DMAR_OK);
+		was_sig = signal(SIGXFSZ, SIG_IGN);
+		lim = was;
+		lim.rlim_cur = 4096;
+		REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+		for (int i = 0; i < 1024; i++)
+			failed |= dmar_trace_write(t, DMAR_TRACE_REQUESTS, 0, a, 1) == DMAR_E_NOMEM;
+		failed |= dmar_trace_close(t) == DMAR_E_NOMEM;
+		REQUIRE(setrlimit(RLIMIT_FSIZE, &was) == 0);
+		signal(SIGXFSZ, was_sig);
+		CHECK(failed);
+		unlink(full_path);
+	}
 }
 
 TEST(bad_regions_engines_and_requests_are_refused)

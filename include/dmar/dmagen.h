@@ -201,7 +201,8 @@ DMAR_API dmar_status dmar_gen_add_engine(dmar_gen *g, const dmar_gen_engine *e, 
 /** Write a read-only region's pattern through its CPU mapping.
  *  @param g       the generator
  *  @param region  the region's index
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for an unknown region or one without a CPU mapping.
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for an unknown region, one without a CPU mapping,
+ *          or a writable one.
  *  @threadsafety Before the run, from one thread (not concurrently with anything on @p g). */
 DMAR_API dmar_status dmar_gen_fill(dmar_gen *g, unsigned region);
 
@@ -333,9 +334,9 @@ enum dmar_trace_type {
  *  @param data      whether the run is in data mode
  *  @param scenario  the scenario text (may be NULL: empty)
  *  @param out       receives the trace, open for writing
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments; ::DMAR_E_NOT_FOUND when the file
- *          cannot be created; ::DMAR_E_NOMEM when out of memory or the header cannot be
- *          written.
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments or a scenario text over 1 MiB;
+ *          ::DMAR_E_NOT_FOUND when the file cannot be created; ::DMAR_E_NOMEM when out of
+ *          memory or the header cannot be written (it is flushed before the call returns).
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_trace_create(const char *path, uint64_t seed, bool data,
 				       const char *scenario, dmar_trace **out);
@@ -343,8 +344,8 @@ DMAR_API dmar_status dmar_trace_create(const char *path, uint64_t seed, bool dat
  *  @param path  the file
  *  @param out   receives the trace
  *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND when the file cannot be opened; ::DMAR_E_INVALID
- *          for a file that is not a trace or whose header is damaged (a scenario text over
- *          1 MiB, cut short, or holding a NUL byte); ::DMAR_E_NOMEM.
+ *          for a file that is not a trace (a directory included) or whose header is damaged
+ *          (a scenario text over 1 MiB, cut short, or holding a NUL byte); ::DMAR_E_NOMEM.
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_trace_open(const char *path, dmar_trace **out);
 /** The header of an opened trace.  Each output may be NULL (not wanted).
@@ -361,7 +362,9 @@ DMAR_API void dmar_trace_header(const dmar_trace *t, uint64_t *seed, bool *data,
  *  @param req     the requests of a ::DMAR_TRACE_REQUESTS record
  *  @param n       how many (1 for ::DMAR_TRACE_INVALIDATE, 0 for the other types)
  *  @return ::DMAR_OK; ::DMAR_E_INVALID for bad arguments or a trace open for reading;
- *          ::DMAR_E_NOMEM when the file cannot be written.
+ *          ::DMAR_E_NOMEM when the file cannot be written.  Records are buffered: a write
+ *          that fails on the file shows at the call whose record filled the buffer, or at
+ *          dmar_trace_close().
  *  @threadsafety Thread-safe: records of several threads are serialised. */
 DMAR_API dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned engine,
 				      const dmar_gen_req *req, size_t n);
@@ -372,8 +375,12 @@ DMAR_API dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned eng
  *  @param req     receives up to @p max requests (may be NULL when @p max is 0)
  *  @param max     room in @p req
  *  @param n       receives how many requests were read
- *  @return ::DMAR_OK; ::DMAR_E_RANGE at the end of the file; ::DMAR_E_INVALID for a damaged
- *          record or bad arguments (nothing is read for NULL arguments).
+ *  @return ::DMAR_OK; ::DMAR_E_RANGE at the end of the file (after the last whole record);
+ *          ::DMAR_E_INVALID for a damaged record (a header or requests cut short, an unknown
+ *          type, a count the type does not allow) or bad arguments.  Outputs are written on
+ *          ::DMAR_OK only.  A record of more than @p max requests is refused with nothing
+ *          read: the next call reads it, given the room.  Nothing is read for NULL
+ *          arguments.
  *  @threadsafety One reader at a time. */
 DMAR_API dmar_status dmar_trace_read(dmar_trace *t, unsigned *type, unsigned *engine,
 				     dmar_gen_req *req, size_t max, size_t *n);
