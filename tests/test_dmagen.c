@@ -478,6 +478,50 @@ TEST(S32_an_engine_stream_is_the_same_whatever_each_call_asks_for)
 	teardown(&f);
 }
 
+/* dmagen.h's limits and refusals: dma_bits 32..64, 65535 regions, 255 engines, the regions
+ * dmar_gen_fill() takes, and names for values past the last. */
+TEST(dmagen_h_limits_and_names)
+{
+	struct fx f;
+	dmar_pa_t page = 0x100000;
+	dmar_gen_region r = { .name = "x", .path = DMAR_GEN_LOGICAL, .base = 1ull << 40,
+			      .size = K4, .pages = &page, .dma_bits = 31 };
+	dmar_gen_engine e = { .kind = DMAR_GEN_COMMAND };
+	unsigned id = 99, first, n;
+
+	setup(&f, 0);
+	r.dev = f.sys.dev;
+	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_E_INVALID);
+	r.dma_bits = 65;
+	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_E_INVALID);
+	CHECK_EQ(id, 99);
+	r.dma_bits = 32;
+	CHECK_ST(dmar_gen_add_region(f.g, &r, &first), DMAR_OK);
+	r.dma_bits = 64;
+	CHECK_ST(dmar_gen_add_region(f.g, &r, &id), DMAR_OK);
+	/* dmar_gen_fill: an unknown region, one without a CPU mapping, a writable one */
+	CHECK_ST(dmar_gen_fill(f.g, 1000), DMAR_E_INVALID);
+	CHECK_ST(dmar_gen_fill(f.g, id), DMAR_E_INVALID);
+	CHECK_ST(dmar_gen_fill(f.g, f.reg[1]), DMAR_E_INVALID);
+	CHECK_ST(dmar_gen_fill(f.g, f.reg[0]), DMAR_OK);
+	/* 255 engines, not 256 */
+	e.src = first;
+	for (n = 0; n < 300 && dmar_gen_add_engine(f.g, &e, &id) == DMAR_OK; n++)
+		;
+	CHECK_EQ(n, 255);
+	CHECK_EQ(id, 254);
+	/* 65535 regions, not 65536 */
+	for (n = 6; n < 70000 && dmar_gen_add_region(f.g, &r, &id) == DMAR_OK; n++)
+		;
+	CHECK_EQ(n, 65535);
+	CHECK_EQ(id, 65534);
+	CHECK(strcmp(dmar_gen_kind_str(DMAR_GEN_KIND_COUNT), "unknown") == 0);
+	CHECK(strcmp(dmar_gen_kind_str((dmar_gen_kind)-1), "unknown") == 0);
+	CHECK(strcmp(dmar_gen_bad_str(DMAR_GEN_BAD_COUNT), "unknown") == 0);
+	CHECK(strcmp(dmar_gen_kind_str(DMAR_GEN_COPY), "unknown") != 0);
+	teardown(&f);
+}
+
 /* dmagen.h: burst 0 is the kind's own request size. */
 TEST(S32_burst_0_is_each_kind_own_size)
 {
@@ -666,7 +710,7 @@ TEST(S32_a_trace_whose_scenario_holds_a_nul_byte_is_damaged)
 
 RUN_TESTS(T(S4_an_aperture_region_on_no_aperture_segment_is_refused),
 	  T(S32_an_engine_stream_is_the_same_whatever_each_call_asks_for),
-	  T(S32_burst_0_is_each_kind_own_size),
+	  T(S32_burst_0_is_each_kind_own_size), T(dmagen_h_limits_and_names),
 	  T(S32_copy_engine_copies_every_byte_sequentially),
 	  T(S32_3d_reads_tiles_in_z_order_and_writes_the_render_target),
 	  T(S32_compute_gathers_follow_zipf_or_uniform),

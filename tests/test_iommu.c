@@ -1016,6 +1016,61 @@ TEST(read_sections_nest_and_check_their_thread)
 	CHECK_ST(st, DMAR_E_THREAD);
 }
 
+/* thread.h: registering is idempotent and answers DMAR_OK, one unregister ends it, a second
+ * is a no-op; the QSBR calls and dmar_read_end() are no-ops on an unregistered thread;
+ * unregistering ends the read sections left open (dmar_sync() elsewhere returns). */
+struct registry_check {
+	int ok;
+};
+
+static void *registry_thread(void *arg)
+{
+	struct registry_check *c = arg;
+	int ok = 1;
+
+	ok &= dmar_thread_registered() == 0;
+	dmar_thread_unregister(); /* not registered: nothing happens */
+	dmar_thread_quiescent();
+	dmar_thread_offline();
+	dmar_thread_online();
+	dmar_read_end();
+	ok &= dmar_thread_registered() == 0;
+	ok &= dmar_thread_register() == DMAR_OK;
+	ok &= dmar_thread_register() == DMAR_OK;
+	ok &= dmar_thread_registered() == 1;
+	dmar_thread_unregister();
+	ok &= dmar_thread_registered() == 0;
+	dmar_thread_unregister();
+	ok &= dmar_thread_registered() == 0;
+	/* a section left open when the thread unregisters */
+	ok &= dmar_thread_register() == DMAR_OK;
+	ok &= dmar_read_begin() == DMAR_OK;
+	ok &= dmar_read_begin() == DMAR_OK;
+	dmar_thread_unregister();
+	ok &= dmar_thread_registered() == 0;
+	c->ok = ok;
+	return NULL;
+}
+
+TEST(thread_registry_keeps_its_promises)
+{
+	struct registry_check c = { 0 };
+	pthread_t th;
+
+	REQUIRE(pthread_create(&th, NULL, registry_thread, &c) == 0);
+	dmar_thread_offline();
+	pthread_join(th, NULL);
+	dmar_thread_online();
+	CHECK_EQ(c.ok, 1);
+	dmar_sync(); /* returns: the thread's open sections ended with its registration */
+#ifdef DMAR_RCU_QSBR
+	CHECK(strcmp(dmar_rcu_flavor(), "qsbr") == 0);
+#else
+	CHECK(strcmp(dmar_rcu_flavor(), "memb") == 0);
+#endif
+	CHECK_EQ(dmar_thread_registered(), 1); /* (the test runner's own registration) */
+}
+
 TEST(S28_no_dma_lands_after_unmap_and_sync_return)
 {
 	struct test_fx f;
@@ -1053,7 +1108,8 @@ TEST(S28_no_dma_lands_after_unmap_and_sync_return)
 	test_fx_teardown(&f);
 }
 
-RUN_TESTS(T(S6_S7_unmapped_logical_address_faults_and_is_reported),
+RUN_TESTS(T(thread_registry_keeps_its_promises),
+	  T(S6_S7_unmapped_logical_address_faults_and_is_reported),
 	  T(S7_dma_reports_every_status_with_the_page_that_stopped_it),
 	  T(S15_a_device_detached_again_may_be_linked),
 	  T(S2_S3_pasids_are_owned_by_alloc_and_borrowed_by_bindings),

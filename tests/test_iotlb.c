@@ -292,6 +292,70 @@ static const char *simd_default_name(const struct dmar_probe_ops *const *v, size
 	return best;
 }
 
+/* iotlb.h's smaller promises: the NULL answers of the getters, unknown DMAR_SIMD and DMAR_L0
+ * values falling back to the defaults, asid_bits 0 meaning 17, and a space's page-selective
+ * range that ends exactly at 2^64 (taken) or runs past it (refused, nothing invalidated). */
+TEST(iotlb_h_getters_defaults_and_range_ends)
+{
+	const struct dmar_probe_ops *v[DMAR_SIMD_COUNT];
+	const size_t nv = dmar_probe_variants(v, DMAR_SIMD_COUNT);
+	dmar_iotlb_config c;
+	dmar_iotlb *t;
+	dmar_iotlb_stats a, b;
+	struct fixture f;
+
+	CHECK(dmar_iotlb_variant(NULL) == NULL);
+	CHECK_EQ(dmar_iotlb_l0_mode(NULL), DMAR_L0_DEFAULT);
+	setenv("DMAR_SIMD", "neon", 1);
+	setenv("DMAR_L0", "sometimes", 1);
+	dmar_iotlb_config_default(&c);
+	REQUIRE(dmar_iotlb_create(&c, &t) == DMAR_OK); /* (a warning on stderr for each) */
+	CHECK(strcmp(dmar_iotlb_variant(t), simd_default_name(v, nv)) == 0);
+	CHECK_EQ(dmar_iotlb_l0_mode(t), DMAR_L0_ADAPTIVE);
+	CHECK_ST(dmar_iotlb_destroy(t), DMAR_OK);
+	unsetenv("DMAR_SIMD");
+	unsetenv("DMAR_L0");
+
+	/* asid_bits 0 is 17: 2^17 - 1 ASIDs before the first rollover; 16 gives 2^16 - 1 */
+	for (unsigned bits = 16; bits <= 17; bits++) {
+		dmar_space *sp;
+
+		setup(&f, 4, 64, 4);
+		dmar_iotlb_config_default(&c);
+		c.sets = 64;
+		c.asid_bits = bits == 17 ? 0 : bits;
+		REQUIRE(dmar_iotlb_create(&c, &t) == DMAR_OK);
+		REQUIRE(dmar_space_create(t, f.pm, dmar_pgtable_root(f.pt), dmar_pgtable_format(f.pt),
+					  &sp) == DMAR_OK);
+		for (uint32_t i = 0; i < (1u << 16); i++)
+			dmar_space_invalidate(sp);
+		dmar_iotlb_get_stats(t, &a);
+		CHECK_EQ(a.asid_rollovers, bits == 16 ? 1 : 0);
+		for (uint32_t i = 0; i < (1u << 16); i++)
+			dmar_space_invalidate(sp);
+		dmar_iotlb_get_stats(t, &a);
+		CHECK(a.asid_rollovers >= 1 && a.asid_rollovers <= (bits == 16 ? 2 : 1));
+		dmar_space_destroy(sp);
+		CHECK_ST(dmar_iotlb_destroy(t), DMAR_OK);
+		teardown(&f);
+	}
+
+	/* ranges at the top of the input */
+	setup(&f, 4, 256, 8);
+	dmar_iotlb_get_stats(f.tlb, &a);
+	CHECK_ST(dmar_space_invalidate_range(f.sp, ~0ull - 0xfff, K4), DMAR_OK);
+	CHECK_ST(dmar_space_invalidate_range(f.sp, ~0ull, 1), DMAR_OK);
+	dmar_iotlb_get_stats(f.tlb, &b);
+	CHECK_EQ(b.invalidations, a.invalidations + 2);
+	CHECK_ST(dmar_space_invalidate_range(f.sp, ~0ull - 0xfff, 0x2000), DMAR_E_INVALID);
+	CHECK_ST(dmar_space_invalidate_range(f.sp, ~0ull, 2), DMAR_E_INVALID);
+	CHECK_ST(dmar_space_invalidate_range(f.sp, 0x1000, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_space_invalidate_range(NULL, 0x1000, K4), DMAR_E_INVALID);
+	dmar_iotlb_get_stats(f.tlb, &a);
+	CHECK_EQ(a.invalidations, b.invalidations);
+	teardown(&f);
+}
+
 /* checkasm: every probe variant this CPU has, on the same cache contents and requests,
  * gives bit-identical results and miss lists; with --bench, each is timed on them too.
  * The AVX-512 variant's source also runs on SIMDe's portable intrinsics, on any CPU. */
@@ -1819,7 +1883,7 @@ TEST(bad_arguments_get_a_status)
 }
 
 RUN_TESTS(T(S30_translate_equals_reference_walker), T(S30_batch_equals_single),
-	  T(S30_batch_of_one_is_dmar_translate), T(S28_translate_detail_fills_no_cache_from_its_walk),
+	  T(S30_batch_of_one_is_dmar_translate), T(iotlb_h_getters_defaults_and_range_ends), T(S28_translate_detail_fills_no_cache_from_its_walk),
 	  T(S28_thread_l0_never_outlives_an_invalidation),
 	  T(S28_splitting_a_large_leaf_flushes_its_other_pages),
 	  T(S30_every_simd_probe_matches_scalar), T(S28_stale_until_invalidated_then_gone),
