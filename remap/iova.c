@@ -262,6 +262,16 @@ static dmar_status slow_alloc(dmar_iovad *a, uint64_t n, unsigned order, dmar_io
 	}
 }
 
+/* Whether the state bytes of pages [i, i + n) are all 0: no allocation starts or ends there
+ * (a live larger allocation's inner pages are; under the lock). */
+static int st_all_clear(const dmar_iovad *a, uint64_t i, uint64_t n)
+{
+	for (uint64_t k = i; k < i + n; k++)
+		if (st_get(a, k))
+			return 0;
+	return 1;
+}
+
 static dmar_status slow_free(dmar_iovad *a, uint64_t i, uint64_t n, unsigned order)
 {
 	dmar_status st = DMAR_OK;
@@ -271,7 +281,9 @@ static dmar_status slow_free(dmar_iovad *a, uint64_t i, uint64_t n, unsigned ord
 		if (st_get(a, i) != ORDER_BASE + order)
 			st = DMAR_E_NOT_FOUND;
 	} else if (st_get(a, i) != BIG_HEAD || (n > 1 && st_get(a, i + n - 1) != BIG_TAIL) ||
-		   !dmar_hbm_all_set(&a->used, i, n)) {
+		   !dmar_hbm_all_set(&a->used, i, n) || (n > 2 && !st_all_clear(a, i + 1, n - 2))) {
+		/* (the inner pages' check: a head and a tail of two allocations, the tail's own
+		 * head inside the range, are not one allocation of n pages) */
 		st = DMAR_E_NOT_FOUND;
 	}
 	if (st == DMAR_OK) {

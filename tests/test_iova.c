@@ -124,6 +124,22 @@ TEST(bad_frees_get_a_status_and_change_nothing)
 	CHECK_ST(dmar_iova_free(a, 0, 1), DMAR_E_INVALID);       /* below the base */
 	CHECK_ST(dmar_iova_free(a, 0x10000 + 300 * K4, 1), DMAR_E_INVALID); /* beyond */
 	CHECK_ST(dmar_iova_free(a, big, 39), DMAR_E_NOT_FOUND);  /* big: wrong size */
+	{
+		/* a larger size reaching another larger allocation's last page: not one of
+		 * them, nothing freed (each is freed with its own size after) */
+		dmar_iova_t big2, z;
+
+		CHECK_ST(dmar_iova_alloc(a, 40, &big2), DMAR_OK);
+		REQUIRE(big2 < x); /* below the 4 pages, which lie below big */
+		CHECK_ST(dmar_iova_free(a, big2, (big + 40 * K4 - big2) / K4), DMAR_E_NOT_FOUND);
+		dmar_iovad_get_stats(a, &st);
+		CHECK_EQ(st.pages_in_use, 84);
+		CHECK_ST(dmar_iova_alloc(a, 40, &z), DMAR_OK); /* neither's pages */
+		CHECK(z + 40 * K4 <= big2 || z >= big2 + 40 * K4);
+		CHECK(z + 40 * K4 <= big || z >= big + 40 * K4);
+		CHECK_ST(dmar_iova_free(a, z, 40), DMAR_OK);
+		CHECK_ST(dmar_iova_free(a, big2, 40), DMAR_OK);
+	}
 	CHECK_ST(dmar_iova_free(a, big, 40), DMAR_OK);
 	CHECK_ST(dmar_iova_free(a, big, 40), DMAR_E_NOT_FOUND);  /* double free */
 	CHECK_ST(dmar_iova_free(a, x, 3), DMAR_OK);              /* 3 rounds to 4 */
@@ -132,7 +148,7 @@ TEST(bad_frees_get_a_status_and_change_nothing)
 	CHECK_EQ(y, x);
 	CHECK_ST(dmar_iova_free(a, y, 4), DMAR_OK);
 	dmar_iovad_get_stats(a, &st);
-	CHECK_EQ(st.bad_frees, 5);
+	CHECK_EQ(st.bad_frees, 6);
 	CHECK_EQ(st.pages_in_use, 0);
 	dmar_iovad_destroy(a);
 }
