@@ -201,6 +201,25 @@ TEST(S11_secure_vm_activates_the_iommu_and_needs_driver_support)
 	CHECK_EQ(d.mode, DMAR_START_ISOLATION);
 	CHECK_EQ(d.reason, DMAR_WHY_SECURE_VM);
 	CHECK(d.attached && !d.map_all_memory);
+	/* the policy's EnableMappings (with Enabled) maps all of memory as well */
+	p.iommu_flags = DMAR_IOMMUF_ENABLED | DMAR_IOMMUF_ENABLE_MAPPINGS;
+	d = decide(&p, DMAR_OK);
+	CHECK(d.mode == DMAR_START_ISOLATION && d.reason == DMAR_WHY_SECURE_VM);
+	CHECK(d.attached && d.map_all_memory);
+	p.iommu_flags = DMAR_IOMMUF_ENABLE_MAPPINGS; /* without Enabled it does not count */
+	d = decide(&p, DMAR_OK);
+	CHECK(d.mode == DMAR_START_ISOLATION && !d.map_all_memory);
+	p.iommu_flags = 0;
+	/* a device that can be remapped is remapped */
+	p.dma_remapping_compatible = DMAR_DMA_REMAPPING_COMPATIBLE;
+	d = decide(&p, DMAR_OK);
+	CHECK_EQ(d.mode, DMAR_START_REMAPPED);
+	/* one that can neither be remapped nor reach all memory does not start (S14) */
+	p.dma_remapping_compatible = 0;
+	p.highest_installed = 1ull << 41;
+	d = decide(&p, DMAR_E_NOT_SUPPORTED);
+	CHECK_EQ(d.reason, DMAR_WHY_DISCRETE_NO_REMAPPING);
+	p.highest_installed = (1ull << 39) - 1;
 	p.iommu_supported = false;
 	p.iommu_flags = DMAR_IOMMUF_ALLOW_FAILURE | DMAR_IOMMUF_BYPASS_DRIVER_CAP | 0x07;
 	d = decide(&p, DMAR_E_NOT_SUPPORTED); /* AllowFailure cannot override S11 */
@@ -224,6 +243,13 @@ TEST(bad_parameters_are_refused)
 	p.iommu_flags = 0x20;
 	CHECK_ST(dmar_start_decide(&p, &d), DMAR_E_INVALID);
 	CHECK_ST(dmar_start_decide(NULL, &d), DMAR_E_INVALID);
+	/* a refusal leaves the decision as it was */
+	memset(&d, 0x5a, sizeof(d));
+	p.iommu_flags = 0x20;
+	CHECK_ST(dmar_start_decide(&p, &d), DMAR_E_INVALID);
+	CHECK_EQ(((const uint8_t *)&d)[0], 0x5a);
+	CHECK_EQ(((const uint8_t *)&d)[sizeof(d) - 1], 0x5a);
+	CHECK(strcmp(dmar_start_reason_str((dmar_start_reason)-1), "unknown") == 0);
 	for (int r = 0; r < DMAR_WHY_COUNT; r++)
 		CHECK(strcmp(dmar_start_reason_str((dmar_start_reason)r), "unknown") != 0);
 	CHECK(strcmp(dmar_start_reason_str(DMAR_WHY_COUNT), "unknown") == 0);

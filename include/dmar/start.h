@@ -20,9 +20,11 @@
  *    reports IoMmuSupported or BypassDriverCap is set.  Enabled + EnableMappings +
  *    EnableAttach gives 1:1 isolation with all physical memory mapped (the driver does not
  *    have to cooperate); less than EnableAttach leaves the device in pass-through.
- *  - A secure VM activates the IOMMU: 1:1 isolation mapping only what is allocated; if the
- *    driver does not report IoMmuSupported the start fails, and AllowFailure cannot change
- *    that (S11).
+ *  - A secure VM activates the IOMMU: remapped where the device can be remapped, else 1:1
+ *    isolation mapping what is allocated (and all of physical memory as well where the
+ *    policy's EnableMappings counts, S9); if the driver does not report IoMmuSupported the
+ *    start fails, and AllowFailure cannot change that (S11).  A device that cannot reach all
+ *    memory and cannot be remapped does not start, secure VM or not (S14).
  *  - AllowFailure turns a failed *policy-forced* enablement (no platform IOMMU) into a start
  *    in pass-through, reported as such; it never rescues a device that cannot reach memory.
  */
