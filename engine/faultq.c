@@ -81,6 +81,8 @@ dmar_status dmar_faultq_push(dmar_faultq *q, const dmar_fault_record *rec)
 			if (__atomic_compare_exchange_n(&q->tail, &pos, pos + 1, 1, __ATOMIC_RELAXED,
 							__ATOMIC_RELAXED)) {
 				c->rec = r;
+				/* counted before a consumer can take it (dmar_faultq_get_stats) */
+				__atomic_fetch_add(&q->stored, 1, __ATOMIC_RELAXED);
 				__atomic_store_n(&c->seq, pos + 1, __ATOMIC_RELEASE);
 				stored = 1;
 				break;
@@ -91,7 +93,8 @@ dmar_status dmar_faultq_push(dmar_faultq *q, const dmar_fault_record *rec)
 			pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
 		}
 	}
-	__atomic_fetch_add(stored ? &q->stored : &q->dropped, 1, __ATOMIC_RELAXED);
+	if (!stored)
+		__atomic_fetch_add(&q->dropped, 1, __ATOMIC_RELAXED);
 	if (q->cb)
 		q->cb(q->cb_ctx, &r, stored);
 	return stored ? DMAR_OK : DMAR_E_BUSY;
@@ -119,7 +122,8 @@ size_t dmar_faultq_drain(dmar_faultq *q, dmar_fault_record *out, size_t max)
 			__atomic_store_n(&c->seq, pos + q->mask + 1, __ATOMIC_RELEASE);
 		}
 	}
-	__atomic_fetch_add(&q->drained, n, __ATOMIC_RELAXED);
+	/* release: a snapshot that reads this count reads the stored counts of what it took */
+	__atomic_fetch_add(&q->drained, n, __ATOMIC_RELEASE);
 	return n;
 }
 
@@ -131,8 +135,10 @@ void dmar_faultq_get_stats(const dmar_faultq *q, dmar_faultq_stats *st)
 		memset(st, 0, sizeof(*st));
 		return;
 	}
+	/* drained first (acquire), stored after: every record counted as drained was counted as
+	 * stored before it could be taken, so a snapshot never shows more drained than stored */
+	st->drained = __atomic_load_n(&q->drained, __ATOMIC_ACQUIRE);
 	st->stored = __atomic_load_n(&q->stored, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&q->dropped, __ATOMIC_RELAXED);
-	st->drained = __atomic_load_n(&q->drained, __ATOMIC_RELAXED);
 	st->faults = st->stored + st->dropped;
 }

@@ -72,9 +72,25 @@ static void *producer(void *arg)
 	return NULL;
 }
 
+/* fault.h: a snapshot taken while producers and a consumer run has faults = stored +
+ * dropped and never more drained than stored */
+static void *snapshots(void *arg)
+{
+	uint64_t *bad = arg;
+
+	while (__atomic_load_n(&done_producers, __ATOMIC_ACQUIRE) < 2) {
+		dmar_faultq_stats st;
+
+		dmar_faultq_get_stats(sq, &st);
+		*bad += st.drained > st.stored || st.faults != st.stored + st.dropped;
+	}
+	return NULL;
+}
+
 TEST(S29_producers_and_a_consumer_lose_nothing_silently)
 {
-	pthread_t th[2];
+	pthread_t th[2], snap;
+	uint64_t bad_snapshots = 0;
 	uint8_t *seen = calloc(2 * PER_PRODUCER + 1, 1);
 	uint64_t last[2] = { 0, 0 }, drained = 0, dup = 0, order = 0;
 	dmar_fault_record out[256];
@@ -83,6 +99,7 @@ TEST(S29_producers_and_a_consumer_lose_nothing_silently)
 	REQUIRE(seen && dmar_faultq_create(1024, &sq) == DMAR_OK);
 	for (uintptr_t i = 0; i < 2; i++)
 		REQUIRE(pthread_create(&th[i], NULL, producer, (void *)(i + 1)) == 0);
+	REQUIRE(pthread_create(&snap, NULL, snapshots, &bad_snapshots) == 0);
 	for (;;) {
 		int finished = __atomic_load_n(&done_producers, __ATOMIC_ACQUIRE) == 2;
 		size_t n = dmar_faultq_drain(sq, out, 256);
@@ -100,6 +117,8 @@ TEST(S29_producers_and_a_consumer_lose_nothing_silently)
 	}
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
+	pthread_join(snap, NULL);
+	CHECK_EQ(bad_snapshots, 0);
 	dmar_faultq_get_stats(sq, &st);
 	printf("# %" PRIu64 " faults: %" PRIu64 " stored, %" PRIu64 " dropped, %" PRIu64 " drained\n",
 	       st.faults, st.stored, st.dropped, drained);

@@ -93,8 +93,9 @@ typedef struct dmar_faultq_stats {
 
 /** Read the counters.
  *  @param q   the queue
- *  @param st  filled in
- *  @threadsafety Thread-safe (a snapshot). */
+ *  @param st  filled in (zeros for a NULL @p q): faults = stored + dropped, and
+ *             drained <= stored, even while producers and consumers run
+ *  @threadsafety Thread-safe (a snapshot: each count may miss operations in flight). */
 DMAR_API void dmar_faultq_get_stats(const dmar_faultq *q, dmar_faultq_stats *st);
 
 #ifdef __cplusplus
