@@ -215,6 +215,8 @@ dmar_status dmar_device_link(dmar_device *lead, dmar_device *dev)
 	else if (lead->state && lead->state->exclusive)
 		st = DMAR_E_BUSY;
 	if (st == DMAR_OK) {
+		/* the switches it counted as its own adapter's leader stay in the IOMMU's sum */
+		m->gone.switches += __atomic_load_n(&dev->switches, __ATOMIC_RELAXED);
 		/* publish the member's leader: its translations read the adapter's state from now,
 		 * and its own (detached) record goes once none can still read it */
 		dev->member_next = lead->member_next;
@@ -238,6 +240,17 @@ dmar_status dmar_device_destroy(dmar_device *dev)
 	if (dev->lead == dev && dev->member_next) {
 		dmar__unlock(&m->lock);
 		return DMAR_E_BUSY; /* it leads an adapter: destroy the members first */
+	}
+	{
+		/* its counts stay in the IOMMU's (a member's switches are its leader's) */
+		dmar_device_stats ds;
+
+		dmar_device_get_stats(dev, &ds);
+		m->gone.translations += ds.translations;
+		for (int f = 1; f < DMAR_FAULT_COUNT; f++)
+			m->gone.faults[f] += ds.faults[f];
+		if (dev->lead == dev)
+			m->gone.switches += ds.switches;
 	}
 	if (dev->lead != dev) {
 		for (struct dmar_device **p = &dev->lead->member_next; *p; p = &(*p)->member_next)

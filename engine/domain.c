@@ -301,7 +301,8 @@ dmar_status dmar_domain_invalidate_pasid(dmar_domain *d, uint32_t pasid, dmar_io
 	dmar_space *sp;
 	dmar_status st;
 
-	if (!d || !pasid_ok(d->iommu, pasid))
+	/* the range is checked before the binding: bad arguments answer as bad arguments */
+	if (!d || !pasid_ok(d->iommu, pasid) || size == 0 || size - 1 > ~iova)
 		return DMAR_E_INVALID;
 	dmar__lock(&d->iommu->lock);
 	sp = dmar__pasid_space(d, pasid);

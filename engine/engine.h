@@ -64,6 +64,10 @@ struct dmar_iommu {
 	struct dmar_hbm pasids, pasids_taken, domain_ids;
 	struct dmar_domain *domains;
 	struct dmar_device *devices;
+	/* what devices destroyed since counted, and the switches of devices that led an adapter
+	 * before they joined another (under the lock): dmar_iommu_get_stats' counts never go
+	 * down */
+	dmar_device_stats gone;
 };
 
 /* The space bound to @pasid in @d, or NULL (any thread; inside a read section for a

@@ -95,6 +95,9 @@ void dmar_iommu_get_stats(dmar_iommu *m, dmar_iommu_stats *st)
 	dmar_iotlb_get_stats(m->tlb, &st->iotlb);
 	dmar_faultq_get_stats(m->fq, &st->fault_queue);
 	dmar__lock(&m->lock);
+	st->translations = m->gone.translations;
+	memcpy(st->faults, m->gone.faults, sizeof(st->faults));
+	st->switches = m->gone.switches;
 	for (const struct dmar_device *d = m->devices; d; d = d->next) {
 		dmar_device_stats ds;
 

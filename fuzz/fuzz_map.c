@@ -912,10 +912,10 @@ static void op_invalidate(struct fz *f, int how)
 		uint64_t e, n;
 
 		fz_edge_range(f, &e, &n);
-		want = !pasid_ok(pasid) ? DMAR_E_INVALID
-		       : bind_find(&S.d[d], pasid) == NONE ? DMAR_E_NOT_FOUND
-		       : e + (n - 1) < e		   ? DMAR_E_INVALID
-							   : DMAR_OK;
+		/* (the range is checked before the binding, iommu.h) */
+		want = !pasid_ok(pasid) || n == 0 || e + (n - 1) < e ? DMAR_E_INVALID
+		       : bind_find(&S.d[d], pasid) == NONE	       ? DMAR_E_NOT_FOUND
+								       : DMAR_OK;
 		FZ_CHECK_ST(dmar_domain_invalidate_pasid(S.dom[d], pasid, e, n), want);
 		return;
 	}
@@ -939,12 +939,10 @@ static void op_invalidate(struct fz *f, int how)
 		FZ_FAIL("no ASID rollover after 2^17 invalidations");
 	}
 	default:
-		if (!pasid_ok(pasid))
+		if (!pasid_ok(pasid) || size == 0 || iova + size - 1 < iova)
 			want = DMAR_E_INVALID;
 		else if (bind_find(&S.d[d], pasid) == NONE)
 			want = DMAR_E_NOT_FOUND;
-		else if (size == 0 || iova + size - 1 < iova)
-			want = DMAR_E_INVALID;
 		else
 			want = DMAR_OK;
 		FZ_CHECK_ST(dmar_domain_invalidate_pasid(S.dom[d], pasid, iova, size), want);

@@ -527,6 +527,27 @@ TEST(S18_exclusive_access_blocks_dma_and_switches_domains)
 		CHECK_EQ(is.fault_queue.stored, 2);
 		CHECK_EQ(is.iotlb.translations, 2); /* the refused ones never reach the IOTLB */
 	}
+	{
+		/* iommu.h: the IOMMU's counts never go down: not when the device that led an
+		 * adapter joins another (its switches were its adapter's), not when it goes */
+		dmar_device *lead;
+		dmar_iommu_stats is;
+
+		CHECK_ST(dmar_device_create(f.mmu, 0x0300, 40, &lead), DMAR_OK);
+		CHECK_ST(dmar_device_detach(f.dev), DMAR_OK);
+		CHECK_ST(dmar_device_link(lead, f.dev), DMAR_OK);
+		dmar_iommu_get_stats(f.mmu, &is);
+		CHECK_EQ(is.switches, 1);
+		CHECK_EQ(is.translations, 4);
+		CHECK_ST(dmar_device_destroy(f.dev), DMAR_OK);
+		f.dev = NULL;
+		dmar_iommu_get_stats(f.mmu, &is);
+		CHECK_EQ(is.switches, 1);
+		CHECK_EQ(is.translations, 4);
+		CHECK_EQ(is.faults[DMAR_FAULT_EXCLUSIVE], 2);
+		CHECK_EQ(is.fault_queue.faults, 2);
+		CHECK_ST(dmar_device_destroy(lead), DMAR_OK);
+	}
 	CHECK_ST(dmar_domain_destroy(f.dom), DMAR_OK);
 	test_fx_teardown(&f);
 }
@@ -873,6 +894,15 @@ TEST(S2_S3_pasids_are_owned_by_alloc_and_borrowed_by_bindings)
 	CHECK_ST(dmar_domain_bind_pasid(d1, 8, root, &fmt), DMAR_E_INVALID);
 	CHECK_ST(dmar_domain_unbind_pasid(d1, 0), DMAR_E_INVALID);
 	CHECK_ST(dmar_domain_invalidate_pasid(d1, 0, 0, K4), DMAR_E_INVALID);
+	/* its range: checked before the binding; one that ends at 2^64 is taken */
+	CHECK_ST(dmar_domain_invalidate_pasid(d1, 5, 0, K4), DMAR_E_NOT_FOUND); /* unbound */
+	CHECK_ST(dmar_domain_invalidate_pasid(d1, 5, 0, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_invalidate_pasid(d1, 5, ~0ull - 0xfff, 2 * K4), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_bind_pasid(d1, 5, root, &fmt), DMAR_OK);
+	CHECK_ST(dmar_domain_invalidate_pasid(d1, 5, ~0ull - 0xfff, K4), DMAR_OK);
+	CHECK_ST(dmar_domain_invalidate_pasid(d1, 5, ~0ull - 0xfff, 2 * K4), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_invalidate_pasid(d1, 5, 0x1000, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_domain_unbind_pasid(d1, 5), DMAR_OK);
 	CHECK_ST(dmar_pasid_free(mmu, 0), DMAR_E_INVALID);
 	CHECK_ST(dmar_pasid_free(mmu, 8), DMAR_E_INVALID);
 	CHECK_ST(xlate(dev, 0x7008, 0, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);

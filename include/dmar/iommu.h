@@ -43,7 +43,7 @@ typedef struct dmar_device dmar_device;
 /** Creation parameters. */
 typedef struct dmar_iommu_config {
 	dmar_iotlb_config iotlb; /**< geometry of its IOTLB */
-	uint32_t fault_queue; /**< records, a power of two */
+	uint32_t fault_queue; /**< records, a power of two, 2 .. 2^24 */
 	unsigned pasid_bits;  /**< 1..20 */
 } dmar_iommu_config;
 
@@ -57,7 +57,8 @@ DMAR_API void dmar_iommu_config_default(dmar_iommu_config *cfg);
  *  @param cfg  parameters (start from dmar_iommu_config_default())
  *  @param out  receives the IOMMU
  *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL arguments or a bad configuration;
- *          ::DMAR_E_NOMEM.
+ *          ::DMAR_E_NOT_SUPPORTED for an IOTLB probe variant this CPU cannot run
+ *          (dmar_iotlb_create()); ::DMAR_E_NOMEM.
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_iommu_create(dmar_physmem *pm, const dmar_iommu_config *cfg, dmar_iommu **out);
 
@@ -233,8 +234,9 @@ DMAR_API dmar_status dmar_domain_unbind_pasid(dmar_domain *dom, uint32_t pasid);
  *  @param pasid  the bound PASID
  *  @param iova   first address
  *  @param size   bytes, > 0
- *  @return ::DMAR_OK; ::DMAR_E_INVALID for bad arguments; ::DMAR_E_NOT_FOUND when the PASID
- *          is not bound in @p dom.
+ *  @return ::DMAR_OK; ::DMAR_E_INVALID for bad arguments (checked first, a size 0 and a
+ *          range past 2^64 included); ::DMAR_E_NOT_FOUND when the PASID is not bound in
+ *          @p dom.
  *  @threadsafety Configuration call: serialised on the IOMMU's lock; not inside an RCU read
  *  section, not from a fault callback. */
 DMAR_API dmar_status dmar_domain_invalidate_pasid(dmar_domain *dom, uint32_t pasid, dmar_iova_t iova,
@@ -296,7 +298,8 @@ DMAR_API dmar_status dmar_device_detach(dmar_device *dev);
 /**
  * Begin exclusive access (S18) for the device's logical adapter: returns once no
  * translation of it is in flight; until dmar_device_end_exclusive() its requests fault with
- * ::DMAR_FAULT_EXCLUSIVE (counted, queued).  Only translations are covered: a device model
+ * ::DMAR_FAULT_EXCLUSIVE (counted, queued), those of an adapter that has no domain in the
+ * window with ::DMAR_FAULT_NO_DOMAIN, as outside it.  Only translations are covered: a device model
  * that still uses a translation it obtained before the window (copies after translating)
  * must be quiesced by other means if the window changes what those pages hold.
  * @param dev  a device of the adapter
@@ -413,7 +416,8 @@ typedef struct dmar_device_stats {
  *  @threadsafety Thread-safe (a snapshot). */
 DMAR_API void dmar_device_get_stats(const dmar_device *dev, dmar_device_stats *st);
 
-/** Counters of a whole IOMMU: its IOTLB's, its fault queue's, and its devices' summed. */
+/** Counters of a whole IOMMU: its IOTLB's, its fault queue's, and its devices' summed,
+ *  devices destroyed since included (the counts never go down). */
 typedef struct dmar_iommu_stats {
 	dmar_iotlb_stats iotlb;            /**< its IOTLB's counters */
 	dmar_faultq_stats fault_queue;     /**< its fault queue's counters */
