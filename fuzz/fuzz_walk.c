@@ -322,7 +322,8 @@ static dmar_fault ref_walk(const struct mem *m, uint64_t root, const struct ref_
 	} else if (f->va_bits < 64 && (va >> f->va_bits)) {
 		return r->fault = DMAR_FAULT_ADDR_WIDTH;
 	}
-	if (root & f->rsvd)
+	/* a root beyond the width, bits 52..63 included (no address: they do not wrap) */
+	if ((root & f->rsvd) || (root >> 52))
 		return r->fault = DMAR_FAULT_TABLE_ADDR;
 	for (;;) {
 		r->level = (uint8_t)level;

@@ -80,6 +80,11 @@ walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx, unsigned a
 		return;
 	w->level = x->pf->levels;
 	w->table = x->root & PTN_ADDR;
+	if (__builtin_expect(x->root >> 52, 0)) { /* no address (bits pa_bits..51: below) */
+		w->fault = DMAR_FAULT_TABLE_ADDR;
+		w->level = 0;
+		return;
+	}
 	if (x->asid && !x->info) {
 		struct dmar_iotlb *tlb = x->tlb;
 

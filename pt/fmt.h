@@ -439,4 +439,12 @@ static inline uint64_t pt_rsvd_addr_mask(unsigned pa_bits)
 	return DMAR_PTE_ADDR_MASK & ~((1ull << pa_bits) - 1);
 }
 
+/* Whether a root address is outside the format's physical width: any of bits pa_bits..63
+ * set (its low 12 bits are ignored, as a CR3's are; bits 52..63 are no address at all, so
+ * they do not wrap it into memory). */
+static inline int pt_root_outside(uint64_t root, const struct pt_fmt *f)
+{
+	return (root & f->rsvd_addr) || (root >> 52);
+}
+
 #endif

@@ -28,7 +28,7 @@ walk_as(unsigned kind, const struct dmar_physmem *pm, dmar_pa_t root, const stru
 	fault = pt_check_input(va, f);
 	if (fault != DMAR_FAULT_NONE)
 		return r->fault = fault;
-	if (root & f->rsvd_addr)
+	if (pt_root_outside(root, f))
 		return r->fault = DMAR_FAULT_TABLE_ADDR;
 restart:
 	{

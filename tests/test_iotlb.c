@@ -1320,6 +1320,18 @@ TEST(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at)
 	CHECK_ST(dmar_translate_detail(bad, ro, DMAR_ACCESS_READ, &r, &info), DMAR_E_FAULT);
 	CHECK_EQ(r.fault, DMAR_FAULT_TABLE_ADDR);
 	CHECK(info.level == 4 && info.entry == 0);
+	dmar_space_destroy(bad);
+	/* nor is the real root with a bit of 52..63 set: it does not wrap into memory */
+	for (int b = 52; b < 64; b += 11) {
+		CHECK_ST(dmar_space_create(tlb, pm, root | 1ull << b, dmar_pgtable_format(pt), &bad),
+			 DMAR_OK);
+		CHECK_ST(dmar_translate(bad, ro, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+		CHECK_EQ(r.fault, DMAR_FAULT_TABLE_ADDR);
+		CHECK_ST(dmar_translate_detail(bad, ro, DMAR_ACCESS_READ, &r, &info), DMAR_E_FAULT);
+		CHECK(info.level == 4 && info.entry == 0);
+		if (b < 63)
+			dmar_space_destroy(bad);
+	}
 	/* bad arguments */
 	CHECK_ST(dmar_translate_detail(sp, ro, DMAR_ACCESS_READ, &r, NULL), DMAR_E_INVALID);
 	CHECK_ST(dmar_translate_detail(NULL, ro, DMAR_ACCESS_READ, &r, &info), DMAR_E_INVALID);

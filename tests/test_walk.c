@@ -128,6 +128,16 @@ TEST(table_pointer_outside_memory_faults)
 	CHECK_EQ(walk(pm, 0x10000, 4, 0, 3 * M2, DMAR_ACCESS_READ, &r), DMAR_FAULT_TABLE_ADDR);
 	CHECK_EQ(walk(pm, 0xc0000000ull, 4, 0, 0, DMAR_ACCESS_READ, &r), DMAR_FAULT_TABLE_ADDR);
 	CHECK_EQ(walk(pm, 1ull << 47, 4, 46, 0, DMAR_ACCESS_READ, &r), DMAR_FAULT_TABLE_ADDR);
+	/* a root whose bits 52..63 are set is no address at all: it does not wrap into memory
+	 * (the root 0x10000 with any of them), in every format and width */
+	for (int b = 52; b < 64; b++)
+		for (unsigned pa_bits = 40; pa_bits <= 52; pa_bits += 12) {
+			CHECK_EQ(walk(pm, 0x10000 | 1ull << b, 4, pa_bits, 0x123, DMAR_ACCESS_READ,
+				      &r), DMAR_FAULT_TABLE_ADDR);
+			CHECK_EQ(r.level, 4);
+			CHECK_EQ(r.pa, 0);
+		}
+	CHECK_EQ(walk(pm, 0x10000, 4, 52, 0x123, DMAR_ACCESS_READ, &r), DMAR_FAULT_NONE);
 	dmar_physmem_destroy(pm);
 }
 

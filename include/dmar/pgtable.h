@@ -171,7 +171,9 @@ typedef struct dmar_walk_result {
  * table contents give faults, never crashes; a leaf may point anywhere below 2^pa_bits
  * (MMIO is legal).
  * @param pm      the memory the table lives in
- * @param root    physical address of the top-level table
+ * @param root    physical address of the top-level table (its low 12 bits are ignored, as
+ *                a CR3's; one at or beyond 2^pa_bits, any of bits 52..63 included, faults
+ *                with ::DMAR_FAULT_TABLE_ADDR at the top level)
  * @param fmt     the table's format
  * @param va      input address
  * @param access  ::dmar_access flags
