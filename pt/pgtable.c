@@ -1060,7 +1060,8 @@ dmar_status dmar_pgtable_iova_to_phys(const dmar_pgtable *pt, dmar_iova_t iova, 
 
 	if (!pa)
 		return DMAR_E_INVALID;
-	st = dmar_pgtable_walk(pt, iova, DMAR_ACCESS_READ, &r);
+	/* no access asked for: any page that is mapped answers, a write-only one too */
+	st = dmar_pgtable_walk(pt, iova, 0, &r);
 	*pa = st == DMAR_OK ? r.pa : 0;
 	return st;
 }

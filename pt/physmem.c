@@ -115,7 +115,11 @@ static dmar_status validate(const dmar_physmem_config *cfg, unsigned pa_bits)
 	for (size_t i = 0; i < cfg->nranges; i++) {
 		const dmar_ram_range *d = &cfg->ranges[i];
 
-		if (d->size == 0 || (d->base | d->size) % PAGE || (d->flags & ~known))
+		/* flags that contradict each other: the allocator hands out frames to write
+		 * tables into, so a read-only range is never one it may use */
+		if (d->size == 0 || (d->base | d->size) % PAGE || (d->flags & ~known) ||
+		    ((d->flags & DMAR_RAM_ALLOCATABLE) &&
+		     (d->flags & (DMAR_RAM_NOT_ALLOCATABLE | DMAR_RAM_READONLY))))
 			return DMAR_E_INVALID;
 		if (!dmar__range_within(d->base, d->size, 0, (1ull << pa_bits) - 1))
 			return DMAR_E_RANGE;

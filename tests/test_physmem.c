@@ -135,7 +135,17 @@ TEST(bad_maps_are_refused)
 	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
 	cfg.nranges = 0;
 	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	/* flags that contradict each other */
+	r[1].kind = DMAR_RAM_LAZY;
+	cfg.nranges = 2;
+	r[1].flags = DMAR_RAM_ALLOCATABLE | DMAR_RAM_READONLY;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
+	r[1].flags = DMAR_RAM_ALLOCATABLE | DMAR_RAM_NOT_ALLOCATABLE;
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_E_INVALID);
 	CHECK(pm == NULL);
+	r[1].flags = DMAR_RAM_READONLY; /* read-only alone: created, never allocated from */
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_OK);
+	dmar_physmem_destroy(pm);
 }
 
 TEST(caller_buffer_is_ram_at_its_base)

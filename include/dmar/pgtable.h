@@ -352,7 +352,8 @@ DMAR_API dmar_status dmar_pgtable_unmap(dmar_pgtable *pt, dmar_iova_t iova, uint
 DMAR_API dmar_status dmar_pgtable_walk(const dmar_pgtable *pt, dmar_iova_t iova, unsigned access,
 			      dmar_walk_result *result);
 
-/** Physical address of @p iova (a read access).
+/** Physical address of @p iova, whatever the page's permissions (a walk that asks for no
+ *  access: a write-only page answers too).
  *  @param pt    the table
  *  @param iova  input address
  *  @param pa    receives the physical address, 0 on failure

@@ -103,7 +103,9 @@ DMAR_API void dmar_physmem_config_workstation(dmar_physmem_config *cfg);
  *          - no ranges, more than ::DMAR_PHYSMEM_MAX_RANGES, pa_bits outside 32..52 (0
  *            aside), unknown ::dmar_physmem_flags, ranges that share a byte;
  *          - a range that is empty or not 4 KiB aligned in base or size, of an unknown
- *            kind, or with unknown flags;
+ *            kind, with unknown flags, or with ::DMAR_RAM_ALLOCATABLE and
+ *            ::DMAR_RAM_NOT_ALLOCATABLE or ::DMAR_RAM_READONLY (a read-only range is never
+ *            allocatable: tables are written into the frames handed out);
  *          - a buffer range whose @c host is NULL, not page aligned, or whose @c size bytes
  *            would run past the top of the host's address space;
  *          - a file range whose @c fd_offset is not page aligned, or whose @c fd is negative,
