@@ -666,6 +666,113 @@ TEST(bad_configuration_calls_get_a_status)
 	CHECK_ST(dmar_device_link(f.dev, f.dev), DMAR_E_INVALID);
 	CHECK_ST(dmar_device_create(f.mmu, 7, 40, &d), DMAR_OK);
 	CHECK_ST(dmar_device_link(d, f.dev), DMAR_E_BUSY); /* f.dev is attached */
+	/* iommu.h's configuration ranges: fault_queue 2 .. 2^24 a power of two, pasid_bits
+	 * 1 .. 20; an IOTLB variant the CPU lacks is not supported, whatever else is right */
+	{
+		static const uint32_t bad_fq[] = { 0, 1, 3, 1000, 1u << 25 };
+		dmar_iommu_config d0;
+
+		dmar_iommu_config_default(&d0);
+		CHECK_EQ(d0.fault_queue, 1024);
+		CHECK_EQ(d0.pasid_bits, 20);
+		for (size_t i = 0; i < sizeof(bad_fq) / sizeof(bad_fq[0]); i++) {
+			c = d0;
+			c.fault_queue = bad_fq[i];
+			m = NULL;
+			CHECK_ST(dmar_iommu_create(f.pm, &c, &m), DMAR_E_INVALID);
+			CHECK(m == NULL);
+		}
+		c = d0;
+		c.pasid_bits = 0;
+		CHECK_ST(dmar_iommu_create(f.pm, &c, &m), DMAR_E_INVALID);
+		c = d0;
+		c.iotlb.ways = 5;
+		CHECK_ST(dmar_iommu_create(f.pm, &c, &m), DMAR_E_INVALID);
+		for (int end = 0; end < 2; end++) { /* both ends of each range */
+			c = d0;
+			c.fault_queue = end ? 1u << 24 : 2;
+			c.pasid_bits = end ? 20 : 1;
+			CHECK_ST(dmar_iommu_create(f.pm, &c, &m), DMAR_OK);
+			dmar_iommu_destroy(m);
+		}
+		c = d0;
+		c.iotlb.simd = DMAR_SIMD_AVX512;
+		{
+			dmar_iotlb *t = NULL;
+			const dmar_status want = dmar_iotlb_create(&c.iotlb, &t);
+
+			dmar_iotlb_destroy(t);
+			CHECK(want == DMAR_OK || want == DMAR_E_NOT_SUPPORTED);
+			m = NULL;
+			CHECK_ST(dmar_iommu_create(f.pm, &c, &m), want);
+			dmar_iommu_destroy(m);
+		}
+	}
+	/* objects of another IOMMU */
+	{
+		dmar_iommu *other = test_iommu(f.pm, 0);
+		dmar_domain *od;
+		dmar_device *ov;
+
+		REQUIRE(dmar_domain_create(other, DMAR_DOMAIN_REMAPPED, NULL, &od) == DMAR_OK);
+		REQUIRE(dmar_device_create(other, 7, 40, &ov) == DMAR_OK);
+		CHECK_ST(dmar_device_attach(d, od), DMAR_E_INVALID);
+		CHECK_ST(dmar_device_link(d, ov), DMAR_E_INVALID);
+		CHECK_ST(dmar_device_link(ov, d), DMAR_E_INVALID);
+		CHECK_ST(dmar_device_begin_exclusive(f.dev), DMAR_OK);
+		CHECK_ST(dmar_device_switch_domain(f.dev, od), DMAR_E_INVALID);
+		CHECK_ST(dmar_device_link(f.dev, d), DMAR_E_BUSY); /* the adapter is in a window */
+		CHECK_ST(dmar_device_end_exclusive(f.dev), DMAR_OK);
+		dmar_iommu_destroy(other);
+	}
+	/* a pass-through domain maps nothing, so it unmaps nothing */
+	CHECK_ST(dmar_domain_create(f.mmu, DMAR_DOMAIN_PASSTHROUGH, NULL, &dom), DMAR_OK);
+	CHECK_ST(dmar_domain_unmap(dom, 0x1000, K4, NULL), DMAR_E_NOT_SUPPORTED);
+	CHECK_ST(dmar_domain_destroy(dom), DMAR_OK);
+	test_fx_teardown(&f);
+}
+
+/* iommu.h: every translating call of a device answers DMAR_E_THREAD from an unregistered
+ * thread, with nothing translated, counted or moved. */
+static void *device_calls_unregistered(void *arg)
+{
+	dmar_device *dev = arg;
+	const dmar_request q = { .iova = 0x1000, .access = DMAR_ACCESS_READ, .pasid = DMAR_NO_PASID };
+	dmar_result r = { .pa = 77 };
+	uint8_t buf[16] = { 0 };
+	size_t nf = 9, done = 9;
+	int ok = 1;
+
+	ok &= dmar_device_translate(dev, &q, &r) == DMAR_E_THREAD && r.pa == 77;
+	ok &= dmar_device_translate_batch(dev, &q, &r, 1, &nf) == DMAR_E_THREAD && r.pa == 77;
+	ok &= dmar_device_dma(dev, 0x1000, DMAR_NO_PASID, DMAR_DMA_WRITE, buf, 16, &done, &r) ==
+	      DMAR_E_THREAD && done == 0 && r.pa == 77;
+	return (void *)(uintptr_t)ok;
+}
+
+TEST(device_calls_from_an_unregistered_thread_are_refused)
+{
+	struct test_fx f;
+	dmar_device_stats a, b;
+	pthread_t th;
+	void *ret;
+	uint8_t page[16];
+
+	test_fx_setup(&f, DMAR_DOMAIN_REMAPPED, 40, 64);
+	CHECK_ST(dmar_domain_map(f.dom, 0x1000, TiB, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_physmem_read(f.pm, TiB, page, 16), DMAR_OK);
+	dmar_device_get_stats(f.dev, &a);
+	REQUIRE(pthread_create(&th, NULL, device_calls_unregistered, f.dev) == 0);
+	pthread_join(th, &ret);
+	CHECK_EQ((uintptr_t)ret, 1);
+	dmar_device_get_stats(f.dev, &b);
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	{
+		uint8_t now[16];
+
+		CHECK_ST(dmar_physmem_read(f.pm, TiB, now, 16), DMAR_OK);
+		CHECK(memcmp(now, page, 16) == 0);
+	}
 	test_fx_teardown(&f);
 }
 
@@ -1138,7 +1245,8 @@ TEST(S28_no_dma_lands_after_unmap_and_sync_return)
 	test_fx_teardown(&f);
 }
 
-RUN_TESTS(T(thread_registry_keeps_its_promises),
+RUN_TESTS(T(device_calls_from_an_unregistered_thread_are_refused),
+	  T(thread_registry_keeps_its_promises),
 	  T(S6_S7_unmapped_logical_address_faults_and_is_reported),
 	  T(S7_dma_reports_every_status_with_the_page_that_stopped_it),
 	  T(S15_a_device_detached_again_may_be_linked),
