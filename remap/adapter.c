@@ -44,8 +44,9 @@ static void default_bugcheck(void *ctx, uint32_t code, uint64_t p1, uint64_t p2,
 	abort();
 }
 
-/* IRQL check of a callback (S26); DMAR_OK when the call may proceed. */
-static dmar_status irql_check(dmar_adapter *ad, dmar_irql irql, const char *what)
+/* IRQL check of a callback (S26); DMAR_OK when the call may proceed.  @again: the callback
+ * runs once more (dmar__retry_after_drain()), its IRQL counted already. */
+static dmar_status irql_check(dmar_adapter *ad, dmar_irql irql, const char *what, int again)
 {
 	if ((unsigned)irql <= DMAR_APC_LEVEL)
 		return DMAR_OK;
@@ -57,21 +58,28 @@ static dmar_status irql_check(dmar_adapter *ad, dmar_irql irql, const char *what
 			ad->cfg.bugcheck_ctx, DMAR_BUGCHECK_IRQL, (uint64_t)irql, DMAR_APC_LEVEL, what);
 		return DMAR_E_IRQL; /* the handler returned: the call changes nothing */
 	}
-	__atomic_fetch_add(&ad->st.irql_unverified, 1, __ATOMIC_RELAXED);
+	if (!again) /* one call, counted once */
+		__atomic_fetch_add(&ad->st.irql_unverified, 1, __ATOMIC_RELAXED);
 	return DMAR_OK;
 }
 
-dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what,
-				 const void *h, enum handle_kind kind)
+dmar_status dmar__callback_reenter(dmar_adapter *ad, dmar_irql irql, const char *what,
+				   const void *h, enum handle_kind kind, int again)
 {
 	dmar_status st;
 
 	if (!ad || (kind != H_NONE && !h))
 		return DMAR_E_INVALID;
-	st = irql_check(ad, irql, what);
+	st = irql_check(ad, irql, what, again);
 	if (st != DMAR_OK)
 		return st;
 	return dmar__adapter_enter(ad, h, kind);
+}
+
+dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what,
+				 const void *h, enum handle_kind kind)
+{
+	return dmar__callback_reenter(ad, irql, what, h, kind, 0);
 }
 
 /* ---- ADL helpers -------------------------------------------------------------------------- */
@@ -267,11 +275,11 @@ dmar_status dmar_adapter_start(dmar_adapter *ad)
 		if (ad->dec.map_all_memory) {
 			st = map_all_ram(ad);
 			ad->all_mapped = st == DMAR_OK;
-		} else {
-			for (dmar_pmo *o = ad->pmos; o && st == DMAR_OK; o = o->next)
-				if (o->prestart)
-					st = dmar__pmo_map_identity(ad, o);
 		}
+		/* with EnableMappings, IO space (not RAM) is still to be mapped */
+		for (dmar_pmo *o = ad->pmos; o && st == DMAR_OK; o = o->next)
+			if (o->prestart && (!ad->all_mapped || o->kind == DMAR_PMO_IO_SPACE))
+				st = dmar__pmo_map_identity(ad, o);
 		if (st == DMAR_OK && ad->dec.attached)
 			st = dmar_device_attach(ad->dev[0], ad->dom);
 		if (st == DMAR_OK && ad->dec.attached)
@@ -403,6 +411,11 @@ dmar_status dmar_process_create(dmar_adapter *ad, dmar_pa_t root, const dmar_pt_
 			if (st != DMAR_OK)
 				(void)dmar_pasid_free(ad->iommu, p->pasid);
 		}
+		/* a PASID freed here (or never had) is no longer this process's: once the lock
+		 * is released another process may get the number, and process_unbind() below
+		 * must not unbind or free it again */
+		if (st != DMAR_OK)
+			p->pasid = DMAR_NO_PASID;
 	}
 	if (st == DMAR_OK && ptrset_add(&ad->handles, p, H_PROCESS) != 0)
 		st = DMAR_E_NOMEM;

@@ -18,7 +18,8 @@ static int is_aperture(const dmar_adapter *ad, uint32_t seg)
 /* ---- allocations ------------------------------------------------------------------------ */
 
 static dmar_status allocation_create_once(dmar_adapter *ad, dmar_irql irql,
-					  const dmar_allocation_params *p, dmar_allocation **out)
+					  const dmar_allocation_params *p, dmar_allocation **out,
+					  int again)
 {
 	const uint32_t known = DMAR_ALLOC_ACCESSED_PHYSICALLY | DMAR_ALLOC_MAP_APERTURE_CPU_VISIBLE |
 			       DMAR_ALLOC_PRIMARY;
@@ -31,7 +32,7 @@ static dmar_status allocation_create_once(dmar_adapter *ad, dmar_irql irql,
 	    p->flags & ~known || !p->segment_set ||
 	    p->segment_set >> (DMAR_MAX_APERTURE_SEGMENTS + 1) || (unsigned)p->place > DMAR_PLACE_ABOVE)
 		return DMAR_E_INVALID;
-	st = dmar__callback_enter(ad, irql, "CreateAllocation", NULL, H_NONE);
+	st = dmar__callback_reenter(ad, irql, "CreateAllocation", NULL, H_NONE, again);
 	if (st != DMAR_OK)
 		return st;
 	for (uint32_t s = 1; s <= DMAR_MAX_APERTURE_SEGMENTS; s++)
@@ -69,6 +70,7 @@ static dmar_status allocation_create_once(dmar_adapter *ad, dmar_irql irql,
 		(void)dmar__pmo_destroy(ad, al->pmo);
 		goto fail;
 	}
+	al->pmo->al = al; /* its object and ADL are the allocation's to free (remap.h) */
 	al->ad = ad;
 	al->p = *p;
 	al->segment = seg;
@@ -89,7 +91,7 @@ dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql, const dmar_
 	int tried = 0;
 
 	do
-		st = allocation_create_once(ad, irql, p, out);
+		st = allocation_create_once(ad, irql, p, out, tried);
 	while (dmar__retry_after_drain(ad, st, &tried));
 	return st;
 }
@@ -116,8 +118,10 @@ void dmar__allocation_teardown(dmar_adapter *ad, dmar_allocation *al)
 			break;
 		}
 	ptrset_del(&ad->handles, al);
-	(void)dmar__pmo_unmap_gpu(ad, (struct adl_box *)(uintptr_t)al->adl);
-	(void)dmar__pmo_destroy(ad, al->pmo);
+	/* its own ADL and object go with it; dmar_allocation_destroy() leaves nothing else
+	 * (no other mapping or reference of the object), the adapter's destroy everything */
+	al->pmo->al = NULL;
+	dmar__pmo_teardown(ad, al->pmo);
 	free(al);
 	ad->st.allocations--;
 }
@@ -129,7 +133,9 @@ dmar_status dmar_allocation_destroy(dmar_adapter *ad, dmar_irql irql, dmar_alloc
 	st = dmar__callback_enter(ad, irql, "DestroyAllocation", al, H_ALLOCATION);
 	if (st != DMAR_OK)
 		return st;
-	if (al->ap.live)
+	/* busy while the object is used beyond the allocation's own mapping (its CPU
+	 * mappings, more GPU mappings, references): those must end first */
+	if (al->ap.live || al->pmo->cpu || al->pmo->opens || al->pmo->gpu->next)
 		st = DMAR_E_BUSY;
 	else
 		dmar__allocation_teardown(ad, al);
@@ -317,6 +323,16 @@ dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql, dmar
 			st = DMAR_E_EXISTS;
 			goto out;
 		}
+	if (ad->cfg.paging) { /* validated: the driver builds the operation (op 5) */
+		const dmar_op_map_aperture_segment op = {
+			.h_allocation = al, .segment_id = seg, .offset_in_pages = off,
+			.number_of_pages = n, .mdl_pages = mdl,
+		};
+
+		st = ad->cfg.paging(ad->cfg.paging_ctx, DMAR_OP_MAP_APERTURE_SEGMENT, &op);
+		if (st != DMAR_OK)
+			goto out;
+	}
 	for (uint64_t i = 0; i < n; i++)
 		__atomic_store_n(&a->entry[off + i], (mdl[i] & ~(PAGE - 1)) | AP_VALID, __ATOMIC_RELEASE);
 	al->ap.live = 1;
@@ -341,12 +357,10 @@ dmar_status dmar_aperture_translate(dmar_adapter *ad, uint32_t seg, uint64_t off
 	if (!dmar__thread_ok())
 		return DMAR_E_THREAD;
 	memset(res, 0, sizeof(*res));
-	if (offset / PAGE >= ad->ap[seg - 1].npages) {
-		res->fault = DMAR_FAULT_APERTURE;
-		__atomic_fetch_add(&ad->st.aperture_faults, 1, __ATOMIC_RELAXED);
-		return DMAR_E_FAULT;
-	}
-	e = __atomic_load_n(&ad->ap[seg - 1].entry[offset / PAGE], __ATOMIC_ACQUIRE);
+	/* past the segment's end is an unmapped aperture page as well: counted and queued */
+	e = offset / PAGE >= ad->ap[seg - 1].npages
+		    ? 0
+		    : __atomic_load_n(&ad->ap[seg - 1].entry[offset / PAGE], __ATOMIC_ACQUIRE);
 	if (!(e & AP_VALID) || ((e & AP_READONLY) && (access & DMAR_ACCESS_WRITE))) {
 		dmar_fault_record rec = { .addr = offset, .pasid = DMAR_NO_PASID,
 					  .requester = ad->cfg.rid, .access = (uint8_t)access };

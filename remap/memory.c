@@ -213,8 +213,7 @@ dmar_status dmar__pmo_destroy(dmar_adapter *ad, dmar_pmo *o)
 {
 	if (o->gpu || o->cpu || o->opens)
 		return DMAR_E_BUSY;
-	if (o->prestart && ad->started && ad->dec.mode == DMAR_START_ISOLATION)
-		dmar__pmo_unmap_identity(ad, o); /* what the start mapped (S10) */
+	dmar__pmo_unmap_identity(ad, o); /* what the start mapped (S10) */
 	pmo_unlink_free(ad, o);
 	return DMAR_OK;
 }
@@ -263,6 +262,8 @@ dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 
 	if (st != DMAR_OK)
 		return st;
+	if (o->al) /* an allocation's object: dmar_allocation_destroy() frees it */
+		return dmar__adapter_leave(ad, DMAR_E_BUSY);
 	return dmar__adapter_leave(ad, dmar__pmo_destroy(ad, o));
 }
 
@@ -285,48 +286,114 @@ dmar_status dmar_pmo_page(dmar_pmo *o, uint64_t i, dmar_pa_t *pa)
 
 /* ---- 1:1 entries (isolation, S8, S10) -------------------------------------------------------- */
 
-static void identity_put(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t n)
+/* The permissions the holders of a page's 1:1 entry give it together. */
+static unsigned idpage_union(const struct idpage *p)
 {
-	for (uint64_t i = first; i < first + n; i++)
-		if (o->idmap[i] && --o->idmap[i] == 0)
-			(void)dmar_domain_unmap(ad->dom, o->pages[i], PAGE, NULL);
+	unsigned prot = 0;
+
+	for (unsigned b = 0; b < 4; b++)
+		if (p->by[b])
+			prot |= 1u << b;
+	return prot;
+}
+
+/* Give the 1:1 entry of frame @pa the permissions @want (0: no entry), p->prot what it has.
+ * A table entry's permissions change by unmap (which invalidates the IOTLB, S28) and map.
+ * Should the map find no frame for a table page, the old permissions are put back when they
+ * are narrower (a widening that failed), else, or if even that fails, the page is left
+ * unmapped (p->prot 0: the next holder maps it again): a device never gets more than the
+ * mappings ask for. */
+static dmar_status idpage_set(dmar_adapter *ad, struct idpage *p, dmar_pa_t pa, unsigned want)
+{
+	dmar_status st;
+
+	if (want == p->prot)
+		return DMAR_OK;
+	if (p->prot)
+		(void)dmar_domain_unmap(ad->dom, pa, PAGE, NULL); /* a 4 KiB leaf: no split */
+	if (!want) {
+		p->prot = 0;
+		return DMAR_OK;
+	}
+	st = dmar_domain_map(ad->dom, pa, pa, PAGE, want);
+	if (st == DMAR_OK)
+		p->prot = (uint8_t)want;
+	else if (!p->prot || (p->prot & ~want) ||
+		 dmar_domain_map(ad->dom, pa, pa, PAGE, p->prot) != DMAR_OK)
+		p->prot = 0;
+	return st;
+}
+
+static void identity_put(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t n, unsigned prot)
+{
+	for (uint64_t i = first; i < first + n; i++) {
+		struct idpage *p = &o->idmap[i];
+
+		if (!p->n)
+			continue;
+		p->n--;
+		for (unsigned b = 0; b < 4; b++)
+			if (prot & 1u << b)
+				p->by[b]--;
+		/* the permissions narrow to what the remaining holders ask (S8) */
+		(void)idpage_set(ad, p, o->pages[i], p->n ? idpage_union(p) : 0);
+	}
 }
 
 static dmar_status identity_get(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t n,
 				unsigned prot)
 {
 	for (uint64_t i = first; i < first + n; i++) {
+		struct idpage *p = &o->idmap[i];
 		dmar_status st = DMAR_OK;
 
-		if (o->idmap[i] == UINT16_MAX)
-			st = DMAR_E_BUSY;
-		else if (o->idmap[i] == 0)
-			st = dmar_domain_map(ad->dom, o->pages[i], o->pages[i], PAGE, prot);
+		if (p->n == UINT16_MAX)
+			st = DMAR_E_BUSY; /* the holders' count is 16 bits (remap.h) */
+		else /* the union of every holder's permissions, this one's included */
+			st = idpage_set(ad, p, o->pages[i], idpage_union(p) | prot);
 		if (st != DMAR_OK) {
-			identity_put(ad, o, first, i - first);
+			identity_put(ad, o, first, i - first, prot);
 			return st;
 		}
-		o->idmap[i]++;
+		p->n++;
+		for (unsigned b = 0; b < 4; b++)
+			if (prot & 1u << b)
+				p->by[b]++;
 	}
 	return DMAR_OK;
 }
+
+/* The start's 1:1 mapping of an object allocated before it (S10): READ|WRITE, the most a
+ * driver's pages get. */
+#define START_PROT (DMAR_PROT_READ | DMAR_PROT_WRITE)
 
 dmar_status dmar__pmo_map_identity(dmar_adapter *ad, dmar_pmo *o)
 {
 	dmar_status st;
 
-	if (!o->pages || !o->idmap)
+	if (!o->pages || !o->idmap || o->idstart)
 		return DMAR_OK; /* a trimmed section object has nothing to map */
-	st = identity_get(ad, o, 0, o->npages, DMAR_PROT_READ | DMAR_PROT_WRITE);
-	if (st == DMAR_OK)
+	st = identity_get(ad, o, 0, o->npages, START_PROT);
+	if (st == DMAR_OK) {
+		o->idstart = 1;
 		ad->st.pages_mapped_at_start += o->npages;
+	}
 	return st;
 }
 
 void dmar__pmo_unmap_identity(dmar_adapter *ad, dmar_pmo *o)
 {
-	if (o->pages && o->idmap)
-		identity_put(ad, o, 0, o->npages);
+	if (o->idstart)
+		identity_put(ad, o, 0, o->npages, START_PROT);
+	o->idstart = 0;
+}
+
+/* Whether the GPU mappings of @o hold 1:1 entries: in isolation, except where EnableMappings
+ * mapped the object's pages already (all RAM, S9: IO space is not RAM). */
+static int identity_held(const dmar_adapter *ad, const dmar_pmo *o)
+{
+	return ad->dec.mode == DMAR_START_ISOLATION &&
+	       (!ad->all_mapped || o->kind == DMAR_PMO_IO_SPACE);
 }
 
 /* ---- GPU mappings (S24 (2)) ------------------------------------------------------------------ */
@@ -441,7 +508,7 @@ dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uin
 		}
 		break;
 	case DMAR_START_ISOLATION: /* S8: the same page numbers, only these pages */
-		if (!ad->all_mapped) {
+		if (identity_held(ad, o)) {
 			st = identity_get(ad, o, first, npages, prot);
 			if (st != DMAR_OK)
 				goto fail;
@@ -476,8 +543,8 @@ undo:
 	if (ad->dec.mode == DMAR_START_REMAPPED) {
 		(void)dmar_domain_unmap(ad->dom, m->iova, npages * PAGE, NULL);
 		(void)dmar_iova_free(ad->iovad, m->iova, npages);
-	} else if (ad->dec.mode == DMAR_START_ISOLATION && !ad->all_mapped) {
-		identity_put(ad, o, first, npages);
+	} else if (identity_held(ad, o)) {
+		identity_put(ad, o, first, npages, prot);
 	}
 fail:
 	section_unfetch(ad, o, fresh);
@@ -494,8 +561,8 @@ dmar_status dmar__pmo_unmap_gpu(dmar_adapter *ad, struct adl_box *b)
 		/* the table's flush hook invalidates the IOTLB before this returns (S28) */
 		(void)dmar_domain_unmap(ad->dom, m->iova, m->npages * PAGE, NULL);
 		(void)dmar_iova_free(ad->iovad, m->iova, m->iova_pages);
-	} else if (ad->dec.mode == DMAR_START_ISOLATION && !ad->all_mapped) {
-		identity_put(ad, o, m->first, m->npages);
+	} else if (identity_held(ad, o)) {
+		identity_put(ad, o, m->first, m->npages, m->prot);
 	}
 	for (struct gpu_map **q = &o->gpu; *q; q = &(*q)->next)
 		if (*q == m) {
@@ -512,9 +579,9 @@ dmar_status dmar__pmo_unmap_gpu(dmar_adapter *ad, struct adl_box *b)
 
 static dmar_status pmo_map_gpu_once(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
 				    uint64_t first, uint64_t npages, unsigned prot,
-				    const dmar_adl **adl)
+				    const dmar_adl **adl, int again)
 {
-	dmar_status st = dmar__callback_enter(ad, irql, "MapPhysicalMemory", o, H_PMO);
+	dmar_status st = dmar__callback_reenter(ad, irql, "MapPhysicalMemory", o, H_PMO, again);
 
 	if (st != DMAR_OK)
 		return st;
@@ -530,9 +597,18 @@ dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o, uint
 	if (!adl)
 		return DMAR_E_INVALID;
 	do
-		st = pmo_map_gpu_once(ad, irql, o, first, npages, prot, adl);
+		st = pmo_map_gpu_once(ad, irql, o, first, npages, prot, adl, tried);
 	while (dmar__retry_after_drain(ad, st, &tried));
 	return st;
+}
+
+/* Whether the live GPU mapping ADL @adl is an allocation's own (dmar_allocation_adl()). */
+static int pmo_owner_adl(const dmar_adl *adl)
+{
+	const struct adl_box *b = (const struct adl_box *)(uintptr_t)adl;
+	const dmar_pmo *o = b->map->pmo;
+
+	return o->al && o->al->adl == adl;
 }
 
 dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl *adl)
@@ -546,6 +622,8 @@ dmar_status dmar_pmo_unmap_gpu(dmar_adapter *ad, dmar_irql irql, const dmar_adl 
 		return st;
 	if (ptrset_get(&ad->handles, adl) != H_ADL_MAPPING)
 		st = DMAR_E_NOT_FOUND;
+	else if (pmo_owner_adl(adl))
+		st = DMAR_E_BUSY; /* an allocation's ADL: dmar_allocation_destroy() frees it */
 	else if (dmar__device_exclusive(ad->dev[0]))
 		st = DMAR_E_BUSY; /* S18 */
 	else
@@ -644,6 +722,10 @@ dmar_status dmar_pmo_trim(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o)
 		} else {
 			for (uint64_t i = 0; i < o->npages; i++)
 				(void)dmar_physmem_read(ad->pm, o->pages[i], o->backing + i * PAGE, PAGE);
+			/* S8, S10: the 1:1 entries the start gave these frames go with them (no
+			 * GPU mapping holds any: it would lock the object); the frames that
+			 * come back are mapped by the GPU mappings that lock them */
+			dmar__pmo_unmap_identity(ad, o);
 			frames_free(ad, o);
 		}
 	}
@@ -726,9 +808,9 @@ dmar_status dmar_adl_free(dmar_adapter *ad, dmar_irql irql, dmar_adl *adl)
  * checked to be a live memory object.  DMAR_OK with the adapter's lock held; anything else
  * without it. */
 static dmar_status legacy_enter(dmar_adapter *ad, dmar_irql irql, const char *what,
-				const dmar_pmo *o)
+				const dmar_pmo *o, int again)
 {
-	dmar_status st = dmar__callback_enter(ad, irql, what, NULL, H_NONE);
+	dmar_status st = dmar__callback_reenter(ad, irql, what, NULL, H_NONE, again);
 
 	if (st != DMAR_OK)
 		return st;
@@ -751,7 +833,7 @@ static dmar_status legacy_create(dmar_adapter *ad, dmar_irql irql, const char *w
 
 	if (!out)
 		return DMAR_E_INVALID;
-	st = legacy_enter(ad, irql, what, NULL);
+	st = legacy_enter(ad, irql, what, NULL, 0);
 	if (st != DMAR_OK)
 		return st;
 	return dmar__adapter_leave(ad, dmar__pmo_create(ad, p, out));
@@ -776,10 +858,10 @@ dmar_status dmar_legacy_allocate_contiguous_memory(dmar_adapter *ad, dmar_irql i
 }
 
 static dmar_status legacy_map_once(dmar_adapter *ad, dmar_irql irql, dmar_pmo *o,
-				   dmar_iova_t *logical)
+				   dmar_iova_t *logical, int again)
 {
 	const dmar_adl *adl;
-	dmar_status st = legacy_enter(ad, irql, "DxgkCbMapMdlToIoMmu", o);
+	dmar_status st = legacy_enter(ad, irql, "DxgkCbMapMdlToIoMmu", o, again);
 
 	if (st != DMAR_OK)
 		return st;
@@ -802,7 +884,7 @@ dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql irql, dmar_
 	if (!o || !logical)
 		return DMAR_E_INVALID;
 	do
-		st = legacy_map_once(ad, irql, o, logical);
+		st = legacy_map_once(ad, irql, o, logical, tried);
 	while (dmar__retry_after_drain(ad, st, &tried));
 	return st;
 }
@@ -813,9 +895,11 @@ dmar_status dmar_legacy_unmap_mdl_from_iommu(dmar_adapter *ad, dmar_irql irql, d
 
 	if (!o)
 		return DMAR_E_INVALID;
-	st = legacy_enter(ad, irql, "DxgkCbUnmapMdlFromIoMmu", o);
+	st = legacy_enter(ad, irql, "DxgkCbUnmapMdlFromIoMmu", o, 0);
 	if (st != DMAR_OK)
 		return st;
+	if (dmar__device_exclusive(ad->dev[0]))
+		return dmar__adapter_leave(ad, DMAR_E_BUSY); /* S18, as dmar_pmo_unmap_gpu() */
 	st = DMAR_E_NOT_FOUND;
 	for (struct gpu_map *m = o->gpu, *next; m; m = next) {
 		next = m->next;

@@ -47,16 +47,27 @@ struct cpu_map {
 	struct cpu_map *next;
 };
 
+/* Isolation (S8): the 1:1 entry of one page of an object and who holds it.  Its permissions
+ * are the union of its holders' (each GPU mapping's prot, READ|WRITE for the start's, S10),
+ * so they widen when a holder asks for more and narrow again when it goes. */
+struct idpage {
+	uint16_t n;      /* holders: GPU mappings, and the start's mapping (S10) */
+	uint16_t by[4];  /* of those, the ones granting READ, WRITE, EXEC, USER (::dmar_prot) */
+	uint8_t prot;    /* what the entry grants now; 0: there is no entry */
+};
+
 struct dmar_pmo {
 	struct dmar_adapter *ad;
+	struct dmar_allocation *al; /* the allocation that owns it, or NULL */
 	dmar_pmo_kind kind;
 	uint64_t npages;
 	dmar_pa_t *pages;  /* frames; for a trimmed section object, NULL */
 	uint8_t *backing;  /* section: contents while trimmed (NULL: all zero) */
 	unsigned opens;
 	uint64_t locks;    /* GPU + CPU mappings (a section object is resident while > 0) */
-	uint16_t *idmap;   /* isolation: per page, GPU mappings holding its 1:1 entry */
+	struct idpage *idmap; /* isolation: per page, its 1:1 entry */
 	int prestart;      /* created before start: mapped 1:1 at start in isolation (S10) */
+	int idstart;       /* holds the start's 1:1 mapping (S10): until destroyed or trimmed */
 	dmar_placement place;
 	dmar_pa_t limit;
 	struct gpu_map *gpu;
@@ -135,6 +146,10 @@ dmar_status dmar__adapter_enter(dmar_adapter *ad, const void *h, enum handle_kin
  * DMAR_OK with the lock held; anything else without it. */
 dmar_status dmar__callback_enter(dmar_adapter *ad, dmar_irql irql, const char *what,
 				 const void *h, enum handle_kind kind);
+/* The same for a callback that runs once more (dmar__retry_after_drain()) when @again: its
+ * IRQL is checked again, but counted (irql_unverified) only the first time. */
+dmar_status dmar__callback_reenter(dmar_adapter *ad, dmar_irql irql, const char *what,
+				   const void *h, enum handle_kind kind, int again);
 
 /* The exit of both: the adapter's lock released, @st returned. */
 dmar_status dmar__adapter_leave(dmar_adapter *ad, dmar_status st);
@@ -147,7 +162,7 @@ dmar_status dmar__pmo_map_gpu(dmar_adapter *ad, dmar_pmo *pmo, uint64_t first, u
 dmar_status dmar__pmo_unmap_gpu(dmar_adapter *ad, struct adl_box *box);
 dmar_status dmar__pmo_map_identity(dmar_adapter *ad, dmar_pmo *pmo); /* S10 at start */
 void dmar__pmo_unmap_identity(dmar_adapter *ad, dmar_pmo *pmo);
-void dmar__pmo_teardown(dmar_adapter *ad, dmar_pmo *pmo); /* adapter destroy */
+void dmar__pmo_teardown(dmar_adapter *ad, dmar_pmo *pmo); /* adapter, allocation destroy */
 
 /* Aperture (aperture.c), with ad->lock held. */
 void dmar__allocation_teardown(dmar_adapter *ad, dmar_allocation *al);

@@ -2,6 +2,7 @@
 /* The WDDM remapping layer: one test per rule of S3-S27 (named after it), the end-to-end
  * start of a 40-bit discrete GPU on a 2 TiB machine, and bad input everywhere. */
 #include <errno.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -1879,6 +1880,488 @@ TEST(bad_input_gets_a_status_everywhere)
 	env_down(&e);
 }
 
+/* ---- findings of the remap audit: one test each ------------------------------------------ */
+
+/* S22, S23, S24 and remap.h: an allocation's ADL and object are the allocation's, freed by
+ * dmar_allocation_destroy() only: the calls that would free them refuse (::DMAR_E_BUSY) and
+ * change nothing, and the allocation maps, scans out and is destroyed as before. */
+TEST(S24_an_allocations_own_adl_and_object_are_refused_and_change_nothing)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_allocation_params ap = { .npages = 4, .segment_set = 1u << 1,
+				      .flags = DMAR_ALLOC_ACCESSED_PHYSICALLY };
+	dmar_allocation *al;
+	dmar_op_map_aperture_segment2 op = { 0 };
+	dmar_op_unmap_aperture_segment un = { 0 };
+	dmar_adapter_stats before, after;
+	const dmar_adl *extra;
+	dmar_result r;
+	void *va;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	REQUIRE(dmar_allocation_create(e.ad, P, &ap, &al) == DMAR_OK);
+	dmar_adapter_get_stats(e.ad, &before);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, dmar_allocation_adl(al)), DMAR_E_BUSY);
+	CHECK_ST(dmar_adl_free(e.ad, P, (dmar_adl *)(uintptr_t)dmar_allocation_adl(al)), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, dmar_allocation_pmo(al)), DMAR_E_BUSY);
+	dmar_adapter_get_stats(e.ad, &after);
+	CHECK_EQ(after.gpu_mappings, before.gpu_mappings);
+	CHECK_EQ(after.pmos, before.pmos);
+	/* still whole: it maps into the aperture, and the device reaches its pages */
+	op.h_allocation = al;
+	op.segment_id = 1;
+	op.number_of_pages = 4;
+	op.adl = *dmar_allocation_adl(al);
+	CHECK_ST(dmar_map_aperture_segment2(e.ad, P, &op), DMAR_OK);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 2 * K4, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	un.h_allocation = al;
+	un.segment_id = 1;
+	un.number_of_pages = 4;
+	CHECK_ST(dmar_unmap_aperture_segment(e.ad, P, &un), DMAR_OK);
+	/* its object used beyond the allocation: destroying it waits for that to end */
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, dmar_allocation_pmo(al), 0, 1, DMAR_CPU_KERNEL,
+				  DMAR_CACHE_CACHED, &va), DMAR_OK);
+	CHECK_ST(dmar_allocation_destroy(e.ad, P, al), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, dmar_allocation_pmo(al), va), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, dmar_allocation_pmo(al), 1, 2, RW, &extra), DMAR_OK);
+	CHECK_ST(dmar_allocation_destroy(e.ad, P, al), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, extra), DMAR_OK);
+	CHECK_ST(dmar_pmo_open(e.ad, P, dmar_allocation_pmo(al)), DMAR_OK);
+	CHECK_ST(dmar_allocation_destroy(e.ad, P, al), DMAR_E_BUSY);
+	CHECK_ST(dmar_pmo_close(e.ad, P, dmar_allocation_pmo(al)), DMAR_OK);
+	CHECK_ST(dmar_allocation_destroy(e.ad, P, al), DMAR_OK);
+	dmar_adapter_get_stats(e.ad, &after);
+	CHECK_EQ(after.allocations, 0);
+	CHECK_EQ(after.pmos, 0);
+	CHECK_EQ(after.gpu_mappings, 0);
+	/* the adapter's destroy takes an allocation whose object is still mapped and open */
+	REQUIRE(dmar_allocation_create(e.ad, P, &ap, &al) == DMAR_OK);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, dmar_allocation_pmo(al), 0, 4, DMAR_CPU_USER,
+				  DMAR_CACHE_CACHED, &va), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, dmar_allocation_pmo(al), 0, 4, RW, &extra), DMAR_OK);
+	CHECK_ST(dmar_pmo_open(e.ad, P, dmar_allocation_pmo(al)), DMAR_OK);
+	env_down(&e);
+}
+
+/* S8, S10: a section object resident at the start gets 1:1 entries; a trim frees its frames
+ * and takes their entries with them (the device reaches no freed frame, nor whatever the
+ * frame is given to next), and the frames it comes back in are mapped by the mapping that
+ * brings them back. */
+TEST(S8_S10_a_trim_takes_the_one_to_one_entries_of_the_frames_it_frees)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *sec, *other;
+	const dmar_adl *adl;
+	dmar_pa_t old[2], now;
+	dmar_result r;
+	void *va;
+
+	cfg_isolation(&c, 0);
+	c.start.secure_vm = true;
+	REQUIRE(env_up(&e, &c, 0) == DMAR_OK);
+	REQUIRE(e.why.mode == DMAR_START_ISOLATION);
+	sec = pmo_new(e.ad, DMAR_PMO_SECTION, 2 * K4);
+	REQUIRE(sec);
+	CHECK_ST(dmar_pmo_map_cpu(e.ad, P, sec, 0, 2, DMAR_CPU_KERNEL, DMAR_CACHE_CACHED, &va),
+		 DMAR_OK); /* resident */
+	memset(va, 0x5a, 2 * K4);
+	CHECK_ST(dmar_pmo_unmap_cpu(e.ad, P, sec, va), DMAR_OK);
+	CHECK_ST(dmar_pmo_page(sec, 0, &old[0]), DMAR_OK);
+	CHECK_ST(dmar_pmo_page(sec, 1, &old[1]), DMAR_OK);
+	CHECK_ST(dmar_adapter_start(e.ad), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, old[0], DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_trim(e.ad, P, sec), DMAR_OK);
+	for (int i = 0; i < 2; i++) {
+		CHECK_ST(dev_xlate(e.ad, 0, old[i], DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+		CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	}
+	/* the freed frames go to another object, which nothing mapped for the device */
+	other = pmo_new(e.ad, DMAR_PMO_NONPAGED, 2 * K4);
+	REQUIRE(other);
+	for (uint64_t i = 0; i < 2; i++) {
+		CHECK_ST(dmar_pmo_page(other, i, &now), DMAR_OK);
+		CHECK_ST(dev_xlate(e.ad, 0, now, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_E_FAULT);
+	}
+	/* the section comes back in new frames: its GPU mapping makes those reachable, with
+	 * its contents */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, sec, 0, 2, RW, &adl), DMAR_OK);
+	for (uint64_t i = 0; i < 2; i++) {
+		uint8_t b = 0;
+
+		CHECK_ST(dmar_pmo_page(sec, i, &now), DMAR_OK);
+		CHECK_EQ(adl_at(adl, i) * K4, now);
+		CHECK_ST(dev_xlate(e.ad, 0, now + 7, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+		CHECK_EQ(r.pa, now + 7);
+		CHECK_ST(dmar_physmem_read(e.pm, now + 7, &b, 1), DMAR_OK);
+		CHECK_EQ(b, 0x5a);
+	}
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+	CHECK_ST(dmar_pmo_page(sec, 0, &now), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, now, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, sec), DMAR_OK);
+	env_down(&e);
+}
+
+/* S8 and remap.h: the mappings of one page share its 1:1 entry, which grants the union of
+ * their permissions, widening and narrowing as they come and go; the start's mapping of an
+ * object allocated before it asks READ|WRITE (S10). */
+TEST(S8_a_shared_one_to_one_entry_grants_the_union_of_its_mappings)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_NONPAGED, .size = K4 };
+	dmar_pmo *o, *pre;
+	const dmar_adl *ro, *rw;
+	dmar_result r;
+	dmar_pa_t pa, prepa;
+
+	cfg_isolation(&c, 0);
+	c.start.secure_vm = true;
+	REQUIRE(env_up(&e, &c, 0) == DMAR_OK);
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &pre), DMAR_OK);
+	CHECK_ST(dmar_adapter_start(e.ad), DMAR_OK);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	REQUIRE(o);
+	CHECK_ST(dmar_pmo_page(o, 0, &pa), DMAR_OK);
+	/* READ, then READ|WRITE: writable while the second lives */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, DMAR_PROT_READ, &ro), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_WRITE);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &rw), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, rw), DMAR_OK); /* narrows back to READ */
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_WRITE);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, ro), DMAR_OK);
+	/* READ|WRITE, then READ; the READ|WRITE one goes: read-only */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &rw), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, DMAR_PROT_READ, &ro), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, rw), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_WRITE);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, ro), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_NOT_PRESENT);
+	/* an object the start mapped stays READ|WRITE under a READ mapping, and after it */
+	CHECK_ST(dmar_pmo_page(pre, 0, &prepa), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, pre, 0, 1, DMAR_PROT_READ, &ro), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, prepa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, ro), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, prepa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, pre), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, prepa, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	env_down(&e);
+}
+
+/* S8, S9 and remap.h: with EnableMappings all RAM is mapped READ|WRITE at the start, but IO
+ * space is not RAM: a GPU mapping of it maps its pages at their own addresses (and an IO
+ * object allocated before the start is mapped by the start, S10); a mapping of RAM changes
+ * nothing there (documented: its prot narrows nothing). */
+TEST(S8_S9_with_enable_mappings_io_space_is_mapped_at_its_own_addresses)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_IO_SPACE, .size = 4 * K4, .io_base = 3 * GiB };
+	dmar_pmo *io, *pre, *o;
+	const dmar_adl *adl;
+	dmar_result r;
+	dmar_pa_t pa;
+
+	cfg_isolation(&c, DMAR_IOMMUF_ENABLED | DMAR_IOMMUF_ENABLE_MAPPINGS | DMAR_IOMMUF_ENABLE_ATTACH);
+	REQUIRE(env_up(&e, &c, 0) == DMAR_OK);
+	REQUIRE(e.why.mode == DMAR_START_ISOLATION && e.why.map_all_memory);
+	pp.io_base = 3 * GiB + 16 * K4;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &pre), DMAR_OK);
+	CHECK_ST(dmar_adapter_start(e.ad), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pp.io_base + K4, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_destroy(e.ad, P, pre), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pp.io_base + K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r),
+		 DMAR_E_FAULT);
+	pp.io_base = 3 * GiB;
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, 3 * GiB + K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, 4, RW, &adl), DMAR_OK);
+	for (uint64_t i = 0; i < 4; i++) {
+		CHECK_EQ(adl_at(adl, i) * K4, 3 * GiB + i * K4);
+		CHECK_ST(dev_xlate(e.ad, 0, 3 * GiB + i * K4 + 9, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r),
+			 DMAR_OK);
+		CHECK_EQ(r.pa, 3 * GiB + i * K4 + 9);
+	}
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, 3 * GiB + K4, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	/* RAM: mapped READ|WRITE from the start whatever a mapping asks, and after it */
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	REQUIRE(o);
+	CHECK_ST(dmar_pmo_page(o, 0, &pa), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, DMAR_PROT_READ, &adl), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, adl), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	env_down(&e);
+}
+
+/* S3: a process whose PASID cannot be bound gets none, and the PASID it was given is freed
+ * once: never again after the adapter's lock is released, when another process may hold
+ * the number.  Processes created meanwhile on another thread keep their binding, and no
+ * PASID is handed out twice. */
+struct pasid_race {
+	struct env *e;
+	dmar_pa_t root;
+	const dmar_pt_format *fmt;
+	int stop;
+};
+
+static void *pasid_race_failer(void *arg)
+{
+	struct pasid_race *pr = arg;
+	const dmar_pt_format bad = { .levels = 2, .kind = DMAR_PT_AMDV1 }; /* bind refuses it */
+	dmar_process *p;
+
+	dmar_thread_register();
+	while (!__atomic_load_n(&pr->stop, __ATOMIC_ACQUIRE))
+		CHECK(dmar_process_create(pr->e->ad, pr->root, &bad, &p) != DMAR_OK);
+	dmar_thread_unregister();
+	return NULL;
+}
+
+TEST(S3_a_failed_process_create_frees_its_pasid_once)
+{
+	enum { N = 3000 };
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pgtable_config ptc;
+	dmar_pgtable *cpu_pt;
+	struct pasid_race pr;
+	static dmar_process *procs[N];
+	pthread_t t;
+	dmar_pa_t frame;
+	uint32_t pasid;
+	int lost = 0, twice = 0, n;
+
+	dmar_adapter_config_default(&c);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	dmar_pgtable_config_default(&ptc);
+	REQUIRE(dmar_pgtable_create(e.pm, &ptc, &cpu_pt) == DMAR_OK);
+	REQUIRE(dmar_physmem_alloc(e.pm, 1, 12, DMAR_PLACE_ANY, 0, &frame) == DMAR_OK);
+	REQUIRE(dmar_pgtable_map(cpu_pt, 0x10000000ull, frame, K4, RW | DMAR_PROT_USER) == DMAR_OK);
+	pr = (struct pasid_race){ .e = &e, .root = dmar_pgtable_root(cpu_pt),
+				  .fmt = dmar_pgtable_format(cpu_pt) };
+	REQUIRE(pthread_create(&t, NULL, pasid_race_failer, &pr) == 0);
+	for (n = 0; n < N; n++)
+		if (dmar_process_create(e.ad, pr.root, pr.fmt, &procs[n]) != DMAR_OK)
+			break;
+	__atomic_store_n(&pr.stop, 1, __ATOMIC_RELEASE);
+	dmar_thread_offline(); /* the failer may wait for a grace period */
+	pthread_join(t, NULL);
+	dmar_thread_online();
+	CHECK_EQ(n, N);
+	for (int i = 0; i < n; i++) {
+		dmar_result r;
+
+		if (dev_xlate(e.ad, 0, 0x10000000ull, dmar_process_pasid(procs[i]), DMAR_ACCESS_READ,
+			      &r) != DMAR_OK)
+			lost++;
+	}
+	/* a PASID a live process holds is never handed out again */
+	while (dmar_pasid_alloc(e.iommu, &pasid) == DMAR_OK && pasid > 0xff000)
+		for (int i = 0; i < n; i++)
+			twice += dmar_process_pasid(procs[i]) == pasid;
+	CHECK_EQ(lost, 0);
+	CHECK_EQ(twice, 0);
+	for (int i = 0; i < n; i++)
+		CHECK_ST(dmar_process_destroy(e.ad, procs[i]), DMAR_OK);
+	dmar_pgtable_destroy(cpu_pt);
+	env_down(&e);
+}
+
+/* S20, S26 and remap.h: the legacy MAP_APERTURE_SEGMENT takes the MDL's physical addresses
+ * (page numbers are refused), and the driver's paging hook sees it as operation 5, with its
+ * fields, before it takes effect; a hook that refuses leaves the segment as it was. */
+static int mdl_hook_calls[32];
+static dmar_op_map_aperture_segment mdl_hook_op;
+static dmar_status mdl_hook_answer;
+static dmar_status mdl_paging_hook(void *ctx, dmar_paging_op op, const void *args)
+{
+	(void)ctx;
+	mdl_hook_calls[op & 31]++;
+	if (op == DMAR_OP_MAP_APERTURE_SEGMENT)
+		mdl_hook_op = *(const dmar_op_map_aperture_segment *)args;
+	return mdl_hook_answer;
+}
+
+TEST(S20_the_legacy_mdl_map_takes_physical_addresses_and_runs_the_paging_hook)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_allocation_params ap = { .npages = 4, .segment_set = 1u << 1,
+				      .flags = DMAR_ALLOC_ACCESSED_PHYSICALLY };
+	dmar_allocation *al;
+	dmar_pa_t addr[4], pn[4];
+	dmar_result r;
+
+	cfg_isolation(&c, 0);
+	c.start.secure_vm = true;
+	c.map_aperture2 = false;
+	c.paging = mdl_paging_hook;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_allocation_create(e.ad, P, &ap, &al), DMAR_OK);
+	for (int i = 0; i < 4; i++) {
+		CHECK_ST(dmar_pmo_page(dmar_allocation_pmo(al), (uint64_t)i, &addr[i]), DMAR_OK);
+		pn[i] = addr[i] / K4;
+	}
+	memset(mdl_hook_calls, 0, sizeof(mdl_hook_calls));
+	mdl_hook_answer = DMAR_OK;
+	CHECK_ST(dmar_map_aperture_segment_mdl(e.ad, P, al, 1, 8, 4, pn), DMAR_E_INVALID);
+	CHECK_EQ(mdl_hook_calls[DMAR_OP_MAP_APERTURE_SEGMENT], 0); /* refused before the driver */
+	mdl_hook_answer = DMAR_E_NOMEM;
+	CHECK_ST(dmar_map_aperture_segment_mdl(e.ad, P, al, 1, 8, 4, addr), DMAR_E_NOMEM);
+	CHECK_EQ(mdl_hook_calls[DMAR_OP_MAP_APERTURE_SEGMENT], 1);
+	CHECK(mdl_hook_op.h_allocation == al);
+	CHECK_EQ(mdl_hook_op.segment_id, 1);
+	CHECK_EQ(mdl_hook_op.offset_in_pages, 8);
+	CHECK_EQ(mdl_hook_op.number_of_pages, 4);
+	CHECK(mdl_hook_op.mdl_pages == addr);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 9 * K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	mdl_hook_answer = DMAR_OK;
+	CHECK_ST(dmar_map_aperture_segment_mdl(e.ad, P, al, 1, 8, 4, addr), DMAR_OK);
+	CHECK_EQ(mdl_hook_calls[DMAR_OP_MAP_APERTURE_SEGMENT], 2);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 9 * K4 + 3, DMAR_ACCESS_READ, &r), DMAR_OK);
+	CHECK_EQ(r.pa, addr[1] + 3);
+	env_down(&e);
+}
+
+/* S18: inside an exclusive-access window the legacy unmap is refused as the others are. */
+TEST(S18_inside_exclusive_access_the_legacy_unmap_is_busy_too)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o;
+	dmar_iova_t lg;
+	dmar_result r;
+	dmar_adapter_stats st;
+
+	cfg_isolation(&c, 0);
+	c.start.secure_vm = true;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	REQUIRE(o);
+	CHECK_ST(dmar_legacy_map_mdl_to_iommu(e.ad, P, o, &lg), DMAR_OK);
+	CHECK_ST(dmar_device_begin_exclusive(dmar_adapter_device(e.ad, 0)), DMAR_OK);
+	CHECK_ST(dmar_legacy_unmap_mdl_from_iommu(e.ad, P, o), DMAR_E_BUSY);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.gpu_mappings, 1);
+	CHECK_ST(dmar_device_end_exclusive(dmar_adapter_device(e.ad, 0)), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, lg, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_ST(dmar_legacy_unmap_mdl_from_iommu(e.ad, P, o), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, lg, DMAR_NO_PASID, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	env_down(&e);
+}
+
+/* S26: before WDDM 3.2 a call above APC_LEVEL is counted once, also when the layer runs it
+ * again after draining logical space. */
+TEST(S26_an_unverified_call_run_again_after_draining_is_counted_once)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo_params pp = { .kind = DMAR_PMO_IO_SPACE, .size = 4 * GiB, .io_base = 1ull << 50 };
+	dmar_allocation_params ap = { .npages = 1, .segment_set = 1 };
+	dmar_allocation *al;
+	dmar_pmo *io;
+	const dmar_adl *a, *b;
+	dmar_adapter_stats st;
+
+	dmar_adapter_config_default(&c);
+	c.start.dma_bits = 32;
+	c.wddm_version = DMAR_WDDM(3, 1);
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	REQUIRE(e.why.mode == DMAR_START_REMAPPED);
+	CHECK_ST(dmar_pmo_create(e.ad, P, &pp, &io), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, io, 0, 1ull << 20, RW, &a), DMAR_OK); /* all 4 GiB */
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, DMAR_DISPATCH_LEVEL, io, 0, 1, RW, &b), DMAR_E_NOSPACE);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.irql_unverified, 1);
+	CHECK_ST(dmar_allocation_create(e.ad, DMAR_DISPATCH_LEVEL, &ap, &al), DMAR_E_NOSPACE);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.irql_unverified, 2);
+	CHECK_EQ(st.pmos, 1);
+	env_down(&e);
+}
+
+/* S4, S29: an aperture access past the segment's end is an unmapped aperture page: counted
+ * and queued, as one inside it. */
+TEST(S4_an_aperture_access_past_the_segment_is_counted_and_queued)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_adapter_stats st;
+	dmar_faultq_stats fq;
+	dmar_fault_record rec;
+	dmar_result r;
+
+	dmar_adapter_config_default(&c);
+	c.aperture_pages[0] = 16;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 16 * K4 + 5, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_APERTURE);
+	dmar_adapter_get_stats(e.ad, &st);
+	dmar_faultq_get_stats(dmar_iommu_faults(e.iommu), &fq);
+	CHECK_EQ(st.aperture_faults, 1);
+	CHECK_EQ(fq.faults, 1);
+	REQUIRE(dmar_faultq_drain(dmar_iommu_faults(e.iommu), &rec, 1) == 1);
+	CHECK_EQ(rec.addr, 16 * K4 + 5);
+	CHECK_EQ(rec.reason, DMAR_FAULT_APERTURE);
+	CHECK_EQ(rec.requester, c.rid);
+	CHECK_ST(dmar_aperture_translate(e.ad, 1, 3 * K4, DMAR_ACCESS_READ, &r), DMAR_E_FAULT);
+	dmar_adapter_get_stats(e.ad, &st);
+	dmar_faultq_get_stats(dmar_iommu_faults(e.iommu), &fq);
+	CHECK_EQ(st.aperture_faults, 2);
+	CHECK_EQ(fq.faults, 2);
+	env_down(&e);
+}
+
+/* S8 and remap.h: at most 65,535 GPU mappings hold one page's 1:1 entry; the next answers
+ * DMAR_E_BUSY and changes nothing. */
+TEST(S8_the_65536th_mapping_of_one_page_is_busy)
+{
+	struct env e;
+	dmar_adapter_config c;
+	dmar_pmo *o;
+	const dmar_adl *adl, *first = NULL;
+	dmar_adapter_stats st;
+	dmar_result r;
+	dmar_pa_t pa;
+	unsigned n;
+
+	cfg_isolation(&c, 0);
+	c.start.secure_vm = true;
+	REQUIRE(env_up(&e, &c, 1) == DMAR_OK);
+	o = pmo_new(e.ad, DMAR_PMO_NONPAGED, K4);
+	REQUIRE(o);
+	for (n = 0; n < 65535; n++) {
+		if (dmar_pmo_map_gpu(e.ad, P, o, 0, 1, DMAR_PROT_READ, &adl) != DMAR_OK)
+			break;
+		if (!first)
+			first = adl;
+	}
+	CHECK_EQ(n, 65535);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &adl), DMAR_E_BUSY);
+	dmar_adapter_get_stats(e.ad, &st);
+	CHECK_EQ(st.gpu_mappings, 65535);
+	CHECK_ST(dmar_pmo_page(o, 0, &pa), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_E_FAULT);
+	CHECK_EQ(r.fault, DMAR_FAULT_WRITE); /* the refused READ|WRITE widened nothing */
+	CHECK_ST(dmar_pmo_unmap_gpu(e.ad, P, first), DMAR_OK);
+	CHECK_ST(dmar_pmo_map_gpu(e.ad, P, o, 0, 1, RW, &adl), DMAR_OK);
+	CHECK_ST(dev_xlate(e.ad, 0, pa, DMAR_NO_PASID, DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	env_down(&e);
+}
+
 RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(S4_a_primary_surface_is_scanned_out_through_the_aperture),
 	  T(S5_allocations_come_from_the_os_service_in_every_mode),
@@ -1917,4 +2400,14 @@ RUN_TESTS(T(S3_a_process_gets_a_pasid_and_its_gpu_context_receives_it),
 	  T(ntstatus_mapping_round_trips_with_names),
 	  T(end_to_end_40_bit_gpu_moves_data_above_1_tib_through_logical_addresses_below),
 	  T(logical_space_exhaustion_is_reported_and_changes_nothing),
-	  T(bad_input_gets_a_status_everywhere))
+	  T(bad_input_gets_a_status_everywhere),
+	  T(S24_an_allocations_own_adl_and_object_are_refused_and_change_nothing),
+	  T(S8_S10_a_trim_takes_the_one_to_one_entries_of_the_frames_it_frees),
+	  T(S8_a_shared_one_to_one_entry_grants_the_union_of_its_mappings),
+	  T(S8_S9_with_enable_mappings_io_space_is_mapped_at_its_own_addresses),
+	  T(S3_a_failed_process_create_frees_its_pasid_once),
+	  T(S20_the_legacy_mdl_map_takes_physical_addresses_and_runs_the_paging_hook),
+	  T(S18_inside_exclusive_access_the_legacy_unmap_is_busy_too),
+	  T(S26_an_unverified_call_run_again_after_draining_is_counted_once),
+	  T(S4_an_aperture_access_past_the_segment_is_counted_and_queued),
+	  T(S8_the_65536th_mapping_of_one_page_is_busy))

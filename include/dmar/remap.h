@@ -27,6 +27,19 @@
  *    the pages are mapped at their own addresses (S8) and the ADL holds physical pages; in
  *    pass-through nothing is mapped.  Pages stay locked (a section object cannot be trimmed)
  *    while any GPU or CPU mapping exists.
+ *  - **1:1 entries** (S8, S10): in isolation the mappings of one page share its entry, which
+ *    grants the union of what they ask (the start's mapping of an object allocated before
+ *    it, S10, asks READ|WRITE), widening when one asks more and narrowing again when it is
+ *    unmapped (the entry is unmapped and mapped again with the new permissions: a device
+ *    access to that page while a mapping call changes them may fault); the entry goes with
+ *    the last of them, and with the frames of a trimmed
+ *    section object (a later mapping maps the frames it brings back).  At most 65,535
+ *    mappings hold one page's entry at a time (the start's counts as one): one more answers
+ *    ::DMAR_E_BUSY.  With EnableMappings (S9: all of physical memory is in the domain) every
+ *    page of RAM is mapped READ|WRITE from the start for the adapter's life and a mapping of
+ *    RAM changes nothing there: its @c prot narrows nothing (the policy is for development:
+ *    it gives up isolation) and widens nothing (EXEC and USER are not granted); IO space,
+ *    which is not RAM, gets 1:1 entries as above.
  *  - **CPU mappings** (S24) alias the object's physical pages at consecutive host addresses:
  *    a real pointer, through which writes are writes to the simulated memory.  The cache type
  *    is recorded (the host has no write-combining to give).  Pages that live in an
@@ -36,7 +49,8 @@
  *  - **IRQL** (S26): every callback takes the caller's IRQL.  Above APC_LEVEL, from interface
  *    version 3.2 the adapter's bugcheck handler is called (default: message and abort); if
  *    it returns, the call answers ::DMAR_E_IRQL and changes nothing.  Before 3.2 the OS did
- *    not verify: the call proceeds and is counted in ::dmar_adapter_stats.irql_unverified.
+ *    not verify: the call proceeds and is counted in ::dmar_adapter_stats.irql_unverified,
+ *    once per call (also when the layer runs it again after draining logical space).
  *  - **Aperture** (S4, S20-S22): one mapping per allocation at a time; a device access
  *    through the aperture goes segment page -> logical page -> IOMMU -> physical page.
  *  - **Ranges** (S7): every range the layer is given (an IO-space object, pages of an
@@ -155,7 +169,10 @@ typedef enum dmar_paging_op {
 
 /** The driver's DxgkDdiBuildPagingBuffer for aperture operations: called after the layer
  *  validated the operation, before it takes effect; a status other than ::DMAR_OK makes
- *  the operation fail and change nothing.  @p args points to the operation's structure. */
+ *  the operation fail and change nothing.  @p args points to the operation's structure:
+ *  ::dmar_op_map_aperture_segment (::DMAR_OP_MAP_APERTURE_SEGMENT, from
+ *  dmar_map_aperture_segment_mdl()), ::dmar_op_unmap_aperture_segment,
+ *  ::dmar_op_map_aperture_segment2. */
 typedef dmar_status (*dmar_paging_fn)(void *ctx, dmar_paging_op op, const void *args);
 
 /** How to create an adapter. */
@@ -257,9 +274,10 @@ typedef struct dmar_adapter_stats {
 	/**@}*/
 	uint64_t processes;        /**< live processes */
 	uint64_t irql_bugchecks;   /**< calls above APC_LEVEL, 3.2 and later */
-	uint64_t irql_unverified;  /**< the same before 3.2 (allowed, counted) */
+	uint64_t irql_unverified;  /**< the same before 3.2 (allowed, counted once per call) */
 	uint64_t deprecated_calls; /**< legacy callbacks refused (S25) */
-	uint64_t aperture_faults;  /**< device accesses to unmapped aperture pages */
+	uint64_t aperture_faults;  /**< device accesses to unmapped aperture pages (past the
+				        segment's end included) */
 	uint64_t pages_mapped_at_start; /**< S10 */
 } dmar_adapter_stats;
 
@@ -399,7 +417,8 @@ DMAR_API dmar_status dmar_pmo_close(dmar_adapter *ad, dmar_irql irql, dmar_pmo *
  *  @param irql  the caller's IRQL (S26)
  *  @param pmo   the object
  *  @return ::DMAR_OK; ::DMAR_E_BUSY while mapped (GPU or CPU) or while a reference from
- *          dmar_pmo_open() is not closed; ::DMAR_E_INVALID for an object that is not a live
+ *          dmar_pmo_open() is not closed, and always for an allocation's object
+ *          (dmar_allocation_pmo(): dmar_allocation_destroy() frees it); ::DMAR_E_INVALID for an object that is not a live
  *          object of @p ad; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
@@ -418,7 +437,8 @@ DMAR_API dmar_status dmar_pmo_destroy(dmar_adapter *ad, dmar_irql irql, dmar_pmo
  * @param npages  pages, > 0
  * @param prot    permissions (::dmar_prot): READ, WRITE, EXEC, USER, as above
  * @param adl     receives the logical page list, owned by the mapping (S24 (2), S23)
- * @return ::DMAR_OK; ::DMAR_E_BUSY before dmar_adapter_start() or during exclusive access;
+ * @return ::DMAR_OK; ::DMAR_E_BUSY before dmar_adapter_start(), during exclusive access, or
+ * in 1:1 isolation when a page already has 65,535 mappings (see the top of this file);
  * ::DMAR_E_NOSPACE when the logical range is exhausted; ::DMAR_E_INVALID for pages outside
  * the object, @p npages 0, @p prot bits other than READ, WRITE, EXEC and USER or a @p prot
  * the domain's format cannot express, an object that is not a live object of @p ad, NULL;
@@ -434,7 +454,8 @@ DMAR_API dmar_status dmar_pmo_map_gpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo
  *  @param irql  the caller's IRQL (S26)
  *  @param adl   the ADL dmar_pmo_map_gpu() returned
  *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND for an ADL that is not a live GPU mapping of this
- *          adapter; ::DMAR_E_BUSY during exclusive access; ::DMAR_E_INVALID for NULL;
+ *          adapter; ::DMAR_E_BUSY during exclusive access, and always for an allocation's
+ *          ADL (dmar_allocation_adl(): dmar_allocation_destroy() frees it); ::DMAR_E_INVALID for NULL;
  *          ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
@@ -469,7 +490,9 @@ DMAR_API dmar_status dmar_pmo_map_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo
 DMAR_API dmar_status dmar_pmo_unmap_cpu(dmar_adapter *ad, dmar_irql irql, dmar_pmo *pmo, void *va);
 
 /** Page out a section object that nothing maps (its contents move to a backing store and
- *  its frames are freed; the next lock brings them back, maybe in other frames).
+ *  its frames are freed; the next lock brings them back, maybe in other frames).  In 1:1
+ *  isolation the entries the start gave its frames (S10) go with them: the device reaches
+ *  the frames the object comes back in through the GPU mappings that bring them back.
  *  @param ad    the adapter
  *  @param irql  the caller's IRQL (S26)
  *  @param pmo   the object
@@ -553,6 +576,7 @@ DMAR_API dmar_status dmar_legacy_map_mdl_to_iommu(dmar_adapter *ad, dmar_irql ir
  *  @param irql  the caller's IRQL (S26)
  *  @param pmo   the object
  *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND when the object has no such mapping;
+ *          ::DMAR_E_BUSY during exclusive access (S18, as dmar_pmo_unmap_gpu());
  *          ::DMAR_E_INVALID; ::DMAR_E_DEPRECATED on a remapped adapter (S25); ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
@@ -592,11 +616,13 @@ typedef struct dmar_allocation_params {
  */
 DMAR_API dmar_status dmar_allocation_create(dmar_adapter *ad, dmar_irql irql,
 					    const dmar_allocation_params *p, dmar_allocation **out);
-/** Destroy an allocation.
+/** Destroy an allocation, its object and its ADL.
  *  @param ad    the adapter
  *  @param irql  the caller's IRQL (S26)
  *  @param al    the allocation
- *  @return ::DMAR_OK; ::DMAR_E_BUSY while mapped into an aperture segment; ::DMAR_E_INVALID;
+ *  @return ::DMAR_OK; ::DMAR_E_BUSY while mapped into an aperture segment, and while its
+ *          object (dmar_allocation_pmo()) has CPU mappings, GPU mappings other than the
+ *          allocation's own or references from dmar_pmo_open(); ::DMAR_E_INVALID;
  *          ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
@@ -609,14 +635,27 @@ DMAR_API uint32_t dmar_allocation_segment(const dmar_allocation *al);
 /** An allocation's logical pages, as VidMm passes them: initialised and contiguous in
  *  remapped mode (S23).
  *  @param al  the allocation
- *  @return its ADL, owned by the allocation.
+ *  @return its ADL, owned by the allocation: dmar_pmo_unmap_gpu() and dmar_adl_free() refuse
+ *          it (::DMAR_E_BUSY); it lives until dmar_allocation_destroy().
  *  @threadsafety Thread-safe (fixed at creation). */
 DMAR_API const dmar_adl *dmar_allocation_adl(const dmar_allocation *al);
 /** An allocation's memory object (for CPU mappings and checks).
  *  @param al  the allocation
- *  @return the object, owned by the allocation.
+ *  @return the object, owned by the allocation: dmar_pmo_destroy() refuses it
+ *          (::DMAR_E_BUSY); it lives until dmar_allocation_destroy().
  *  @threadsafety Thread-safe (fixed at creation). */
 DMAR_API dmar_pmo *dmar_allocation_pmo(dmar_allocation *al);
+
+/** DXGK_OPERATION_MAP_APERTURE_SEGMENT (= 5), the legacy MDL-based operation, as the paging
+ *  hook sees it (dmar_map_aperture_segment_mdl()). */
+typedef struct dmar_op_map_aperture_segment {
+	dmar_gpu_context *h_device;      /**< hDevice: NULL (the layer's call has none) */
+	dmar_allocation *h_allocation;   /**< hAllocation */
+	uint32_t segment_id;             /**< SegmentId: an aperture segment */
+	uint64_t offset_in_pages;        /**< OffsetInPages into the segment */
+	uint64_t number_of_pages;        /**< NumberOfPages */
+	const dmar_pa_t *mdl_pages;      /**< the MDL's pages: NumberOfPages physical addresses */
+} dmar_op_map_aperture_segment;
 
 /** DXGK_OPERATION_MAP_APERTURE_SEGMENT2 (= 17): exactly the documented fields (S20). */
 typedef struct dmar_op_map_aperture_segment2 {
@@ -675,17 +714,23 @@ DMAR_API dmar_status dmar_map_aperture_segment2(dmar_adapter *ad, dmar_irql irql
  *  inside an RCU read section. */
 DMAR_API dmar_status dmar_unmap_aperture_segment(dmar_adapter *ad, dmar_irql irql,
 						 const dmar_op_unmap_aperture_segment *op);
-/** The legacy MDL-based MAP_APERTURE_SEGMENT (physical pages).
+/** The legacy MDL-based MAP_APERTURE_SEGMENT (physical pages): validated, then the driver's
+ *  paging hook runs (::DMAR_OP_MAP_APERTURE_SEGMENT, ::dmar_op_map_aperture_segment), then
+ *  the segment's pages point at the MDL's.
  *  @param ad               the adapter
  *  @param irql             the caller's IRQL (S26)
  *  @param al               the allocation
  *  @param segment_id       an aperture segment
  *  @param offset_in_pages  first segment page
  *  @param npages           pages
- *  @param mdl_pages        @p npages physical page numbers
+ *  @param mdl_pages        @p npages physical addresses (byte addresses, page aligned, as
+ *                          dmar_pmo_page() answers them): those of the allocation's pages
+ *                          0 .. @p npages - 1, in order
  *  @return ::DMAR_OK; ::DMAR_E_NOT_SUPPORTED for a driver with MapAperture2Supported (S20)
- *          and in remapped mode; ::DMAR_E_INVALID for bad fields; ::DMAR_E_EXISTS for an
- *          overlap; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
+ *          and in remapped mode; ::DMAR_E_INVALID for bad fields (an address that is not
+ *          the allocation's page's included); ::DMAR_E_RANGE for pages outside the segment;
+ *          ::DMAR_E_EXISTS for an overlap or an allocation already mapped; the paging hook's
+ *          status when it refuses; ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
 DMAR_API dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql irql,
@@ -695,8 +740,8 @@ DMAR_API dmar_status dmar_map_aperture_segment_mdl(dmar_adapter *ad, dmar_irql i
 
 /**
  * A device access through an aperture segment (display scanout, S4): segment page ->
- * logical page -> the adapter's IOMMU -> physical.  An unmapped aperture page faults
- * (::DMAR_FAULT_APERTURE, counted and queued).
+ * logical page -> the adapter's IOMMU -> physical.  An unmapped aperture page, or an offset
+ * past the segment's end, faults (::DMAR_FAULT_APERTURE, counted and queued).
  * @param ad          the adapter
  * @param segment_id  an aperture segment
  * @param offset      byte offset in the segment
