@@ -364,10 +364,297 @@ TEST(two_threads_with_caches_and_cross_frees_never_overlap)
 	free(owner);
 }
 
+/* iova.h, dmar_iovad_create: base and limit both 4 KiB aligned (an unaligned limit is
+ * DMAR_E_INVALID), at most DMAR_IOVA_MAX_PAGES pages: exactly that many is an allocator
+ * (its pages all usable, up to the limit), one page more is DMAR_E_INVALID. */
+TEST(S14_create_takes_exactly_max_pages_and_an_aligned_limit)
+{
+	const uint64_t max_bytes = DMAR_IOVA_MAX_PAGES * K4;
+	dmar_iovad *a = NULL, *b = NULL;
+	dmar_iovad_stats st;
+	dmar_iova_t x, y;
+
+	CHECK_ST(dmar_iovad_create(0, 0x10001, &b), DMAR_E_INVALID);
+	CHECK_ST(dmar_iovad_create(0x1000, 0x20800, &b), DMAR_E_INVALID);
+	CHECK_ST(dmar_iovad_create(0x1000, 0x2fff, &b), DMAR_E_INVALID);
+	CHECK_ST(dmar_iovad_create(0, max_bytes + K4, &b), DMAR_E_INVALID);
+	CHECK_ST(dmar_iovad_create(K4, K4 + max_bytes + K4, &b), DMAR_E_INVALID);
+	CHECK(b == NULL);
+	CHECK_ST(dmar_iovad_create(K4, K4 + max_bytes, &b), DMAR_OK);
+	dmar_iovad_destroy(b);
+	CHECK_ST(dmar_iovad_create(0, max_bytes, &a), DMAR_OK);
+	REQUIRE(a);
+	dmar_iovad_get_stats(a, &st);
+	CHECK_EQ(st.pages_total, DMAR_IOVA_MAX_PAGES);
+	CHECK_ST(dmar_iova_alloc(a, 40, &x), DMAR_OK); /* highest first: the top 40 pages */
+	CHECK_EQ(x, max_bytes - 40 * K4);
+	CHECK_ST(dmar_iova_alloc(a, 1, &y), DMAR_OK);
+	CHECK(y < x);
+	CHECK_ST(dmar_iova_free(a, y, 1), DMAR_OK);
+	CHECK_ST(dmar_iova_free(a, x, 40), DMAR_OK);
+	dmar_iovad_destroy(a);
+}
+
+static int same_stats(const dmar_iovad_stats *a, const dmar_iovad_stats *b)
+{
+	return a->allocs == b->allocs && a->frees == b->frees && a->cache_hits == b->cache_hits &&
+	       a->failures == b->failures && a->bad_frees == b->bad_frees &&
+	       a->flushes == b->flushes && a->pages_in_use == b->pages_in_use &&
+	       a->pages_total == b->pages_total;
+}
+
+/* iova.h, dmar_iova_free: npages 0 is DMAR_E_INVALID, and a range that was never allocated,
+ * lying in free space, is DMAR_E_NOT_FOUND; neither changes anything (the counters but
+ * bad_frees, which counts the NOT_FOUND answers only; the free space stays one free run). */
+TEST(S14_free_of_zero_pages_or_of_free_space_changes_nothing)
+{
+	const uint64_t npages = 256;
+	static const struct {
+		uint64_t page, n;
+	} never[] = { { 0, 1 }, { 16, 4 }, { 64, 16 }, { 96, 32 }, { 0, 33 }, { 100, 40 } };
+	dmar_iovad *a;
+	dmar_iova_t x, big, rest;
+	dmar_iovad_stats before, after;
+
+	REQUIRE(dmar_iovad_create(0, npages * K4, &a) == DMAR_OK);
+	CHECK_ST(dmar_iova_alloc(a, 40, &big), DMAR_OK);
+	CHECK_EQ(big, (npages - 40) * K4);
+	CHECK_ST(dmar_iova_alloc(a, 4, &x), DMAR_OK);
+	CHECK_EQ(x, (npages - 44) * K4); /* the pages below 212 are free */
+	dmar_iovad_get_stats(a, &before);
+	CHECK_ST(dmar_iova_free(a, x, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_iova_free(a, big, 0), DMAR_E_INVALID);
+	CHECK_ST(dmar_iova_free(a, 0, 0), DMAR_E_INVALID);
+	dmar_iovad_get_stats(a, &after);
+	CHECK(same_stats(&before, &after));
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		CHECK_ST(dmar_iova_free(a, never[i].page * K4, never[i].n), DMAR_E_NOT_FOUND);
+		dmar_iovad_get_stats(a, &after);
+		before.bad_frees++;
+		CHECK(same_stats(&before, &after));
+	}
+	/* the free space is still all free, in one piece, and x and big still allocated */
+	CHECK_ST(dmar_iova_alloc(a, npages - 44, &rest), DMAR_OK);
+	CHECK_EQ(rest, 0);
+	CHECK_ST(dmar_iova_free(a, rest, npages - 44), DMAR_OK);
+	CHECK_ST(dmar_iova_free(a, x, 4), DMAR_OK);
+	CHECK_ST(dmar_iova_free(a, big, 40), DMAR_OK);
+	dmar_iovad_get_stats(a, &after);
+	CHECK_EQ(after.pages_in_use, 0);
+	dmar_iovad_destroy(a);
+}
+
+/* iova.h: sizes up to DMAR_IOVA_CACHED_MAX_PAGES are rounded up to a power of two and
+ * aligned to it: the address itself, not its distance from the base.  Over [3, 11) pages
+ * the only 4-page-aligned run is [4, 8), the only 2-page-aligned run besides it [8, 10),
+ * and no 8-page-aligned run fits (8 free pages or not). */
+TEST(S14_size_alignment_is_of_the_address_when_the_base_is_not_aligned)
+{
+	dmar_iovad *a, *b;
+	dmar_iova_t x4, x2, x1, y, z;
+	dmar_iovad_stats st;
+
+	REQUIRE(dmar_iovad_create(3 * K4, 11 * K4, &a) == DMAR_OK);
+	CHECK_ST(dmar_iova_alloc(a, 8, &y), DMAR_E_NOSPACE);
+	CHECK_ST(dmar_iova_alloc(a, 5, &y), DMAR_E_NOSPACE); /* rounds to 8 */
+	CHECK_ST(dmar_iova_alloc(a, 3, &x4), DMAR_OK);       /* rounds to 4 */
+	CHECK_EQ(x4, 4 * K4);
+	CHECK_ST(dmar_iova_alloc(a, 4, &y), DMAR_E_NOSPACE);
+	CHECK_ST(dmar_iova_alloc(a, 2, &x2), DMAR_OK);
+	CHECK_EQ(x2, 8 * K4);
+	CHECK_ST(dmar_iova_alloc(a, 2, &y), DMAR_E_NOSPACE);
+	CHECK_ST(dmar_iova_alloc(a, 1, &x1), DMAR_OK);
+	CHECK(x1 == 3 * K4 || x1 == 10 * K4);
+	CHECK_ST(dmar_iova_free(a, x1, 1), DMAR_OK);
+	CHECK_ST(dmar_iova_free(a, x2, 2), DMAR_OK);
+	CHECK_ST(dmar_iova_free(a, x4, 3), DMAR_OK);
+	dmar_iovad_get_stats(a, &st);
+	CHECK_EQ(st.pages_in_use, 0);
+	CHECK_EQ(st.failures, 4);
+	dmar_iovad_destroy(a);
+	/* every cached size, many times, from a base 3 pages past a 64-page boundary */
+	REQUIRE(dmar_iovad_create(67 * K4, 67 * K4 + 512 * K4, &b) == DMAR_OK);
+	for (uint64_t n = 1; n <= DMAR_IOVA_CACHED_MAX_PAGES; n++) {
+		for (int k = 0; k < 3; k++) {
+			CHECK_ST(dmar_iova_alloc(b, n, &z), DMAR_OK);
+			CHECK_EQ(z % (rounded(n) * K4), 0);
+			CHECK(z >= 67 * K4 && z + rounded(n) * K4 <= 67 * K4 + 512 * K4);
+			CHECK_ST(dmar_iova_free(b, z, n), DMAR_OK);
+		}
+	}
+	dmar_iovad_destroy(b);
+}
+
+/* iova.h, dmar_iovad_flush: every cached range goes back to the shared pool, and the drain
+ * is counted in flushes (explicit drains count; so does one with nothing cached).  The
+ * freed pages sit in this thread's cache; after the flush one range of all of them is found
+ * without another drain (flushes stays), which without it needs one. */
+TEST(S14_flush_returns_cached_ranges_and_is_counted)
+{
+	const uint64_t npages = 64;
+	dmar_iovad *a;
+	dmar_iova_t iova[64], big;
+	dmar_iovad_stats before, after;
+
+	REQUIRE(dmar_iovad_create(0, npages * K4, &a) == DMAR_OK);
+	for (int round = 0; round < 2; round++) {
+		for (uint64_t i = 0; i < npages; i++)
+			CHECK_ST(dmar_iova_alloc(a, 1, &iova[i]), DMAR_OK);
+		for (uint64_t i = 0; i < npages; i++)
+			CHECK_ST(dmar_iova_free(a, iova[i], 1), DMAR_OK);
+		dmar_iovad_get_stats(a, &before);
+		CHECK_EQ(before.pages_in_use, 0);
+		dmar_iovad_flush(a);
+		dmar_iovad_get_stats(a, &after);
+		CHECK_EQ(after.flushes, before.flushes + 1);
+		before.flushes++;
+		CHECK(same_stats(&before, &after)); /* nothing else changed */
+		CHECK_ST(dmar_iova_alloc(a, npages, &big), DMAR_OK);
+		CHECK_EQ(big, 0);
+		dmar_iovad_get_stats(a, &after);
+		CHECK_EQ(after.flushes, before.flushes); /* the pages were back already */
+		CHECK_ST(dmar_iova_free(a, big, npages), DMAR_OK);
+	}
+	/* a flush with nothing cached is a drain all the same */
+	dmar_iovad_get_stats(a, &before);
+	dmar_iovad_flush(a);
+	dmar_iovad_get_stats(a, &after);
+	CHECK_EQ(after.flushes, before.flushes + 1);
+	/* and without a flush, the same whole range needs a drain */
+	for (uint64_t i = 0; i < npages; i++)
+		CHECK_ST(dmar_iova_alloc(a, 1, &iova[i]), DMAR_OK);
+	for (uint64_t i = 0; i < npages; i++)
+		CHECK_ST(dmar_iova_free(a, iova[i], 1), DMAR_OK);
+	dmar_iovad_get_stats(a, &before);
+	CHECK_ST(dmar_iova_alloc(a, npages, &big), DMAR_OK);
+	dmar_iovad_get_stats(a, &after);
+	CHECK_EQ(after.flushes, before.flushes + 1);
+	CHECK_ST(dmar_iova_free(a, big, npages), DMAR_OK);
+	dmar_iovad_destroy(a);
+}
+
+/* Flush while two registered threads allocate and free: they call nothing but the
+ * allocator (and never go offline), so under qsbr each flush's grace period completes only
+ * because every allocator call is a quiescent state for its thread (iova.h); with memb it
+ * needs nothing.  The main thread flushes until each thread made FLUSH_MIN_OPS calls; each
+ * thread stops once the flushes are done, or after FLUSH_MAX_OPS calls (which would mean
+ * the flushes waited for the threads to finish). */
+#define FLUSH_MIN_OPS 2000
+#define FLUSH_MAX_OPS 1000000
+
+struct flusher_worker {
+	dmar_iovad *a;
+	uint8_t *owner;
+	uint64_t base;
+	uint8_t who;
+	int *stop;
+	int ops, errors;
+};
+
+static void *flush_worker(void *arg)
+{
+	struct flusher_worker *w = arg;
+	dmar_iova_t held[16];
+	uint64_t sz[16], seed = w->who * 7919u + 3;
+	int nheld = 0;
+
+	dmar_thread_register();
+	while (w->ops < FLUSH_MAX_OPS &&
+	       (w->ops < FLUSH_MIN_OPS || !__atomic_load_n(w->stop, __ATOMIC_ACQUIRE))) {
+		uint64_t r = test_xorshift(&seed);
+
+		__atomic_store_n(&w->ops, w->ops + 1, __ATOMIC_RELAXED); /* (main reads it) */
+		if (nheld < 16 && (r & 1)) {
+			uint64_t n = 1 + (r >> 8) % ((r & 0x70) ? 8 : 40);
+			dmar_iova_t x;
+			dmar_status st = dmar_iova_alloc(w->a, n, &x);
+
+			if (st == DMAR_E_NOSPACE)
+				continue;
+			if (st != DMAR_OK || !claim(w->owner, w->base, x, rounded(n), w->who)) {
+				w->errors++;
+				continue;
+			}
+			held[nheld] = x;
+			sz[nheld++] = n;
+		} else if (nheld) {
+			int k = (int)((r >> 16) % (uint64_t)nheld);
+
+			unclaim(w->owner, w->base, held[k], rounded(sz[k]));
+			if (dmar_iova_free(w->a, held[k], sz[k]) != DMAR_OK)
+				w->errors++;
+			held[k] = held[--nheld];
+			sz[k] = sz[nheld];
+		}
+	}
+	while (nheld--) {
+		unclaim(w->owner, w->base, held[nheld], rounded(sz[nheld]));
+		if (dmar_iova_free(w->a, held[nheld], sz[nheld]) != DMAR_OK)
+			w->errors++;
+	}
+	dmar_thread_unregister();
+	return NULL;
+}
+
+/* iova.h, dmar_iovad_flush (thread-safe) and the qsbr note: explicit flushes while two other
+ * registered threads allocate and free never hand out a page twice, each is counted, and
+ * at the end every range is back: the whole range allocatable in one piece. */
+TEST(S14_flush_while_two_threads_allocate_and_free)
+{
+	const uint64_t base = 5 * K4, npages = 512;
+	uint8_t *owner = calloc(npages, 1);
+	struct flusher_worker w[2];
+	dmar_iovad_stats before, after;
+	dmar_iova_t big;
+	dmar_iovad *a;
+	pthread_t t[2];
+	int stop = 0, nflush = 0;
+
+	REQUIRE(owner);
+	REQUIRE(dmar_iovad_create(base, base + npages * K4, &a) == DMAR_OK);
+	dmar_iovad_get_stats(a, &before);
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct flusher_worker){ .a = a, .owner = owner, .base = base,
+						.who = (uint8_t)(i + 1), .stop = &stop };
+		REQUIRE(pthread_create(&t[i], NULL, flush_worker, &w[i]) == 0);
+	}
+	/* flush until both threads made FLUSH_MIN_OPS calls, 8 times at least */
+	while (nflush < 8 || __atomic_load_n(&w[0].ops, __ATOMIC_RELAXED) < FLUSH_MIN_OPS ||
+	       __atomic_load_n(&w[1].ops, __ATOMIC_RELAXED) < FLUSH_MIN_OPS) {
+		dmar_iovad_flush(a);
+		nflush++;
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	dmar_thread_offline(); /* qsbr: blocked threads must not hold up grace periods */
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	dmar_thread_online();
+	printf("# %d flushes while the threads made %d and %d calls\n", nflush, w[0].ops, w[1].ops);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(w[i].errors, 0);
+		CHECK(w[i].ops >= FLUSH_MIN_OPS);
+		CHECK(w[i].ops < FLUSH_MAX_OPS); /* the flushes did not wait for the end */
+	}
+	dmar_iovad_get_stats(a, &after);
+	CHECK(after.flushes >= before.flushes + (uint64_t)nflush);
+	CHECK_EQ(after.pages_in_use, 0);
+	CHECK_EQ(after.allocs, after.frees);
+	CHECK_ST(dmar_iova_alloc(a, npages, &big), DMAR_OK);
+	CHECK_EQ(big, base);
+	CHECK_ST(dmar_iova_free(a, big, npages), DMAR_OK);
+	dmar_iovad_destroy(a);
+	free(owner);
+}
+
 RUN_TESTS(T(S14_ranges_inside_the_limit_size_aligned_and_disjoint),
 	  T(S14_a_caller_holding_a_library_lock_never_waits_to_drain_other_caches),
 	  T(exhaustion_is_reported_and_everything_is_reusable_after_free),
 	  T(bad_frees_get_a_status_and_change_nothing),
 	  T(S14_ranges_at_the_top_of_64_bits_never_wrap),
 	  T(unregistered_threads_use_the_slow_path),
-	  T(two_threads_with_caches_and_cross_frees_never_overlap))
+	  T(two_threads_with_caches_and_cross_frees_never_overlap),
+	  T(S14_create_takes_exactly_max_pages_and_an_aligned_limit),
+	  T(S14_free_of_zero_pages_or_of_free_space_changes_nothing),
+	  T(S14_size_alignment_is_of_the_address_when_the_base_is_not_aligned),
+	  T(S14_flush_returns_cached_ranges_and_is_counted),
+	  T(S14_flush_while_two_threads_allocate_and_free))

@@ -1621,6 +1621,144 @@ TEST(S13_amd_six_levels_split_a_2_to_51_leaf_down_to_4k)
 	dmar_physmem_destroy(pm);
 }
 
+/* pgtable.h, dmar_pgtable_create: an unknown placement is a bad config (DMAR_E_INVALID),
+ * and the refused create takes no frame (status.h: anything but DMAR_OK changed nothing). */
+TEST(create_refuses_an_unknown_placement)
+{
+	dmar_physmem *pm = test_physmem(0);
+	dmar_pgtable_config cfg;
+	dmar_pgtable *pt = NULL;
+
+	dmar_pgtable_config_default(&cfg);
+	cfg.place = (dmar_placement)(DMAR_PLACE_ABOVE + 1);
+	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_INVALID);
+	cfg.place = (dmar_placement)~0u;
+	cfg.place_limit = 1ull << 32;
+	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_INVALID);
+	CHECK(pt == NULL);
+	CHECK_EQ(frames_allocated(pm), 0);
+	cfg.place = DMAR_PLACE_BELOW; /* the same config with a known one is fine */
+	CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_OK);
+	dmar_pgtable_destroy(pt);
+	dmar_physmem_destroy(pm);
+}
+
+/* S13, pgtable.h: VT-d second stage has 1 GiB leaves only with DMAR_PT_1G, and pgsizes may
+ * hold only sizes dmar_pt_page_sizes() lists, so pgsizes with 1 GiB on VT-d without
+ * DMAR_PT_1G is a bad config (DMAR_E_INVALID), at every level count; with the flag it is
+ * accepted. */
+TEST(S13_vtd_pgsizes_with_1g_need_the_1g_flag)
+{
+	dmar_physmem *pm = test_physmem(0);
+	static const uint64_t with_1g[] = { K4 | G1, K4 | M2 | G1 };
+	dmar_pgtable_config cfg;
+	dmar_pgtable *pt = NULL;
+
+	for (unsigned levels = 3; levels <= 5; levels++) {
+		for (size_t i = 0; i < 2; i++) {
+			dmar_pgtable_config_default(&cfg);
+			cfg.format = (dmar_pt_format){ .levels = levels, .kind = DMAR_PT_VTD_SS };
+			cfg.pgsizes = with_1g[i];
+			CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_E_INVALID);
+			CHECK(pt == NULL);
+			cfg.format.flags = DMAR_PT_1G;
+			CHECK_ST(dmar_pgtable_create(pm, &cfg, &pt), DMAR_OK);
+			dmar_pgtable_destroy(pt);
+			pt = NULL;
+		}
+	}
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+/* S13, pgtable.h, dmar_pgtable_map: [pa, pa + size) must lie below 2^pa_bits, and may end
+ * exactly at it: a 1 GiB leaf whose last byte is 2^pa_bits - 1 maps as one leaf in every
+ * format with 1 GiB leaves; a page at or across 2^pa_bits is DMAR_E_RANGE. */
+TEST(S13_a_1g_leaf_ending_exactly_at_2_to_pa_bits)
+{
+	static const struct fmt_case fmts[] = {
+		{ "x86-64 4 levels, 39-bit PA", { .levels = 4, .pa_bits = 39 } },
+		{ "VT-d 4 levels, 1G, 39-bit PA",
+		  { .levels = 4, .kind = DMAR_PT_VTD_SS, .flags = DMAR_PT_1G, .pa_bits = 39 } },
+		{ "AMD-Vi 4 levels, 39-bit PA",
+		  { .levels = 4, .kind = DMAR_PT_AMDV1, .pa_bits = 39 } },
+		{ "x86-64 5 levels, 32-bit PA", { .levels = 5, .pa_bits = 32 } },
+	};
+	dmar_physmem *pm = test_physmem(0);
+
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		const struct fmt_case *fc = &fmts[i];
+		const uint64_t top = 1ull << fc->f.pa_bits;
+		dmar_pgtable *pt = make_fmt(pm, &fc->f, 0);
+		uint64_t n = 0;
+		FORMAT_BEGIN(fc);
+
+		CHECK_ST(dmar_pgtable_map(pt, 4 * G1, top - G1, G1, RW), DMAR_OK);
+		CHECK(xlates(pt, 4 * G1, top - G1, 30));
+		CHECK(xlates(pt, 5 * G1 - 1, top - 1, 30));
+		CHECK_EQ(dmar_pgtable_table_pages(pt), fc->f.levels - 2); /* down to level 3 */
+		/* past it: a 1 GiB leaf starting at 2^pa_bits, pages across or at it */
+		CHECK_ST(dmar_pgtable_map(pt, 8 * G1, top, G1, RW), DMAR_E_RANGE);
+		CHECK_ST(dmar_pgtable_map(pt, 8 * G1, top - K4, 2 * K4, RW), DMAR_E_RANGE);
+		CHECK_ST(dmar_pgtable_map(pt, 8 * G1, top, K4, RW), DMAR_E_RANGE);
+		CHECK_ST(dmar_pgtable_map(pt, 8 * G1, top - G1 + K4, G1, RW), DMAR_E_RANGE);
+		CHECK(unmapped(pt, 8 * G1));
+		CHECK_ST(dmar_pgtable_unmap(pt, 4 * G1, G1, &n), DMAR_OK);
+		CHECK_EQ(n, G1);
+		CHECK(unmapped(pt, 5 * G1 - 1));
+		dmar_pgtable_destroy(pt);
+		FORMAT_END(fc);
+	}
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
+/* S13, pgtable.h (dmar_pt_input_range): an AMD-Vi table of 6 levels takes all 64 bits, so
+ * its last page, [2^64 - 4096, 2^64), maps, translates to its last byte, and unmaps alone
+ * (the page below it stays); the tables under the root's last entry go when an unmap
+ * ending at 2^64 - 1 covers their whole span. */
+TEST(S13_amd_six_levels_map_and_unmap_the_last_page_below_2_to_64)
+{
+	dmar_physmem *pm = test_physmem(0);
+	const dmar_pt_format f = { .levels = 6, .kind = DMAR_PT_AMDV1 };
+	dmar_pgtable *pt = make_fmt(pm, &f, 0);
+	const uint64_t last = 0 - K4;
+	dmar_iova_t low_last = 0, high_first = 1;
+	dmar_walk_result r;
+	uint64_t n = 0;
+
+	CHECK_ST(dmar_pt_input_range(&f, &low_last, &high_first), DMAR_OK);
+	CHECK_EQ(low_last, ~0ull);
+	CHECK_EQ(high_first, 0);
+	CHECK_ST(dmar_pgtable_map(pt, last, 0xabc000, K4, RW), DMAR_OK);
+	CHECK_ST(dmar_pgtable_map(pt, last - K4, 0x123000, K4, DMAR_PROT_READ), DMAR_OK);
+	CHECK_ST(dmar_pgtable_walk(pt, ~0ull, DMAR_ACCESS_READ | DMAR_ACCESS_WRITE, &r), DMAR_OK);
+	CHECK_EQ(r.pa, 0xabcfff);
+	CHECK_EQ(r.page_lg2, 12);
+	CHECK_EQ(r.level, 1);
+	CHECK(xlates(pt, last, 0xabc000, 12));
+	CHECK(xlates(pt, last - 1, 0x123fff, 12));
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 6);
+	CHECK_ST(dmar_pgtable_map(pt, last, 0xabc000, K4, RW), DMAR_E_EXISTS);
+	CHECK_ST(dmar_pgtable_map(pt, last, 0xabc000, 2 * K4, RW), DMAR_E_RANGE); /* wraps */
+	CHECK_ST(dmar_pgtable_unmap(pt, last, K4, &n), DMAR_OK);
+	CHECK_EQ(n, K4);
+	CHECK(unmapped(pt, ~0ull));
+	CHECK(unmapped(pt, last));
+	CHECK(xlates(pt, last - 1, 0x123fff, 12));
+	CHECK_ST(dmar_pgtable_unmap(pt, last, K4, &n), DMAR_OK);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 6); /* the page below still needs them */
+	/* the whole span of the root's last entry, up to 2^64 - 1: its tables go */
+	CHECK_ST(dmar_pgtable_unmap(pt, 0 - (1ull << 57), 1ull << 57, &n), DMAR_OK);
+	CHECK_EQ(n, K4);
+	CHECK(unmapped(pt, last - K4));
+	CHECK_EQ(dmar_pgtable_table_pages(pt), 1);
+	dmar_pgtable_destroy(pt);
+	CHECK_EQ(frames_allocated(pm), 0);
+	dmar_physmem_destroy(pm);
+}
+
 RUN_TESTS(T(empty_table_translates_nothing), T(map_overlap_translate_unmap_remap_every_size),
 	  T(map_picks_largest_page_sizes), T(page_size_config_is_honoured),
 	  T(last_page_of_the_address_width), T(five_level_reaches_above_2_to_47),
@@ -1643,4 +1781,7 @@ RUN_TESTS(T(empty_table_translates_nothing), T(map_overlap_translate_unmap_remap
 	  T(S31_dirty_bits_set_while_a_leaf_splits_are_kept),
 	  T(S13_amd_six_levels_split_a_2_to_51_leaf_down_to_4k),
 	  T(S13_table_pages_lie_below_the_formats_physical_width_whatever_the_placement),
-	  T(S7_a_map_larger_than_memory_fails_fast_and_changes_nothing))
+	  T(S7_a_map_larger_than_memory_fails_fast_and_changes_nothing),
+	  T(create_refuses_an_unknown_placement), T(S13_vtd_pgsizes_with_1g_need_the_1g_flag),
+	  T(S13_a_1g_leaf_ending_exactly_at_2_to_pa_bits),
+	  T(S13_amd_six_levels_map_and_unmap_the_last_page_below_2_to_64))

@@ -11,6 +11,17 @@
 
 #include "check.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
 #define TiB (1ull << 40)
@@ -790,6 +801,173 @@ TEST(S7_alloc_and_free_near_2_64_answer_their_status_and_change_nothing)
 	dmar_physmem_destroy(pm);
 }
 
+/* physmem.h, DMAR_PHYSMEM_POISON_FREED: a freed frame is filled with 0xA5 (the frames of
+ * the run that stay allocated keep their bytes) and, under AddressSanitizer, poisoned until
+ * it is allocated again. */
+TEST(poison_freed_fills_freed_frames_with_0xa5_until_allocated_again)
+{
+	const uint64_t P = DMAR_PAGE_SIZE;
+	const dmar_ram_range r = { .base = 16 * MiB, .size = 4 * P };
+	dmar_physmem_config cfg = { .ranges = &r, .nranges = 1,
+				    .flags = DMAR_PHYSMEM_POISON_FREED };
+	static uint8_t page[4096], want[4096];
+	dmar_physmem *pm;
+	dmar_pa_t pa, again;
+	uint8_t *freed;
+
+	REQUIRE(dmar_physmem_create(&cfg, &pm) == DMAR_OK);
+	REQUIRE(dmar_physmem_alloc(pm, 2, 13, DMAR_PLACE_ANY, 0, &pa) == DMAR_OK);
+	memset(page, 0x11, sizeof(page));
+	CHECK_ST(dmar_physmem_write(pm, pa, page, P), DMAR_OK);
+	CHECK_ST(dmar_physmem_write(pm, pa + P, page, P), DMAR_OK);
+	CHECK_ST(dmar_physmem_free(pm, pa + P, 1), DMAR_OK); /* the run's second frame */
+	freed = dmar_physmem_host_ptr(pm, pa + P, P);
+	REQUIRE(freed != NULL);
+	memset(want, 0xA5, sizeof(want));
+#ifdef TEST_ASAN
+	CHECK(__asan_region_is_poisoned(freed, P) == freed); /* from its first byte */
+	CHECK(__asan_address_is_poisoned(freed + P - 1));
+	ASAN_UNPOISON_MEMORY_REGION(freed, P); /* to look at it */
+	CHECK(memcmp(freed, want, P) == 0);
+	ASAN_POISON_MEMORY_REGION(freed, P);
+	CHECK(__asan_region_is_poisoned(dmar_physmem_host_ptr(pm, pa, P), P) == NULL);
+#else
+	CHECK(memcmp(freed, want, P) == 0);
+#endif
+	/* the frame still allocated keeps what was written */
+	memset(page, 0, sizeof(page));
+	CHECK_ST(dmar_physmem_read(pm, pa, page, P), DMAR_OK);
+	CHECK_EQ(page[0], 0x11);
+	CHECK_EQ(page[P - 1], 0x11);
+	/* allocated again it is usable memory (no poison left) */
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ABOVE, pa + P, &again), DMAR_OK);
+	CHECK_EQ(again, pa + P);
+#ifdef TEST_ASAN
+	CHECK(__asan_region_is_poisoned(freed, P) == NULL);
+#endif
+	memset(page, 0x22, sizeof(page));
+	CHECK_ST(dmar_physmem_write(pm, again, page, P), DMAR_OK);
+	CHECK_ST(dmar_physmem_read(pm, again, page, P), DMAR_OK);
+	CHECK_EQ(page[P - 1], 0x22);
+	CHECK_ST(dmar_physmem_free(pm, pa, 2), DMAR_OK);
+	dmar_physmem_destroy(pm);
+}
+
+/* physmem.h, dmar_physmem_alloc: the frames are aligned to 2^align_lg2 bytes as physical
+ * addresses, also in a range whose base is not aligned so (here 2 MiB + 4 KiB to 4 MiB +
+ * 4 KiB: one 2 MiB-aligned frame, at 4 MiB, and no 2 MiB-aligned run of two frames). */
+TEST(alloc_aligns_physical_addresses_in_a_range_with_an_unaligned_base)
+{
+	const uint64_t P = DMAR_PAGE_SIZE;
+	const dmar_ram_range r = { .base = 2 * MiB + P, .size = 2 * MiB };
+	dmar_physmem_config cfg = { .ranges = &r, .nranges = 1 };
+	dmar_physmem_stats st;
+	dmar_physmem *pm;
+	dmar_pa_t pa = 0x42, pb = 0x42;
+
+	REQUIRE(dmar_physmem_create(&cfg, &pm) == DMAR_OK);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 22, DMAR_PLACE_ANY, 0, &pa), DMAR_OK);
+	CHECK_EQ(pa, 4 * MiB);
+	CHECK_ST(dmar_physmem_free(pm, pa, 1), DMAR_OK);
+	pa = 0x42;
+	CHECK_ST(dmar_physmem_alloc(pm, 2, 21, DMAR_PLACE_ANY, 0, &pa), DMAR_E_NOMEM);
+	CHECK_EQ(pa, 0x42);
+	CHECK_ST(dmar_physmem_alloc(pm, 512, 21, DMAR_PLACE_ANY, 0, &pa), DMAR_E_NOMEM);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 21, DMAR_PLACE_ANY, 0, &pa), DMAR_OK);
+	CHECK_EQ(pa, 4 * MiB);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 21, DMAR_PLACE_ANY, 0, &pb), DMAR_E_NOMEM);
+	/* smaller alignments: aligned, inside the range */
+	for (unsigned lg2 = 13; lg2 <= 20; lg2++) {
+		CHECK_ST(dmar_physmem_alloc(pm, 3, lg2, DMAR_PLACE_ANY, 0, &pb), DMAR_OK);
+		CHECK_EQ(pb & ((1ull << lg2) - 1), 0);
+		CHECK(pb >= r.base && pb + 3 * P <= r.base + r.size);
+		CHECK_ST(dmar_physmem_free(pm, pb, 3), DMAR_OK);
+	}
+	CHECK_ST(dmar_physmem_free(pm, pa, 1), DMAR_OK);
+	dmar_physmem_get_stats(pm, &st);
+	CHECK_EQ(st.allocated_frames, 0);
+	dmar_physmem_destroy(pm);
+}
+
+/* physmem.h, dmar_physmem_config.nranges: 1 .. DMAR_PHYSMEM_MAX_RANGES; a map of exactly
+ * DMAR_PHYSMEM_MAX_RANGES ranges (given unsorted) is created, and each is RAM, in address
+ * order. */
+TEST(exactly_max_ranges_are_accepted)
+{
+	const uint64_t P = DMAR_PAGE_SIZE;
+	dmar_ram_range r[DMAR_PHYSMEM_MAX_RANGES];
+	dmar_physmem_config cfg = { .ranges = r, .nranges = DMAR_PHYSMEM_MAX_RANGES };
+	dmar_physmem_stats st;
+	dmar_physmem *pm = NULL;
+	dmar_pa_t pa;
+
+	for (unsigned i = 0; i < DMAR_PHYSMEM_MAX_RANGES; i++) /* highest first */
+		r[i] = (dmar_ram_range){
+			.base = (uint64_t)(DMAR_PHYSMEM_MAX_RANGES - 1 - i) * 2 * MiB, .size = 2 * P
+		};
+	CHECK_ST(dmar_physmem_create(&cfg, &pm), DMAR_OK);
+	REQUIRE(pm);
+	dmar_physmem_get_stats(pm, &st);
+	CHECK_EQ(st.nranges, DMAR_PHYSMEM_MAX_RANGES);
+	CHECK_EQ(st.installed_bytes, DMAR_PHYSMEM_MAX_RANGES * 2 * P);
+	CHECK_EQ(st.highest_addr, (DMAR_PHYSMEM_MAX_RANGES - 1) * 2 * MiB + 2 * P - 1);
+	for (unsigned i = 0; i < DMAR_PHYSMEM_MAX_RANGES; i++) {
+		const dmar_ram_range *g = dmar_physmem_range(pm, i);
+
+		CHECK(g != NULL && g->base == (uint64_t)i * 2 * MiB && g->size == 2 * P);
+		CHECK_EQ(dmar_physmem_is_ram(pm, (uint64_t)i * 2 * MiB + 2 * P - 1, 1), 1);
+		CHECK_EQ(dmar_physmem_is_ram(pm, (uint64_t)i * 2 * MiB + 2 * P, 1), 0);
+	}
+	CHECK(dmar_physmem_range(pm, DMAR_PHYSMEM_MAX_RANGES) == NULL);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ANY, 0, &pa), DMAR_OK);
+	CHECK_EQ(pa, (DMAR_PHYSMEM_MAX_RANGES - 1) * 2 * MiB + P); /* the highest frame */
+	CHECK_ST(dmar_physmem_free(pm, pa, 1), DMAR_OK);
+	dmar_physmem_destroy(pm);
+}
+
+/* physmem.h, dmar_placement: DMAR_PLACE_ABOVE takes runs that start at or above the limit,
+ * so a limit inside a frame leaves that frame out (rounds up to the next frame);
+ * DMAR_PLACE_BELOW takes runs whose last byte is below the limit. */
+TEST(placement_limits_that_are_not_page_aligned)
+{
+	const uint64_t P = DMAR_PAGE_SIZE, B = 16 * MiB;
+	const dmar_ram_range r = { .base = B, .size = 3 * P };
+	dmar_physmem_config cfg = { .ranges = &r, .nranges = 1 };
+	dmar_physmem_stats st;
+	dmar_physmem *pm;
+	dmar_pa_t pa = 0x42;
+
+	REQUIRE(dmar_physmem_create(&cfg, &pm) == DMAR_OK);
+	/* above B + 1: frames 1 and 2 only */
+	CHECK_ST(dmar_physmem_alloc(pm, 3, 12, DMAR_PLACE_ABOVE, B + 1, &pa), DMAR_E_NOMEM);
+	CHECK_EQ(pa, 0x42);
+	CHECK_ST(dmar_physmem_alloc(pm, 2, 12, DMAR_PLACE_ABOVE, B + 1, &pa), DMAR_OK);
+	CHECK_EQ(pa, B + P);
+	CHECK_ST(dmar_physmem_free(pm, pa, 2), DMAR_OK);
+	CHECK_ST(dmar_physmem_alloc(pm, 2, 12, DMAR_PLACE_ABOVE, B + P - 1, &pa), DMAR_OK);
+	CHECK_EQ(pa, B + P);
+	CHECK_ST(dmar_physmem_free(pm, pa, 2), DMAR_OK);
+	/* a limit inside the last frame: no frame starts at or above it */
+	pa = 0x42;
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ABOVE, B + 2 * P + 1, &pa), DMAR_E_NOMEM);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ABOVE, B + 3 * P - 1, &pa), DMAR_E_NOMEM);
+	CHECK_EQ(pa, 0x42);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_ABOVE, B + 2 * P - 1, &pa), DMAR_OK);
+	CHECK_EQ(pa, B + 2 * P);
+	CHECK_ST(dmar_physmem_free(pm, pa, 1), DMAR_OK);
+	/* below B + 2P - 1: frame 1's last byte is not below it, frame 0 is the only one */
+	CHECK_ST(dmar_physmem_alloc(pm, 2, 12, DMAR_PLACE_BELOW, B + 2 * P - 1, &pa), DMAR_E_NOMEM);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_BELOW, B + 2 * P - 1, &pa), DMAR_OK);
+	CHECK_EQ(pa, B);
+	CHECK_ST(dmar_physmem_free(pm, pa, 1), DMAR_OK);
+	CHECK_ST(dmar_physmem_alloc(pm, 1, 12, DMAR_PLACE_BELOW, B + 2 * P, &pa), DMAR_OK);
+	CHECK_EQ(pa, B + P);
+	CHECK_ST(dmar_physmem_free(pm, pa, 1), DMAR_OK);
+	dmar_physmem_get_stats(pm, &st);
+	CHECK_EQ(st.allocated_frames, 0);
+	dmar_physmem_destroy(pm);
+}
+
 RUN_TESTS(T(workstation_map_has_memory_above_2_to_40),
 	  T(lazy_backing_4tib_touch_100_pages_stays_small),
 	  T(holes_and_out_of_range_change_nothing), T(bad_maps_are_refused),
@@ -803,4 +981,7 @@ RUN_TESTS(T(workstation_map_has_memory_above_2_to_40),
 	  T(S7_malformed_maps_are_refused_and_create_nothing),
 	  T(S7_reads_and_writes_that_wrap_past_2_64_touch_nothing),
 	  T(S7_ram_ends_at_its_last_byte_at_the_top_of_pa_bits_and_between_ranges),
-	  T(S7_alloc_and_free_near_2_64_answer_their_status_and_change_nothing))
+	  T(S7_alloc_and_free_near_2_64_answer_their_status_and_change_nothing),
+	  T(poison_freed_fills_freed_frames_with_0xa5_until_allocated_again),
+	  T(alloc_aligns_physical_addresses_in_a_range_with_an_unaligned_base),
+	  T(exactly_max_ranges_are_accepted), T(placement_limits_that_are_not_page_aligned))
