@@ -74,6 +74,21 @@ static void req_put(uint8_t *p, const dmar_gen_req *q)
 	p[28] = q->expect;
 }
 
+/* Whether @n bytes at @p are all zero (the format's reserved bytes). */
+static int all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* A stored request whose reserved bytes (29-31) and unknown flag bits are zero. */
+static int req_ok_stored(const uint8_t *p)
+{
+	return !(p[27] & ~(unsigned)DMAR_GEN_COPY_SRC) && all_zero(p + 29, 3);
+}
+
 static void req_get(const uint8_t *p, dmar_gen_req *q)
 {
 	memset(q, 0, sizeof(*q));
@@ -145,8 +160,10 @@ dmar_status dmar_trace_open(const char *path, dmar_trace **out)
 	f = fopen(path, "rb");
 	if (!f)
 		return DMAR_E_NOT_FOUND;
+	/* (the flags past bit 0 and the 32 reserved bytes are zero in every trace written) */
 	if (fread(h, HDR, 1, f) != 1 || memcmp(h, MAGIC, 8) != 0 || get32(h + 8) != VERSION ||
-	    get32(h + 12) != HDR || (slen = get32(h + 24)) > MAX_SCENARIO) {
+	    get32(h + 12) != HDR || (slen = get32(h + 24)) > MAX_SCENARIO ||
+	    (get32(h + 28) & ~1u) || !all_zero(h + 32, HDR - 32)) {
 		fclose(f);
 		return DMAR_E_INVALID;
 	}
@@ -237,13 +254,13 @@ dmar_status dmar_trace_read(dmar_trace *t, unsigned *type, unsigned *engine, dma
 	}
 	ty = t->rec[0];
 	cnt = (size_t)t->rec[2] | (size_t)t->rec[3] << 8;
-	if (!type_ok(ty) || cnt != count_of(ty, cnt))
+	if (!type_ok(ty) || cnt != count_of(ty, cnt) || !all_zero(t->rec + 4, 4))
 		return DMAR_E_INVALID;
 	if (cnt > max)
 		return DMAR_E_INVALID; /* kept for a call with room for it: nothing read */
 	t->pending = 0;
 	for (size_t i = 0; i < cnt; i++) {
-		if (fread(buf, 32, 1, t->f) != 1)
+		if (fread(buf, 32, 1, t->f) != 1 || !req_ok_stored(buf))
 			return DMAR_E_INVALID;
 		req_get(buf, &req[i]);
 	}

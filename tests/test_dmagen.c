@@ -322,6 +322,44 @@ TEST(traces_round_trip_and_damaged_ones_are_refused)
 	CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_E_RANGE);
 	dmar_trace_close(t);
 
+	/* dmagen.h's reserved bytes must be zero: one byte set in each (the header's flags past
+	 * bit 0 and its reserved bytes refuse the open; a record's reserved word, a request's
+	 * pad bytes and unknown flag bits, the first read); then put back */
+	{
+		const long s0 = 64 + (long)strlen("[run]\nseed=99\n");
+		const struct {
+			long at;
+			int bits, at_open;
+		} hit[] = { { 28, 0x02, 1 }, { 40, 0x01, 1 }, { 63, 0x80, 1 }, { s0 + 4, 0x01, 0 },
+			    { s0 + 7, 0x80, 0 }, { s0 + 8 + 29, 0x01, 0 }, { s0 + 8 + 31, 0x10, 0 },
+			    { s0 + 8 + 27, 0x80, 0 } };
+
+		for (size_t k = 0; k < sizeof(hit) / sizeof(hit[0]); k++) {
+			int was;
+
+			fp = fopen(path, "r+b");
+			REQUIRE(fp && fseek(fp, hit[k].at, SEEK_SET) == 0);
+			was = fgetc(fp);
+			REQUIRE(was != EOF && fseek(fp, hit[k].at, SEEK_SET) == 0);
+			fputc(was | hit[k].bits, fp);
+			fclose(fp);
+			if (hit[k].at_open) {
+				CHECK_ST(dmar_trace_open(path, &t), DMAR_E_INVALID);
+			} else {
+				CHECK_ST(dmar_trace_open(path, &t), DMAR_OK);
+				CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_E_INVALID);
+				dmar_trace_close(t);
+			}
+			fp = fopen(path, "r+b");
+			REQUIRE(fp && fseek(fp, hit[k].at, SEEK_SET) == 0);
+			fputc(was, fp);
+			fclose(fp);
+		}
+		CHECK_ST(dmar_trace_open(path, &t), DMAR_OK); /* whole again */
+		CHECK_ST(dmar_trace_read(t, &type, &e, b, 3, &n), DMAR_OK);
+		dmar_trace_close(t);
+	}
+
 	/* a record header cut short at the end: damaged, not the end */
 	fp = fopen(path, "ab");
 	REQUIRE(fp);

@@ -345,7 +345,8 @@ DMAR_API dmar_status dmar_trace_create(const char *path, uint64_t seed, bool dat
  *  @param out   receives the trace
  *  @return ::DMAR_OK; ::DMAR_E_NOT_FOUND when the file cannot be opened; ::DMAR_E_INVALID
  *          for a file that is not a trace (a directory included) or whose header is damaged
- *          (a scenario text over 1 MiB, cut short, or holding a NUL byte); ::DMAR_E_NOMEM.
+ *          (flags past bit 0 or reserved bytes not zero, a scenario text over 1 MiB, cut
+ *          short, or holding a NUL byte); ::DMAR_E_NOMEM.
  *  @threadsafety Thread-safe. */
 DMAR_API dmar_status dmar_trace_open(const char *path, dmar_trace **out);
 /** The header of an opened trace.  Each output may be NULL (not wanted).
@@ -377,10 +378,11 @@ DMAR_API dmar_status dmar_trace_write(dmar_trace *t, unsigned type, unsigned eng
  *  @param n       receives how many requests were read
  *  @return ::DMAR_OK; ::DMAR_E_RANGE at the end of the file (after the last whole record);
  *          ::DMAR_E_INVALID for a damaged record (a header or requests cut short, an unknown
- *          type, a count the type does not allow) or bad arguments.  Outputs are written on
- *          ::DMAR_OK only.  A record of more than @p max requests is refused with nothing
- *          read: the next call reads it, given the room.  Nothing is read for NULL
- *          arguments.
+ *          type, a count the type does not allow, reserved bytes or unknown request flags
+ *          not zero) or bad arguments.  @p type, @p engine and @p n are written on
+ *          ::DMAR_OK only (@p req may hold part of a damaged record).  A record of more
+ *          than @p max requests is refused with nothing read: the next call reads it,
+ *          given the room.  Nothing is read for NULL arguments.
  *  @threadsafety One reader at a time. */
 DMAR_API dmar_status dmar_trace_read(dmar_trace *t, unsigned *type, unsigned *engine,
 				     dmar_gen_req *req, size_t max, size_t *n);
