@@ -258,6 +258,10 @@ TEST(device_requests_are_counted_from_every_thread)
 	CHECK_EQ(is.translations, ds.translations);
 	CHECK_EQ(is.faults[DMAR_FAULT_NOT_PRESENT], 2 * 4 * 2000);
 	CHECK_EQ(is.fault_queue.faults, 2 * 4 * 2000); /* every one pushed, stored or dropped */
+	/* nobody drained the 64-record queue: it kept the first 64 and counted the rest */
+	CHECK_EQ(is.fault_queue.stored, 64);
+	CHECK_EQ(is.fault_queue.dropped, 2 * 4 * 2000 - 64);
+	CHECK_EQ(is.fault_queue.drained, 0);
 	test_fx_teardown(&f);
 }
 
