@@ -37,6 +37,26 @@ static uint64_t rounded(uint64_t n)
 	return r;
 }
 
+/* Allocate @n pages into held[*nheld] / sz[*nheld] and claim them for @who in @owner (whose
+ * first page is @base): 1 if taken; NOSPACE is not an error, anything else or a page some
+ * other holder has counts one in *errors. */
+static int alloc_claimed(dmar_iovad *a, uint8_t *owner, uint64_t base, uint8_t who, uint64_t n,
+			 dmar_iova_t *held, uint64_t *sz, int *nheld, int *errors)
+{
+	dmar_iova_t x;
+	const dmar_status st = dmar_iova_alloc(a, n, &x);
+
+	if (st == DMAR_E_NOSPACE)
+		return 0;
+	if (st != DMAR_OK || !claim(owner, base, x, rounded(n), who)) {
+		(*errors)++;
+		return 0;
+	}
+	held[*nheld] = x;
+	sz[(*nheld)++] = n;
+	return 1;
+}
+
 TEST(S14_ranges_inside_the_limit_size_aligned_and_disjoint)
 {
 	const uint64_t base = 0x100000, limit = base + 4096 * K4;
@@ -238,18 +258,9 @@ static void *worker(void *arg)
 		uint64_t r = test_xorshift(&seed);
 
 		if (nheld < 64 && (r & 3) != 0) {
-			uint64_t n = 1 + (r >> 8) % ((r & 0x30) ? 8 : 48);
-			dmar_iova_t x;
-			dmar_status st = dmar_iova_alloc(w->a, n, &x);
-
-			if (st == DMAR_E_NOSPACE)
-				continue;
-			if (st != DMAR_OK || !claim(w->owner, w->base, x, rounded(n), w->who)) {
-				w->errors++;
-				continue;
-			}
-			held[nheld] = x;
-			sz[nheld++] = n;
+			(void)alloc_claimed(w->a, w->owner, w->base, w->who,
+					    1 + (r >> 8) % ((r & 0x30) ? 8 : 48), held, sz, &nheld,
+					    &w->errors);
 		} else if (nheld) {
 			int k = (int)((r >> 16) % (uint64_t)nheld);
 			dmar_iova_t x = held[k];
@@ -565,18 +576,9 @@ static void *flush_worker(void *arg)
 
 		__atomic_store_n(&w->ops, w->ops + 1, __ATOMIC_RELAXED); /* (main reads it) */
 		if (nheld < 16 && (r & 1)) {
-			uint64_t n = 1 + (r >> 8) % ((r & 0x70) ? 8 : 40);
-			dmar_iova_t x;
-			dmar_status st = dmar_iova_alloc(w->a, n, &x);
-
-			if (st == DMAR_E_NOSPACE)
-				continue;
-			if (st != DMAR_OK || !claim(w->owner, w->base, x, rounded(n), w->who)) {
-				w->errors++;
-				continue;
-			}
-			held[nheld] = x;
-			sz[nheld++] = n;
+			(void)alloc_claimed(w->a, w->owner, w->base, w->who,
+					    1 + (r >> 8) % ((r & 0x70) ? 8 : 40), held, sz, &nheld,
+					    &w->errors);
 		} else if (nheld) {
 			int k = (int)((r >> 16) % (uint64_t)nheld);
 
