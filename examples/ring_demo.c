@@ -225,8 +225,8 @@ static void usage(FILE *f)
 		"usage: ring_demo [options]\n"
 		"  --passthrough        the device's domain is pass-through (64-bit device)\n"
 		"  --no-iommu           no IOMMU at all (baseline)\n"
-		"  --descriptors N      copies to run (default 20000)\n"
-		"  --seconds S          run for S seconds instead\n"
+		"  --descriptors N      copies to run (default 20000; at most 10^10)\n"
+		"  --seconds S          run for S seconds instead (0 < S <= 86400)\n"
 		"  --min-len N, --max-len N   copy sizes in bytes (default 1 .. 16384)\n"
 		"  --ring-order N       log2 of the ring slots (default 8)\n"
 		"  --bad-every N        every Nth descriptor is bad on purpose (default 37; 0: none)\n"
@@ -234,12 +234,84 @@ static void usage(FILE *f)
 		"  --window-us N        how long each exclusive window stays open (default 100)\n"
 		"  --no-verify          check statuses only, not the bytes (for rate measurements)\n"
 		"  --bench              = --seconds 2 --no-verify --bad-every 0 --switch-us 0\n"
-		"  --seed N\n");
+		"  --seed N             the driver's random seed (1 .. 2^64-1)\n"
+		"Numbers are plain decimal (no sign, space, hex or exponent); a bad one is refused\n"
+		"with a message naming its option, exit status 2.\n");
 }
 
+#define MAX_SECONDS 86400.0 /* a day: a run that is meant to end */
+#define MAX_DESCRIPTORS 10000000000ull /* hours at any rate seen */
+
+/* Plain decimal digits (no sign, space, base prefix or exponent) in lo..hi: 0 with *v, or -1
+ * with a message naming the option. */
+static int parse_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+	uint64_t x = 0;
+	const char *p = val;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		const unsigned d = (unsigned)(*p - '0');
+
+		if (x > (UINT64_MAX - d) / 10)
+			break;
+		x = x * 10 + d;
+	}
+	if (p == val || *p || x < lo || x > hi) {
+		fprintf(stderr, "ring_demo: %s: '%s' is %s (want an integer in %" PRIu64 "..%" PRIu64
+			")\n", opt, val, p == val || (*p && (*p < '0' || *p > '9')) ? "not an integer"
+			: "out of range", lo, hi);
+		return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+/* Plain decimal with one optional point (no sign, exponent, hex, NaN or infinity), above 0 and
+ * at most MAX_SECONDS: 0 with *v, or -1 with a message. */
+static int parse_seconds(const char *opt, const char *val, double *v)
+{
+	unsigned digits = 0, points = 0;
+	const char *p = val;
+	double d;
+
+	for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+		if (*p == '.')
+			points++;
+		else
+			digits++;
+	}
+	if (*p || !digits || points > 1) {
+		fprintf(stderr, "ring_demo: %s: '%s' is not a plain decimal number (want seconds in "
+			"(0, %g])\n", opt, val, MAX_SECONDS);
+		return -1;
+	}
+	d = strtod(val, NULL); /* digits and a point: the same in every locale ring_demo runs */
+	if (!(d > 0 && d <= MAX_SECONDS)) {
+		fprintf(stderr, "ring_demo: %s: '%s' is out of range (want seconds in (0, %g])\n",
+			opt, val, MAX_SECONDS);
+		return -1;
+	}
+	*v = d;
+	return 0;
+}
+
+/* The command line: 0, or -1 with a message naming the option (exit status 2). */
 static int parse(int argc, char **argv, struct demo *m)
 {
 	struct ring_opts *o = &m->d.o;
+	static const struct {
+		const char *name;
+		uint64_t lo, hi;
+	} num[] = {
+		{ "--descriptors", 1, MAX_DESCRIPTORS },
+		{ "--min-len", 1, RINGDEV_MAX_LEN },
+		{ "--max-len", 1, RINGDEV_MAX_LEN },
+		{ "--ring-order", 1, RINGDEV_MAX_ORDER },
+		{ "--bad-every", 0, 1000000 },
+		{ "--switch-us", 0, 10000000 },
+		{ "--window-us", 0, 1000000 },
+		{ "--seed", 1, UINT64_MAX },
+	};
 
 	ring_opts_default(o);
 	m->descriptors = 20000;
@@ -249,9 +321,8 @@ static int parse(int argc, char **argv, struct demo *m)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end = NULL;
-		unsigned long long n = val ? strtoull(val, &end, 0) : 0;
-		const int num_ok = val && end && *end == '\0';
+		size_t k = 0;
+		uint64_t n;
 
 		if (!strcmp(a, "--passthrough")) {
 			o->mode = RING_PASSTHROUGH;
@@ -272,38 +343,38 @@ static int parse(int argc, char **argv, struct demo *m)
 			usage(stdout);
 			exit(0);
 		}
-		if (!strcmp(a, "--seconds") && val && (m->seconds = strtod(val, &end)) > 0 && !*end) {
-			i++;
-			continue;
-		}
-		if (!num_ok) {
-			usage(stderr);
+		while (k < sizeof(num) / sizeof(num[0]) && strcmp(a, num[k].name))
+			k++;
+		if (k == sizeof(num) / sizeof(num[0]) && strcmp(a, "--seconds")) {
+			fprintf(stderr, "ring_demo: '%s': unknown option (--help lists them)\n", a);
 			return -1;
 		}
-		if (!strcmp(a, "--descriptors") && n > 0)
-			m->descriptors = n;
-		else if (!strcmp(a, "--min-len") && n >= 1 && n <= RINGDEV_MAX_LEN)
-			o->min_len = (uint32_t)n;
-		else if (!strcmp(a, "--max-len") && n >= 1 && n <= RINGDEV_MAX_LEN)
-			o->max_len = (uint32_t)n;
-		else if (!strcmp(a, "--ring-order") && n >= 1 && n <= RINGDEV_MAX_ORDER)
-			o->ring_order = (unsigned)n;
-		else if (!strcmp(a, "--bad-every") && n <= 1000000)
-			o->bad_every = (unsigned)n;
-		else if (!strcmp(a, "--switch-us") && n <= 10000000)
-			m->switch_us = (unsigned)n;
-		else if (!strcmp(a, "--window-us") && n <= 1000000)
-			m->window_us = (unsigned)n;
-		else if (!strcmp(a, "--seed") && n)
-			o->seed = n;
-		else {
-			usage(stderr);
+		if (!val) {
+			fprintf(stderr, "ring_demo: %s: a value is missing\n", a);
 			return -1;
 		}
 		i++;
+		if (!strcmp(a, "--seconds")) {
+			if (parse_seconds(a, val, &m->seconds))
+				return -1;
+			continue;
+		}
+		if (parse_uint(a, val, num[k].lo, num[k].hi, &n))
+			return -1;
+		switch (k) {
+		case 0: m->descriptors = n; break;
+		case 1: o->min_len = (uint32_t)n; break;
+		case 2: o->max_len = (uint32_t)n; break;
+		case 3: o->ring_order = (unsigned)n; break;
+		case 4: o->bad_every = (unsigned)n; break;
+		case 5: m->switch_us = (unsigned)n; break;
+		case 6: m->window_us = (unsigned)n; break;
+		default: o->seed = n; break;
+		}
 	}
 	if (o->min_len > o->max_len) {
-		fprintf(stderr, "ring_demo: --min-len above --max-len\n");
+		fprintf(stderr, "ring_demo: --min-len %u is above --max-len %u\n", o->min_len,
+			o->max_len);
 		return -1;
 	}
 	/* the switcher needs a second domain to switch to */

@@ -177,41 +177,166 @@ static int domain_switch(struct sys *s)
 	return 0;
 }
 
-static int replay(struct sys *s, dmar_trace *t)
+/* What is wrong with record @recno (from 1) of the trace at @path, which dmar_trace_read()
+ * refused as damaged: the file is walked again here, record by record, since the library
+ * says no more than DMAR_E_INVALID.  Into @buf; "damaged" when the walk finds nothing. */
+static void trace_record_fault(const char *path, uint64_t recno, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t h[64], r[8];
+	uint64_t off;
+	uint32_t hsize, slen;
+
+	snprintf(buf, len, "damaged");
+	if (!f)
+		return;
+	if (fread(h, 1, 64, f) != 64)
+		goto out;
+	hsize = (uint32_t)h[12] | (uint32_t)h[13] << 8 | (uint32_t)h[14] << 16 | (uint32_t)h[15] << 24;
+	slen = (uint32_t)h[24] | (uint32_t)h[25] << 8 | (uint32_t)h[26] << 16 | (uint32_t)h[27] << 24;
+	off = (uint64_t)hsize + slen;
+	for (uint64_t i = 1; fseek(f, (long)off, SEEK_SET) == 0; i++) {
+		size_t got = fread(r, 1, 8, f);
+		unsigned type = r[0], count = (unsigned)r[2] | (unsigned)r[3] << 8;
+		uint64_t need = 32ull * count, have = 0;
+		uint8_t b[32];
+
+		if (i < recno) {
+			off += 8 + (type == DMAR_TRACE_REQUESTS || type == DMAR_TRACE_INVALIDATE ? need : 0);
+			continue;
+		}
+		if (got != 8) {
+			snprintf(buf, len, "its 8-byte header is cut short at byte %" PRIu64 " (%zu bytes)",
+				 off, got);
+			break;
+		}
+		if (type < DMAR_TRACE_REQUESTS || type > DMAR_TRACE_INVALIDATE) {
+			snprintf(buf, len, "unknown record type %u at byte %" PRIu64, type, off);
+			break;
+		}
+		if ((type == DMAR_TRACE_INVALIDATE && count != 1) ||
+		    (type != DMAR_TRACE_REQUESTS && type != DMAR_TRACE_INVALIDATE && count)) {
+			snprintf(buf, len, "a record of type %u with count %u at byte %" PRIu64
+				 " (want %u)", type, count, off, type == DMAR_TRACE_INVALIDATE);
+			break;
+		}
+		if (r[4] | r[5] | r[6] | r[7]) {
+			snprintf(buf, len, "its reserved bytes 4-7 at byte %" PRIu64 " are not 0", off);
+			break;
+		}
+		for (unsigned k = 0; k < count; k++, have += 32) {
+			if (fread(b, 1, 32, f) != 32) {
+				snprintf(buf, len, "%u requests (%" PRIu64 " bytes) at byte %" PRIu64
+					 ": the file ends after %u of them", count, need, off + 8, k);
+				break;
+			}
+			if ((b[27] & ~(unsigned)DMAR_GEN_COPY_SRC) || b[29] || b[30] || b[31]) {
+				snprintf(buf, len, "request %u (byte %" PRIu64 "): unknown flags %#x or "
+					 "reserved bytes 29-31 not 0", k + 1, off + 8 + have, b[27]);
+				break;
+			}
+		}
+		break;
+	}
+out:
+	fclose(f);
+}
+
+/* Replay the trace @t (the file @path, for messages): 0, or -1 with a message naming the file
+ * and the record.  A trace must be what dmar-sim records: requests of the scenario's
+ * engines, at most one exclusive-access window (BEGIN, then END) and only where the scenario
+ * switches domains, the END record, and nothing after it. */
+static int replay(struct sys *s, dmar_trace *t, const char *path)
 {
 	dmar_gen_req *req = malloc(65535 * sizeof(*req));
 	dmar_device *lead = dmar_adapter_device(s->ad, 0);
 	unsigned type, e;
 	size_t n;
 	dmar_status st;
-	int in_window = 0, rc = 0;
+	uint64_t recno = 0, begin_at = 0;
+	int in_window = 0, rc = -1;
+	char why[200];
 
 	if (!req)
 		return sim_fail("replay", DMAR_E_NOMEM);
-	while ((st = dmar_trace_read(t, &type, &e, req, 65535, &n)) == DMAR_OK &&
-	       type != DMAR_TRACE_END) {
+#define BAD(...) (snprintf(why, sizeof(why), __VA_ARGS__), rc = -1)
+	for (;;) {
+		rc = 0;
+		st = dmar_trace_read(t, &type, &e, req, 65535, &n);
+		recno++;
+		if (st == DMAR_E_RANGE) {
+			BAD("the trace ends without its END record (cut short?)");
+			break;
+		}
+		if (st != DMAR_OK) {
+			char what[160];
+
+			trace_record_fault(path, recno, what, sizeof(what));
+			BAD("%s (%s)", what, dmar_status_str(st));
+			break;
+		}
+		if (type == DMAR_TRACE_END) {
+			if (in_window)
+				BAD("END of the trace inside the exclusive-access window that record %"
+				    PRIu64 " began", begin_at);
+			else if (s->dom_b && !s->switched)
+				BAD("END of a trace with no exclusive-access window, where the "
+				    "scenario switches domains ([run] domain_switch = true)");
+			else if (dmar_trace_read(t, &type, &e, req, 65535, &n) != DMAR_E_RANGE)
+				BAD("bytes after the END record");
+			break;
+		}
 		if (type == DMAR_TRACE_REQUESTS) {
-			if (e >= s->neng ||
-			    dmar_gen_execute(s->gen, e, req, n, &s->eng[e].counts) != DMAR_OK) {
-				rc = sim_fail("replay: a record that does not fit the scenario",
-					  DMAR_E_INVALID);
+			if (e >= s->neng) {
+				BAD("requests of engine %u; the scenario has %u engines", e, s->neng);
+				break;
+			}
+			st = dmar_gen_execute(s->gen, e, req, n, &s->eng[e].counts);
+			if (st != DMAR_OK) {
+				BAD("%zu requests of engine %u that do not fit the scenario (a region, "
+				    "address, length, access or fault it does not have: %s)", n, e,
+				    dmar_status_str(st));
 				break;
 			}
 			if (in_window)
 				s->exclusive_refused += n;
-		} else if (type == DMAR_TRACE_EXCLUSIVE_BEGIN && s->dom_b) {
+		} else if (type == DMAR_TRACE_EXCLUSIVE_BEGIN) {
+			if (!s->dom_b) {
+				BAD("an exclusive-access window, where the scenario has none ([run] "
+				    "domain_switch = false, or a start that is not remapped)");
+				break;
+			}
+			if (in_window || s->switched) {
+				BAD("a second exclusive-access window (BEGIN at record %" PRIu64
+				    "; a trace has one)", begin_at);
+				break;
+			}
 			(void)dmar_device_begin_exclusive(lead);
 			in_window = 1;
-		} else if (type == DMAR_TRACE_EXCLUSIVE_END && in_window) {
+			begin_at = recno;
+		} else if (type == DMAR_TRACE_EXCLUSIVE_END) {
+			if (!in_window) {
+				BAD("the end of an exclusive-access window that %s", s->switched
+				    ? "has already ended" : "did not begin");
+				break;
+			}
 			(void)dmar_device_switch_domain(lead, s->dom_b);
 			(void)dmar_device_end_exclusive(lead);
 			s->switched = 1;
 			in_window = 0;
+		} else {
+			BAD("a record of type %u (an emulator's invalidation), which dmar-sim does not "
+			    "replay", type);
+			break;
 		}
 		sim_drain_faults(s);
 	}
-	if (st != DMAR_OK && !rc)
-		rc = sim_fail("replay: damaged or truncated trace", st);
+#undef BAD
+	if (rc)
+		fprintf(stderr, "%s: %s: record %" PRIu64 ": %s\n", sim_prog, path, recno, why);
+	if (in_window) { /* leave the device usable for the teardown */
+		(void)dmar_device_end_exclusive(lead);
+	}
 	sim_drain_faults(s);
 	free(req);
 	return rc;
@@ -338,7 +463,7 @@ static void report_json(const struct sys *s, const dmar_gen_counts *t, const dma
 	JsonGenerator *gen = json_generator_new();
 	JsonNode *root;
 	dmar_physmem_stats ps;
-	char digest[17];
+	char digest[17], seed[21];
 	gchar *text;
 
 	dmar_physmem_get_stats(s->pm, &ps);
@@ -359,7 +484,9 @@ static void report_json(const struct sys *s, const dmar_gen_counts *t, const dma
 	JSTR(b, "reason", dmar_start_reason_str(s->why.reason));
 	JINT(b, "logical_limit", s->why.logical_limit);
 	json_builder_end_object(b);
-	JINT(b, "seed", s->sc.seed);
+	/* a string: json-glib's numbers are signed 64-bit, and many readers' are doubles */
+	snprintf(seed, sizeof(seed), "%" PRIu64, s->sc.seed);
+	JSTR(b, "seed", seed);
 	JINT(b, "threads", replayed ? 1 : s->sc.threads);
 	JDBL(b, "seconds", s->elapsed);
 	JINT(b, "requests", t->requests);
@@ -453,19 +580,27 @@ static void usage(FILE *f)
 		"  --processes N      processes with PASIDs, each a compute engine (default 3)\n"
 		"  --region-mib N     size of each engine's buffers (default 16)\n"
 		"  --bad-ppm N        deliberate bad accesses per million requests (default 2000)\n"
-		"  --engines K=N,...  engines per kind: copy, 3d, compute, display, command (default 1 each)\n"
+		"  --engines K=N,...  engines per kind: copy, 3d, compute, display, command (default 1\n"
+		"                     each; display 0 or 1: there is one primary surface)\n"
 		"  --zipf S           compute engines' Zipf exponent, 0 = uniform (default 1.1)\n"
 		"  --no-data          translate only, move no bytes\n"
 		"  --no-switch        no domain switch half-way\n"
-		"  --scenario FILE    read the scenario from a key file ([run], [system], [engines]);\n"
-		"                     options given after it override it\n"
+		"  --scenario FILE    read the scenario from a key file; options given after it\n"
+		"                     override it.  Its keys, each as its option above:\n"
+		"                       [run] seconds batches seed threads batch bad_ppm\n"
+		"                             data domain_switch (true/false: --no-data, --no-switch)\n"
+		"                       [system] gpus dma_bits processes region_mib\n"
+		"                       [engines] zipf copy 3d compute display command\n"
 		"  --json             a JSON report instead of the text one\n"
 		"  --trace-out FILE   record every request to FILE\n"
-		"  --trace-in FILE    replay FILE (its scenario comes with it), on one thread\n"
+		"  --trace-in FILE    replay FILE on one thread: its scenario comes with it, so only\n"
+		"                     --json and --no-progress can be given with it\n"
 		"  --no-progress      no progress bar (there is none unless stderr is a terminal)\n"
 		"  --help, --version\n"
-		"Numbers are plain decimal (no sign).  A value out of its option's range, in a\n"
-		"scenario file or in a trace's scenario too, is refused with the range.\n"
+		"Numbers are plain decimal: digits, and for S one optional point (no sign, exponent,\n"
+		"hex or space).  A value out of its option's range, in a scenario file or in a\n"
+		"trace's scenario too, is refused with the range.  In the --json report the seed is\n"
+		"a decimal string (it may exceed what JSON readers hold exactly).\n"
 		"Exit status: 0 when everything translated, faulted and landed as expected; 1 when\n"
 		"anything did not; 2 for bad usage or a system that cannot be built.\n");
 }
@@ -473,6 +608,7 @@ static void usage(FILE *f)
 struct cli {
 	const char *trace_out, *trace_in;
 	const char *source; /* the scenario file or trace the scenario came from, for messages */
+	const char *not_with_trace_in; /* the first option given that --trace-in excludes */
 	bool json, bar;
 };
 
@@ -584,10 +720,17 @@ static int parse_args(int argc, char **argv, struct scenario *sc, struct cli *o)
 			if (sim_field_set(sc, f, optarg, where))
 				status = 2;
 			g_free(where);
+			if (!o->not_with_trace_in)
+				o->not_with_trace_in = f->option;
 			if (!strcmp(f->key, "processes"))
 				o->source = NULL; /* the engines' sum is the command line's too */
 			continue;
 		}
+		if (!o->not_with_trace_in)
+			o->not_with_trace_in = c == O_ENGINES ? "engines" : c == O_NO_DATA ? "no-data"
+					       : c == O_NO_SWITCH ? "no-switch"
+					       : c == O_SCENARIO ? "scenario"
+					       : c == O_TRACE_OUT ? "trace-out" : NULL;
 		switch (c) {
 		case O_ENGINES:
 			if (set_engines(sc, optarg))
@@ -611,15 +754,25 @@ static int parse_args(int argc, char **argv, struct scenario *sc, struct cli *o)
 		}
 	}
 	if (status < 0 && optind < argc) {
-		usage(stderr);
+		gchar *esc = g_strescape(argv[optind], NULL);
+
+		fprintf(stderr, "%s: '%s': not an option (every value follows its option; "
+			"--help lists them)\n", sim_prog, esc);
+		g_free(esc);
+		status = 2;
+	}
+	if (status < 0 && o->trace_in && o->not_with_trace_in) {
+		fprintf(stderr, "%s: --%s cannot be given with --trace-in, which replays the trace's "
+			"own scenario (only --json and --no-progress can)\n", sim_prog,
+			o->not_with_trace_in);
 		status = 2;
 	}
 	free(opts);
 	return status;
 }
 
-/* Run the scenario, or replay @tin: 0, or -1 with a message.  The thread is online after. */
-static int simulate(struct sys *s, dmar_trace *tin, bool bar)
+/* Run the scenario, or replay @tin (the file @path): 0, or -1 with a message.  The thread is online after. */
+static int simulate(struct sys *s, dmar_trace *tin, const char *path, bool bar)
 {
 	uint64_t done = 0;
 	double t0;
@@ -629,7 +782,7 @@ static int simulate(struct sys *s, dmar_trace *tin, bool bar)
 	t0 = now();
 	if (tin) {
 		dmar_thread_online();
-		rc = replay(s, tin);
+		rc = replay(s, tin, path);
 		dmar_thread_offline();
 	} else {
 		bool sw = s->sc.do_switch && s->dom_b;
@@ -678,6 +831,8 @@ int main(int argc, char **argv)
 		const char *text;
 		gchar *where;
 		int bad;
+		uint64_t seed;
+		bool data;
 		dmar_status st = dmar_trace_open(o.trace_in, &tin);
 
 		if (st != DMAR_OK) {
@@ -696,7 +851,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		o.source = o.trace_in;
-		o.trace_out = NULL;
+		dmar_trace_header(tin, &seed, &data, NULL);
+		if (seed != s.sc.seed || data != s.sc.data) {
+			fprintf(stderr, "dmar-sim: %s: its header (seed %" PRIu64 ", data %s) and its "
+				"scenario ([run] seed = %" PRIu64 ", data = %s) differ\n", o.trace_in,
+				seed, data ? "true" : "false", s.sc.seed, s.sc.data ? "true" : "false");
+			dmar_trace_close(tin);
+			return 2;
+		}
 	}
 	if (sim_scenario_check_from(&s.sc, o.source)) {
 		dmar_trace_close(tin);
@@ -723,7 +885,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (simulate(&s, tin, o.bar))
+	if (simulate(&s, tin, o.trace_in, o.bar))
 		goto out;
 	if (s.trace_out && dmar_trace_close(s.trace_out) != DMAR_OK) {
 		s.trace_out = NULL;

@@ -74,7 +74,8 @@ const struct sim_field sim_fields[] = {
 	ENGINES_FIELD(DMAR_GEN_COPY),
 	ENGINES_FIELD(DMAR_GEN_3D),
 	ENGINES_FIELD(DMAR_GEN_COMPUTE),
-	ENGINES_FIELD(DMAR_GEN_DISPLAY),
+	/* one primary surface, scanned out by one display engine */
+	UINT_FIELD("engines", NULL, NULL, n[DMAR_GEN_DISPLAY], 0, 1),
 	ENGINES_FIELD(DMAR_GEN_COMMAND),
 };
 const size_t sim_nfields = sizeof(sim_fields) / sizeof(sim_fields[0]);
@@ -148,20 +149,34 @@ static int parse_uint(const char *t, uint64_t *v)
 	return 1;
 }
 
-/* A finite number in the C locale that starts with a digit or a point (no sign, no space, no
- * NaN or infinity): 1 with *v, 0 for anything else, -1 when it overflows or underflows. */
-static int parse_double(const char *t, double *v)
+/* Plain decimal only: digits, at most one point, digits, at least one digit in all (no sign,
+ * space, exponent, hex float, NaN or infinity): 1 with *v, 0 for anything else, -1 when it
+ * does not fit in a double.  A value too small for a double is taken as what it rounds to (a
+ * denormal, or 0); *nonzero tells whether any digit was not 0, for the caller to refuse a
+ * value that became 0 where 0 is out of range. */
+static int parse_double(const char *t, double *v, bool *nonzero)
 {
-	char *end;
+	unsigned digits = 0, points = 0;
 	double d;
 
-	if (!((*t >= '0' && *t <= '9') || *t == '.'))
+	*nonzero = false;
+	for (const char *p = t; *p; p++) {
+		if (*p == '.') {
+			if (++points > 1)
+				return 0;
+		} else if (*p >= '0' && *p <= '9') {
+			digits++;
+			*nonzero |= *p != '0';
+		} else {
+			return 0;
+		}
+	}
+	if (!digits)
 		return 0;
-	errno = 0;
-	d = g_ascii_strtod(t, &end);
-	if (end == t || *end)
-		return 0;
-	if (errno == ERANGE || !isfinite(d))
+	/* digits and a point are read the same by every strtod; underflow is not an error
+	 * here (ERANGE for a denormal is left aside), overflow is */
+	d = g_ascii_strtod(t, NULL);
+	if (!isfinite(d))
 		return -1;
 	*v = d;
 	return 1;
@@ -228,9 +243,11 @@ int sim_field_set(struct scenario *s, const struct sim_field *f, const char *tex
 		}
 		return 0;
 	case SIM_DOUBLE:
-		ok = parse_double(text, &d);
+		ok = parse_double(text, &d, &b);
 		if (ok == 0)
-			return field_refuse(f, text, where, "is not a number");
+			return field_refuse(f, text, where, "is not a plain decimal number");
+		if (ok > 0 && d == 0 && b && !double_in_range(f, d))
+			return field_refuse(f, text, where, "is too small for a double (rounds to 0)");
 		if (ok < 0 || !double_in_range(f, d))
 			return field_refuse(f, text, where, "is out of range");
 		memcpy(p, &d, sizeof(d));
@@ -250,6 +267,20 @@ int sim_field_set(struct scenario *s, const struct sim_field *f, const char *tex
 
 /* ---- the scenario ---------------------------------------------------------------------- */
 
+/* @d (finite, not negative) as plain decimal, the fewest digits after the point that read
+ * back as @d: what parse_double() takes (g_key_file_set_double() may write an exponent). */
+static void plain_decimal(char *buf, size_t len, double d)
+{
+	for (int prec = 0; prec <= 1100; prec++) {
+		char fmt[16];
+
+		snprintf(fmt, sizeof(fmt), "%%.%df", prec);
+		g_ascii_formatd(buf, (int)len, fmt, d);
+		if (g_ascii_strtod(buf, NULL) == d)
+			return;
+	}
+}
+
 /* The scenario as a key file: what --scenario reads and what a trace header stores. */
 GKeyFile *sim_scenario_keyfile(const struct scenario *s)
 {
@@ -258,12 +289,16 @@ GKeyFile *sim_scenario_keyfile(const struct scenario *s)
 	for (size_t i = 0; i < sim_nfields; i++) {
 		const struct sim_field *f = &sim_fields[i];
 
-		if (f->type == SIM_UINT)
+		char num[1500]; /* 86400 with the 1074 digits of the smallest denormal */
+
+		if (f->type == SIM_UINT) {
 			g_key_file_set_uint64(k, f->group, field_key(f), get_uint(s, f));
-		else if (f->type == SIM_DOUBLE)
-			g_key_file_set_double(k, f->group, field_key(f), get_double(s, f));
-		else
+		} else if (f->type == SIM_DOUBLE) {
+			plain_decimal(num, sizeof(num), get_double(s, f));
+			g_key_file_set_value(k, f->group, field_key(f), num);
+		} else {
 			g_key_file_set_boolean(k, f->group, field_key(f), get_bool(s, f));
+		}
 	}
 	return k;
 }
@@ -339,7 +374,9 @@ static int apply(struct scenario *s, GKeyFile *k, const char *what, const char *
 			gchar *v = f ? g_key_file_get_value(k, *g, *key, NULL) : NULL;
 
 			if (!f)
-				fprintf(stderr, "%s: %s: unknown key\n", sim_prog, where);
+				fprintf(stderr, "%s: %s: unknown key%s\n", sim_prog, where,
+					strchr(*key, '[') ? " (a localized key: the scenario has "
+					"none)" : "");
 			/* GKeyFile drops the blanks after '=', not those ending the line */
 			rc = v ? sim_field_set(s, f, g_strchomp(v), where) : -1;
 			g_free(v);
@@ -356,6 +393,36 @@ int sim_scenario_apply(struct scenario *s, GKeyFile *k, const char *what)
 	return apply(s, k, what, NULL, 0);
 }
 
+/* The line (from 1) of the key file's text that GKeyFile refuses, 0 when not found: its
+ * errors are each about one line and its message has no line number, so the shortest
+ * prefix of whole lines that does not load ends with it (found by bisection). */
+static unsigned error_line(const char *text, size_t len)
+{
+	unsigned lo = 1, hi = 0;
+
+	for (size_t i = 0; i < len; i++)
+		hi += text[i] == '\n';
+	hi += len && text[len - 1] != '\n'; /* the last line, without its newline */
+	if (!hi)
+		return 0;
+	while (lo < hi) { /* the first `hi` lines fail to load, the first `lo - 1` load */
+		unsigned mid = lo + (hi - lo) / 2, nl = 0;
+		size_t cut = 0;
+		GKeyFile *k = g_key_file_new();
+		bool ok;
+
+		while (cut < len && nl < mid)
+			nl += text[cut++] == '\n';
+		ok = g_key_file_load_from_data(k, text, cut, G_KEY_FILE_KEEP_TRANSLATIONS, NULL);
+		g_key_file_free(k);
+		if (ok)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int sim_scenario_load(struct scenario *s, const char *text, size_t len, const char *what)
 {
 	GKeyFile *k;
@@ -367,8 +434,14 @@ int sim_scenario_load(struct scenario *s, const char *text, size_t len, const ch
 		return -1;
 	}
 	k = g_key_file_new();
-	if (!g_key_file_load_from_data(k, text, len, G_KEY_FILE_NONE, &err)) {
-		fprintf(stderr, "%s: %s: %s\n", sim_prog, what, err->message);
+	/* translations kept, so that a localized key (key[de] = ...) is seen, and refused as
+	 * unknown, whatever the locale: GKeyFile would drop those of other locales unseen */
+	if (!g_key_file_load_from_data(k, text, len, G_KEY_FILE_KEEP_TRANSLATIONS, &err)) {
+		unsigned line = error_line(text, len);
+		gchar *at = line ? g_strdup_printf("%s:%u", what, line) : g_strdup(what);
+
+		fprintf(stderr, "%s: %s: %s\n", sim_prog, at, err->message);
+		g_free(at);
 		g_error_free(err);
 		g_key_file_free(k);
 		return -1;

@@ -119,7 +119,7 @@ int sim_scenario_apply(struct scenario *s, GKeyFile *k, const char *what);
  * the line of a bad value in the message too. */
 int sim_scenario_load(struct scenario *s, const char *text, size_t len, const char *what);
 /* The engine counts and the processes summed in 64 bits (no count makes the sum wrap): the
- * most engines sim_build() makes (it makes one display engine however many are asked for). */
+ * engines sim_build() makes (the display count is 0 or 1: one primary surface). */
 uint64_t sim_scenario_engines(const struct scenario *s);
 /* 0 when every value is within its field's limits and there are 1..MAX_ENGINES engines, or
  * -1 with a message naming @what (where the scenario came from; NULL: "scenario"). */

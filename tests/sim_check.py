@@ -20,6 +20,7 @@ import sys
 import tempfile
 
 SIM = sys.argv[1]
+RING_DEMO = sys.argv[2] if len(sys.argv) > 2 else None  # examples/ring_demo, for its options
 results = []
 
 
@@ -142,7 +143,7 @@ with tempfile.TemporaryDirectory() as tmp:
     rc4, r4 = report("--scenario", scen, "--batches", "50", "--seed", "6")
     kinds = [e["kind"] for e in r4.get("engines", [])]
     check("scenario file read, later options override it",
-          rc4 == 0 and r4.get("seed") == 6 and kinds.count("copy") == 2 and "3d" not in kinds
+          rc4 == 0 and r4.get("seed") == "6" and kinds.count("copy") == 2 and "3d" not in kinds
           and sum(1 for e in r4["engines"] if e["path"] == "pasid") == 1, str(r4.get("_error", "")))
 
     # the largest regions on the PASID path: a process's working set, output and guard must
@@ -163,7 +164,8 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(bad_trace, "wb") as f:
         f.write(data[: len(data) // 2])  # truncated
     rc6, out, err = run("--trace-in", bad_trace)
-    check("a truncated trace is reported, exit 2", rc6 == 2 and "trace" in err, err)
+    check("a truncated trace is reported, exit 2, naming the file and the record",
+          rc6 == 2 and f"{bad_trace}: record " in err, err)
 
     # Malformed numbers, one validation path: each option and each scenario key refuses a
     # value its type cannot hold (>= 2^32 for a 32-bit one, >= 2^64 for a 64-bit one), a
@@ -251,6 +253,154 @@ with tempfile.TemporaryDirectory() as tmp:
     retrace(trace, nul_trace, scen_text + b"\0[run]\nthreads = 0\n")
     refused("trace whose scenario holds a NUL byte -> exit 2 as damaged", ["--trace-in", nul_trace],
             nul_trace)
+
+    # Localized keys (GKeyFile's key[de] = ...): the table has none, so each is an unknown key,
+    # in whatever locale the program runs (GKeyFile drops other locales' keys unseen).
+    for n, (group, key, v) in enumerate((("run", "threads[de]", "abc"), ("run", "bogus[de]", "1"),
+                                         ("system", "gpus[fr]", "999"),
+                                         ("run", "threads[C]", "4"))):
+        path = scenario_file(f"loc{n}.ini", ["[run]", "batches = 1", "data = false", "[system]",
+                                             "region_mib = 1", f"[{group}]", f"{key} = {v}"])
+        refused(f"scenario [{group}] {key} = {v}: a localized key is unknown -> exit 2",
+                ["--scenario", path], f"{path}:7", f"[{group}]", key)
+    loc_trace = os.path.join(tmp, "loc.trace")
+    retrace(trace, loc_trace, scen_text + b"\n[run]\nthreads[de] = abc\n")
+    refused("trace whose scenario has a localized key -> exit 2 naming the trace and key",
+            ["--trace-in", loc_trace], loc_trace, "threads[de]")
+
+    # Numbers with a point are plain decimal: no exponent, hex float, sign, space, second point
+    for opt, v in (("--seconds", "0x1p-2"), ("--seconds", "1e1"), ("--seconds", "1.5e0"),
+                   ("--seconds", "."), ("--seconds", "1.2.3"), ("--seconds", " 1"),
+                   ("--seconds", "1 "), ("--zipf", "1E0"), ("--zipf", "0x1"),
+                   ("--seconds", "infinity")):
+        refused(f"option {opt} {v!r}: not plain decimal -> exit 2", CHEAP + [opt, v], opt)
+    path = scenario_file("hexsec.ini", ["[run]", "batches = 1", "seconds = 0x2"])
+    refused("scenario [run] seconds = 0x2 -> exit 2", ["--scenario", path], f"{path}:3", "seconds")
+    # inside the range, however small: a denormal is taken; what rounds to 0 is refused where
+    # 0 is out of range
+    tiny = "0." + "0" * 319 + "1"
+    rc, out, err = run(*CHEAP, "--zipf", tiny, "--no-progress", timeout=60)
+    check("--zipf 1e-320 written out in plain decimal (a denormal) is in range -> exit 0",
+          rc == 0, err.strip()[-300:])
+    refused("--seconds 1e-400 in plain decimal rounds to 0 -> exit 2",
+            CHEAP + ["--seconds", "0." + "0" * 399 + "1"], "--seconds", "rounds to 0")
+    for v in (".5", "5.", "007"):
+        rc, out, err = run(*CHEAP, "--seconds", v, "--no-progress", timeout=60)
+        check(f"--seconds {v!r} is plain decimal -> exit 0", rc == 0, err.strip()[-300:])
+    # a trace records numbers so that they read back: plain decimal, exactly
+    small_trace = os.path.join(tmp, "small.trace")
+    rc, r8 = report(*CHEAP, "--zipf", "0.00001", "--trace-out", small_trace)
+    rc9, r9 = report("--trace-in", small_trace)
+    check("a trace of --zipf 0.00001 (%.17g: 1.0000000000000001e-05) replays -> exit 0",
+          rc == 0 and rc9 == 0 and r9.get("digest") == r8.get("digest"), str(r9.get("_error")))
+
+    # Trace records: a damaged record or a structure dmar-sim does not record names the file
+    # and the record, exit 2
+    def records(data):
+        """(offset, type, count) of each record of a trace's bytes."""
+        hsize, slen = HDR.unpack_from(data)[2], HDR.unpack_from(data)[4]
+        off, out = hsize + slen, []
+        while off + 8 <= len(data):
+            t, count = data[off], data[off + 2] | data[off + 3] << 8
+            out.append((off, t, count))
+            off += 8 + (32 * count if t in (1, 5) else 0)
+        return out
+
+    with open(trace, "rb") as f:
+        good = f.read()
+    recs = records(good)
+    kinds = [t for _, t, _ in recs]
+    if 2 in kinds and 3 in kinds and kinds[-1] == 4:
+        b_off = next(o for o, t, _ in recs if t == 2)
+        e_off = next(o for o, t, _ in recs if t == 3)
+        end_off = recs[-1][0]
+        rec_hdr = lambda t, count=0: bytes([t, 0, count & 255, count >> 8, 0, 0, 0, 0])
+        first_req = next(o for o, t, _ in recs if t == 1)
+        cases = (
+            ("no END record", good[:end_off], "END record"),
+            ("a doubled BEGIN", good[:b_off] + rec_hdr(2) + good[b_off:], "second"),
+            ("a doubled END", good[:e_off] + rec_hdr(3) + good[e_off:], "already ended"),
+            ("a BEGIN with no END", good[:e_off] + good[e_off + 8:], "inside"),
+            ("an END with no BEGIN", good[:b_off] + good[b_off + 8:], "did not begin"),
+            ("bytes after the END record", good + rec_hdr(4), "after the END"),
+            ("a record of unknown type 9", good[:first_req] + rec_hdr(9) + good[first_req:],
+             "type 9"),
+            ("nonzero reserved bytes in a record header",
+             good[:first_req + 4] + b"\x01" + good[first_req + 5:], "reserved"),
+            ("requests cut short", good[:first_req + 8 + 40], "record 1"),
+            ("an invalidation record", good[:first_req] + rec_hdr(5, 1) + bytes(32)
+             + good[first_req:], "type 5"))
+        for n, (what, data, why) in enumerate(cases):
+            path = os.path.join(tmp, f"struct{n}.trace")
+            with open(path, "wb") as f:
+                f.write(data)
+            refused(f"trace with {what} -> exit 2 naming the file and the record",
+                    ["--trace-in", path], f"{path}: record ", why)
+        path = os.path.join(tmp, "noswitch.trace")
+        retrace(trace, path, scen_text + b"\n[run]\ndomain_switch = false\n")
+        refused("trace with an exclusive window where its scenario has domain_switch = false "
+                "-> exit 2", ["--trace-in", path], f"{path}: record ", "domain_switch")
+        path = os.path.join(tmp, "seed.trace")
+        retrace(trace, path, scen_text + b"\n[run]\nseed = 7\n")
+        refused("trace whose header and scenario seeds differ -> exit 2", ["--trace-in", path],
+                path, "seed")
+    else:
+        check("the recorded trace has an exclusive window and an END record", False, str(kinds))
+
+    # the JSON report's seed, exact for every 64-bit seed (a decimal string)
+    rc, r10 = report(*CHEAP, "--seed", "18446744073709551615")
+    check("--json prints seed 2^64-1 exactly, as a decimal string",
+          rc == 0 and r10.get("seed") == "18446744073709551615", str(r10.get("seed")))
+
+    # a key-file syntax error names the line; a stray argument is named
+    path = scenario_file("syntax.ini", ["[run]", "batches = 1", "just words", "seed = 2"])
+    refused("scenario with a line that is no key, group or comment -> exit 2 naming the line",
+            ["--scenario", path], f"{path}:3")
+    path = scenario_file("syntax2.ini", ["# a comment", "seed = 2", "[run]"])
+    refused("scenario with a key before any group -> exit 2 naming the line",
+            ["--scenario", path], f"{path}:2")
+    refused("a stray argument -> exit 2 naming it", CHEAP + ["extra"], "'extra'")
+
+    # one display engine (one primary surface); --trace-in takes no scenario options
+    refused("--engines display=2 -> exit 2 (one display engine)", CHEAP + ["--engines", "display=2"],
+            "--engines display")
+    for extra in (["--seed", "3"], ["--trace-out", os.path.join(tmp, "x.trace")], ["--no-data"],
+                  ["--engines", "copy=2"], ["--scenario", scen]):
+        refused(f"--trace-in with {extra[0]} -> exit 2 naming both", ["--trace-in", trace, *extra],
+                extra[0], "--trace-in")
+    rc, out, err = run("--help")
+    check("--help names the scenario file's keys",
+          rc == 0 and all(k in out for k in ("[run]", "domain_switch", "bad_ppm", "[system]",
+                                             "region_mib", "dma_bits", "[engines]", "zipf")), out)
+
+# ring_demo's options: plain decimal, range-checked, a message naming the option, exit 2
+if RING_DEMO:
+    for args, name in ((["--descriptors", "-1"], "--descriptors"),
+                       (["--descriptors", "0x10"], "--descriptors"),
+                       (["--descriptors", " 5"], "--descriptors"),
+                       (["--descriptors", "18446744073709551616"], "--descriptors"),
+                       (["--descriptors", "0"], "--descriptors"),
+                       (["--ring-order", "13"], "--ring-order"),
+                       (["--min-len", "1e3"], "--min-len"), (["--seed", "-1"], "--seed"),
+                       (["--switch-us", ""], "--switch-us"),
+                       (["--seconds", "inf"], "--seconds"), (["--seconds", "1e308"], "--seconds"),
+                       (["--seconds", "nan"], "--seconds"), (["--seconds", "0"], "--seconds"),
+                       (["--seconds", "86401"], "--seconds"), (["--seconds", "-1"], "--seconds"),
+                       (["--seconds"], "--seconds"), (["--bogus"], "--bogus"),
+                       (["--min-len", "9", "--max-len", "8"], "--min-len")):
+        try:
+            p = subprocess.run([RING_DEMO, *args], capture_output=True, text=True, timeout=20,
+                               errors="replace")
+            rc, err = p.returncode, p.stderr
+        except subprocess.TimeoutExpired:
+            rc, err = None, "(still running after 20 s)"
+        sanitized = [r for r in SANITIZER_REPORTS if r in err]
+        check(f"ring_demo {' '.join(map(repr, args))} -> exit 2 naming {name}",
+              rc == 2 and name in err and not sanitized, f"exit {rc}: {err.strip()[-300:]!r}")
+    p = subprocess.run([RING_DEMO, "--descriptors", "500", "--seconds", "0.2", "--no-iommu"],
+                       capture_output=True, text=True, timeout=60, errors="replace")
+    check("ring_demo --seconds 0.2 runs and passes", p.returncode == 0, p.stderr[-300:])
+
 
 print("TAP version 13")
 print(f"1..{len(results)}")
