@@ -158,21 +158,17 @@ static int load_trace(const char *path)
 /* The scenario of a trace's header into g_sc. */
 static int trace_scenario(const char *path)
 {
-	GKeyFile *k = g_key_file_new();
 	const char *text;
 	dmar_trace *t;
-	int rc = 0;
+	int rc;
 
 	if (dmar_trace_open(path, &t) != DMAR_OK) {
 		fprintf(stderr, "bench_replay: %s: not a dmar trace\n", path);
-		g_key_file_free(k);
 		return -1;
 	}
 	dmar_trace_header(t, NULL, NULL, &text);
-	if (!g_key_file_load_from_data(k, text, strlen(text), G_KEY_FILE_NONE, NULL) ||
-	    sim_scenario_apply(&g_sc, k, path))
-		rc = -1;
-	g_key_file_free(k);
+	/* dmar-sim's own reading of a scenario: the same refusals, localized keys included */
+	rc = sim_scenario_load(&g_sc, text, strlen(text), path);
 	dmar_trace_close(t);
 	return rc ? rc : sim_scenario_check(&g_sc);
 }
