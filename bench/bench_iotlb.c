@@ -888,7 +888,7 @@ static void register_xlate(struct workload *w, int sweep, int two_threads, int w
 
 /* iotlb/probe/<variant>/<prefix>/{dmar_batch/64, dmar_single}: the same workload through an
  * IOTLB created with each probe variant this CPU runs (dmar_iotlb_config.simd), side by side
- * in one run: a variant becomes a default only where it beats the one before it
+ * in one run: a variant becomes a default only where it does not lose to the one before it
  * (iotlb/probe.c). */
 static void register_probes(struct workload *w)
 {

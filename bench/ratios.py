@@ -187,7 +187,7 @@ def main(argv):
                                                         (w + "/" + BATCH, 1)))
 
     print("\nSIMD probe variants, each in an IOTLB of its own (iotlb/probe/*): ns per translation"
-          "\n  against avx2's; AVX-512 becomes a default only where it beats AVX2 (iotlb/probe.c)")
+          "\n  against avx2's; AVX-512 becomes a default only where it does not lose to AVX2 (iotlb/probe.c)")
     for w in ("hit/large", "hit/scattered"):
         for impl in (BATCH, "dmar_single"):
             base = ("probe/avx2/%s/%s" % (w, impl), 1)

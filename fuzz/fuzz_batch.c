@@ -9,7 +9,8 @@
  * tests/test_iotlb.c).  Between rounds: unmaps (the flush hook
  * invalidates, S28) and invalidations of everything, of the space, of a range.  The full
  * translate_batch path of each variant runs when the harness runs under
- * DMAR_SIMD=c|sse42|avx2|avx512 (the meson tests do).
+ * DMAR_SIMD=c|sse42|avx2|avx512 (the meson tests do; a variant the CPU lacks falls back to
+ * the default).
  *
  * Input: [config:1][nmaps:1] nmaps x [addr:3][size:1][pa:4][prot:1], then rounds; config
  * bit 0: 5 levels, bit 1: 8 ways, bits 2-4: log2 of the sets, bits 5-6: page sizes, bit 7:

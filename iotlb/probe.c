@@ -4,8 +4,8 @@
  * lookup per object).  Nothing is chosen for the process: each IOTLB keeps its own.
  *
  * The default is the best of c, sse42 and avx2 the CPU runs.  The AVX-512 variant is taken
- * by name only: a variant becomes a default where bench_iotlb has measured it beating the
- * one before it (bench/ratios.py prints that comparison), and AVX-512 has not been timed on
+ * by name only: a variant becomes a default where bench_iotlb has measured it not losing to
+ * the one before it (bench/ratios.py prints that comparison), and AVX-512 has not been timed on
  * a CPU that runs it yet (docs/performance.md). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,10 @@
 /* translate and translate_batch: the IOTLB probe (per-ISA, iotlb/probe_*.c), then the
  * misses walked in groups, one level per round for every walk of the group, the next
  * entry of each prefetched before any is read, so their memory latencies overlap.  A walk
- * starts from the deepest page-walk-cache entry it finds.  The same code serves one
- * request and many, which is what makes them bit-identical (S30). */
+ * starts from the deepest page-walk-cache entry it finds.  A single request (and a batch of
+ * one) takes the thread's L0, then the IOTLB, then the same walk steps (translate_one), and
+ * fills the caches the same way: what makes single and batched answers bit-identical (S30,
+ * checked by S30_batch_equals_single and fuzz_batch). */
 #include "rcu.h"
 
 #include <stdlib.h>

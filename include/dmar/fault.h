@@ -4,8 +4,8 @@
  * @brief The fault queue (S29): refused requests as records, bounded, never silently lost.
  *
  * Producers (translating threads) add records without locks; one or more consumers drain
- * them.  When the queue is full a record is not stored but counted (dmar_faultq_stats()
- * .dropped), and every fault gets a unique sequence number whether it is stored or not, so
+ * them.  When the queue is full a record is not stored but counted (dmar_faultq_get_stats():
+ * dropped), and every fault gets a unique sequence number whether it is stored or not, so
  * the numbers missing from what was drained are exactly the dropped faults.  One producer's
  * records come out in the order it pushed them.
  */

@@ -43,7 +43,7 @@ typedef struct dmar_space dmar_space;
 typedef enum dmar_simd {
 	/** The environment variable DMAR_SIMD (c, sse42, avx2 or avx512) if set, else the
 	 *  best of c, sse42 and avx2 this CPU runs (AVX-512 is taken by name only, until it
-	 *  has been measured faster than AVX2). */
+	 *  has been measured not losing to AVX2). */
 	DMAR_SIMD_DEFAULT = 0,
 	DMAR_SIMD_C,     /**< the scalar reference */
 	DMAR_SIMD_SSE42, /**< SSE4.2: two tags per compare */
@@ -109,7 +109,9 @@ DMAR_API dmar_status dmar_iotlb_destroy(dmar_iotlb *tlb);
 
 /** Invalidate every entry of every space.
  *  @param tlb  the IOTLB
- *  @threadsafety Thread-safe (serialised with other writers, lock-free for translators). */
+ *  @threadsafety Thread-safe (serialised with other writers, lock-free for translators;
+ *  from an unregistered thread it may wait for an RCU grace period: the ASID rollover it
+ *  may begin, ::dmar_iotlb_config.asid_bits). */
 DMAR_API void dmar_iotlb_invalidate_all(dmar_iotlb *tlb);
 
 /** Counters, summed over the threads that translated (no shared counter on the hit path). */
@@ -177,12 +179,15 @@ DMAR_API void dmar_space_destroy(dmar_space *sp);
  *  @param sp    the space
  *  @param root  physical address of the new top-level table (same format)
  *  @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p sp.
- *  @threadsafety Thread-safe (serialised with other writers, lock-free for translators). */
+ *  @threadsafety Thread-safe (serialised with other writers, lock-free for translators;
+ *  from an unregistered thread it may wait for an RCU grace period: the ASID rollover it
+ *  may begin, ::dmar_iotlb_config.asid_bits). */
 DMAR_API dmar_status dmar_space_set_root(dmar_space *sp, dmar_pa_t root);
 
 /** Invalidate everything cached for this space: O(1), its ASID is retired.
  *  @param sp  the space
- *  @threadsafety Thread-safe. */
+ *  @threadsafety Thread-safe (from an unregistered thread it may wait for an RCU grace
+ *  period: the ASID rollover it may begin, ::dmar_iotlb_config.asid_bits). */
 DMAR_API void dmar_space_invalidate(dmar_space *sp);
 
 /**
@@ -199,7 +204,9 @@ DMAR_API void dmar_space_invalidate(dmar_space *sp);
  * @param size  bytes, > 0
  * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL @p sp, size 0 or a range that runs past 2^64
  *         (one that ends exactly at 2^64 is taken).
- * @threadsafety Thread-safe.  When it returns, no translation that starts afterwards uses an
+ * @threadsafety Thread-safe (from an unregistered thread it may wait for an RCU grace period:
+ * the ASID rollover it may begin, ::dmar_iotlb_config.asid_bits).  When it returns, no
+ * translation that starts afterwards uses an
  * entry it removed (S28).
  */
 DMAR_API dmar_status dmar_space_invalidate_range(dmar_space *sp, dmar_iova_t iova, uint64_t size);
@@ -227,7 +234,9 @@ DMAR_API uint32_t dmar_space_tag(const dmar_space *sp);
  * @param tag      the group
  * @param nspaces  receives how many spaces the group had (may be NULL)
  * @return ::DMAR_OK (also for a group with no space); ::DMAR_E_INVALID for NULL @p tlb.
- * @threadsafety Thread-safe.  Spaces created, destroyed or retagged concurrently are
+ * @threadsafety Thread-safe (from an unregistered thread it may wait for an RCU grace period:
+ * the ASID rollover it may begin, ::dmar_iotlb_config.asid_bits).  Spaces created,
+ * destroyed or retagged concurrently are
  * invalidated or not as they were in the group at the moment the call took the IOTLB's
  * writer lock.  When it returns, no translation that starts afterwards through a space that
  * was in the group uses an entry cached before the call (S28).

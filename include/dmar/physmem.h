@@ -55,7 +55,8 @@ typedef struct dmar_ram_range {
 	dmar_pa_t base;       /**< 4 KiB aligned */
 	uint64_t size;        /**< 4 KiB multiple, > 0 */
 	dmar_ram_kind kind;   /**< how the range is backed */
-	unsigned flags;       /**< ::dmar_ram_flags; lazy ranges are allocatable by default */
+	unsigned flags;       /**< ::dmar_ram_flags; lazy ranges are allocatable by default
+				   (read-only ones never) */
 	void *host;           /**< DMAR_RAM_BUFFER: at least @c size bytes, page aligned */
 	/** DMAR_RAM_FILE: an open descriptor of a regular file or a block device, open for
 	 *  reading, and for writing unless ::DMAR_RAM_READONLY (not kept open: the mapping

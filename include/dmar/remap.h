@@ -14,8 +14,8 @@
  *  - **Start** (S10, S14, S17): dmar_adapter_create() decides and creates the devices.  A
  *    remapped or pass-through adapter is attached to its domain at once (S17: before any
  *    memory is touched); a 1:1-isolation adapter is attached by dmar_adapter_start(), which
- *    first maps every memory object allocated before it (S10), or all RAM when the policy
- *    says EnableMappings.  The VidMm remapping cap set includes MapAperture2Supported (the
+ *    first maps every memory object allocated before it (S10), or all RAM and the IO-space
+ *    objects allocated before it when the policy says EnableMappings.  The VidMm remapping cap set includes MapAperture2Supported (the
  *    documents: without it the driver cannot use DMA remapping), so `remap_caps_vidmm`
  *    counts only together with `map_aperture2`.
  *  - **S12**: nothing disables the IOMMU: dmar_adapter_disable_iommu() answers
@@ -216,7 +216,8 @@ DMAR_API dmar_status dmar_adapter_create(dmar_iommu *iommu, const dmar_adapter_c
 
 /**
  * The adapter has started: the IOMMU is turned on (S10).  In 1:1 isolation, every memory
- * object allocated before is mapped first (or all RAM, with EnableMappings).
+ * object allocated before is mapped first (or all RAM and the IO-space objects allocated
+ * before, with EnableMappings).
  * @param ad  the adapter
  * @return ::DMAR_OK; ::DMAR_E_INVALID for NULL; ::DMAR_E_BUSY when already started;
  * ::DMAR_E_NOMEM.
@@ -529,7 +530,7 @@ DMAR_API dmar_status dmar_adl_allocate(dmar_adapter *ad, dmar_irql irql, uint64_
  *  @param irql  the caller's IRQL (S26)
  *  @param adl   the ADL
  *  @return ::DMAR_OK; ::DMAR_E_BUSY for an ADL that belongs to a GPU mapping (unmap frees
- *          it); ::DMAR_E_NOT_FOUND for one this adapter did not allocate; ::DMAR_E_INVALID;
+ *          it) or to an allocation (dmar_allocation_destroy() frees it); ::DMAR_E_NOT_FOUND for one this adapter did not allocate; ::DMAR_E_INVALID;
  *          ::DMAR_E_IRQL above APC_LEVEL (WDDM 3.2 and later, after the bugcheck handler returned).
  *  @threadsafety Configuration call of the adapter: serialised on its lock, any thread, not
  *  inside an RCU read section. */
