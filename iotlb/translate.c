@@ -82,7 +82,8 @@ walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx, unsigned a
 		return;
 	w->level = x->pf->levels;
 	w->table = x->root & PTN_ADDR;
-	if (__builtin_expect(x->root >> 52, 0)) { /* no address (bits pa_bits..51: below) */
+	/* a root beyond the width (bits pa_bits..63), as dmar_walk() */
+	if (__builtin_expect(pt_root_outside(x->root, x->pf), 0)) {
 		w->fault = DMAR_FAULT_TABLE_ADDR;
 		w->level = 0;
 		return;
@@ -125,10 +126,6 @@ walk_start(struct xctx *x, struct walk *w, uint64_t va, uint32_t idx, unsigned a
 			}
 			return;
 		}
-	}
-	if (w->table & x->pf->rsvd_addr) {
-		w->fault = DMAR_FAULT_TABLE_ADDR;
-		w->level = 0;
 	}
 }
 
