@@ -324,6 +324,15 @@ static dmar_status idpage_set(dmar_adapter *ad, struct idpage *p, dmar_pa_t pa, 
 	return st;
 }
 
+/* One holder asking @prot joins (@d = 1) or leaves (@d = -1) the entry's holders. */
+static void idpage_hold(struct idpage *p, unsigned prot, int d)
+{
+	p->n = (uint16_t)(p->n + d);
+	for (unsigned b = 0; b < 4; b++)
+		if (prot & 1u << b)
+			p->by[b] = (uint16_t)(p->by[b] + d);
+}
+
 static void identity_put(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t n, unsigned prot)
 {
 	for (uint64_t i = first; i < first + n; i++) {
@@ -331,10 +340,7 @@ static void identity_put(dmar_adapter *ad, dmar_pmo *o, uint64_t first, uint64_t
 
 		if (!p->n)
 			continue;
-		p->n--;
-		for (unsigned b = 0; b < 4; b++)
-			if (prot & 1u << b)
-				p->by[b]--;
+		idpage_hold(p, prot, -1);
 		/* the permissions narrow to what the remaining holders ask (S8) */
 		(void)idpage_set(ad, p, o->pages[i], p->n ? idpage_union(p) : 0);
 	}
@@ -355,10 +361,7 @@ static dmar_status identity_get(dmar_adapter *ad, dmar_pmo *o, uint64_t first, u
 			identity_put(ad, o, first, i - first, prot);
 			return st;
 		}
-		p->n++;
-		for (unsigned b = 0; b < 4; b++)
-			if (prot & 1u << b)
-				p->by[b]++;
+		idpage_hold(p, prot, 1);
 	}
 	return DMAR_OK;
 }
