@@ -31,7 +31,10 @@ static void flush_hook(void *ctx, dmar_iova_t iova, uint64_t size)
 	dmar_space_invalidate_range(ctx, iova, size);
 }
 
-static void setup(struct fixture *f, unsigned levels, uint32_t sets, uint32_t ways)
+/* A table of @levels levels and a space over it in an IOTLB of @sets x @ways whose L0 mode
+ * is @l0; no flush hook. */
+static void setup_l0(struct fixture *f, unsigned levels, uint32_t sets, uint32_t ways,
+		     dmar_l0_mode l0)
 {
 	dmar_pgtable_config pc;
 	dmar_iotlb_config tc;
@@ -42,6 +45,7 @@ static void setup(struct fixture *f, unsigned levels, uint32_t sets, uint32_t wa
 	dmar_iotlb_config_default(&tc);
 	tc.sets = sets;
 	tc.ways = ways;
+	tc.l0 = l0;
 	if (dmar_pgtable_create(f->pm, &pc, &f->pt) != DMAR_OK ||
 	    dmar_iotlb_create(&tc, &f->tlb) != DMAR_OK ||
 	    dmar_space_create(f->tlb, f->pm, dmar_pgtable_root(f->pt), dmar_pgtable_format(f->pt),
@@ -49,6 +53,12 @@ static void setup(struct fixture *f, unsigned levels, uint32_t sets, uint32_t wa
 		printf("Bail out! fixture\n");
 		exit(2);
 	}
+}
+
+/* The same with the default L0 mode, the table's flush hook invalidating the space. */
+static void setup(struct fixture *f, unsigned levels, uint32_t sets, uint32_t ways)
+{
+	setup_l0(f, levels, sets, ways, DMAR_L0_DEFAULT);
 	dmar_pgtable_set_flush(f->pt, flush_hook, f->sp);
 }
 
@@ -1355,22 +1365,7 @@ TEST(S29_translate_detail_names_the_level_and_entry_a_walk_stopped_at)
  * 4096 x 8 whose L0 mode is @l0. */
 static void setup_strided(struct fixture *f, uint64_t stride, dmar_l0_mode l0)
 {
-	dmar_pgtable_config pc;
-	dmar_iotlb_config tc;
-
-	f->pm = test_physmem(0);
-	dmar_pgtable_config_default(&pc);
-	dmar_iotlb_config_default(&tc);
-	tc.sets = 4096;
-	tc.ways = 8;
-	tc.l0 = l0;
-	if (dmar_pgtable_create(f->pm, &pc, &f->pt) != DMAR_OK ||
-	    dmar_iotlb_create(&tc, &f->tlb) != DMAR_OK ||
-	    dmar_space_create(f->tlb, f->pm, dmar_pgtable_root(f->pt), dmar_pgtable_format(f->pt),
-			      &f->sp) != DMAR_OK) {
-		printf("Bail out! fixture\n");
-		exit(2);
-	}
+	setup_l0(f, 4, 4096, 8, l0);
 	for (uint64_t i = 0; i < STRIDED_PAGES; i++)
 		CHECK_ST(dmar_pgtable_map(f->pt, STRIDED_BASE + i * stride * K4,
 					  0x100000 + (i % 64) * K4, K4, DMAR_PROT_READ), DMAR_OK);
